@@ -1,0 +1,162 @@
+# Transformer Problems: a literate program in C. The one entry point.
+#
+#   make              tangle the book, build the library, programs and tests,
+#                     render the figures, typeset build/transformer-problems.pdf
+#   make check        build and run the TAP test suite with prove
+#   make help         every target
+#
+# The chapters in book/ are the source of everything; tangled/ and tests/ are
+# generated from them (and committed). Edit the chapter, never the tangled file.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-print-directory
+
+BUILD := build
+PDF := $(BUILD)/transformer-problems.pdf
+
+# Chapters in book order: the three-digit prefix orders them and says where
+# each belongs (000-099 front matter, 100-899 main matter, 900-999 appendices).
+CHAPTERS := $(sort $(wildcard book/*.nw))
+BADLY_NAMED := $(shell printf '%s\n' $(CHAPTERS) \
+    | grep -Ev '^book/[0-9]{3}-[a-z0-9-]+\.nw$$')
+ifneq ($(BADLY_NAMED),)
+$(error chapter files must be named book/NNN-name.nw: $(BADLY_NAMED))
+endif
+
+# ---------------------------------------------------------------- packages
+# Every Debian package the project needs, and nothing from anywhere else.
+PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-dev \
+    libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre poppler-utils
+PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
+    texlive-fonts-recommended lmodern tex-gyre latexmk
+NEED := mk/need-packages
+
+# ---------------------------------------------------------------- compiling
+CC ?= cc
+OPTIMIZE ?= -O2
+WERROR ?= -Werror
+CFLAGS ?= $(OPTIMIZE) -g
+TP_CFLAGS := -std=c11 -Wall -Wextra $(WERROR) -MMD -MP \
+    -Itangled/include -Itests
+LDLIBS := -lm
+
+# `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a
+# build directory of its own.
+ifneq ($(SANITIZE),)
+OBJ := $(BUILD)/sanitize
+TP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+    -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+OBJ := $(BUILD)
+endif
+
+LIB_SOURCES := $(wildcard tangled/src/*.c)
+LIB_OBJECTS := $(LIB_SOURCES:tangled/src/%.c=$(OBJ)/lib/%.o)
+LIB := $(if $(LIB_OBJECTS),$(OBJ)/libtp.a)
+PROGRAM_SOURCES := $(wildcard tangled/tools/*.c)
+PROGRAMS := $(PROGRAM_SOURCES:tangled/tools/%.c=$(OBJ)/%)
+TEST_SOURCES := $(wildcard tests/t_*.c)
+TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
+
+# ---------------------------------------------------------------- top level
+.PHONY: all check tangle check-tangle library programs test-programs \
+    figures pdf deps clean help
+
+all:
+	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
+	@$(MAKE) tangle
+	@$(MAKE) programs test-programs figures pdf
+
+check:
+	@$(NEED) $(PACKAGES_BUILD)
+	@$(MAKE) tangle
+	@$(MAKE) test-programs
+	@prove $(TESTS)
+
+deps:
+	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
+	@echo "All the Debian packages the project needs are installed."
+
+help:
+	@echo "make               tangle, build, render figures, typeset $(PDF)"
+	@echo "make check         build and run the TAP tests with prove"
+	@echo "make check SANITIZE=1   the same under ASan and UBSan"
+	@echo "make tangle        extract tangled/ and tests/ from book/*.nw"
+	@echo "make check-tangle  fail if tangled/ or tests/ differ from the book"
+	@echo "make pdf           weave and typeset the book"
+	@echo "make figures       render every registered figure into figures/"
+	@echo "make deps          install every Debian package the project needs"
+	@echo "make clean         remove build/"
+
+# ---------------------------------------------------------------- tangling
+# mk/tangle checks chunk hygiene, then rewrites only the files whose content
+# changed, so a prose-only edit leaves every object file up to date.
+tangle:
+	@command -v notangle >/dev/null || $(NEED) noweb
+	@mk/tangle $(CHAPTERS)
+
+check-tangle:
+	@command -v notangle >/dev/null || $(NEED) noweb
+	@mk/tangle --check $(CHAPTERS)
+
+# ---------------------------------------------------------------- building
+library: $(LIB)
+programs: $(PROGRAMS)
+test-programs: $(TESTS)
+
+$(OBJ)/lib/%.o: tangled/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/libtp.a: $(LIB_OBJECTS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OBJ)/%: tangled/tools/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(OBJ)/tests/%: tests/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+-include $(wildcard $(OBJ)/*.d $(OBJ)/lib/*.d $(OBJ)/tests/*.d)
+
+# ---------------------------------------------------------------- figures
+# The figure generator arrives with the drawing chapter; until a chapter
+# registers a figure there is nothing to render.
+figures:
+	@echo "figures: no figure is registered yet"
+
+# ---------------------------------------------------------------- the book
+# One noweave run over the whole book, so chunk cross-references and both
+# indexes span every chapter; then split into front, main and back matter.
+TEX := $(BUILD)/tex
+WOVEN := $(TEX)/front.tex $(TEX)/main.tex $(TEX)/back.tex
+LATEX_INPUTS := book/transformer-problems.tex book/references.bib
+
+pdf: $(PDF)
+
+$(WOVEN) &: $(CHAPTERS) mk/split-woven.awk
+	@mkdir -p $(TEX)
+	noweave -n -index $(CHAPTERS) \
+	    | sed 's/\\nwfilename{/\n&/g' \
+	    | awk -v dir=$(TEX) -f mk/split-woven.awk
+
+$(PDF): $(WOVEN) $(LATEX_INPUTS) mk/check-latex-log mk/check-pdf
+	cp $(LATEX_INPUTS) $(TEX)/
+	cd $(TEX) && latexmk -pdf -interaction=nonstopmode -halt-on-error \
+	    -quiet transformer-problems.tex > latexmk.out 2>&1 \
+	    || { grep -A12 '^!' transformer-problems.log || tail -n 40 latexmk.out; \
+	         echo "LaTeX failed: see $(TEX)/transformer-problems.log"; exit 1; }
+	mk/check-latex-log $(TEX)/transformer-problems.log
+	mk/check-pdf $(TEX)/transformer-problems.pdf
+	cp $(TEX)/transformer-problems.pdf $@
+	@echo "The book: $@ ($$(pdfinfo $@ | awk '/^Pages/{print $$2}') pages)"
+
+clean:
+	rm -rf $(BUILD)
