@@ -31,7 +31,7 @@ endif
 PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-dev \
     libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre poppler-utils
 PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
-    texlive-fonts-recommended lmodern tex-gyre latexmk
+    lmodern tex-gyre latexmk
 NEED := mk/need-packages
 
 # ---------------------------------------------------------------- compiling
