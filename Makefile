@@ -39,8 +39,8 @@ CC ?= cc
 OPTIMIZE ?= -O2
 WERROR ?= -Werror
 CFLAGS ?= $(OPTIMIZE) -g
-TP_CFLAGS := -std=c11 -Wall -Wextra $(WERROR) -MMD -MP \
-    -Itangled/include -Itests
+TP_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) \
+    -MMD -MP -Itangled/include -Itests
 LDLIBS := -lm
 
 # `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a

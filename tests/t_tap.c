@@ -1,62 +1,6 @@
 /* Generated from book/110-testing.nw by notangle: edit the chapter, not this file. */
 /* The harness tests itself: every scenario's output and exit status. */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "tap.h"
-
-/* <<t-tap: running a scenario in a child process>> */
-struct outcome {
-    char output[4096];  /* standard output and error, in order */
-    int status;         /* exit status, or -1 if killed by a signal */
-};
-
-static void read_all(int fd, char *buffer, size_t capacity)
-{
-    size_t used = 0;
-    char spill[512];
-    for (;;) {
-        char *into = used + 1 < capacity ? buffer + used : spill;
-        size_t room = used + 1 < capacity ? capacity - 1 - used
-                                          : sizeof spill;
-        ssize_t n = read(fd, into, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (into != spill)
-            used += (size_t)n;
-    }
-    buffer[used] = '\0';
-}
-/* <<t-tap: running a scenario in a child process>> */
-static struct outcome run(int (*scenario)(void))
-{
-    struct outcome outcome = {.status = -1};
-    int ends[2];
-    if (pipe(ends) != 0)
-        bail_out("pipe: %s", strerror(errno));
-    fflush(stdout);  /* or the child would print our buffer again */
-    pid_t child = fork();
-    if (child < 0)
-        bail_out("fork: %s", strerror(errno));
-    if (child == 0) {
-        dup2(ends[1], STDOUT_FILENO);
-        dup2(ends[1], STDERR_FILENO);
-        close(ends[0]);
-        close(ends[1]);
-        exit(scenario());
-    }
-    close(ends[1]);
-    read_all(ends[0], outcome.output, sizeof outcome.output);
-    close(ends[0]);
-    int status;
-    if (waitpid(child, &status, 0) == child && WIFEXITED(status))
-        outcome.status = WEXITSTATUS(status);
-    return outcome;
-}
 
 /* <<t-tap: scenarios>> */
 static int passing(void)
@@ -124,6 +68,25 @@ static int awkward_descriptions(void)
     ok(1, "a back\\slash and a\nline break");
     return done_testing();
 }
+/* <<t-tap: scenarios>> */
+static int aborts_loudly(void)
+{
+    fprintf(stderr, "tp: shapes [2, 3] and [4, 5] do not match\n");
+    abort();
+}
+
+static int returns_quietly(void)
+{
+    return 0;
+}
+
+static int deaths(void)
+{
+    dies_with(aborts_loudly, "[2, 3] and [4, 5]", "a loud stop passes");
+    dies_with(returns_quietly, "[2, 3]", "a quiet success fails");
+    dies_with(aborts_loudly, "[7, 7]", "the wrong message fails");
+    return done_testing();
+}
 
 /* <<t-tap: checking the scenarios>> */
 static int contains(const char *text, const char *part)
@@ -140,13 +103,16 @@ static int in_order(const char *text, const char *first, const char *second)
 /* <<t-tap: checking the scenarios>> */
 int main(void)
 {
-    struct outcome passed = run(passing), failed = run(failing),
-                   nearly = run(nearness), skipped = run(skipping_and_todo),
-                   nothing = run(nothing_to_do), bailed = run(disaster),
-                   early = run(stopped_early),
-                   awkward = run(awkward_descriptions);
+    struct tap_outcome passed = tap_run(passing), failed = tap_run(failing),
+                       nearly = tap_run(nearness),
+                       skipped = tap_run(skipping_and_todo),
+                       nothing = tap_run(nothing_to_do),
+                       bailed = tap_run(disaster),
+                       early = tap_run(stopped_early),
+                       awkward = tap_run(awkward_descriptions),
+                       died = tap_run(deaths);
 
-    plan(27);
+    plan(31);
     /* <<t-tap: check the passing scenario>> */
     is_str(passed.output,
            "1..3\n"
@@ -215,5 +181,14 @@ int main(void)
            "ok 2 - a back\\\\slash and a line break\n"
            "1..2\n",
            "a # and a backslash are escaped, a line break becomes a space");
+    /* <<t-tap: check the death checks>> */
+    ok(contains(died.output, "ok 1 - a loud stop passes\n"),
+       "dies_with() passes when the code stops with the message");
+    ok(in_order(died.output, "not ok 2 - a quiet success fails\n",
+                "# it did not stop"),
+       "dies_with() fails, and says so, when the code does not stop");
+    ok(contains(died.output, "not ok 3 - the wrong message fails\n"),
+       "dies_with() fails when the code stops with another message");
+    is(died.status, 2, "two of the three death checks fail");
     return done_testing();
 }

@@ -2,11 +2,19 @@
 #ifndef TP_TAP_H
 #define TP_TAP_H
 
+/* <<tap: ask for POSIX>> */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* <<tap: the printf-format attribute>> */
 #if defined(__GNUC__)
@@ -227,6 +235,89 @@ static inline _Noreturn TAP_PRINTF(1, 2) void bail_out(const char *format,
     putchar('\n');
     va_end(args);
     exit(255);
+}
+
+/* <<tap: running code in a child process>> */
+struct tap_outcome {
+    char output[4096];  /* standard output and error, in order */
+    int status;         /* the exit status, or -1 if killed by a signal */
+    int signal;         /* the signal that killed the child, or 0 */
+};
+
+/* <<tap: reading a pipe to its end>> */
+static inline void tap_read_all(int fd, char *buffer, size_t capacity)
+{
+    size_t used = 0;
+    char spill[512];
+    for (;;) {
+        int full = used + 1 >= capacity;
+        char *into = full ? spill : buffer + used;
+        size_t room = full ? sizeof spill : capacity - 1 - used;
+        ssize_t n = read(fd, into, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (!full)
+            used += (size_t)n;
+    }
+    buffer[used] = '\0';
+}
+
+static inline struct tap_outcome tap_run(int (*body)(void))
+{
+    struct tap_outcome outcome = {.status = -1};
+    int ends[2];
+    if (pipe(ends) != 0)
+        bail_out("pipe: %s", strerror(errno));
+    fflush(stdout);  /* or the child would print our buffer again */
+    fflush(stderr);
+    pid_t child = fork();
+    if (child < 0)
+        bail_out("fork: %s", strerror(errno));
+    if (child == 0) {
+        dup2(ends[1], STDOUT_FILENO);
+        dup2(ends[1], STDERR_FILENO);
+        close(ends[0]);
+        close(ends[1]);
+        exit(body());
+    }
+    close(ends[1]);
+    tap_read_all(ends[0], outcome.output, sizeof outcome.output);
+    close(ends[0]);
+    /* <<tap: wait for the child and record how it ended>> */
+    int status;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR)
+            bail_out("waitpid: %s", strerror(errno));
+    if (WIFEXITED(status))
+        outcome.status = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        outcome.signal = WTERMSIG(status);
+    return outcome;
+}
+/* <<tap: running code in a child process>> */
+#define dies_with(body, message, ...) \
+    tap_dies_with((body), (message), __FILE__, __LINE__, __VA_ARGS__)
+
+static inline TAP_PRINTF(5, 6) int tap_dies_with(int (*body)(void),
+                                                 const char *message,
+                                                 const char *file, int line,
+                                                 const char *format, ...)
+{
+    struct tap_outcome outcome = tap_run(body);
+    int died = outcome.signal != 0 || outcome.status != 0;
+    int passed_check = died && strstr(outcome.output, message) != NULL;
+    va_list args;
+    va_start(args, format);
+    int passed = tap_report(passed_check, file, line, format, args);
+    va_end(args);
+    if (!passed) {
+        diag("%s; it printed:", died ? "it stopped" : "it did not stop");
+        diag("%s", outcome.output);
+        diag("expected a message containing \"%s\"", message);
+    }
+    return passed;
 }
 
 #endif
