@@ -28,7 +28,7 @@ endif
 
 # ---------------------------------------------------------------- packages
 # Every Debian package the project needs, and nothing from anywhere else.
-PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-dev \
+PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-openmp-dev \
     libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre poppler-utils
 PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
     lmodern tex-gyre latexmk
@@ -41,7 +41,18 @@ WERROR ?= -Werror
 CFLAGS ?= $(OPTIMIZE) -g
 TP_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) \
     -MMD -MP -Itangled/include -Itests
-LDLIBS := -lm
+# OpenBLAS, in its OpenMP build: its worker threads are OpenMP's threads, so
+# BLAS and the library's own parallel loops share one pool of threads instead
+# of two pools fighting over the same cores. The rpath makes the program load
+# that build whichever one Debian's alternatives made the default.
+OPENBLAS_PKGCONFIG := $(firstword $(wildcard /usr/lib/*/openblas-openmp/pkgconfig))
+OPENBLAS := PKG_CONFIG_PATH=$(OPENBLAS_PKGCONFIG) pkg-config openblas
+BLAS_CFLAGS := $(shell $(OPENBLAS) --cflags 2>/dev/null)
+comma := ,
+BLAS_LIBS := $(shell $(OPENBLAS) --libs 2>/dev/null) \
+    $(if $(OPENBLAS_PKGCONFIG),-Wl$(comma)-rpath$(comma)$(OPENBLAS_PKGCONFIG:/pkgconfig=))
+TP_CFLAGS += $(BLAS_CFLAGS)
+LDLIBS := $(BLAS_LIBS) -lm
 
 # `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a
 # build directory of its own.

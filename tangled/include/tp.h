@@ -1,0 +1,12 @@
+/* Generated from book/100-part-machine.nw by notangle: edit the chapter, not this file. */
+#ifndef TP_H
+#define TP_H
+
+/* <<tp.h: module headers>> */
+#include "tp/check.h"
+/* <<tp.h: module headers>> */
+#include "tp/arena.h"
+/* <<tp.h: module headers>> */
+#include "tp/random.h"
+
+#endif
