@@ -8,5 +8,7 @@
 #include "tp/arena.h"
 /* <<tp.h: module headers>> */
 #include "tp/random.h"
+/* <<tp.h: module headers>> */
+#include "tp/tensor.h"
 
 #endif
