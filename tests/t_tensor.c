@@ -104,6 +104,12 @@ static void filling_and_copying(void)
     tp_copy(c, tp_transpose(arena, a, 0, 1));
     ok(memcmp(c->data, b->data, 15 * sizeof(float)) == 0,
        "copying a transposed view makes the transpose");
+    ok(tp_max_abs_diff(c, b) == 0.0f, "a tensor differs from its copy by 0");
+    *tp_at2(c, 4, 2) += 0.5f;
+    near(tp_max_abs_diff(c, b), 0.5, 1e-6, "and by 0.5 after adding 0.5");
+    *tp_at2(c, 0, 1) = NAN;
+    ok(isnan(tp_max_abs_diff(c, b)), "a NaN makes the difference NaN");
+    *tp_at2(c, 0, 1) = *tp_at2(b, 0, 1);
     tp_fill(tp_slice(arena, c, 0, 1, 3), 7.0f);
     ok(*tp_at2(c, 0, 0) != 7.0f && *tp_at2(c, 2, 1) == 7.0f
            && *tp_at2(c, 4, 0) != 7.0f,

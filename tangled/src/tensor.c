@@ -217,6 +217,24 @@ void tp_copy(tp_tensor *destination, const tp_tensor *source)
         cursor_step(&from, source);
     }
 }
+/* <<tensor: visiting every element>> */
+float tp_max_abs_diff(const tp_tensor *a, const tp_tensor *b)
+{
+    tp_check(tp_shape_equal(a->shape, b->shape),
+             "cannot compare a %s tensor with a %s one",
+             tp_shape_str(a->shape).text, tp_shape_str(b->shape).text);
+    float worst = 0.0f;
+    cursor ca = {{0}, 0}, cb = {{0}, 0};
+    for (long i = 0, n = tp_tensor_count(a); i < n; i++) {
+        float difference = fabsf(a->data[ca.offset] - b->data[cb.offset]);
+        if (isnan(difference))
+            return NAN;
+        worst = difference > worst ? difference : worst;
+        cursor_step(&ca, a);
+        cursor_step(&cb, b);
+    }
+    return worst;
+}
 
 /* <<tensor: reading and writing elements>> */
 float *tp_at(const tp_tensor *t, int ndim, const int index[])
