@@ -10,5 +10,7 @@
 #include "tp/random.h"
 /* <<tp.h: module headers>> */
 #include "tp/tensor.h"
+/* <<tp.h: module headers>> */
+#include "tp/matmul.h"
 
 #endif
