@@ -74,7 +74,7 @@ TEST_SOURCES := $(wildcard tests/t_*.c)
 TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 
 # ---------------------------------------------------------------- top level
-.PHONY: all check tangle check-tangle library programs test-programs \
+.PHONY: all check prove tangle check-tangle library programs test-programs \
     figures pdf deps clean help
 
 all:
@@ -85,7 +85,10 @@ all:
 check:
 	@$(NEED) $(PACKAGES_BUILD)
 	@$(MAKE) tangle
-	@$(MAKE) test-programs
+	@$(MAKE) prove
+
+# A separate make, so that tests the tangle just created are on the list.
+prove: test-programs
 	@prove $(TESTS)
 
 deps:
@@ -119,21 +122,34 @@ library: $(LIB)
 programs: $(PROGRAMS)
 test-programs: $(TESTS)
 
+# `make V=1` shows each command in full.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-4s %s\n' $(1) $(2)
+endif
+
 $(OBJ)/lib/%.o: tangled/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(OBJ)/libtp.a: $(LIB_OBJECTS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(OBJ)/%: tangled/tools/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(OBJ)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 -include $(wildcard $(OBJ)/*.d $(OBJ)/lib/*.d $(OBJ)/tests/*.d)
 

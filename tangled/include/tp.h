@@ -3,6 +3,8 @@
 #define TP_H
 
 /* <<tp.h: module headers>> */
+#include "tp/bench.h"
+/* <<tp.h: module headers>> */
 #include "tp/check.h"
 /* <<tp.h: module headers>> */
 #include "tp/arena.h"
