@@ -88,8 +88,8 @@ check:
 	@$(MAKE) prove
 
 # A separate make, so that tests the tangle just created are on the list.
-prove: test-programs
-	@prove $(TESTS)
+prove: programs test-programs
+	@TP_PROGRAM=$(OBJ)/tp prove $(TESTS)
 
 deps:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)

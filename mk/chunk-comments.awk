@@ -11,8 +11,8 @@
     print
     if (style != "none") {
         if (pending ~ /^(tangled|tests)\//)
-            text = "Generated from " file " by notangle:" \
-                   " edit the chapter, not this file."
+            text = "Generated from " file "; edit the book, not" \
+                   " this file."
         else
             text = "<<" pending ">>"
         print "@text " (style == "c" ? "/* " text " */" : "# " text)

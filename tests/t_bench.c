@@ -1,10 +1,24 @@
-/* Generated from book/110-testing.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/110-testing.nw; edit the book, not this file. */
 #include "tap.h"
 #include "tp.h"
 
 static void count_calls(void *context)
 {
     ++*(int *)context;
+}
+
+static char order[32];
+
+static void log_reference(void *context)
+{
+    (void)context;
+    strcat(order, "r");
+}
+
+static void log_candidate(void *context)
+{
+    (void)context;
+    strcat(order, "c");
 }
 
 int main(void)
@@ -18,6 +32,10 @@ int main(void)
     is(calls, 8, "tp_time warms up once, then times 7 runs");
     ok(t.best >= 0 && t.best <= t.median, "the best run is no slower than "
        "the median");
+    tp_comparison cmp = tp_compare(log_reference, log_candidate, NULL, 3);
+    is_str(order, "rcrcrcrc", "tp_compare warms up both, then alternates");
+    ok(cmp.reference.runs == 3 && cmp.candidate.runs == 3,
+       "and times 3 pairs");
     double before = tp_seconds(), after = tp_seconds();
     ok(after >= before, "the clock never goes backwards");
     return done_testing();

@@ -1,4 +1,4 @@
-/* Generated from book/130-matmul.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/130-matmul.nw; edit the book, not this file. */
 #include "tap.h"
 #include "tp.h"
 

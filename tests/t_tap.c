@@ -1,4 +1,4 @@
-/* Generated from book/110-testing.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/110-testing.nw; edit the book, not this file. */
 /* The harness tests itself: every scenario's output and exit status. */
 #include "tap.h"
 

@@ -1,4 +1,4 @@
-/* Generated from book/100-part-machine.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/100-part-machine.nw; edit the book, not this file. */
 #ifndef TP_H
 #define TP_H
 

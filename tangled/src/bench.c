@@ -1,4 +1,4 @@
-/* Generated from book/110-testing.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/110-testing.nw; edit the book, not this file. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -11,7 +11,7 @@ double tp_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
-/* Generated from book/110-testing.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/110-testing.nw; edit the book, not this file. */
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -24,7 +24,7 @@ double tp_median(double *values, int n)
     qsort(values, (size_t)n, sizeof *values, compare_doubles);
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
-/* Generated from book/110-testing.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/110-testing.nw; edit the book, not this file. */
 tp_timing tp_time(void (*work)(void *context), void *context, int runs)
 {
     tp_check(runs > 0 && runs <= 100000, "cannot time %d runs", runs);
@@ -40,4 +40,34 @@ tp_timing tp_time(void (*work)(void *context), void *context, int runs)
                         .runs = runs};
     free(seconds);
     return timing;
+}
+/* Generated from book/110-testing.nw; edit the book, not this file. */
+static double timed_run(void (*work)(void *), void *context)
+{
+    double start = tp_seconds();
+    work(context);
+    return tp_seconds() - start;
+}
+
+tp_comparison tp_compare(void (*reference)(void *context),
+                         void (*candidate)(void *context), void *context,
+                         int runs)
+{
+    tp_check(runs > 0 && runs <= 100000, "cannot time %d runs", runs);
+    double *r = malloc(3 * (size_t)runs * sizeof *r), *c = r + runs,
+           *ratio = c + runs;
+    tp_check(r != NULL, "out of memory");
+    reference(context);
+    candidate(context);
+    for (int i = 0; i < runs; i++) {
+        r[i] = timed_run(reference, context);
+        c[i] = timed_run(candidate, context);
+        ratio[i] = c[i] / r[i];
+    }
+    tp_comparison result = {
+        .ratio = tp_median(ratio, runs),
+        .reference = {tp_median(r, runs), r[0], runs},
+        .candidate = {tp_median(c, runs), c[0], runs}};
+    free(r);
+    return result;
 }

@@ -1,4 +1,4 @@
-/* Generated from book/120-tensors.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/120-tensors.nw; edit the book, not this file. */
 #include <math.h>
 
 #include "tp/check.h"
@@ -12,7 +12,7 @@ uint32_t tp_rng_next(tp_rng *rng)
     uint32_t rotation = (uint32_t)(old >> 59);
     return (folded >> rotation) | (folded << ((32 - rotation) & 31));
 }
-/* Generated from book/120-tensors.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/120-tensors.nw; edit the book, not this file. */
 tp_rng tp_rng_seeded(uint64_t seed, uint64_t stream)
 {
     tp_rng rng = {.state = 0, .increment = (stream << 1) | 1};
@@ -21,7 +21,7 @@ tp_rng tp_rng_seeded(uint64_t seed, uint64_t stream)
     tp_rng_next(&rng);
     return rng;
 }
-/* Generated from book/120-tensors.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/120-tensors.nw; edit the book, not this file. */
 uint32_t tp_rng_below(tp_rng *rng, uint32_t bound)
 {
     tp_check(bound > 0, "the bound must be positive");
@@ -32,7 +32,7 @@ uint32_t tp_rng_below(tp_rng *rng, uint32_t bound)
             return r % bound;
     }
 }
-/* Generated from book/120-tensors.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/120-tensors.nw; edit the book, not this file. */
 float tp_rng_uniform(tp_rng *rng)
 {
     return (float)(tp_rng_next(rng) >> 8) * 0x1.0p-24f;

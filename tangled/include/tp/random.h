@@ -1,4 +1,4 @@
-/* Generated from book/120-tensors.nw by notangle: edit the chapter, not this file. */
+/* Generated from book/120-tensors.nw; edit the book, not this file. */
 #ifndef TP_RANDOM_H
 #define TP_RANDOM_H
 

@@ -1,0 +1,399 @@
+/* Generated from book/175-command.nw; edit the book, not this file. */
+#include <cblas.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp.h"
+
+/* <<tp: commands and options>> */
+typedef struct option option;
+
+typedef struct command {
+    const char *name;        /* one or two words: "bench matmul" */
+    const char *summary;     /* one line, for tp help */
+    const option *options;   /* ends with an entry whose name is NULL */
+    int (*run)(void);        /* after the options are parsed */
+} command;
+/* <<tp: commands and options>> */
+typedef enum option_kind { OPTION_INT, OPTION_STRING, OPTION_FLAG } option_kind;
+
+struct option {
+    const char *name;       /* "--threads" */
+    option_kind kind;
+    void *value;            /* an int, a const char *, or a bool */
+    long min, max;          /* the range of an OPTION_INT */
+    const char *help;       /* one line, for --help */
+};
+
+/* <<tp: parsing options>> */
+static int parse_int(const char *command_name, const option *o,
+                     const char *text)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno != 0 || value < o->min
+        || value > o->max) {
+        fprintf(stderr, "tp %s: %s must be an integer from %ld to %ld, "
+                "not '%s'\n", command_name, o->name, o->min, o->max, text);
+        return -1;
+    }
+    *(int *)o->value = (int)value;
+    return 0;
+}
+/* <<tp: parsing options>> */
+static const option *find_option(const option *options, const char *name)
+{
+    for (const option *o = options; o != NULL && o->name != NULL; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+/* <<tp: parsing options>> */
+static int parse_options(const command *c, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const option *o = find_option(c->options, argv[i]);
+        if (o == NULL) {
+            fprintf(stderr, "tp %s: unknown option '%s'; see 'tp %s --help'\n",
+                    c->name, argv[i], c->name);
+            return -1;
+        }
+        if (o->kind == OPTION_FLAG) {
+            *(bool *)o->value = true;
+            continue;
+        }
+        if (i + 1 == argc) {
+            fprintf(stderr, "tp %s: %s needs a value\n", c->name, o->name);
+            return -1;
+        }
+        const char *text = argv[++i];
+        if (o->kind == OPTION_STRING)
+            *(const char **)o->value = text;
+        else if (parse_int(c->name, o, text) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* <<tp: commands>> */
+typedef struct gemm_case {
+    const char *label;
+    int batch, m, k, n;
+    bool transpose_a, transpose_b;
+} gemm_case;
+
+static const gemm_case matmul_cases[] = {
+    {"qkv projection", 1, 1024, 256, 768, false, false},
+    {"  its dX", 1, 1024, 768, 256, false, true},
+    {"  its dW", 1, 256, 1024, 768, true, false},
+    {"MLP up", 1, 1024, 256, 1024, false, false},
+    {"  its dX", 1, 1024, 1024, 256, false, true},
+    {"  its dW", 1, 256, 1024, 1024, true, false},
+    {"MLP down", 1, 1024, 1024, 256, false, false},
+    {"output head", 1, 1024, 256, 256, false, true},
+    {"scores QK^T", 32, 128, 64, 128, false, true},
+    {"weights x V", 32, 128, 128, 64, false, false},
+    {"square 256", 1, 256, 256, 256, false, false},
+    {"square 1024", 1, 1024, 1024, 1024, false, false},
+};
+/* <<tp: commands>> */
+typedef struct gemm_operands {
+    const gemm_case *c;
+    tp_tensor *a, *b, *out;        /* as tp_gemm sees them */
+    const float *a_memory, *b_memory;
+} gemm_operands;
+
+static tp_tensor *bench_operand(tp_arena *arena, tp_rng *rng, int batch,
+                                int rows, int cols, bool transposed)
+{
+    tp_shape stored = transposed ? tp_shape3(batch, cols, rows)
+                                 : tp_shape3(batch, rows, cols);
+    tp_tensor *t = tp_tensor_new(arena, stored, TP_NO_GRAD);
+    tp_fill_normal(t, rng, 0.0f, 1.0f);
+    return transposed ? tp_transpose(arena, t, 1, 2) : t;
+}
+/* <<tp: commands>> */
+static gemm_operands make_operands(tp_arena *arena, const gemm_case *c)
+{
+    tp_rng rng = tp_rng_seeded(2024, 1);
+    gemm_operands g = {.c = c};
+    g.a = bench_operand(arena, &rng, c->batch, c->m, c->k, c->transpose_a);
+    g.b = bench_operand(arena, &rng, c->batch, c->k, c->n, c->transpose_b);
+    g.out = tp_tensor_new(arena, tp_shape3(c->batch, c->m, c->n),
+                          TP_NO_GRAD);
+    g.a_memory = g.a->data;
+    g.b_memory = g.b->data;
+    return g;
+}
+/* <<tp: commands>> */
+static void direct_blas(void *context)
+{
+    const gemm_operands *g = context;
+    const gemm_case *c = g->c;
+    int lda = c->transpose_a ? c->m : c->k, ldb = c->transpose_b ? c->k
+                                                                 : c->n;
+    for (int i = 0; i < c->batch; i++)
+        cblas_sgemm(CblasRowMajor, c->transpose_a ? CblasTrans : CblasNoTrans,
+                    c->transpose_b ? CblasTrans : CblasNoTrans, c->m, c->n,
+                    c->k, 1.0f, g->a_memory + (long)i * c->m * c->k, lda,
+                    g->b_memory + (long)i * c->k * c->n, ldb, 0.0f,
+                    g->out->data + (long)i * c->m * c->n, c->n);
+}
+
+static void library_gemm(void *context)
+{
+    gemm_operands *g = context;
+    tp_gemm(g->out, g->a, g->b, 1.0f, 0.0f);
+}
+
+static void naive_gemm(void *context)
+{
+    gemm_operands *g = context;
+    tp_gemm_naive(g->out, g->a, g->b, 1.0f, 0.0f);
+}
+/* <<tp: commands>> */
+static int bench_threads = 0, bench_repeat = 20;
+
+static const option bench_matmul_options[] = {
+    {"--threads", OPTION_INT, &bench_threads, 1, 1024,
+     "threads for OpenBLAS (default: all cores)"},
+    {"--repeat", OPTION_INT, &bench_repeat, 1, 10000,
+     "timed runs per case; the median is printed (default: 20)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+static double case_gflop(const gemm_case *c)
+{
+    return 2.0 * c->batch * c->m * c->k * (double)c->n * 1e-9;
+}
+/* <<tp: commands>> */
+static void print_matmul_row(const gemm_case *c, double naive,
+                             const tp_comparison *cmp, double peak)
+{
+    char naive_ms[16] = "-";
+    if (naive > 0)
+        snprintf(naive_ms, sizeof naive_ms, "%.2f", naive * 1e3);
+    double blas = cmp->reference.median, library = cmp->candidate.median;
+    double gflops = case_gflop(c) / library;
+    printf("%-15s %4d %5d %5d %5d  %6.3f %9s %8.3f %8.3f  %5.2f %8.1f", c->label,
+           c->batch, c->m, c->k, c->n, case_gflop(c), naive_ms, blas * 1e3,
+           library * 1e3, cmp->ratio, gflops);
+    if (peak > 0)
+        printf(" %5.0f%%", 100.0 * gflops / peak);
+    printf("\n");
+}
+/* <<tp: commands>> */
+static int bench_matmul(void)
+{
+    if (bench_threads > 0)
+        tp_set_threads(bench_threads);
+    tp_describe_machine(stdout);
+    double peak = tp_peak_gflops() * tp_threads();
+    printf("# fp32 peak %.0f GFLOP/s (FMA loop, one core x %d threads); "
+           "memcpy %.1f GB/s\n", peak, tp_threads(), tp_copy_bandwidth());
+    printf("%-15s %4s %5s %5s %5s  %6s %9s %8s %8s  %5s %8s %6s\n", "case",
+           "B", "M", "K", "N", "GFLOP", "naive ms", "BLAS ms", "tp ms",
+           "tp/BL", "GFLOP/s", "peak");
+    for (size_t i = 0; i < sizeof matmul_cases / sizeof matmul_cases[0]; i++) {
+        const gemm_case *c = &matmul_cases[i];
+        tp_arena *arena = tp_arena_new("bench");
+        gemm_operands g = make_operands(arena, c);
+        double naive = case_gflop(c) < 0.1 ? tp_time(naive_gemm, &g, 1).median
+                                           : 0.0;
+        tp_comparison cmp = tp_compare(direct_blas, library_gemm, &g,
+                                       bench_repeat);
+        print_matmul_row(c, naive, &cmp, peak);
+        tp_arena_free(arena);
+    }
+    return 0;
+}
+/* <<tp: commands>> */
+typedef struct gpt_config {
+    int batch, context, width, layers, heads, vocab;
+} gpt_config;
+
+static gpt_config floor_config = {8, 128, 256, 4, 4, 256};
+
+static int add_product(gemm_case *list, int n, int batch, int m, int k,
+                       int c, bool tb)
+{
+    list[n++] = (gemm_case){"forward", batch, m, k, c, false, tb};
+    list[n++] = (gemm_case){"dA", batch, m, c, k, false, !tb};
+    list[n++] = (gemm_case){"dB", batch, tb ? c : k, m, tb ? k : c, true,
+                            false};
+    return n;
+}
+/* <<tp: commands>> */
+static int step_products(const gpt_config *g, gemm_case *list)
+{
+    int rows = g->batch * g->context, c = g->width, t = g->context;
+    int heads = g->batch * g->heads, d = g->width / g->heads, n = 0;
+    for (int layer = 0; layer < g->layers; layer++) {
+        n = add_product(list, n, 1, rows, c, 3 * c, false);
+        n = add_product(list, n, heads, t, d, t, true);
+        n = add_product(list, n, heads, t, t, d, false);
+        n = add_product(list, n, 1, rows, c, c, false);
+        n = add_product(list, n, 1, rows, c, 4 * c, false);
+        n = add_product(list, n, 1, rows, 4 * c, c, false);
+    }
+    return add_product(list, n, 1, rows, c, g->vocab, true);
+}
+/* <<tp: commands>> */
+enum { MAX_PRODUCTS = 3 * (6 * 64 + 1) };
+
+typedef struct step_work {
+    gemm_operands products[MAX_PRODUCTS];
+    int n;
+} step_work;
+
+static void run_step(void *context)
+{
+    step_work *w = context;
+    for (int i = 0; i < w->n; i++)
+        tp_gemm(w->products[i].out, w->products[i].a, w->products[i].b, 1.0f,
+                0.0f);
+}
+/* <<tp: commands>> */
+static const option gemm_floor_options[] = {
+    {"--batch", OPTION_INT, &floor_config.batch, 1, 4096, "sequences"},
+    {"--context", OPTION_INT, &floor_config.context, 1, 65536, "tokens"},
+    {"--width", OPTION_INT, &floor_config.width, 1, 65536, "model width C"},
+    {"--layers", OPTION_INT, &floor_config.layers, 1, 64, "layers"},
+    {"--heads", OPTION_INT, &floor_config.heads, 1, 1024,
+     "attention heads (must divide the width)"},
+    {"--vocab", OPTION_INT, &floor_config.vocab, 1, 1 << 20, "vocabulary"},
+    {"--threads", OPTION_INT, &bench_threads, 1, 1024,
+     "threads for OpenBLAS (default: all cores)"},
+    {"--repeat", OPTION_INT, &bench_repeat, 1, 10000,
+     "timed steps; the median is printed (default: 20)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int bench_gemm_floor(void)
+{
+    gpt_config *g = &floor_config;
+    if (g->width % g->heads != 0) {
+        fprintf(stderr, "tp bench gemm-floor: --heads %d does not divide "
+                "--width %d\n", g->heads, g->width);
+        return 2;
+    }
+    if (bench_threads > 0)
+        tp_set_threads(bench_threads);
+    tp_describe_machine(stdout);
+    static step_work work;
+    gemm_case list[MAX_PRODUCTS];
+    work.n = step_products(g, list);
+    tp_arena *arena = tp_arena_new("gemm floor");
+    double gflop = 0;
+    for (int i = 0; i < work.n; i++) {
+        work.products[i] = make_operands(arena, &list[i]);
+        gflop += case_gflop(&list[i]);
+    }
+    /* <<gemm floor: time the step and print the floor>> */
+    double seconds = tp_time(run_step, &work, bench_repeat).median;
+    printf("# GPT: batch %d, context %d, width %d, %d layers, %d heads, "
+           "vocabulary %d\n", g->batch, g->context, g->width, g->layers,
+           g->heads, g->vocab);
+    printf("products per step   %d\n", work.n);
+    printf("GFLOP per step      %.2f\n", gflop);
+    printf("floor ms per step   %.1f\n", seconds * 1e3);
+    printf("GFLOP/s             %.1f\n", gflop / seconds);
+    printf("floor tokens/s      %.0f\n", g->batch * g->context / seconds);
+    tp_arena_free(arena);
+    return 0;
+}
+
+static const command commands[] = {
+    /* <<tp: command table>> */
+    {"bench matmul", "time matrix products: naive, OpenBLAS, tp_gemm",
+     bench_matmul_options, bench_matmul},
+    /* <<tp: command table>> */
+    {"bench gemm-floor", "time the matrix products of one GPT training step",
+     gemm_floor_options, bench_gemm_floor},
+};
+enum { COMMANDS = sizeof commands / sizeof commands[0] };
+
+/* <<tp: help>> */
+static void list_commands(FILE *out)
+{
+    fprintf(out, "usage: tp COMMAND [OPTIONS]\n\ncommands:\n");
+    for (int i = 0; i < COMMANDS; i++)
+        fprintf(out, "  %-16s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'tp COMMAND --help' explains one command.\n");
+}
+
+static void command_help(const command *c)
+{
+    printf("usage: tp %s [OPTIONS]\n\n%s\n", c->name, c->summary);
+    if (c->options != NULL && c->options[0].name != NULL)
+        printf("\noptions:\n");
+    for (const option *o = c->options; o != NULL && o->name != NULL; o++) {
+        char flag[48];
+        snprintf(flag, sizeof flag, "%s%s", o->name,
+                 o->kind == OPTION_INT ? " N" : o->kind == OPTION_STRING
+                                                    ? " TEXT" : "");
+        printf("  %-18s %s", flag, o->help);
+        if (o->kind == OPTION_INT)
+            printf(" (%ld to %ld)", o->min, o->max);
+        printf("\n");
+    }
+}
+
+/* <<tp: finding and running a command>> */
+static int words_match(const char *name, int argc, char **argv)
+{
+    const char *space = strchr(name, ' ');
+    if (space == NULL)
+        return argc >= 1 && strcmp(argv[0], name) == 0 ? 1 : 0;
+    size_t first = (size_t)(space - name);
+    return argc >= 2 && strlen(argv[0]) == first
+                   && strncmp(argv[0], name, first) == 0
+                   && strcmp(argv[1], space + 1) == 0
+               ? 2
+               : 0;
+}
+/* <<tp: finding and running a command>> */
+static int commands_starting_with(const char *word)
+{
+    int found = 0;
+    size_t n = strlen(word);
+    for (int i = 0; i < COMMANDS; i++)
+        if (strncmp(commands[i].name, word, n) == 0
+            && commands[i].name[n] == ' ') {
+            if (found++ == 0)
+                fprintf(stderr, "tp %s: choose one of:\n", word);
+            fprintf(stderr, "  tp %-14s %s\n", commands[i].name,
+                    commands[i].summary);
+        }
+    return found;
+}
+/* <<tp: finding and running a command>> */
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0
+        || strcmp(argv[1], "--help") == 0) {
+        list_commands(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < COMMANDS; i++) {
+        int words = words_match(commands[i].name, argc - 1, argv + 1);
+        if (words == 0)
+            continue;
+        int rest = argc - 1 - words;
+        char **options = argv + 1 + words;
+        if (rest >= 1 && strcmp(options[0], "--help") == 0) {
+            command_help(&commands[i]);
+            return 0;
+        }
+        if (parse_options(&commands[i], rest, options) != 0)
+            return 2;
+        return commands[i].run();
+    }
+    if (commands_starting_with(argv[1]) == 0)
+        fprintf(stderr, "tp: unknown command '%s'; see 'tp help'\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,58 @@
+/* Generated from book/175-command.nw; edit the book, not this file. */
+#include "tap.h"
+
+static const char *program;
+static const char *arguments;
+
+static int run_program(void)
+{
+    char line[512];
+    snprintf(line, sizeof line, "%s %s", program, arguments);
+    execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+    return 127;
+}
+
+static struct tap_outcome tp(const char *args)
+{
+    arguments = args;
+    return tap_run(run_program);
+}
+
+/* <<t-command: checks>> */
+int main(void)
+{
+    program = getenv("TP_PROGRAM");
+    if (program == NULL)
+        skip_all("TP_PROGRAM is not set (run the tests with make check)");
+    struct tap_outcome help = tp("help");
+    is(help.status, 0, "tp help succeeds");
+    ok(strstr(help.output, "bench matmul") != NULL,
+       "tp help lists the commands");
+    struct tap_outcome none = tp("");
+    is(none.status, 2, "tp without a command is a usage error");
+    struct tap_outcome unknown = tp("frobnicate");
+    ok(unknown.status == 2 && strstr(unknown.output, "unknown command "
+                                                     "'frobnicate'"),
+       "an unknown command is named, with status 2");
+    struct tap_outcome partial = tp("bench");
+    ok(partial.status == 2 && strstr(partial.output, "tp bench matmul"),
+       "a partial command lists the commands it could be");
+    /* <<t-command: options>> */
+    struct tap_outcome chelp = tp("bench matmul --help");
+    ok(chelp.status == 0 && strstr(chelp.output, "--threads N"),
+       "a command's --help lists its options");
+    struct tap_outcome bad = tp("bench matmul --threads 0");
+    ok(bad.status == 2 && strstr(bad.output, "--threads must be an integer "
+                                             "from 1 to"),
+       "an out-of-range number says what is allowed");
+    struct tap_outcome junk = tp("bench matmul --repeat 12abc");
+    ok(junk.status == 2 && strstr(junk.output, "not '12abc'"),
+       "a number with trailing junk is refused");
+    struct tap_outcome typo = tp("bench matmul --thread 2");
+    ok(typo.status == 2 && strstr(typo.output, "unknown option '--thread'"),
+       "an unknown option is named");
+    struct tap_outcome missing = tp("bench matmul --threads");
+    ok(missing.status == 2 && strstr(missing.output, "--threads needs a value"),
+       "an option without its value is refused");
+    return done_testing();
+}
