@@ -110,6 +110,15 @@ static void filling_and_copying(void)
     *tp_at2(c, 0, 1) = NAN;
     ok(isnan(tp_max_abs_diff(c, b)), "a NaN makes the difference NaN");
     *tp_at2(c, 0, 1) = *tp_at2(b, 0, 1);
+    float two = 2.0f;
+    tp_tensor twos = {.shape = tp_shape2(3, 5), .data = &two};
+    tp_tensor *d = tp_tensor_new(arena, tp_shape2(3, 5), TP_NO_GRAD);
+    tp_copy(d, a);
+    tp_axpy(tp_transpose(arena, d, 0, 1), -0.5f,
+            tp_transpose(arena, &twos, 0, 1));
+    ok(*tp_at2(d, 2, 3) == *tp_at2(a, 2, 3) - 1.0f
+           && *tp_at2(d, 0, 0) == *tp_at2(a, 0, 0) - 1.0f,
+       "tp_axpy adds -0.5 times a broadcast 2 through transposed views");
     tp_fill(tp_slice(arena, c, 0, 1, 3), 7.0f);
     ok(*tp_at2(c, 0, 0) != 7.0f && *tp_at2(c, 2, 1) == 7.0f
            && *tp_at2(c, 4, 0) != 7.0f,

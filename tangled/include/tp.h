@@ -14,5 +14,7 @@
 #include "tp/tensor.h"
 /* <<tp.h: module headers>> */
 #include "tp/matmul.h"
+/* <<tp.h: module headers>> */
+#include "tp/autodiff.h"
 
 #endif

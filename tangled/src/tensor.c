@@ -218,6 +218,19 @@ void tp_copy(tp_tensor *destination, const tp_tensor *source)
     }
 }
 /* <<tensor: visiting every element>> */
+void tp_axpy(tp_tensor *y, float alpha, const tp_tensor *x)
+{
+    tp_check(tp_shape_equal(y->shape, x->shape),
+             "cannot add a %s tensor to a %s one",
+             tp_shape_str(x->shape).text, tp_shape_str(y->shape).text);
+    cursor to = {{0}, 0}, from = {{0}, 0};
+    for (long i = 0, n = tp_tensor_count(x); i < n; i++) {
+        y->data[to.offset] += alpha * x->data[from.offset];
+        cursor_step(&to, y);
+        cursor_step(&from, x);
+    }
+}
+/* <<tensor: visiting every element>> */
 float tp_max_abs_diff(const tp_tensor *a, const tp_tensor *b)
 {
     tp_check(tp_shape_equal(a->shape, b->shape),

@@ -66,6 +66,7 @@ void tp_fill(tp_tensor *t, float value);
 void tp_fill_uniform(tp_tensor *t, tp_rng *rng, float low, float high);
 void tp_fill_normal(tp_tensor *t, tp_rng *rng, float mean, float std);
 void tp_copy(tp_tensor *destination, const tp_tensor *source);
+void tp_axpy(tp_tensor *y, float alpha, const tp_tensor *x);
 float tp_max_abs_diff(const tp_tensor *a, const tp_tensor *b);
 void tp_print(FILE *out, const char *name, const tp_tensor *t);
 
