@@ -16,5 +16,7 @@
 #include "tp/matmul.h"
 /* <<tp.h: module headers>> */
 #include "tp/autodiff.h"
+/* <<tp.h: module headers>> */
+#include "tp/ops.h"
 
 #endif
