@@ -18,5 +18,7 @@
 #include "tp/autodiff.h"
 /* <<tp.h: module headers>> */
 #include "tp/ops.h"
+/* <<tp.h: module headers>> */
+#include "tp/attention.h"
 
 #endif

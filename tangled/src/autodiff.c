@@ -45,7 +45,7 @@ tp_node *tp_record(tp_graph *g, const char *op, void (*backward)(tp_node *),
              op);
     tp_node *node = tp_arena_zeroed(g->arena, 1, sizeof *node);
     *node = (tp_node){.previous = g->last, .op = op, .backward = backward,
-                      .output = output, .inputs = n};
+                      .output = output, .inputs = n, .arena = g->arena};
     memcpy(node->input, inputs, (size_t)n * sizeof *inputs);
     g->last = node;
     g->nodes++;
@@ -108,7 +108,7 @@ static void matmul_backward(tp_node *node)
     tp_tensor *a = node->input[0], *b = node->input[1];
     tp_tensor dy = tp_grad_of(node->output);
     int n = a->shape.ndim, nb = b->shape.ndim;
-    tp_arena *arena = node->saved;
+    tp_arena *arena = node->arena;
     if (a->grad != NULL) {
         tp_tensor da = tp_grad_of(a);
         add_product(arena, &da, &dy, tp_transpose(arena, b, nb - 2, nb - 1));
@@ -142,11 +142,8 @@ tp_tensor *tp_matmul(tp_graph *g, tp_tensor *a, tp_tensor *b)
     tp_tensor *y = tp_tensor_empty(g->arena, shape,
                                    grad ? TP_WITH_GRAD : TP_NO_GRAD);
     tp_gemm(y, a, b, 1.0f, 0.0f);
-    if (grad) {
-        tp_node *node = tp_record(g, "matmul", matmul_backward, y, 2,
-                                  (tp_tensor *[]){a, b});
-        node->saved = g->arena;
-    }
+    if (grad)
+        tp_record(g, "matmul", matmul_backward, y, 2, (tp_tensor *[]){a, b});
     return y;
 }
 /* <<autodiff: matrix product and sum>> */
@@ -203,7 +200,7 @@ static tp_tensor *analytic_gradients(tp_forward_fn *forward,
                                      tp_arena *scratch)
 {
     for (int i = 0; i < n; i++)
-        if (inputs[i]->grad != NULL) {
+        if (inputs[i] != NULL && inputs[i]->grad != NULL) {
             tp_check(tp_tensor_is_contiguous(inputs[i]),
                      "tp_gradcheck: input %d must be contiguous", i);
             tp_tensor gradient = tp_grad_of(inputs[i]);
@@ -244,7 +241,7 @@ tp_gradcheck_result tp_gradcheck(tp_forward_fn *forward,
                                                   keep, scratch);
     tp_gradcheck_result worst = {.error = 0.0, .input = -1};
     for (int i = 0; i < n; i++) {
-        if (inputs[i]->grad == NULL)
+        if (inputs[i] == NULL || inputs[i]->grad == NULL)
             continue;
         for (long e = 0, count = tp_tensor_count(inputs[i]); e < count; e++) {
             double numeric = central_difference(forward, inputs, context,

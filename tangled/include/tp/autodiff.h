@@ -33,6 +33,7 @@ struct tp_node {
     tp_tensor *input[TP_MAX_INPUTS];
     int inputs;
     void *saved;                         /* anything else backward needs */
+    tp_arena *arena;                     /* the step's, for scratch space */
 };
 
 bool tp_needs_grad(const tp_graph *g, int n, tp_tensor *const inputs[]);

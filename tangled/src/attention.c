@@ -1,0 +1,261 @@
+/* Generated from book/160-attention.nw; edit the book, not this file. */
+#include <math.h>
+
+#include "tp/attention.h"
+#include "tp/check.h"
+#include "tp/matmul.h"
+
+/* <<attention: the matrix of one head>> */
+static tp_tensor head(const tp_tensor *t, int b, int h)
+{
+    tp_tensor m = *t;
+    m.data += b * t->stride[0] + h * t->stride[1];
+    if (t->grad != NULL)
+        m.grad += b * t->stride[0] + h * t->stride[1];
+    m.shape = tp_shape2(t->shape.dim[2], t->shape.dim[3]);
+    m.stride[0] = t->stride[2];
+    m.stride[1] = t->stride[3];
+    return m;
+}
+
+static tp_tensor gradient_of_head(const tp_tensor *t, int b, int h)
+{
+    tp_tensor m = head(t, b, h);
+    m.data = m.grad;
+    m.grad = NULL;
+    return m;
+}
+
+/* <<attention: checking the inputs>> */
+typedef struct dims {
+    int batch, heads, kv_heads, tq, tk, d, dv;
+} dims;
+
+static dims check_inputs(const tp_tensor *q, const tp_tensor *k,
+                         const tp_tensor *v)
+{
+    tp_check(q->shape.ndim == 4 && k->shape.ndim == 4 && v->shape.ndim == 4,
+             "tp_attention: q, k and v are [B, H, T, d], not %s, %s, %s",
+             tp_shape_str(q->shape).text, tp_shape_str(k->shape).text,
+             tp_shape_str(v->shape).text);
+    dims n = {q->shape.dim[0], q->shape.dim[1], k->shape.dim[1],
+              q->shape.dim[2], k->shape.dim[2], q->shape.dim[3],
+              v->shape.dim[3]};
+    bool fits = k->shape.dim[0] == n.batch && v->shape.dim[0] == n.batch
+                && k->shape.dim[3] == n.d && v->shape.dim[1] == n.kv_heads
+                && v->shape.dim[2] == n.tk && n.kv_heads > 0
+                && n.heads % n.kv_heads == 0;
+    tp_check(fits, "tp_attention: q %s, k %s and v %s do not fit together",
+             tp_shape_str(q->shape).text, tp_shape_str(k->shape).text,
+             tp_shape_str(v->shape).text);
+    return n;
+}
+/* <<attention: checking the inputs>> */
+static void check_bias(const tp_tensor *bias, dims n)
+{
+    tp_shape shared = tp_shape3(n.heads, n.tq, n.tk);
+    tp_shape full = tp_shape4(n.batch, n.heads, n.tq, n.tk);
+    tp_check(tp_shape_equal(bias->shape, shared)
+                 || tp_shape_equal(bias->shape, full),
+             "tp_attention: the bias is %s, not %s or %s",
+             tp_shape_str(bias->shape).text, tp_shape_str(shared).text,
+             tp_shape_str(full).text);
+    tp_check(tp_tensor_is_contiguous(bias),
+             "tp_attention: the bias must be contiguous");
+}
+
+static float *bias_of(const tp_tensor *bias, float *values, dims n, int b,
+                      int h)
+{
+    long per_head = (long)n.tq * n.tk;
+    long batch = bias->shape.ndim == 4 ? (long)b * n.heads : 0;
+    return values + (batch + h) * per_head;
+}
+
+/* <<attention: masking the scores>> */
+static bool may_attend(const tp_attention_options *o, dims n, int b, int i,
+                       int j)
+{
+    if (o->causal && j > i + n.tk - n.tq)
+        return false;
+    if (o->key_padding != NULL && o->key_padding[(long)b * n.tk + j])
+        return false;
+    if (o->allowed != NULL && !o->allowed[(long)i * n.tk + j])
+        return false;
+    if (o->pattern != NULL && !o->pattern(i, j, o->pattern_context))
+        return false;
+    return true;
+}
+/* <<attention: masking the scores>> */
+static void softmax_row(float *row, int n)
+{
+    float max = -INFINITY;
+    for (int j = 0; j < n; j++)
+        max = row[j] > max ? row[j] : max;
+    if (max == -INFINITY) {
+        for (int j = 0; j < n; j++)
+            row[j] = 0.0f;
+        return;
+    }
+    double sum = 0.0;
+    for (int j = 0; j < n; j++)
+        sum += row[j] = expf(row[j] - max);
+    for (int j = 0; j < n; j++)
+        row[j] = (float)(row[j] / sum);
+}
+/* <<attention: masking the scores>> */
+static void scores_to_weights(const tp_attention_options *o, dims n, int b,
+                              const float *bias, float *p)
+{
+    for (int i = 0; i < n.tq; i++) {
+        float *row = p + (long)i * n.tk;
+        for (int j = 0; j < n.tk; j++) {
+            if (bias != NULL)
+                row[j] += bias[(long)i * n.tk + j];
+            if (!may_attend(o, n, b, i, j))
+                row[j] = -INFINITY;
+        }
+        softmax_row(row, n.tk);
+    }
+}
+
+/* <<attention: the forward pass>> */
+typedef struct attention_saved {
+    tp_attention_options options;
+    dims n;
+    float scale;
+    tp_tensor *p;  /* the weights, [B, H, Tq, Tk] */
+} attention_saved;
+
+static void forward_head(const attention_saved *s, tp_tensor *q, tp_tensor *k,
+                         tp_tensor *v, tp_tensor *out, int b, int h)
+{
+    int kv = h / (s->n.heads / s->n.kv_heads);
+    tp_tensor qh = head(q, b, h), kh = head(k, b, kv), vh = head(v, b, kv);
+    tp_tensor ph = head(s->p, b, h), oh = head(out, b, h);
+    tp_tensor kt = kh;
+    kt.shape = tp_shape2(kh.shape.dim[1], kh.shape.dim[0]);
+    kt.stride[0] = kh.stride[1], kt.stride[1] = kh.stride[0];
+    tp_gemm(&ph, &qh, &kt, s->scale, 0.0f);
+    const tp_tensor *bias = s->options.bias;
+    scores_to_weights(&s->options, s->n, b,
+                      bias ? bias_of(bias, bias->data, s->n, b, h) : NULL,
+                      ph.data);
+    tp_gemm(&oh, &ph, &vh, 1.0f, 0.0f);
+}
+/* <<attention: the forward pass>> */
+static void attention_backward(tp_node *node);
+
+tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
+                        tp_tensor *v, const tp_attention_options *options)
+{
+    dims n = check_inputs(q, k, v);
+    attention_saved *s = tp_arena_zeroed(g->arena, 1, sizeof *s);
+    if (options != NULL)
+        s->options = *options;
+    if (s->options.bias != NULL)
+        check_bias(s->options.bias, n);
+    s->n = n;
+    s->scale = s->options.scale != 0.0f ? s->options.scale
+                                        : 1.0f / sqrtf((float)n.d);
+    tp_tensor *inputs[4] = {q, k, v, s->options.bias};
+    bool grad = tp_needs_grad(g, 4, inputs);
+    tp_tensor *out = tp_tensor_empty(g->arena,
+                                     tp_shape4(n.batch, n.heads, n.tq, n.dv),
+                                     grad ? TP_WITH_GRAD : TP_NO_GRAD);
+    s->p = tp_tensor_empty(g->arena, tp_shape4(n.batch, n.heads, n.tq, n.tk),
+                           TP_NO_GRAD);
+    /* <<attention: run every head and record>> */
+    for (int b = 0; b < n.batch; b++)
+        for (int h = 0; h < n.heads; h++)
+            forward_head(s, q, k, v, out, b, h);
+    if (s->options.weights != NULL)
+        *s->options.weights = s->p;
+    if (grad)
+        tp_record(g, "attention", attention_backward, out, 4, inputs)->saved = s;
+    return out;
+}
+
+/* <<attention: the backward pass>> */
+static void softmax_backward_rows(const float *p, float *ds, int rows,
+                                  int cols)
+{
+    for (int i = 0; i < rows; i++) {
+        const float *pr = p + (long)i * cols;
+        float *dr = ds + (long)i * cols;
+        double dot = 0.0;
+        for (int j = 0; j < cols; j++)
+            dot += (double)dr[j] * pr[j];
+        for (int j = 0; j < cols; j++)
+            dr[j] = pr[j] * (float)(dr[j] - dot);
+    }
+}
+/* <<attention: the backward pass>> */
+static void add_to(tp_tensor *into, const tp_tensor *a, const tp_tensor *b,
+                   float alpha, tp_tensor *scratch)
+{
+    if (into->stride[1] == 1) {
+        tp_gemm(into, a, b, alpha, 1.0f);
+        return;
+    }
+    tp_gemm(scratch, a, b, alpha, 0.0f);
+    tp_axpy(into, 1.0f, scratch);
+}
+
+static tp_tensor transposed(tp_tensor m)
+{
+    tp_tensor t = m;
+    t.shape = tp_shape2(m.shape.dim[1], m.shape.dim[0]);
+    t.stride[0] = m.stride[1], t.stride[1] = m.stride[0];
+    return t;
+}
+/* <<attention: the backward pass>> */
+typedef struct scratch {
+    tp_tensor *dp, *dq, *dk, *dv;  /* [Tq, Tk], and one head's gradients */
+} scratch;
+
+static void backward_head(const attention_saved *s, tp_node *node, int b,
+                          int h, scratch *w)
+{
+    tp_tensor *q = node->input[0], *k = node->input[1], *v = node->input[2];
+    tp_tensor *bias = node->input[3];
+    int kv = h / (s->n.heads / s->n.kv_heads);
+    tp_tensor qh = head(q, b, h), kh = head(k, b, kv), vh = head(v, b, kv);
+    tp_tensor ph = head(s->p, b, h), dout = gradient_of_head(node->output, b, h);
+    /* <<attention: the gradients of one head>> */
+    tp_tensor pt = transposed(ph), vt = transposed(vh);
+    if (v->grad != NULL) {
+        tp_tensor dvh = gradient_of_head(v, b, kv);
+        add_to(&dvh, &pt, &dout, 1.0f, w->dv);
+    }
+    tp_gemm(w->dp, &dout, &vt, 1.0f, 0.0f);
+    softmax_backward_rows(ph.data, w->dp->data, s->n.tq, s->n.tk);
+    if (bias != NULL && bias->grad != NULL) {
+        float *db = bias_of(bias, bias->grad, s->n, b, h);
+        for (long i = 0, count = (long)s->n.tq * s->n.tk; i < count; i++)
+            db[i] += w->dp->data[i];
+    }
+    if (q->grad != NULL) {
+        tp_tensor dqh = gradient_of_head(q, b, h);
+        add_to(&dqh, w->dp, &kh, s->scale, w->dq);
+    }
+    if (k->grad != NULL) {
+        tp_tensor dkh = gradient_of_head(k, b, kv), dst = transposed(*w->dp);
+        add_to(&dkh, &dst, &qh, s->scale, w->dk);
+    }
+}
+/* <<attention: the backward pass>> */
+static void attention_backward(tp_node *node)
+{
+    const attention_saved *s = node->saved;
+    dims n = s->n;
+    tp_arena *arena = node->arena;
+    scratch w = {
+        .dp = tp_tensor_empty(arena, tp_shape2(n.tq, n.tk), TP_NO_GRAD),
+        .dq = tp_tensor_empty(arena, tp_shape2(n.tq, n.d), TP_NO_GRAD),
+        .dk = tp_tensor_empty(arena, tp_shape2(n.tk, n.d), TP_NO_GRAD),
+        .dv = tp_tensor_empty(arena, tp_shape2(n.tk, n.dv), TP_NO_GRAD)};
+    for (int b = 0; b < n.batch; b++)
+        for (int h = 0; h < n.heads; h++)
+            backward_head(s, node, b, h, &w);
+}
