@@ -20,5 +20,7 @@
 #include "tp/ops.h"
 /* <<tp.h: module headers>> */
 #include "tp/attention.h"
+/* <<tp.h: module headers>> */
+#include "tp/train.h"
 
 #endif

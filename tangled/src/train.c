@@ -1,0 +1,253 @@
+/* Generated from book/165-training.nw; edit the book, not this file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp/bench.h"
+#include "tp/train.h"
+
+/* <<train: the parameter list>> */
+void tp_params_add(tp_params *params, const char *name, tp_tensor *tensor)
+{
+    tp_check(strlen(name) < sizeof params->items[0].name,
+             "parameter name \"%s\" is too long", name);
+    tp_check(tp_params_find(params, name) == NULL,
+             "two parameters are named \"%s\"", name);
+    tp_check(tensor->grad != NULL && tp_tensor_is_contiguous(tensor),
+             "parameter \"%s\" needs a gradient and a contiguous layout",
+             name);
+    if (params->count == params->capacity) {
+        params->capacity = params->capacity ? 2 * params->capacity : 16;
+        params->items = realloc(params->items,
+                                (size_t)params->capacity * sizeof(tp_param));
+        tp_check(params->items != NULL, "out of memory");
+    }
+    tp_param *p = &params->items[params->count++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->tensor = tensor;
+    p->decay = tensor->shape.ndim >= 2;
+}
+/* <<train: the parameter list>> */
+tp_tensor *tp_param_new(tp_params *params, tp_arena *arena, const char *name,
+                        tp_shape shape)
+{
+    tp_tensor *t = tp_tensor_new(arena, shape, TP_WITH_GRAD);
+    tp_params_add(params, name, t);
+    return t;
+}
+
+tp_param *tp_params_find(const tp_params *params, const char *name)
+{
+    for (int i = 0; i < params->count; i++)
+        if (strcmp(params->items[i].name, name) == 0)
+            return &params->items[i];
+    return NULL;
+}
+/* <<train: the parameter list>> */
+long tp_params_count(const tp_params *params)
+{
+    long n = 0;
+    for (int i = 0; i < params->count; i++)
+        n += tp_tensor_count(params->items[i].tensor);
+    return n;
+}
+
+void tp_params_free(tp_params *params)
+{
+    free(params->items);
+    *params = (tp_params){0};
+}
+
+void tp_zero_grad(const tp_params *params)
+{
+    for (int i = 0; i < params->count; i++) {
+        tp_tensor *t = params->items[i].tensor;
+        memset(t->grad, 0, (size_t)tp_tensor_count(t) * sizeof(float));
+    }
+}
+
+/* <<train: the optimiser>> */
+struct tp_optimizer {
+    tp_optimizer_config config;
+    const tp_params *params;
+    int count;          /* parameters when the optimiser was made */
+    float **moment[2];  /* [0]: velocity or first moment; [1]: second */
+    long steps;
+};
+
+tp_optimizer *tp_optimizer_new(const tp_params *params,
+                               tp_optimizer_config config)
+{
+    tp_optimizer *opt = calloc(1, sizeof *opt);
+    tp_check(opt != NULL, "out of memory");
+    opt->config = config;
+    opt->params = params;
+    opt->count = params->count;
+    for (int m = 0; m < 2; m++) {
+        opt->moment[m] = calloc((size_t)params->count, sizeof(float *));
+        tp_check(opt->moment[m] != NULL, "out of memory");
+        for (int i = 0; i < params->count; i++) {
+            opt->moment[m][i] = calloc(
+                (size_t)tp_tensor_count(params->items[i].tensor),
+                sizeof(float));
+            tp_check(opt->moment[m][i] != NULL, "out of memory");
+        }
+    }
+    return opt;
+}
+/* <<train: the optimiser>> */
+void tp_optimizer_free(tp_optimizer *opt)
+{
+    if (opt == NULL)
+        return;
+    for (int m = 0; m < 2; m++) {
+        for (int i = 0; i < opt->count; i++)
+            free(opt->moment[m][i]);
+        free(opt->moment[m]);
+    }
+    free(opt);
+}
+
+long tp_optimizer_steps(const tp_optimizer *opt) { return opt->steps; }
+
+float *tp_optimizer_state(const tp_optimizer *opt, int param, int moment)
+{
+    tp_check(param >= 0 && param < opt->count && moment >= 0 && moment < 2,
+             "no optimiser state %d of parameter %d", moment, param);
+    return opt->moment[moment][param];
+}
+/* <<train: the optimiser>> */
+static void sgd_update(const tp_optimizer_config *c, float *theta,
+                       const float *grad, float *u, long n, float lr,
+                       bool decay)
+{
+    float lambda = decay ? c->weight_decay : 0.0f;
+    for (long i = 0; i < n; i++) {
+        float g = grad[i] + lambda * theta[i];
+        u[i] = c->momentum * u[i] + g;
+        theta[i] -= lr * u[i];
+    }
+}
+/* <<train: the optimiser>> */
+static void adam_update(const tp_optimizer_config *c, float *theta,
+                        const float *grad, float *m, float *v, long n,
+                        float lr, bool decay, long t)
+{
+    float lambda = decay ? c->weight_decay : 0.0f;
+    bool decoupled = c->kind == TP_ADAMW;
+    double correction1 = 1.0 - pow(c->beta1, (double)t);
+    double correction2 = 1.0 - pow(c->beta2, (double)t);
+    for (long i = 0; i < n; i++) {
+        float g = grad[i] + (decoupled ? 0.0f : lambda * theta[i]);
+        m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
+        v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
+        double m_hat = m[i] / correction1, v_hat = v[i] / correction2;
+        if (decoupled)
+            theta[i] -= lr * lambda * theta[i];
+        theta[i] -= (float)(lr * m_hat / (sqrt(v_hat) + c->eps));
+    }
+}
+/* <<train: the optimiser>> */
+void tp_optimizer_step(tp_optimizer *opt, float lr)
+{
+    tp_check(opt->params->count == opt->count,
+             "the parameter list changed after the optimiser was made");
+    opt->steps++;
+    for (int i = 0; i < opt->count; i++) {
+        const tp_param *p = &opt->params->items[i];
+        long n = tp_tensor_count(p->tensor);
+        if (opt->config.kind == TP_SGD)
+            sgd_update(&opt->config, p->tensor->data, p->tensor->grad,
+                       opt->moment[0][i], n, lr, p->decay);
+        else
+            adam_update(&opt->config, p->tensor->data, p->tensor->grad,
+                        opt->moment[0][i], opt->moment[1][i], n, lr,
+                        p->decay, opt->steps);
+    }
+}
+
+/* <<train: the schedule and the norm>> */
+float tp_lr_warmup_cosine(long step, long warmup, long total, float max_lr,
+                          float min_lr)
+{
+    if (step < warmup)
+        return max_lr * (float)(step + 1) / (float)warmup;
+    if (step >= total)
+        return min_lr;
+    double progress = (double)(step - warmup) / (double)(total - warmup);
+    double cosine = 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
+    return min_lr + (float)(cosine * (max_lr - min_lr));
+}
+/* <<train: the schedule and the norm>> */
+double tp_grad_norm(const tp_params *params)
+{
+    double sum = 0.0;
+    for (int i = 0; i < params->count; i++) {
+        const tp_tensor *t = params->items[i].tensor;
+        for (long j = 0, n = tp_tensor_count(t); j < n; j++)
+            sum += (double)t->grad[j] * t->grad[j];
+    }
+    return sqrt(sum);
+}
+
+double tp_clip_grad_norm(const tp_params *params, double max_norm)
+{
+    double norm = tp_grad_norm(params);
+    if (norm > max_norm && norm > 0.0) {
+        float scale = (float)(max_norm / norm);
+        for (int i = 0; i < params->count; i++) {
+            tp_tensor *t = params->items[i].tensor;
+            for (long j = 0, n = tp_tensor_count(t); j < n; j++)
+                t->grad[j] *= scale;
+        }
+    }
+    return norm;
+}
+
+/* <<train: the loop>> */
+static int train_step(tp_graph *g, const tp_params *params, tp_optimizer *opt,
+                      const tp_train_options *o, tp_loss_fn *loss_fn,
+                      void *context, tp_progress *p, tp_error *error)
+{
+    tp_tensor *loss = loss_fn(g, p->step, context);
+    p->loss = loss->data[0];
+    if (!isfinite(p->loss)) {
+        tp_graph_reset(g);
+        return tp_error_set(error, "the loss became %g at step %ld; the "
+                            "parameters are those of step %ld", p->loss,
+                            p->step, p->step - 1);
+    }
+    tp_backward(g, loss);
+    p->grad_norm = o->clip > 0 ? tp_clip_grad_norm(params, o->clip)
+                               : tp_grad_norm(params);
+    p->lr = tp_lr_warmup_cosine(p->step, o->warmup, o->steps, o->max_lr,
+                                o->min_lr);
+    tp_optimizer_step(opt, p->lr);
+    tp_zero_grad(params);
+    tp_graph_reset(g);
+    return 0;
+}
+/* <<train: the loop>> */
+int tp_train(tp_graph *g, const tp_params *params, tp_optimizer *opt,
+             const tp_train_options *options, tp_loss_fn *loss,
+             void *context, float *losses, tp_error *error)
+{
+    tp_progress p = {.steps = options->steps};
+    double start = tp_seconds();
+    long first = tp_optimizer_steps(opt);
+    tp_zero_grad(params);
+    for (p.step = first; p.step < options->steps; p.step++) {
+        if (train_step(g, params, opt, options, loss, context, &p, error) != 0)
+            return -1;
+        if (losses != NULL)
+            losses[p.step] = p.loss;
+        p.seconds = tp_seconds() - start;
+        p.tokens_per_second = (double)options->tokens_per_step
+                              * (double)(p.step + 1 - first) / p.seconds;
+        if (options->progress != NULL
+            && !options->progress(&p, options->progress_context))
+            break;
+    }
+    return 0;
+}
