@@ -29,7 +29,8 @@ endif
 # ---------------------------------------------------------------- packages
 # Every Debian package the project needs, and nothing from anywhere else.
 PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-openmp-dev \
-    libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre poppler-utils
+    libcjson-dev libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre \
+    poppler-utils
 PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
     lmodern tex-gyre latexmk
 NEED := mk/need-packages
@@ -51,8 +52,10 @@ BLAS_CFLAGS := $(shell $(OPENBLAS) --cflags 2>/dev/null)
 comma := ,
 BLAS_LIBS := $(shell $(OPENBLAS) --libs 2>/dev/null) \
     $(if $(OPENBLAS_PKGCONFIG),-Wl$(comma)-rpath$(comma)$(OPENBLAS_PKGCONFIG:/pkgconfig=))
+# cJSON reads and writes the JSON header of safetensors checkpoints.
+JSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
 TP_CFLAGS += $(BLAS_CFLAGS)
-LDLIBS := $(BLAS_LIBS) -lm
+LDLIBS := $(BLAS_LIBS) $(JSON_LIBS) -lm
 
 # `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a
 # build directory of its own.

@@ -22,5 +22,7 @@
 #include "tp/attention.h"
 /* <<tp.h: module headers>> */
 #include "tp/train.h"
+/* <<tp.h: module headers>> */
+#include "tp/checkpoint.h"
 
 #endif
