@@ -30,7 +30,7 @@ endif
 # Every Debian package the project needs, and nothing from anywhere else.
 PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-openmp-dev \
     libcjson-dev libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre \
-    poppler-utils
+    fonts-dejavu-core poppler-utils
 PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
     lmodern tex-gyre latexmk
 NEED := mk/need-packages
@@ -54,8 +54,11 @@ BLAS_LIBS := $(shell $(OPENBLAS) --libs 2>/dev/null) \
     $(if $(OPENBLAS_PKGCONFIG),-Wl$(comma)-rpath$(comma)$(OPENBLAS_PKGCONFIG:/pkgconfig=))
 # cJSON reads and writes the JSON header of safetensors checkpoints.
 JSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
-TP_CFLAGS += $(BLAS_CFLAGS)
-LDLIBS := $(BLAS_LIBS) $(JSON_LIBS) -lm
+# Cairo draws the figures, Pango sets their text.
+DRAW_CFLAGS := $(shell pkg-config --cflags pangocairo cairo-pdf cairo-png 2>/dev/null)
+DRAW_LIBS := $(shell pkg-config --libs pangocairo cairo-pdf cairo-png 2>/dev/null)
+TP_CFLAGS += $(BLAS_CFLAGS) $(DRAW_CFLAGS)
+LDLIBS := $(BLAS_LIBS) $(JSON_LIBS) $(DRAW_LIBS) -lm
 
 # `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a
 # build directory of its own.
@@ -78,7 +81,7 @@ TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
-    figures pdf deps clean help
+    figures measure-matmul pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -92,7 +95,9 @@ check:
 
 # A separate make, so that tests the tangle just created are on the list.
 prove: programs test-programs
-	@TP_PROGRAM=$(OBJ)/tp prove $(TESTS)
+	@TP_PROGRAM=$(OBJ)/tp \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/mk/lsan.supp:print_suppressions=0 \
+	    prove $(TESTS)
 
 deps:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -106,6 +111,7 @@ help:
 	@echo "make check-tangle  fail if tangled/ or tests/ differ from the book"
 	@echo "make pdf           weave and typeset the book"
 	@echo "make figures       render every registered figure into figures/"
+	@echo "make measure-matmul  re-measure the matrix products (figures/data)"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
 
@@ -157,10 +163,15 @@ $(OBJ)/tests/%: tests/%.c $(LIB)
 -include $(wildcard $(OBJ)/*.d $(OBJ)/lib/*.d $(OBJ)/tests/*.d)
 
 # ---------------------------------------------------------------- figures
-# The figure generator arrives with the drawing chapter; until a chapter
-# registers a figure there is nothing to render.
-figures:
-	@echo "figures: no figure is registered yet"
+# Every registered figure, drawn by `tp figures` into figures/ (a file is
+# rewritten only when its bytes change). Plots of measured things read the
+# tables in figures/data/; `make figures` never measures. The measure-*
+# targets re-measure on this machine and rewrite those tables.
+figures: programs
+	@$(OBJ)/tp figures --all --out figures
+
+measure-matmul: programs
+	$(OBJ)/tp bench matmul --tsv figures/data/matmul.tsv
 
 # ---------------------------------------------------------------- the book
 # One noweave run over the whole book, so chunk cross-references and both
@@ -177,7 +188,10 @@ $(WOVEN) &: $(CHAPTERS) mk/split-woven.awk
 	    | sed 's/\\nwfilename{/\n&/g' \
 	    | awk -v dir=$(TEX) -f mk/split-woven.awk
 
-$(PDF): $(WOVEN) $(LATEX_INPUTS) mk/check-latex-log mk/check-pdf
+pdf: figures
+
+$(PDF): $(WOVEN) $(LATEX_INPUTS) $(wildcard figures/*.pdf) mk/check-latex-log \
+    mk/check-pdf
 	cp $(LATEX_INPUTS) $(TEX)/
 	cd $(TEX) && latexmk -pdf -interaction=nonstopmode -halt-on-error \
 	    -quiet transformer-problems.tex > latexmk.out 2>&1 \

@@ -24,5 +24,7 @@
 #include "tp/train.h"
 /* <<tp.h: module headers>> */
 #include "tp/checkpoint.h"
+/* <<tp.h: module headers>> */
+#include "tp/draw.h"
 
 #endif

@@ -16,6 +16,7 @@ typedef struct command {
     const char *summary;     /* one line, for tp help */
     const option *options;   /* ends with an entry whose name is NULL */
     int (*run)(void);        /* after the options are parsed */
+    const char *operands;    /* what may follow the options, or NULL */
 } command;
 /* <<tp: commands and options>> */
 typedef enum option_kind { OPTION_INT, OPTION_STRING, OPTION_FLAG } option_kind;
@@ -29,6 +30,9 @@ struct option {
 };
 
 /* <<tp: parsing options>> */
+static char **operands;
+static int operand_count;
+
 static int parse_int(const char *command_name, const option *o,
                      const char *text)
 {
@@ -55,8 +59,14 @@ static const option *find_option(const option *options, const char *name)
 /* <<tp: parsing options>> */
 static int parse_options(const command *c, int argc, char **argv)
 {
+    operands = argv;
+    operand_count = 0;
     for (int i = 0; i < argc; i++) {
         const option *o = find_option(c->options, argv[i]);
+        if (o == NULL && c->operands != NULL && argv[i][0] != '-') {
+            operands[operand_count++] = argv[i];  /* never past i */
+            continue;
+        }
         if (o == NULL) {
             fprintf(stderr, "tp %s: unknown option '%s'; see 'tp %s --help'\n",
                     c->name, argv[i], c->name);
@@ -157,12 +167,15 @@ static void naive_gemm(void *context)
 }
 /* <<tp: commands>> */
 static int bench_threads = 0, bench_repeat = 20;
+static const char *bench_tsv = NULL;
 
 static const option bench_matmul_options[] = {
     {"--threads", OPTION_INT, &bench_threads, 1, 1024,
      "threads for OpenBLAS (default: all cores)"},
     {"--repeat", OPTION_INT, &bench_repeat, 1, 10000,
      "timed runs per case; the median is printed (default: 20)"},
+    {"--tsv", OPTION_STRING, &bench_tsv, 0, 0,
+     "also write the results as a table, for the roofline figure"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
@@ -187,14 +200,46 @@ static void print_matmul_row(const gemm_case *c, double naive,
     printf("\n");
 }
 /* <<tp: commands>> */
+typedef struct matmul_row {
+    const gemm_case *c;
+    double gflops;
+} matmul_row;
+
+static double intensity(const gemm_case *c)
+{
+    double m = c->m, k = c->k, n = c->n;
+    return 2 * m * k * n / (4 * (m * k + k * n + m * n));
+}
+
+static int write_matmul_table(const matmul_row *rows, double peak,
+                              double bandwidth)
+{
+    FILE *f = fopen(bench_tsv, "w");
+    if (f == NULL) {
+        perror(bench_tsv);
+        return 1;
+    }
+    tp_describe_machine(f);
+    fprintf(f, "# written by: tp bench matmul --tsv %s\n", bench_tsv);
+    fprintf(f, "case\tbatch\tflop_per_byte\tgflops\tpeak_gflops\t"
+            "bandwidth_gbs\n");
+    for (size_t i = 0; i < sizeof matmul_cases / sizeof matmul_cases[0]; i++)
+        fprintf(f, "%s\t%d\t%.3f\t%.2f\t%.1f\t%.2f\n", rows[i].c->label,
+                rows[i].c->batch, intensity(rows[i].c), rows[i].gflops, peak,
+                bandwidth);
+    return fclose(f) == 0 ? 0 : 1;
+}
+/* <<tp: commands>> */
 static int bench_matmul(void)
 {
     if (bench_threads > 0)
         tp_set_threads(bench_threads);
     tp_describe_machine(stdout);
     double peak = tp_peak_gflops() * tp_threads();
+    double bandwidth = tp_copy_bandwidth();
+    matmul_row rows[sizeof matmul_cases / sizeof matmul_cases[0]];
     printf("# fp32 peak %.0f GFLOP/s (FMA loop, one core x %d threads); "
-           "memcpy %.1f GB/s\n", peak, tp_threads(), tp_copy_bandwidth());
+           "memcpy %.1f GB/s\n", peak, tp_threads(), bandwidth);
     printf("%-15s %4s %5s %5s %5s  %6s %9s %8s %8s  %5s %8s %6s\n", "case",
            "B", "M", "K", "N", "GFLOP", "naive ms", "BLAS ms", "tp ms",
            "tp/BL", "GFLOP/s", "peak");
@@ -207,9 +252,10 @@ static int bench_matmul(void)
         tp_comparison cmp = tp_compare(direct_blas, library_gemm, &g,
                                        bench_repeat);
         print_matmul_row(c, naive, &cmp, peak);
+        rows[i] = (matmul_row){c, case_gflop(c) / cmp.candidate.median};
         tp_arena_free(arena);
     }
-    return 0;
+    return bench_tsv ? write_matmul_table(rows, peak, bandwidth) : 0;
 }
 /* <<tp: commands>> */
 typedef struct gpt_config {
@@ -306,14 +352,69 @@ static int bench_gemm_floor(void)
     tp_arena_free(arena);
     return 0;
 }
+/* <<tp: commands>> */
+static bool figures_list = false, figures_all = false;
+static const char *figures_out = "figures";
+
+static const option figures_options[] = {
+    {"--list", OPTION_FLAG, &figures_list, 0, 0, "list the figures"},
+    {"--all", OPTION_FLAG, &figures_all, 0, 0, "render every figure"},
+    {"--out", OPTION_STRING, &figures_out, 0, 0,
+     "the directory to write into (default: figures)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int render_figure(const tp_figure *f)
+{
+    tp_figure_report report;
+    tp_error error;
+    if (tp_figure_render(f, figures_out, &report, &error) != 0) {
+        fprintf(stderr, "tp figures: %s: %s\n", f->name, error.message);
+        return 1;
+    }
+    printf("%-24s %s/%s.pdf, .png", f->name, figures_out, f->name);
+    if (report.missing_glyphs || report.overflows)
+        printf("  (%d missing glyphs, %d overflowing texts)",
+               report.missing_glyphs, report.overflows);
+    printf("\n");
+    return report.missing_glyphs || report.overflows;
+}
+/* <<tp: commands>> */
+static int figures_command(void)
+{
+    if (figures_list) {
+        for (int i = 0; i < tp_figure_count(); i++)
+            printf("%-24s %s\n", tp_figure_at(i)->name,
+                   tp_figure_at(i)->caption);
+        return 0;
+    }
+    if (!figures_all && operand_count == 0) {
+        fprintf(stderr, "tp figures: name figures, or use --all or --list\n");
+        return 2;
+    }
+    int failed = 0;
+    for (int i = 0; figures_all && i < tp_figure_count(); i++)
+        failed |= render_figure(tp_figure_at(i));
+    for (int i = 0; !figures_all && i < operand_count; i++) {
+        const tp_figure *f = tp_figure_find(operands[i]);
+        if (f == NULL)
+            fprintf(stderr, "tp figures: no figure is named '%s'; see "
+                    "'tp figures --list'\n", operands[i]);
+        failed |= f == NULL ? 2 : render_figure(f);
+    }
+    return failed;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
     {"bench matmul", "time matrix products: naive, OpenBLAS, tp_gemm",
-     bench_matmul_options, bench_matmul},
+     bench_matmul_options, bench_matmul, NULL},
     /* <<tp: command table>> */
     {"bench gemm-floor", "time the matrix products of one GPT training step",
-     gemm_floor_options, bench_gemm_floor},
+     gemm_floor_options, bench_gemm_floor, NULL},
+    /* <<tp: command table>> */
+    {"figures", "render the book's figures to PDF and PNG", figures_options,
+     figures_command, "[NAME...]"},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -328,7 +429,8 @@ static void list_commands(FILE *out)
 
 static void command_help(const command *c)
 {
-    printf("usage: tp %s [OPTIONS]\n\n%s\n", c->name, c->summary);
+    printf("usage: tp %s [OPTIONS]%s%s\n\n%s\n", c->name,
+           c->operands ? " " : "", c->operands ? c->operands : "", c->summary);
     if (c->options != NULL && c->options[0].name != NULL)
         printf("\noptions:\n");
     for (const option *o = c->options; o != NULL && o->name != NULL; o++) {

@@ -1,0 +1,310 @@
+/* Generated from book/180-drawing.nw; edit the book, not this file. */
+#include <cairo-pdf.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp.h"
+
+/* <<figures: reading measured tables>> */
+enum { TABLE_ROWS = 256, TABLE_COLS = 16 };
+
+typedef struct table {
+    int rows, cols;
+    char label[TABLE_ROWS][48];
+    double value[TABLE_ROWS][TABLE_COLS];
+    char comments[1024];  /* the comment lines, joined */
+} table;
+/* <<figures: reading measured tables>> */
+static int read_table(const char *path, table *t, tp_error *error)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return tp_error_set(error, "cannot open %s (%s): run the chapter's "
+                            "make measure target", path, strerror(errno));
+    char line[1024];
+    bool header = true;
+    *t = (table){0};
+    while (fgets(line, sizeof line, f) != NULL && t->rows < TABLE_ROWS) {
+        if (line[0] == '#') {
+            strncat(t->comments, line + 1,
+                    sizeof t->comments - strlen(t->comments) - 1);
+            continue;
+        }
+        if (header) {
+            header = false;
+            continue;
+        }
+        /* <<figures: read one row of a table>> */
+        char *field = strtok(line, "\t\n");
+        if (field == NULL)
+            continue;
+        snprintf(t->label[t->rows], sizeof t->label[0], "%s", field);
+        int c = 0;
+        while ((field = strtok(NULL, "\t\n")) != NULL && c < TABLE_COLS)
+            t->value[t->rows][c++] = strtod(field, NULL);
+        t->cols = c;
+        t->rows++;
+    }
+    fclose(f);
+    return t->rows > 0 ? 0 : tp_error_set(error, "%s has no rows", path);
+}
+
+/* <<figures: drawings>> */
+static int draw_matmul_roofline(tp_draw *d, tp_error *error)
+{
+    table t;
+    if (read_table("figures/data/matmul.tsv", &t, error) != 0)
+        return -1;
+    double peak = t.value[0][3], bandwidth = t.value[0][4];
+    tp_plot p = {d, 52, 12, 300, 170, {1, 1000, true, "FLOP per byte"},
+                 {10, 1000, true, "GFLOP/s"}};
+    tp_plot_frame(&p);
+    /* <<matmul figure: the roof>> */
+    double ix[64], iy[64];
+    for (int i = 0; i < 64; i++) {
+        ix[i] = pow(10.0, 3.0 * i / 63);
+        iy[i] = fmin(peak, ix[i] * bandwidth);
+    }
+    tp_plot_line(&p, ix, iy, 64, tp_category(7), true, false);
+    /* <<matmul figure: the measured products>> */
+    for (int r = 0; r < t.rows; r++) {
+        int kind = t.value[r][0] > 1 ? 1 : strncmp(t.label[r], "square", 6) == 0
+                                               ? 2 : 0;
+        double x = t.value[r][1], y = t.value[r][2];
+        tp_plot_line(&p, &x, &y, 1, tp_category(kind == 0 ? 4 : kind == 1 ? 5 : 2),
+                     false, true);
+    }
+    char roof[96];
+    snprintf(roof, sizeof roof, "roofline: %.0f GFLOP/s, %.0f GB/s", peak,
+             bandwidth);
+    tp_legend_entry legend[] = {{roof, tp_category(7), true},
+                                {"linear layers", tp_category(4), false},
+                                {"attention, per head", tp_category(5), false},
+                                {"squares", tp_category(2), false}};
+    tp_plot_legend(&p, legend, 4, TP_BOTTOM_RIGHT);
+    return 0;
+}
+/* <<figures: drawings>> */
+static int draw_activations(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    enum { N = 161 };
+    tp_arena *arena = tp_arena_new("figure");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *x = tp_tensor_new(arena, tp_shape1(N), TP_NO_GRAD);
+    double xs[N], ys[N];
+    for (int i = 0; i < N; i++)
+        xs[i] = x->data[i] = -4.0f + 8.0f * (float)i / (N - 1);
+    tp_plot p = {d, 44, 12, 290, 160, {-4, 4, false, "x"},
+                 {-1, 4, false, "f(x)"}};
+    tp_plot_frame(&p);
+    /* <<activations figure: one curve per operator>> */
+    tp_tensor *(*const ops[4])(tp_graph *, tp_tensor *) = {tp_relu, tp_gelu,
+                                                           tp_gelu_tanh, tp_silu};
+    tp_legend_entry legend[4] = {{"ReLU", tp_category(0), false},
+                                 {"GELU", tp_category(1), false},
+                                 {"GELU, tanh form", tp_category(4), true},
+                                 {"SiLU", tp_category(2), false}};
+    for (int k = 0; k < 4; k++) {
+        tp_tensor *y = ops[k](&g, x);
+        for (int i = 0; i < N; i++)
+            ys[i] = y->data[i];
+        tp_plot_line(&p, xs, ys, N, legend[k].color, legend[k].dashed, false);
+    }
+    tp_plot_legend(&p, legend, 4, TP_TOP_LEFT);
+    tp_arena_free(arena);
+    return 0;
+}
+/* <<figures: drawings>> */
+static bool window_of_two(int i, int j, void *context)
+{
+    (void)context;
+    return abs(i - j) <= 2;
+}
+
+static bool strided_with_global(int i, int j, void *context)
+{
+    (void)context;
+    return j == 0 || (j <= i && (i - j) % 3 == 0);
+}
+/* <<figures: drawings>> */
+static void mask_panel(tp_draw *d, tp_tensor *q, tp_tensor *k,
+                       const tp_attention_options *options, double x,
+                       const char *title, tp_arena *arena)
+{
+    enum { T = 12 };
+    tp_tensor *weights = NULL;
+    tp_attention_options o = *options;
+    o.weights = &weights;
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_attention(&g, q, k, k, &o);
+    unsigned char masked[T * T];
+    for (int i = 0; i < T * T; i++)
+        masked[i] = weights->data[i] == 0.0f;
+    tp_heatmap(d, x, 30, 84, 84, weights->data, T, T, masked, 0.0, 1.0);
+    cairo_set_source_rgb(d->cr, 0, 0, 0);
+    tp_text(d, x + 42, 24, 0.5, 1.0, 8, title);
+}
+/* <<figures: drawings>> */
+static int draw_attention_masks(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    tp_arena *arena = tp_arena_new("figure");
+    tp_rng rng = tp_rng_seeded(2017, 6);
+    tp_tensor *q = tp_tensor_new(arena, tp_shape4(1, 1, 12, 8), TP_NO_GRAD);
+    tp_tensor *k = tp_tensor_new(arena, tp_shape4(1, 1, 12, 8), TP_NO_GRAD);
+    tp_fill_normal(q, &rng, 0.0f, 1.0f);
+    tp_fill_normal(k, &rng, 0.0f, 1.0f);
+    static const unsigned char padding[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              1, 1, 1};
+    const tp_attention_options kinds[4] = {
+        {.causal = true}, {.key_padding = padding},
+        {.pattern = window_of_two}, {.pattern = strided_with_global}};
+    const char *titles[4] = {"causal", "key padding", "local window",
+                             "strided, global first"};
+    for (int i = 0; i < 4; i++)
+        mask_panel(d, q, k, &kinds[i], 12 + 100 * i, titles[i], arena);
+    tp_colorbar(d, 410, 30, 8, 84, 0.0, 1.0, "weight");
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 206, 122, 0.5, 0.0, 8,
+            "rows: 12 queries; columns: 12 keys; hatched: masked");
+    tp_arena_free(arena);
+    return 0;
+}
+
+static const tp_figure figures[] = {
+    /* <<figures: registry>> */
+    {"matmul-roofline", "the roofline of this machine, and the measured "
+     "matrix products", 380, 220, draw_matmul_roofline},
+    /* <<figures: registry>> */
+    {"activations", "ReLU, GELU (exact and tanh) and SiLU", 360, 214,
+     draw_activations},
+    /* <<figures: registry>> */
+    {"attention-masks", "attention weights under four masks", 440, 140,
+     draw_attention_masks},
+};
+
+/* <<figures: finding and rendering>> */
+int tp_figure_count(void)
+{
+    return (int)(sizeof figures / sizeof figures[0]);
+}
+
+const tp_figure *tp_figure_at(int i)
+{
+    tp_check(i >= 0 && i < tp_figure_count(), "no figure %d", i);
+    return &figures[i];
+}
+
+const tp_figure *tp_figure_find(const char *name)
+{
+    for (int i = 0; i < tp_figure_count(); i++)
+        if (strcmp(figures[i].name, name) == 0)
+            return &figures[i];
+    return NULL;
+}
+/* <<figures: finding and rendering>> */
+static cairo_surface_t *record(const tp_figure *f, tp_figure_report *report,
+                               tp_error *error, int *status)
+{
+    cairo_rectangle_t extents = {0, 0, f->width, f->height};
+    cairo_surface_t *recording =
+        cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents);
+    cairo_t *cr = cairo_create(recording);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    tp_draw d = {.cr = cr};
+    *status = f->draw(&d, error);
+    cairo_destroy(cr);
+    report->missing_glyphs = d.missing_glyphs;
+    report->overflows = d.overflows;
+    return recording;
+}
+/* <<figures: finding and rendering>> */
+static int write_pdf(cairo_surface_t *recording, const tp_figure *f,
+                     const char *path)
+{
+    cairo_surface_t *pdf = cairo_pdf_surface_create(path, f->width, f->height);
+    cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_CREATE_DATE,
+                                   "2000-01-01T00:00:00Z");
+    cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_TITLE, f->caption);
+    cairo_t *cr = cairo_create(pdf);
+    cairo_set_source_surface(cr, recording, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    cairo_surface_finish(pdf);
+    int status = cairo_surface_status(pdf) == CAIRO_STATUS_SUCCESS ? 0 : -1;
+    cairo_surface_destroy(pdf);
+    return status;
+}
+/* <<figures: finding and rendering>> */
+static int write_png(cairo_surface_t *recording, const tp_figure *f,
+                     const char *path)
+{
+    const double scale = 2.0;
+    cairo_surface_t *image = cairo_image_surface_create(
+        CAIRO_FORMAT_ARGB32, (int)ceil(f->width * scale),
+        (int)ceil(f->height * scale));
+    cairo_surface_set_device_scale(image, scale, scale);
+    cairo_t *cr = cairo_create(image);
+    cairo_set_source_surface(cr, recording, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    int status = cairo_surface_write_to_png(image, path) == CAIRO_STATUS_SUCCESS
+                     ? 0 : -1;
+    cairo_surface_destroy(image);
+    return status;
+}
+/* <<figures: finding and rendering>> */
+static bool same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa != NULL && fb != NULL;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa != NULL)
+        fclose(fa);
+    if (fb != NULL)
+        fclose(fb);
+    return same;
+}
+
+static int replace_if_changed(const char *fresh, const char *path)
+{
+    if (same_bytes(fresh, path))
+        return remove(fresh);
+    return rename(fresh, path);
+}
+/* <<figures: finding and rendering>> */
+int tp_figure_render(const tp_figure *f, const char *directory,
+                     tp_figure_report *report, tp_error *error)
+{
+    int status;
+    cairo_surface_t *recording = record(f, report, error, &status);
+    char pdf[4096], png[4096], fresh[4200];
+    snprintf(pdf, sizeof pdf, "%s/%s.pdf", directory, f->name);
+    snprintf(png, sizeof png, "%s/%s.png", directory, f->name);
+    snprintf(fresh, sizeof fresh, "%s.new", pdf);
+    if (status == 0 && (write_pdf(recording, f, fresh) != 0
+                        || replace_if_changed(fresh, pdf) != 0))
+        status = tp_error_set(error, "cannot write %s: %s", pdf,
+                              strerror(errno));
+    snprintf(fresh, sizeof fresh, "%s.new", png);
+    if (status == 0 && (write_png(recording, f, fresh) != 0
+                        || replace_if_changed(fresh, png) != 0))
+        status = tp_error_set(error, "cannot write %s: %s", png,
+                              strerror(errno));
+    cairo_surface_destroy(recording);
+    return status;
+}
