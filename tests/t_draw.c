@@ -45,6 +45,19 @@ static void ticks_colours_and_fits(void)
 /* <<t-draw: the counters can fail>> */
 static void counters_can_fail(void)
 {
+    /* <<t-draw: a card with ordinary text fits>> */
+    cairo_surface_t *card = cairo_recording_surface_create(
+        CAIRO_CONTENT_COLOR_ALPHA, NULL);
+    tp_draw c = {.cr = cairo_create(card)};
+    tp_rect problem, solutions;
+    tp_card(&c, 432, 324, "<b>1. Quadratic complexity</b>",
+            "Double the context, quadruple the time and the memory",
+            "data: make measure-attention (tp bench attention)", &problem,
+            &solutions);
+    ok(c.overflows == 0 && c.missing_glyphs == 0, "a card's texts fit");
+    near(problem.w / solutions.w, 1.5, 1e-9, "its panels share the width 3:2");
+    cairo_destroy(c.cr);
+    cairo_surface_destroy(card);
     cairo_surface_t *s = cairo_recording_surface_create(
         CAIRO_CONTENT_COLOR_ALPHA, NULL);
     tp_draw d = {.cr = cairo_create(s)};

@@ -176,6 +176,56 @@ void tp_arrow(tp_draw *d, double x0, double y0, double x1, double y1,
     cairo_close_path(cr);
     cairo_fill(cr);
 }
+/* <<draw: drawing shapes>> */
+void tp_label_box(tp_draw *d, double x, double y, double w, double h,
+                  tp_color color, double size, const char *markup)
+{
+    tp_color light = {1 - 0.18 * (1 - color.r), 1 - 0.18 * (1 - color.g),
+                      1 - 0.18 * (1 - color.b)};
+    tp_rounded_box(d, x, y, w, h, 4, light, color);
+    cairo_set_source_rgb(d->cr, 0, 0, 0);
+    tp_text_box(d, x + 3, y + 1, w - 6, h - 2, size, markup);
+}
+
+void tp_callout(tp_draw *d, double x, double y, double w, double h,
+                const char *markup, double to_x, double to_y)
+{
+    tp_label_box(d, x, y, w, h, tp_category(7), 8, markup);
+    double from_x = to_x < x ? x : to_x > x + w ? x + w : to_x;
+    double from_y = to_y < y ? y : to_y > y + h ? y + h : to_y;
+    tp_arrow(d, from_x, from_y, to_x, to_y, tp_category(7), 0.8);
+}
+/* <<draw: drawing shapes>> */
+void tp_token_row(tp_draw *d, double x, double y, double cell_w,
+                  double cell_h, const char *const tokens[], int n,
+                  tp_color color)
+{
+    for (int i = 0; i < n; i++)
+        tp_label_box(d, x + i * cell_w, y, cell_w - 2, cell_h, color, 8,
+                     tokens[i]);
+}
+
+void tp_matrix(tp_draw *d, double x, double y, int rows, int cols,
+               double cell, tp_color color, const char *label)
+{
+    cairo_t *cr = d->cr;
+    tp_color light = {1 - 0.25 * (1 - color.r), 1 - 0.25 * (1 - color.g),
+                      1 - 0.25 * (1 - color.b)};
+    tp_set_color(cr, light);
+    cairo_rectangle(cr, x, y, cols * cell, rows * cell);
+    cairo_fill(cr);
+    tp_set_color(cr, color);
+    cairo_set_line_width(cr, 0.5);
+    for (int i = 0; i <= rows; i++)
+        cairo_move_to(cr, x, y + i * cell), cairo_rel_line_to(cr, cols * cell, 0);
+    for (int j = 0; j <= cols; j++)
+        cairo_move_to(cr, x + j * cell, y), cairo_rel_line_to(cr, 0, rows * cell);
+    cairo_stroke(cr);
+    if (label != NULL) {
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        tp_text(d, x + cols * cell / 2, y + rows * cell + 3, 0.5, 0.0, 8, label);
+    }
+}
 
 /* <<draw: choosing ticks>> */
 int tp_nice_ticks(double lo, double hi, int n, double ticks[TP_MAX_TICKS])
@@ -246,7 +296,9 @@ double tp_plot_y(const tp_plot *p, double v)
 /* <<draw: drawing plots>> */
 static void tick_label(const tp_axis *a, double v, char *text, size_t size)
 {
-    if (a->log)
+    if (a->names != NULL)
+        snprintf(text, size, "%s", a->names[(int)lround(v)]);
+    else if (a->log)
         snprintf(text, size, "10<sup>%d</sup>", (int)lround(log10(v)));
     else
         snprintf(text, size, "%g", fabs(v) < 1e-12 ? 0.0 : v);
@@ -254,6 +306,12 @@ static void tick_label(const tp_axis *a, double v, char *text, size_t size)
 
 static int axis_ticks(const tp_axis *a, double ticks[TP_MAX_TICKS])
 {
+    if (a->names != NULL) {
+        int n = 0;
+        for (int i = (int)ceil(a->lo); i <= a->hi && n < TP_MAX_TICKS; i++)
+            ticks[n++] = i;
+        return n;
+    }
     return a->log ? tp_log_ticks(a->lo, a->hi, ticks)
                   : tp_nice_ticks(a->lo, a->hi, 5, ticks);
 }
@@ -355,6 +413,19 @@ void tp_plot_line(tp_plot *p, const double *x, const double *y, int n,
         cairo_fill(cr);
     }
     cairo_restore(cr);
+}
+/* <<draw: drawing plots>> */
+void tp_plot_bars(tp_plot *p, const double *values, int n, tp_color color)
+{
+    double base = p->ay.log ? p->ay.lo : fmax(p->ay.lo, 0.0);
+    double half = p->w / (p->ax.hi - p->ax.lo) / 3;
+    tp_set_color(p->d->cr, color);
+    for (int i = 0; i < n; i++) {
+        double x = tp_plot_x(p, i), top = tp_plot_y(p, values[i]);
+        cairo_rectangle(p->d->cr, x - half, top, 2 * half,
+                        tp_plot_y(p, base) - top);
+    }
+    cairo_fill(p->d->cr);
 }
 /* <<draw: drawing plots>> */
 void tp_plot_legend(tp_plot *p, const tp_legend_entry *entries, int n,

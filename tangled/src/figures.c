@@ -60,8 +60,9 @@ static int draw_matmul_roofline(tp_draw *d, tp_error *error)
     if (read_table("figures/data/matmul.tsv", &t, error) != 0)
         return -1;
     double peak = t.value[0][3], bandwidth = t.value[0][4];
-    tp_plot p = {d, 52, 12, 300, 170, {1, 1000, true, "FLOP per byte"},
-                 {10, 1000, true, "GFLOP/s"}};
+    tp_plot p = {d, 52, 12, 300, 170,
+                 {.lo = 1, .hi = 1000, .log = true, .label = "FLOP per byte"},
+                 {.lo = 10, .hi = 1000, .log = true, .label = "GFLOP/s"}};
     tp_plot_frame(&p);
     /* <<matmul figure: the roof>> */
     double ix[64], iy[64];
@@ -100,8 +101,8 @@ static int draw_activations(tp_draw *d, tp_error *error)
     double xs[N], ys[N];
     for (int i = 0; i < N; i++)
         xs[i] = x->data[i] = -4.0f + 8.0f * (float)i / (N - 1);
-    tp_plot p = {d, 44, 12, 290, 160, {-4, 4, false, "x"},
-                 {-1, 4, false, "f(x)"}};
+    tp_plot p = {d, 44, 12, 290, 160, {.lo = -4, .hi = 4, .label = "x"},
+                 {.lo = -1, .hi = 4, .label = "f(x)"}};
     tp_plot_frame(&p);
     /* <<activations figure: one curve per operator>> */
     tp_tensor *(*const ops[4])(tp_graph *, tp_tensor *) = {tp_relu, tp_gelu,
@@ -177,6 +178,39 @@ static int draw_attention_masks(tp_draw *d, tp_error *error)
     tp_arena_free(arena);
     return 0;
 }
+/* <<figures: drawings>> */
+static void step(tp_draw *d, double x0, double y0, double x1, double y1,
+                 const char *label)
+{
+    tp_arrow(d, x0, y0, x1, y1, tp_rgb(0x555555), 0.9);
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    tp_text(d, (x0 + x1) / 2, (y0 + y1) / 2 - 2, 0.5, 1.0, 7, label);
+}
+/* <<figures: drawings>> */
+static int draw_pipeline(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    const double w = 86, h = 30;
+    tp_label_box(d, 8, 65, w, h, tp_category(4), 8, "<b>book/*.nw</b> chapters");
+    tp_label_box(d, 124, 15, w, h, tp_category(2), 8, "tangled/ and tests/");
+    tp_label_box(d, 240, 15, w, h, tp_category(2), 8, "libtp.a, tp, tests");
+    tp_label_box(d, 350, 15, w, h, tp_category(2), 8, "test results (TAP)");
+    tp_label_box(d, 240, 65, w, h, tp_category(0), 8, "figures/*.pdf");
+    tp_label_box(d, 124, 115, w, h, tp_category(6), 8, "LaTeX");
+    tp_label_box(d, 346, 115, w, h, tp_category(6), 8, "<b>the book</b> (PDF)");
+    step(d, 94, 72, 124, 38, "");
+    step(d, 210, 30, 240, 30, "cc");
+    step(d, 326, 30, 350, 30, "prove");
+    step(d, 283, 45, 283, 65, "");
+    step(d, 94, 88, 124, 122, "");
+    step(d, 210, 130, 346, 130, "pdflatex");
+    step(d, 326, 88, 346, 118, "");
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    tp_text(d, 287, 55, 0.0, 0.5, 7, "tp figures");
+    tp_text(d, 104, 52, 1.0, 0.5, 7, "notangle");
+    tp_text(d, 104, 108, 1.0, 0.5, 7, "noweave");
+    return 0;
+}
 
 static const tp_figure figures[] = {
     /* <<figures: registry>> */
@@ -188,6 +222,9 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"attention-masks", "attention weights under four masks", 440, 140,
      draw_attention_masks},
+    /* <<figures: registry>> */
+    {"pipeline", "how the book becomes a library, tests, figures and a PDF",
+     440, 152, draw_pipeline},
 };
 
 /* <<figures: finding and rendering>> */

@@ -37,6 +37,15 @@ void tp_rounded_box(tp_draw *d, double x, double y, double w, double h,
                     double radius, tp_color fill, tp_color stroke);
 void tp_arrow(tp_draw *d, double x0, double y0, double x1, double y1,
               tp_color color, double width);
+void tp_label_box(tp_draw *d, double x, double y, double w, double h,
+                  tp_color color, double size, const char *markup);
+void tp_callout(tp_draw *d, double x, double y, double w, double h,
+                const char *markup, double to_x, double to_y);
+void tp_token_row(tp_draw *d, double x, double y, double cell_w,
+                  double cell_h, const char *const tokens[], int n,
+                  tp_color color);
+void tp_matrix(tp_draw *d, double x, double y, int rows, int cols,
+               double cell, tp_color color, const char *label);
 
 /* <<draw: ticks and fits>> */
 enum { TP_MAX_TICKS = 32 };
@@ -51,6 +60,7 @@ typedef struct tp_axis {
     double lo, hi;
     bool log;
     const char *label;
+    const char *const *names;  /* a categorical axis: names of 0, 1, ... */
 } tp_axis;
 
 typedef struct tp_plot {
@@ -76,6 +86,7 @@ void tp_plot_line(tp_plot *p, const double *x, const double *y, int n,
                   tp_color color, bool dashed, bool markers);
 void tp_plot_legend(tp_plot *p, const tp_legend_entry *entries, int n,
                     tp_corner corner);
+void tp_plot_bars(tp_plot *p, const double *values, int n, tp_color color);
 
 /* <<draw: heatmaps>> */
 void tp_heatmap(tp_draw *d, double x, double y, double w, double h,
