@@ -79,6 +79,11 @@ PROGRAMS := $(PROGRAM_SOURCES:tangled/tools/%.c=$(OBJ)/%)
 TEST_SOURCES := $(wildcard tests/t_*.c)
 TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 
+# The default corpus of every tp command is the book itself, generated from
+# the chapters into a C array and linked into every program and test. It is
+# the one object a prose-only edit rebuilds; no code is recompiled.
+CORPUS := $(OBJ)/gen/book-corpus.o
+
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul pdf deps clean help
@@ -150,15 +155,24 @@ $(OBJ)/libtp.a: $(LIB_OBJECTS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(OBJ)/%: tangled/tools/%.c $(LIB)
+$(OBJ)/gen/book-corpus.c: $(CHAPTERS) mk/embed-corpus
 	@mkdir -p $(@D)
-	$(call say,LINK,$@)
-	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(call say,GEN,$@)
+	$(Q)mk/embed-corpus $@ $(CHAPTERS)
 
-$(OBJ)/tests/%: tests/%.c $(LIB)
+$(CORPUS): $(OBJ)/gen/book-corpus.c
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/%: tangled/tools/%.c $(LIB) $(CORPUS)
 	@mkdir -p $(@D)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(CORPUS) $(LDLIBS) -o $@
+
+$(OBJ)/tests/%: tests/%.c $(LIB) $(CORPUS)
+	@mkdir -p $(@D)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(CORPUS) $(LDLIBS) -o $@
 
 -include $(wildcard $(OBJ)/*.d $(OBJ)/lib/*.d $(OBJ)/tests/*.d)
 
@@ -190,8 +204,15 @@ $(WOVEN) &: $(CHAPTERS) mk/split-woven.awk
 
 pdf: figures
 
+# Program output that the book sets verbatim, so that what the PDF shows is
+# what the code does.
+$(TEX)/data-samples.txt: programs
+	@mkdir -p $(@D)
+	$(OBJ)/tp data sample --seed 1 --count 2 --length 6 > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
 $(PDF): $(WOVEN) $(LATEX_INPUTS) $(wildcard figures/*.pdf) mk/check-latex-log \
-    mk/check-pdf
+    mk/check-pdf $(TEX)/data-samples.txt
 	cp $(LATEX_INPUTS) $(TEX)/
 	cd $(TEX) && latexmk -pdf -interaction=nonstopmode -halt-on-error \
 	    -quiet transformer-problems.tex > latexmk.out 2>&1 \

@@ -1,4 +1,6 @@
 /* Generated from book/175-command.nw; edit the book, not this file. */
+#include <sys/stat.h>
+
 #include "tap.h"
 
 static const char *program;
@@ -54,6 +56,48 @@ int main(void)
     struct tap_outcome missing = tp("bench matmul --threads");
     ok(missing.status == 2 && strstr(missing.output, "--threads needs a value"),
        "an option without its value is refused");
+    /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome stats = tp("data stats");
+    ok(stats.status == 0 && strstr(stats.output, "the book (embedded)"),
+       "tp data stats describes the embedded book");
+    FILE *f = fopen("/tmp/tp-empty.txt", "w");
+    fclose(f);
+    f = fopen("/tmp/tp-binary.dat", "wb");
+    fwrite("\x7f" "ELF\0\0\0", 1, 7, f);
+    fclose(f);
+    struct tap_outcome missing_data = tp("data stats --data /nonexistent/x.txt");
+    ok(missing_data.status != 0 && strstr(missing_data.output, "cannot read"),
+       "a missing data file gets a one-line error");
+    struct tap_outcome empty_data = tp("data stats --data /tmp/tp-empty.txt");
+    ok(empty_data.status != 0 && strstr(empty_data.output, "is empty"),
+       "an empty data file gets a one-line error");
+    struct tap_outcome binary_data = tp("data stats --data /tmp/tp-binary.dat");
+    ok(binary_data.status != 0 && strstr(binary_data.output, "binary"),
+       "a binary data file gets a one-line error");
+    /* <<t-command: more bad data input>> */
+    struct tap_outcome zero = tp("data sample --length 0");
+    ok(zero.status == 2 && strstr(zero.output, "--length must be an integer "
+                                               "from 1 to 200"),
+       "a zero-length sequence is refused");
+    struct tap_outcome no_task = tp("data sample --task juggle");
+    ok(no_task.status == 2 && strstr(no_task.output, "no task is named"),
+       "an unknown task is refused");
+    struct tap_outcome tokenizer = tp("data stats --tokenizer words");
+    ok(tokenizer.status == 2 && strstr(tokenizer.output, "bytes or chars"),
+       "an unknown tokeniser is refused");
+    if (getuid() == 0)
+        skip(1, "root can read every file");
+    else {
+        f = fopen("/tmp/tp-unreadable.txt", "w");
+        fputs("secret\n", f);
+        fclose(f);
+        chmod("/tmp/tp-unreadable.txt", 0);
+        struct tap_outcome unreadable = tp("data stats --data /tmp/tp-unreadable.txt");
+        ok(unreadable.status != 0 && strstr(unreadable.output, "cannot read"),
+           "an unreadable data file gets a one-line error");
+    }
+    unlink("/tmp/tp-empty.txt");
+    unlink("/tmp/tp-binary.dat");
     /* <<t-command: the commands of later chapters>> */
     struct tap_outcome list = tp("figures --list");
     ok(list.status == 0 && strstr(list.output, "attention-masks"),

@@ -25,6 +25,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/checkpoint.h"
 /* <<tp.h: module headers>> */
+#include "tp/data.h"
+/* <<tp.h: module headers>> */
 #include "tp/draw.h"
 
 #endif

@@ -179,6 +179,29 @@ static int draw_attention_masks(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<figures: drawings>> */
+static int draw_data_shapes(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    static const int sizes[2] = {32, 16};
+    float pixels[32 * 32];
+    for (int row = 0; row < 2; row++) {
+        tp_rng rng = tp_rng_seeded(7, (uint64_t)row);
+        for (int c = 0; c < TP_SHAPE_CLASSES; c++) {
+            while (tp_shape_image(sizes[row], &rng, pixels) != (tp_shape_class)c)
+                ;  /* draw until this class comes up */
+            double x = 20 + c * 84, y = 18 + row * 70;
+            tp_heatmap(d, x, y, 56, 56, pixels, sizes[row], sizes[row], NULL,
+                       0.0, 1.0);
+            cairo_set_source_rgb(d->cr, 0, 0, 0);
+            if (row == 0)
+                tp_text(d, x + 28, y - 3, 0.5, 1.0, 8, tp_shape_class_name(c));
+        }
+        tp_text(d, 14, 46 + row * 70, 1.0, 0.5, 7,
+                row == 0 ? "32\xc2\xb2" : "16\xc2\xb2");
+    }
+    return 0;
+}
+/* <<figures: drawings>> */
 static void step(tp_draw *d, double x0, double y0, double x1, double y1,
                  const char *label)
 {
@@ -222,6 +245,9 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"attention-masks", "attention weights under four masks", 440, 140,
      draw_attention_masks},
+    /* <<figures: registry>> */
+    {"data-shapes", "the five shape classes at 32 and 16 pixels", 440, 150,
+     draw_data_shapes},
     /* <<figures: registry>> */
     {"pipeline", "how the book becomes a library, tests, figures and a PDF",
      440, 152, draw_pipeline},

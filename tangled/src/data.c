@@ -1,0 +1,468 @@
+/* Generated from book/170-data.nw; edit the book, not this file. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tp/data.h"
+
+/* <<data: reading texts>> */
+extern const unsigned char tp_book_corpus[];
+extern const size_t tp_book_corpus_size;
+
+tp_corpus tp_corpus_book(void)
+{
+    return (tp_corpus){tp_book_corpus, (long)tp_book_corpus_size, NULL};
+}
+
+void tp_corpus_free(tp_corpus *text)
+{
+    free(text->owned);
+    *text = (tp_corpus){0};
+}
+/* <<data: reading texts>> */
+static int append_file(const char *path, unsigned char **buffer, long *size,
+                       tp_error *error)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return tp_error_set(error, "cannot read %s: %s", path, strerror(errno));
+    unsigned char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        unsigned char *grown = realloc(*buffer, (size_t)*size + n);
+        if (grown == NULL) {
+            fclose(f);
+            return tp_error_set(error, "%s: out of memory", path);
+        }
+        memcpy(grown + *size, chunk, n);
+        *buffer = grown, *size += (long)n;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    return failed ? tp_error_set(error, "cannot read %s", path) : 0;
+}
+/* <<data: reading texts>> */
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int append_directory(const char *path, unsigned char **buffer,
+                            long *size, tp_error *error)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return tp_error_set(error, "cannot read %s: %s", path, strerror(errno));
+    char *names[4096];
+    int n = 0, status = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL && n < 4096;)
+        if (e->d_name[0] != '.')
+            names[n++] = strdup(e->d_name);
+    closedir(dir);
+    qsort(names, (size_t)n, sizeof *names, compare_names);
+    for (int i = 0; i < n; i++) {
+        char file[4096];
+        struct stat st;
+        snprintf(file, sizeof file, "%s/%s", path, names[i]);
+        if (status == 0 && stat(file, &st) == 0 && S_ISREG(st.st_mode))
+            status = append_file(file, buffer, size, error);
+        free(names[i]);
+    }
+    return status;
+}
+/* <<data: reading texts>> */
+int tp_corpus_load(const char *path, tp_corpus *text, tp_error *error)
+{
+    struct stat st;
+    *text = (tp_corpus){0};
+    if (stat(path, &st) != 0)
+        return tp_error_set(error, "cannot read %s: %s", path, strerror(errno));
+    unsigned char *buffer = NULL;
+    long size = 0;
+    int status = S_ISDIR(st.st_mode)
+                     ? append_directory(path, &buffer, &size, error)
+                     : append_file(path, &buffer, &size, error);
+    if (status == 0 && size == 0)
+        status = tp_error_set(error, "%s is empty: there is no text to use",
+                              path);
+    if (status == 0 && memchr(buffer, 0, (size_t)size) != NULL)
+        status = tp_error_set(error, "%s looks like a binary file (it "
+                              "contains zero bytes), not text", path);
+    if (status != 0) {
+        free(buffer);
+        return -1;
+    }
+    *text = (tp_corpus){buffer, size, buffer};
+    return 0;
+}
+/* <<data: reading texts>> */
+void tp_corpus_split(const tp_corpus *text, tp_corpus *train, tp_corpus *validation)
+{
+    long cut = text->size - text->size / 10;
+    for (long i = cut; i < text->size && i < cut + 100; i++)
+        if (text->bytes[i] == '\n') {
+            cut = i + 1;
+            break;
+        }
+    *train = (tp_corpus){text->bytes, cut, NULL};
+    *validation = (tp_corpus){text->bytes + cut, text->size - cut, NULL};
+}
+
+/* <<data: the tokenisers>> */
+enum { RAW_BYTE = 1 << 21 };
+
+static uint32_t next_unit(const unsigned char *s, long n, int *length)
+{
+    int need = s[0] < 0x80 ? 0 : (s[0] & 0xE0) == 0xC0 ? 1
+               : (s[0] & 0xF0) == 0xE0 ? 2 : (s[0] & 0xF8) == 0xF0 ? 3 : -1;
+    uint32_t c = need == 0 ? s[0] : need == 1 ? s[0] & 0x1Fu
+                 : need == 2 ? s[0] & 0x0Fu : s[0] & 0x07u;
+    bool valid = need >= 0 && need < n;
+    for (int i = 1; valid && i <= need; i++) {
+        valid = (s[i] & 0xC0) == 0x80;
+        c = c << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t least[4] = {0, 0x80, 0x800, 0x10000};
+    valid = valid && c >= least[need] && c <= 0x10FFFF
+            && !(c >= 0xD800 && c <= 0xDFFF);
+    *length = valid ? need + 1 : 1;
+    return valid ? c : (uint32_t)RAW_BYTE + s[0];
+}
+/* <<data: the tokenisers>> */
+static int write_unit(uint32_t unit, unsigned char *out)
+{
+    if (unit >= RAW_BYTE)
+        return out[0] = (unsigned char)(unit - RAW_BYTE), 1;
+    if (unit < 0x80)
+        return out[0] = (unsigned char)unit, 1;
+    if (unit < 0x800)
+        return out[0] = (unsigned char)(0xC0 | unit >> 6),
+               out[1] = (unsigned char)(0x80 | (unit & 0x3F)), 2;
+    if (unit < 0x10000)
+        return out[0] = (unsigned char)(0xE0 | unit >> 12),
+               out[1] = (unsigned char)(0x80 | ((unit >> 6) & 0x3F)),
+               out[2] = (unsigned char)(0x80 | (unit & 0x3F)), 3;
+    return out[0] = (unsigned char)(0xF0 | unit >> 18),
+           out[1] = (unsigned char)(0x80 | ((unit >> 12) & 0x3F)),
+           out[2] = (unsigned char)(0x80 | ((unit >> 6) & 0x3F)),
+           out[3] = (unsigned char)(0x80 | (unit & 0x3F)), 4;
+}
+/* <<data: the tokenisers>> */
+static int compare_units(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+tp_tokenizer tp_tokenizer_chars(const tp_corpus *corpus)
+{
+    uint32_t *units = malloc(((size_t)corpus->size + 1) * sizeof *units);
+    tp_check(units != NULL, "out of memory");
+    long n = 0;
+    for (long i = 0; i < corpus->size;) {
+        int length;
+        units[n++] = next_unit(corpus->bytes + i, corpus->size - i, &length);
+        i += length;
+    }
+    qsort(units, (size_t)n, sizeof *units, compare_units);
+    long distinct = 0;
+    for (long i = 0; i < n; i++)
+        if (distinct == 0 || units[i] != units[distinct - 1])
+            units[distinct++] = units[i];
+    return (tp_tokenizer){TP_CHARS, (int)distinct + 1, units};
+}
+/* <<data: the tokenisers>> */
+tp_tokenizer tp_tokenizer_bytes(void)
+{
+    return (tp_tokenizer){TP_BYTES, 256, NULL};
+}
+
+void tp_tokenizer_free(tp_tokenizer *t)
+{
+    free(t->units);
+    t->units = NULL;
+}
+/* <<data: the tokenisers>> */
+long tp_encode(const tp_tokenizer *t, const unsigned char *text, long n,
+               int *ids)
+{
+    long count = 0;
+    for (long i = 0; i < n;) {
+        if (t->kind == TP_BYTES) {
+            ids[count++] = text[i++];
+            continue;
+        }
+        int length;
+        uint32_t unit = next_unit(text + i, n - i, &length);
+        const uint32_t *found = bsearch(&unit, t->units,
+                                        (size_t)t->vocab_size - 1,
+                                        sizeof unit, compare_units);
+        ids[count++] = found ? (int)(found - t->units) + 1 : 0;
+        i += length;
+    }
+    return count;
+}
+/* <<data: the tokenisers>> */
+long tp_decode(const tp_tokenizer *t, const int *ids, long n,
+               unsigned char *out)
+{
+    long size = 0;
+    for (long i = 0; i < n; i++) {
+        tp_check(ids[i] >= 0 && ids[i] < t->vocab_size,
+                 "tp_decode: id %d is not in a vocabulary of %d", ids[i],
+                 t->vocab_size);
+        if (t->kind == TP_BYTES)
+            out[size++] = (unsigned char)ids[i];
+        else if (ids[i] == 0)
+            size += write_unit(0xFFFD, out + size);  /* the replacement mark */
+        else
+            size += write_unit(t->units[ids[i] - 1], out + size);
+    }
+    return size;
+}
+
+/* <<data: the text tasks>> */
+static const char *const task_names[TP_TASKS] = {
+    "copy", "reverse", "sort", "addition", "english", "retrieval"};
+
+const char *tp_task_name(tp_task task)
+{
+    tp_check(task >= 0 && task < TP_TASKS, "no task %d", (int)task);
+    return task_names[task];
+}
+
+static void random_letters(tp_rng *rng, int n, char *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = (char)('a' + tp_rng_below(rng, 26));
+    out[n] = '\0';
+}
+
+static int compare_chars(const void *a, const void *b)
+{
+    return *(const char *)a - *(const char *)b;
+}
+/* <<data: the text tasks>> */
+static long random_number(tp_rng *rng, int digits)
+{
+    long n = 0;
+    for (int i = 0; i < digits; i++)
+        n = 10 * n + (long)tp_rng_below(rng, 10);
+    return n;
+}
+
+static void retrieval(int pairs, tp_rng *rng, tp_example *out)
+{
+    char key[8], value[8], asked[8] = "", given[8] = "";
+    int which = (int)tp_rng_below(rng, (uint32_t)pairs);
+    size_t used = 0;
+    for (int i = 0; i < pairs && used + 16 < sizeof out->input; i++) {
+        random_letters(rng, 3, key);
+        random_letters(rng, 3, value);
+        used += (size_t)snprintf(out->input + used, sizeof out->input - used,
+                                 "%s:%s ", key, value);
+        if (i == which)
+            strcpy(asked, key), strcpy(given, value);
+    }
+    snprintf(out->input + used, sizeof out->input - used, "%s?", asked);
+    snprintf(out->target, sizeof out->target, "%s", given);
+}
+/* <<data: the text tasks>> */
+void tp_task_example(tp_task task, int length, tp_rng *rng, tp_example *out)
+{
+    tp_check(length >= 1 && length <= 200, "task length %d is not in 1..200",
+             length);
+    char letters[256];
+    long a, b;
+    switch (task) {
+    /* <<data: the cases of the text tasks>> */
+    case TP_TASK_COPY:
+    case TP_TASK_REVERSE:
+    case TP_TASK_SORT:
+        random_letters(rng, length, letters);
+        snprintf(out->input, sizeof out->input, "%s%c", letters,
+                 task == TP_TASK_COPY ? '=' : task == TP_TASK_REVERSE ? '<' : '^');
+        if (task == TP_TASK_REVERSE)
+            for (int i = 0; i < length / 2; i++) {
+                char c = letters[i];
+                letters[i] = letters[length - 1 - i], letters[length - 1 - i] = c;
+            }
+        if (task == TP_TASK_SORT)
+            qsort(letters, (size_t)length, 1, compare_chars);
+        snprintf(out->target, sizeof out->target, "%s", letters);
+        break;
+    case TP_TASK_ADDITION:
+        a = random_number(rng, length < 18 ? length : 18);
+        b = random_number(rng, length < 18 ? length : 18);
+        snprintf(out->input, sizeof out->input, "%ld+%ld=", a, b);
+        snprintf(out->target, sizeof out->target, "%ld", a + b);
+        break;
+    case TP_TASK_ENGLISH:
+        a = random_number(rng, length < 9 ? length : 9);
+        snprintf(out->input, sizeof out->input, "%ld", a);
+        tp_number_to_english(a, out->target, sizeof out->target);
+        break;
+    case TP_TASK_RETRIEVAL:
+        retrieval(length, rng, out);
+        break;
+    default:
+        tp_check(false, "no task %d", (int)task);
+    }
+}
+
+/* <<data: numbers in English>> */
+static const char *const ones[20] = {
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+    "sixteen", "seventeen", "eighteen", "nineteen"};
+static const char *const tens[10] = {"", "", "twenty", "thirty", "forty",
+                                     "fifty", "sixty", "seventy", "eighty",
+                                     "ninety"};
+
+static void append(char *out, size_t size, const char *word)
+{
+    size_t used = strlen(out);
+    snprintf(out + used, size - used, "%s%s", used > 0 ? " " : "", word);
+}
+/* <<data: numbers in English>> */
+static void below_thousand(int n, char *out, size_t size)
+{
+    if (n >= 100) {
+        append(out, size, ones[n / 100]);
+        append(out, size, "hundred");
+        n %= 100;
+    }
+    if (n >= 20) {
+        char word[24];
+        snprintf(word, sizeof word, "%s%s%s", tens[n / 10], n % 10 ? "-" : "",
+                 n % 10 ? ones[n % 10] : "");
+        append(out, size, word);
+    } else if (n > 0)
+        append(out, size, ones[n]);
+}
+/* <<data: numbers in English>> */
+int tp_number_to_english(long n, char *out, size_t size)
+{
+    tp_check(n >= 0 && n < 1000000000L, "%ld is not in 0..999,999,999", n);
+    out[0] = '\0';
+    if (n == 0) {
+        snprintf(out, size, "zero");
+        return 0;
+    }
+    static const char *const scales[3] = {"million", "thousand", ""};
+    static const long divisors[3] = {1000000, 1000, 1};
+    for (int g = 0; g < 3; g++) {
+        int group = (int)(n / divisors[g] % 1000);
+        if (group == 0)
+            continue;
+        below_thousand(group, out, size);
+        if (*scales[g] != '\0')
+            append(out, size, scales[g]);
+    }
+    return 0;
+}
+
+/* <<data: the shapes>> */
+static const char *const shape_names[TP_SHAPE_CLASSES] = {
+    "circle", "square", "triangle", "cross", "ring"};
+
+const char *tp_shape_class_name(tp_shape_class c)
+{
+    tp_check(c >= 0 && c < TP_SHAPE_CLASSES, "no shape class %d", (int)c);
+    return shape_names[c];
+}
+
+static bool inside(tp_shape_class c, double u, double v)
+{
+    switch (c) {
+    case TP_CIRCLE: return u * u + v * v <= 1.0;
+    case TP_SQUARE: return fabs(u) <= 0.8 && fabs(v) <= 0.8;
+    case TP_TRIANGLE: return v <= 0.8 && v >= 2.0 * fabs(u) - 1.0;
+    case TP_CROSS: return (fabs(u) <= 0.3 && fabs(v) <= 1.0)
+                          || (fabs(v) <= 0.3 && fabs(u) <= 1.0);
+    default: return u * u + v * v <= 1.0 && u * u + v * v >= 0.4;
+    }
+}
+/* <<data: the shapes>> */
+tp_shape_class tp_shape_image(int size, tp_rng *rng, float *pixels)
+{
+    tp_check(size >= 8 && size <= 256, "image size %d is not in 8..256", size);
+    tp_shape_class c = (tp_shape_class)tp_rng_below(rng, TP_SHAPE_CLASSES);
+    double r = size * (0.2 + 0.13 * tp_rng_uniform(rng));
+    double cx = r + (size - 2 * r) * tp_rng_uniform(rng);
+    double cy = r + (size - 2 * r) * tp_rng_uniform(rng);
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
+            double value = inside(c, (x + 0.5 - cx) / r, (y + 0.5 - cy) / r);
+            value += 0.1 * tp_rng_normal(rng);
+            pixels[y * size + x] = (float)fmin(1.0, fmax(0.0, value));
+        }
+    return c;
+}
+
+/* <<data: batching>> */
+void tp_random_windows(const int *tokens, long n, int batch, int context,
+                       tp_rng *rng, int *inputs, int *targets)
+{
+    tp_check(context >= 1 && n > context,
+             "a window of %d tokens needs more than %ld tokens", context + 1,
+             n);
+    for (int b = 0; b < batch; b++) {
+        long start = (long)((n - context) * (double)tp_rng_uniform(rng));
+        memcpy(inputs + (long)b * context, tokens + start,
+               (size_t)context * sizeof *tokens);
+        memcpy(targets + (long)b * context, tokens + start + 1,
+               (size_t)context * sizeof *tokens);
+    }
+}
+/* <<data: batching>> */
+void tp_pad_batch(const int *const sequences[], const int lengths[],
+                  int count, int width, int pad, int *out,
+                  unsigned char *padding)
+{
+    for (int s = 0; s < count; s++) {
+        tp_check(lengths[s] >= 1 && lengths[s] <= width,
+                 "sequence %d has length %d, not 1..%d", s, lengths[s], width);
+        for (int j = 0; j < width; j++) {
+            bool real = j < lengths[s];
+            out[s * width + j] = real ? sequences[s][j] : pad;
+            if (padding != NULL)
+                padding[s * width + j] = !real;
+        }
+    }
+}
+/* <<data: batching>> */
+int tp_pack(const int *const sequences[], const int lengths[], int count,
+            int width, int separator, int *out, int rows)
+{
+    int row = 0, used = 0;
+    for (int s = 0; s < count; s++) {
+        tp_check(lengths[s] >= 1 && lengths[s] < width,
+                 "sequence %d has length %d, not 1..%d", s, lengths[s],
+                 width - 1);
+        if (used + lengths[s] + 1 > width)
+            row++, used = 0;
+        if (row == rows)
+            return s;  /* the sequences that fitted */
+        memcpy(out + row * width + used, sequences[s],
+               (size_t)lengths[s] * sizeof *out);
+        used += lengths[s];
+        out[row * width + used++] = separator;
+        for (int j = used; j < width; j++)
+            out[row * width + j] = separator;
+    }
+    return count;
+}
+/* <<data: batching>> */
+void tp_shuffle(int *items, int n, tp_rng *rng)
+{
+    for (int i = 0; i < n - 1; i++) {
+        int j = i + (int)tp_rng_below(rng, (uint32_t)(n - i));
+        int t = items[i];
+        items[i] = items[j], items[j] = t;
+    }
+}

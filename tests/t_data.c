@@ -1,0 +1,231 @@
+/* Generated from book/170-data.nw; edit the book, not this file. */
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "tp.h"
+
+/* <<t-data: corpora>> */
+static char dir[] = "/tmp/tp-data-XXXXXX";
+
+static void write_file(const char *name, const char *content, size_t n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    fwrite(content, 1, n, f);
+    fclose(f);
+}
+
+static const char *load_error(const char *name)
+{
+    static tp_error error;
+    char path[256];
+    tp_corpus c;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    error.message[0] = '\0';
+    if (tp_corpus_load(path, &c, &error) == 0)
+        tp_corpus_free(&c);
+    return error.message;
+}
+/* <<t-data: corpora>> */
+static void corpora(void)
+{
+    tp_corpus book = tp_corpus_book(), train, validation;
+    /* The generated array ends with a zero byte, so it is also a string. */
+    ok(book.size > 100000
+           && strstr((const char *)book.bytes, "\\chapter{Data}") != NULL,
+       "the embedded corpus is the book (%ld bytes)", book.size);
+    tp_corpus_split(&book, &train, &validation);
+    ok(train.size + validation.size == book.size
+           && labs(validation.size - book.size / 10) <= 100
+           && train.bytes[train.size - 1] == '\n',
+       "the split keeps the last tenth for validation, cut after a line");
+    if (mkdtemp(dir) == NULL)
+        bail_out("cannot make %s", dir);
+    /* <<t-data: loading files and directories>> */
+    write_file("b.txt", "second\n", 7);
+    write_file("a.txt", "first\n", 6);
+    write_file(".hidden", "never\n", 6);
+    tp_corpus c;
+    tp_error error;
+    ok(tp_corpus_load(dir, &c, &error) == 0 && c.size == 13
+           && memcmp(c.bytes, "first\nsecond\n", 13) == 0,
+       "a directory is its files in name order, hidden ones skipped");
+    tp_corpus_free(&c);
+    write_file("empty.txt", "", 0);
+    write_file("binary.dat", "PK\x03\x04\0\0data", 10);
+    ok(strstr(load_error("missing.txt"), "cannot read") != NULL,
+       "a missing file is refused");
+    ok(strstr(load_error("empty.txt"), "is empty") != NULL,
+       "an empty file is refused");
+    ok(strstr(load_error("binary.dat"), "binary") != NULL,
+       "a binary file is refused");
+}
+
+/* <<t-data: tokenisers>> */
+static bool round_trip(const tp_tokenizer *t, const unsigned char *text,
+                       long n)
+{
+    int ids[4096];
+    unsigned char back[4 * 4096];
+    long count = tp_encode(t, text, n, ids);
+    long size = tp_decode(t, ids, count, back);
+    return size == n && memcmp(back, text, (size_t)n) == 0;
+}
+/* <<t-data: tokenisers>> */
+static void tokenisers(void)
+{
+    unsigned char bytes[4096];
+    tp_rng rng = tp_rng_seeded(1, 1);
+    for (int i = 0; i < 4096; i++)
+        bytes[i] = (unsigned char)tp_rng_below(&rng, 256);
+    tp_tokenizer b = tp_tokenizer_bytes();
+    ok(b.vocab_size == 256 && round_trip(&b, bytes, 4096),
+       "the byte tokeniser round-trips 4096 random bytes");
+    tp_corpus small = {(const unsigned char *)"abcab", 5, NULL};
+    tp_tokenizer c = tp_tokenizer_chars(&small);
+    int ids[8];
+    long n = tp_encode(&c, (const unsigned char *)"cabz", 4, ids);
+    ok(c.vocab_size == 4 && n == 4 && ids[0] == 3 && ids[1] == 1
+           && ids[2] == 2 && ids[3] == 0,
+       "chars of \"abcab\": c a b z are 3 1 2 and 0 (unknown)");
+    tp_tokenizer_free(&c);
+    /* <<t-data: the character tokeniser on invalid UTF-8>> */
+    static const unsigned char mixed[] =
+        "h\xc3\xa9llo \xe2\x86\x92 \xf0\x9f\x99\x82 \x80 \xc0\x80 \xed\xa0\x80 \xe2\x86";
+    tp_corpus text = {mixed, (long)sizeof mixed - 1, NULL};
+    tp_tokenizer m = tp_tokenizer_chars(&text);
+    ok(round_trip(&m, text.bytes, text.size),
+       "characters round-trip text with invalid UTF-8 in it");
+    int units[64];
+    long n2 = tp_encode(&m, (const unsigned char *)"h\xc3\xa9", 3, units);
+    ok(n2 == 2, "a two-byte character is one token");
+    tp_tokenizer_free(&m);
+    tp_tokenizer all = tp_tokenizer_chars(&(tp_corpus){bytes, 4096, NULL});
+    ok(round_trip(&all, bytes, 4096),
+       "characters round-trip 4096 random bytes, with their own vocabulary");
+    tp_tokenizer_free(&all);
+}
+
+/* <<t-data: tasks>> */
+static void english_examples(void)
+{
+    static const struct { long n; const char *words; } cases[] = {
+        {0, "zero"}, {7, "seven"}, {13, "thirteen"}, {40, "forty"},
+        {71, "seventy-one"}, {100, "one hundred"}, {110, "one hundred ten"},
+        {2019, "two thousand nineteen"},
+        {4071, "four thousand seventy-one"},
+        {1000000, "one million"},
+        {999999999, "nine hundred ninety-nine million nine hundred "
+                    "ninety-nine thousand nine hundred ninety-nine"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char words[256];
+        tp_number_to_english(cases[i].n, words, sizeof words);
+        is_str(words, cases[i].words, "%ld in English", cases[i].n);
+    }
+}
+/* <<t-data: tasks>> */
+static void tasks(void)
+{
+    english_examples();
+    tp_rng rng = tp_rng_seeded(3, 3), again = tp_rng_seeded(3, 3);
+    tp_example e, f;
+    tp_task_example(TP_TASK_REVERSE, 9, &rng, &e);
+    tp_task_example(TP_TASK_REVERSE, 9, &again, &f);
+    ok(strcmp(e.input, f.input) == 0, "the same seed gives the same example");
+    bool reversed = strlen(e.target) == 9;
+    for (int i = 0; reversed && i < 9; i++)
+        reversed = e.target[i] == e.input[8 - i];
+    ok(reversed && e.input[9] == '<', "reverse: the target reads backwards");
+    tp_task_example(TP_TASK_SORT, 12, &rng, &e);
+    bool sorted = strlen(e.target) == 12;
+    for (int i = 1; sorted && i < 12; i++)
+        sorted = e.target[i - 1] <= e.target[i];
+    ok(sorted, "sort: the target is sorted");
+    /* <<t-data: addition, copy and retrieval>> */
+    tp_task_example(TP_TASK_ADDITION, 6, &rng, &e);
+    long a, b, sum;
+    ok(sscanf(e.input, "%ld+%ld=", &a, &b) == 2
+           && sscanf(e.target, "%ld", &sum) == 1 && sum == a + b,
+       "addition: %s%s", e.input, e.target);
+    tp_task_example(TP_TASK_COPY, 5, &rng, &e);
+    ok(strncmp(e.input, e.target, 5) == 0 && e.input[5] == '=',
+       "copy: the target is the input");
+    tp_task_example(TP_TASK_RETRIEVAL, 30, &rng, &e);
+    char key[8], pair[16];
+    sscanf(strrchr(e.input, ' ') + 1, "%3s", key);
+    snprintf(pair, sizeof pair, "%s:%s", key, e.target);
+    ok(strstr(e.input, pair) != NULL && strlen(e.input) > 30 * 8,
+       "retrieval: the target is the value of the asked key");
+    /* <<t-data: shapes>> */
+    float pixels[32 * 32];
+    int seen[TP_SHAPE_CLASSES] = {0};
+    bool in_range = true;
+    for (int i = 0; i < 100; i++) {
+        seen[tp_shape_image(32, &rng, pixels)]++;
+        for (int p = 0; p < 32 * 32; p++)
+            in_range &= pixels[p] >= 0.0f && pixels[p] <= 1.0f;
+    }
+    bool every = true;
+    for (int c = 0; c < TP_SHAPE_CLASSES; c++)
+        every &= seen[c] > 0;
+    ok(every && in_range, "100 images cover every class, pixels in [0, 1]");
+}
+
+/* <<t-data: batches>> */
+static void batches(void)
+{
+    int tokens[100], inputs[3 * 8], targets[3 * 8];
+    for (int i = 0; i < 100; i++)
+        tokens[i] = 1000 + i;
+    tp_rng rng = tp_rng_seeded(4, 4);
+    tp_random_windows(tokens, 100, 3, 8, &rng, inputs, targets);
+    bool shifted = true;
+    for (int b = 0; b < 3; b++)
+        for (int t = 0; t < 8; t++)
+            shifted &= targets[b * 8 + t] == inputs[b * 8 + t] + 1
+                       && inputs[b * 8 + t] >= 1000 && targets[b * 8 + t] < 1100;
+    ok(shifted, "each target is the token after its input, inside the data");
+    /* <<t-data: padding and packing>> */
+    const int s0[] = {1, 2, 3}, s1[] = {4}, s2[] = {5, 6};
+    const int *seqs[] = {s0, s1, s2};
+    const int lengths[] = {3, 1, 2};
+    int padded[3 * 4];
+    unsigned char mask[3 * 4];
+    tp_pad_batch(seqs, lengths, 3, 4, 0, padded, mask);
+    ok(padded[0] == 1 && padded[3] == 0 && padded[4] == 4 && padded[5] == 0
+           && mask[3] == 1 && mask[2] == 0 && mask[5] == 1 && mask[8] == 0
+           && mask[10] == 1,
+       "padding fills with 0 and marks exactly the padding");
+    int packed[2 * 6];
+    int fitted = tp_pack(seqs, lengths, 3, 6, 9, packed, 2);
+    static const int expected[12] = {1, 2, 3, 9, 4, 9, 5, 6, 9, 9, 9, 9};
+    ok(fitted == 3 && memcmp(packed, expected, sizeof expected) == 0,
+       "packing puts 1 2 3 | 4 | in one row and 5 6 | in the next");
+    /* <<t-data: shuffling>> */
+    int counts[3] = {0, 0, 0};
+    bool permutation = true;
+    for (int trial = 0; trial < 30000; trial++) {
+        int items[3] = {0, 1, 2};
+        tp_shuffle(items, 3, &rng);
+        permutation &= items[0] + items[1] + items[2] == 3
+                       && items[0] != items[1] && items[1] != items[2];
+        counts[items[0]]++;
+    }
+    ok(permutation, "a shuffle is a permutation");
+    bool uniform = true;
+    for (int i = 0; i < 3; i++)
+        uniform &= fabs(counts[i] - 10000.0) < 5 * 81.6;
+    ok(uniform, "each item comes first a third of the time (%d %d %d)",
+       counts[0], counts[1], counts[2]);
+}
+
+int main(void)
+{
+    corpora();
+    tokenisers();
+    tasks();
+    batches();
+    return done_testing();
+}
