@@ -1,6 +1,8 @@
 /* Generated from book/170-data.nw; edit the book, not this file. */
+#include <locale.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "tap.h"
 #include "tp.h"
@@ -106,6 +108,101 @@ static void tokenisers(void)
     ok(round_trip(&all, bytes, 4096),
        "characters round-trip 4096 random bytes, with their own vocabulary");
     tp_tokenizer_free(&all);
+}
+
+/* <<t-data: the GPT-2 tokeniser>> */
+static int byte_id(int b)  /* GPT-2 numbers the printable bytes first */
+{
+    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+    int id = 0;
+    for (int c = 0; c < b; c++)
+        id += ((c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174)
+              == printable;
+    return printable ? id : 188 + id;
+}
+/* <<t-data: the GPT-2 tokeniser>> */
+static void write_gpt2_files(bool all_bytes)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{", f);
+    for (int b = 0, extra = 0; b < 256; b++) {
+        bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172)
+                         || b >= 174;
+        unsigned unit = printable ? (unsigned)b : 256u + (unsigned)extra++;
+        if (!all_bytes && b == 'z') {  /* a token, but not the byte's */
+            fprintf(f, "\"zz\": %d, ", byte_id(b));
+            continue;
+        }
+        fprintf(f, "\"%s%lc\": %d, ", b == '"' || b == '\\' ? "\\" : "",
+                (wint_t)unit, byte_id(b));
+    }
+    fputs("\"he\": 256, \"ll\": 257, \"hell\": 258, \"\u0120w\": 259, "
+          "\"\u0120\u0120\": 260, \"'s\": 261}", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    f = fopen(path, "w");
+    fputs("#version: 0.2\nh e\nl l\nhe ll\n\xc4\xa0 w\n\xc4\xa0 \xc4\xa0\n' s\n", f);
+    fclose(f);
+}
+/* <<t-data: the GPT-2 tokeniser>> */
+static bool encodes_to(const tp_tokenizer *t, const char *text,
+                       const int *expected, int n)
+{
+    int ids[64];
+    long count = tp_encode(t, (const unsigned char *)text, (long)strlen(text),
+                           ids);
+    return count == n && memcmp(ids, expected, (size_t)n * sizeof *ids) == 0;
+}
+
+static int load_gpt2(tp_tokenizer *t, tp_error *error)
+{
+    char vocab[256], merges[256];
+    snprintf(vocab, sizeof vocab, "%s/vocab.json", dir);
+    snprintf(merges, sizeof merges, "%s/merges.txt", dir);
+    return tp_tokenizer_gpt2(vocab, merges, t, error);
+}
+/* <<t-data: the GPT-2 tokeniser>> */
+static void gpt2_tokeniser(void)
+{
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        bail_out("the C.UTF-8 locale is missing");
+    write_gpt2_files(true);
+    tp_tokenizer t;
+    tp_error error = {""};
+    if (!ok(load_gpt2(&t, &error) == 0 && t.vocab_size == 262,
+            "a vocabulary of 262 tokens and six merges load"))
+        diag("%s", error.message);
+    ok(encodes_to(&t, "hello world", (const int[]){258, 78, 259, 78, 81, 75, 67},
+                  7), "\"hello world\" is hell o / \u0120w o r l d");
+    ok(encodes_to(&t, "a  b", (const int[]){64, 220, 220, 65}, 4),
+       "the last of two spaces goes with the next word");
+    ok(encodes_to(&t, "it's", (const int[]){72, 83, 261}, 3),
+       "a contraction is a piece of its own");
+    /* <<t-data: GPT-2 round trips and bad files>> */
+    unsigned char bytes[2048];
+    tp_rng rng = tp_rng_seeded(6, 6);
+    for (int i = 0; i < 2048; i++)
+        bytes[i] = (unsigned char)tp_rng_below(&rng, 256);
+    ok(round_trip(&t, bytes, 2048), "GPT-2 round-trips 2048 random bytes");
+    static const unsigned char text[] = "h\xc3\xa9llo \xe2\x86\x92 it's \x80\xff";
+    ok(round_trip(&t, text, (long)sizeof text - 1),
+       "and text with invalid UTF-8 in it");
+    tp_tokenizer_free(&t);
+    write_gpt2_files(false);
+    ok(load_gpt2(&t, &error) == -1
+           && strstr(error.message, "has no token for the byte 122"),
+       "a vocabulary without a byte is refused");
+    write_gpt2_files(true);
+    char path[256];
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("h e\nthree parts here\n", f);
+    fclose(f);
+    ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "line 2"),
+       "a malformed merge is refused with its line number");
+    setlocale(LC_CTYPE, "C");
 }
 
 /* <<t-data: tasks>> */
@@ -225,7 +322,12 @@ int main(void)
 {
     corpora();
     tokenisers();
+    gpt2_tokeniser();
     tasks();
     batches();
+    char command[64];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0)
+        diag("could not remove %s", dir);
     return done_testing();
 }

@@ -1,7 +1,11 @@
 /* Generated from book/170-data.nw; edit the book, not this file. */
+#include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
+#include <wctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +116,7 @@ void tp_corpus_split(const tp_corpus *text, tp_corpus *train, tp_corpus *validat
     *validation = (tp_corpus){text->bytes + cut, text->size - cut, NULL};
 }
 
-/* <<data: the tokenisers>> */
+/* <<data: UTF-8>> */
 enum { RAW_BYTE = 1 << 21 };
 
 static uint32_t next_unit(const unsigned char *s, long n, int *length)
@@ -132,7 +136,7 @@ static uint32_t next_unit(const unsigned char *s, long n, int *length)
     *length = valid ? need + 1 : 1;
     return valid ? c : (uint32_t)RAW_BYTE + s[0];
 }
-/* <<data: the tokenisers>> */
+/* <<data: UTF-8>> */
 static int write_unit(uint32_t unit, unsigned char *out)
 {
     if (unit >= RAW_BYTE)
@@ -151,6 +155,376 @@ static int write_unit(uint32_t unit, unsigned char *out)
            out[2] = (unsigned char)(0x80 | ((unit >> 6) & 0x3F)),
            out[3] = (unsigned char)(0x80 | (unit & 0x3F)), 4;
 }
+
+/* <<data: byte-pair encoding>> */
+typedef struct string_table {
+    char **keys;
+    int *values;
+    int capacity, count;
+} string_table;
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+/* <<data: byte-pair encoding>> */
+static int table_slot(const string_table *t, const char *key, size_t n)
+{
+    int i = (int)(fnv1a(key, n) & (uint64_t)(t->capacity - 1));
+    while (t->keys[i] != NULL
+           && !(strlen(t->keys[i]) == n && memcmp(t->keys[i], key, n) == 0))
+        i = (i + 1) & (t->capacity - 1);
+    return i;
+}
+
+static int table_get(const string_table *t, const char *key, size_t n)
+{
+    if (t->capacity == 0)
+        return -1;
+    int i = table_slot(t, key, n);
+    return t->keys[i] != NULL ? t->values[i] : -1;
+}
+/* <<data: byte-pair encoding>> */
+static void table_put(string_table *t, const char *key, size_t n, int value)
+{
+    if (2 * (t->count + 1) > t->capacity) {
+        string_table bigger = {calloc((size_t)(t->capacity ? 2 * t->capacity
+                                                             : 1024),
+                                      sizeof(char *)),
+                               NULL, t->capacity ? 2 * t->capacity : 1024, 0};
+        bigger.values = calloc((size_t)bigger.capacity, sizeof(int));
+        tp_check(bigger.keys != NULL && bigger.values != NULL, "out of memory");
+        for (int i = 0; i < t->capacity; i++)
+            if (t->keys[i] != NULL) {
+                int j = table_slot(&bigger, t->keys[i], strlen(t->keys[i]));
+                bigger.keys[j] = t->keys[i], bigger.values[j] = t->values[i];
+                bigger.count++;
+            }
+        free(t->keys), free(t->values);
+        *t = bigger;
+    }
+    int i = table_slot(t, key, n);
+    if (t->keys[i] == NULL) {
+        t->keys[i] = strndup(key, n);
+        t->count++;
+    }
+    t->values[i] = value;
+}
+/* <<data: byte-pair encoding>> */
+static void table_free(string_table *t)
+{
+    for (int i = 0; i < t->capacity; i++)
+        free(t->keys[i]);
+    free(t->keys), free(t->values);
+    *t = (string_table){0};
+}
+/* <<data: byte-pair encoding>> */
+struct tp_bpe {
+    string_table vocab;   /* token -> id */
+    string_table ranks;   /* "left right" -> rank of the merge */
+    char **token_of;      /* id -> token */
+    int vocab_size;
+    uint32_t byte_to_unit[256];
+    int unit_to_byte[512];
+    locale_t ctype;       /* C.UTF-8, for classifying characters */
+};
+
+static void bpe_free(tp_bpe *bpe)
+{
+    for (int i = 0; i < bpe->vocab_size; i++)
+        free(bpe->token_of[i]);
+    free(bpe->token_of);
+    table_free(&bpe->vocab), table_free(&bpe->ranks);
+    if (bpe->ctype != (locale_t)0)
+        freelocale(bpe->ctype);
+    free(bpe);
+}
+/* <<data: byte-pair encoding>> */
+static void gpt2_byte_map(tp_bpe *bpe)
+{
+    int extra = 0;
+    for (int b = 0; b < 256; b++) {
+        bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172)
+                         || b >= 174;
+        bpe->byte_to_unit[b] = printable ? (uint32_t)b : (uint32_t)(256 + extra++);
+        bpe->unit_to_byte[bpe->byte_to_unit[b]] = b;
+    }
+}
+/* <<data: byte-pair encoding>> */
+static char *read_whole(const char *path, long *size, tp_error *error)
+{
+    tp_corpus c;
+    if (tp_corpus_load(path, &c, error) != 0)
+        return NULL;
+    char *text = realloc(c.owned, (size_t)c.size + 1);
+    text[c.size] = '\0';
+    *size = c.size;
+    return text;
+}
+/* <<data: byte-pair encoding>> */
+static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
+{
+    long size;
+    char *text = read_whole(path, &size, error);
+    if (text == NULL)
+        return -1;
+    cJSON *root = cJSON_ParseWithLength(text, (size_t)size);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return tp_error_set(error, "%s is not a JSON object", path);
+    }
+    bpe->vocab_size = cJSON_GetArraySize(root);
+    bpe->token_of = calloc((size_t)bpe->vocab_size, sizeof(char *));
+    const cJSON *item;
+    int status = 0;
+    cJSON_ArrayForEach(item, root) {
+        /* <<data: enter one token of the vocabulary>> */
+        int id = cJSON_IsNumber(item) ? (int)item->valuedouble : -1;
+        if (id < 0 || id >= bpe->vocab_size || bpe->token_of[id] != NULL) {
+            status = tp_error_set(error, "%s: token \"%s\" has a bad or repeated "
+                                  "id", path, item->string);
+            break;
+        }
+        bpe->token_of[id] = strdup(item->string);
+        table_put(&bpe->vocab, item->string, strlen(item->string), id);
+    }
+    cJSON_Delete(root);
+    return status;
+}
+/* <<data: byte-pair encoding>> */
+static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
+{
+    long size;
+    char *text = read_whole(path, &size, error);
+    if (text == NULL)
+        return -1;
+    int rank = 0, line_number = 0, status = 0;
+    for (char *line = text, *end; *line != '\0' && status == 0; line = end) {
+        end = strchr(line, '\n');
+        end = end ? end + 1 : line + strlen(line);
+        size_t n = (size_t)(end - line);
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        line_number++;
+        if (n == 0 || (line_number == 1 && strncmp(line, "#version", 8) == 0))
+            continue;
+        const char *space = memchr(line, ' ', n);
+        if (space == NULL || space == line || space == line + n - 1
+            || memchr(space + 1, ' ', n - (size_t)(space + 1 - line)) != NULL)
+            status = tp_error_set(error, "%s, line %d: a merge is two tokens "
+                                  "separated by one space", path, line_number);
+        else
+            table_put(&bpe->ranks, line, n, rank++);
+    }
+    free(text);
+    return status;
+}
+/* <<data: byte-pair encoding>> */
+static int check_bytes(tp_bpe *bpe, const char *path, tp_error *error)
+{
+    for (int b = 0; b < 256; b++) {
+        unsigned char symbol[4];
+        int n = write_unit(bpe->byte_to_unit[b], symbol);
+        if (table_get(&bpe->vocab, (const char *)symbol, (size_t)n) < 0)
+            return tp_error_set(error, "%s has no token for the byte %d", path,
+                                b);
+    }
+    return 0;
+}
+
+int tp_tokenizer_gpt2(const char *vocab_json, const char *merges_txt,
+                      tp_tokenizer *t, tp_error *error)
+{
+    tp_bpe *bpe = calloc(1, sizeof *bpe);
+    tp_check(bpe != NULL, "out of memory");
+    gpt2_byte_map(bpe);
+    bpe->ctype = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    if (load_vocab(bpe, vocab_json, error) != 0
+        || load_merges(bpe, merges_txt, error) != 0
+        || check_bytes(bpe, vocab_json, error) != 0) {
+        bpe_free(bpe);
+        return -1;
+    }
+    *t = (tp_tokenizer){.kind = TP_GPT2, .vocab_size = bpe->vocab_size,
+                        .bpe = bpe};
+    return 0;
+}
+/* <<data: byte-pair encoding>> */
+enum { LETTER, NUMBER, SPACE, OTHER };
+
+static int unit_class(const tp_bpe *bpe, uint32_t u)
+{
+    if (u < 128)
+        return isalpha((int)u) ? LETTER : isdigit((int)u) ? NUMBER
+               : isspace((int)u) ? SPACE : OTHER;
+    if (u >= RAW_BYTE || bpe->ctype == (locale_t)0)
+        return u >= RAW_BYTE ? OTHER : LETTER;
+    wint_t w = (wint_t)u;
+    return iswalpha_l(w, bpe->ctype) ? LETTER
+           : iswalnum_l(w, bpe->ctype) ? NUMBER
+           : iswspace_l(w, bpe->ctype) ? SPACE : OTHER;
+}
+/* <<data: byte-pair encoding>> */
+static int contraction(const uint32_t *u, int i, int n)
+{
+    static const char *const forms[] = {"'s", "'t", "'re", "'ve", "'m",
+                                        "'ll", "'d"};
+    for (int f = 0; f < 7; f++) {
+        int len = (int)strlen(forms[f]), k = 0;
+        while (k < len && i + k < n && u[i + k] == (uint32_t)forms[f][k])
+            k++;
+        if (k == len)
+            return len;
+    }
+    return 0;
+}
+
+static int run_of(const int *cls, int i, int n, int wanted, bool negate)
+{
+    int j = i;
+    while (j < n && ((cls[j] == wanted) != negate)
+           && !(negate && (cls[j] == SPACE || cls[j] == LETTER
+                           || cls[j] == NUMBER)))
+        j++;
+    return j - i;
+}
+/* <<data: byte-pair encoding>> */
+static int piece_length(const uint32_t *u, const int *cls, int i, int n)
+{
+    int len = contraction(u, i, n);
+    if (len > 0)
+        return len;
+    int lead = u[i] == ' ' && i + 1 < n ? 1 : 0;
+    for (int kind = LETTER; kind <= OTHER; kind += kind == NUMBER ? 2 : 1) {
+        int run = kind == OTHER ? run_of(cls, i + lead, n, OTHER, true)
+                                : run_of(cls, i + lead, n, kind, false);
+        if (run > 0)
+            return lead + run;
+    }
+    int spaces = run_of(cls, i, n, SPACE, false);
+    if (spaces > 1 && i + spaces < n)
+        return spaces - 1;  /* leave the last space to the next word */
+    return spaces > 0 ? spaces : 1;
+}
+/* <<data: byte-pair encoding>> */
+static int best_pair(const tp_bpe *bpe, char **symbol, int n)
+{
+    int best = -1, best_rank = 0;
+    for (int k = 0; k + 1 < n; k++) {
+        char key[512];
+        int len = snprintf(key, sizeof key, "%s %s", symbol[k], symbol[k + 1]);
+        int rank = len < (int)sizeof key
+                       ? table_get(&bpe->ranks, key, (size_t)len) : -1;
+        if (rank >= 0 && (best < 0 || rank < best_rank))
+            best = k, best_rank = rank;
+    }
+    return best;
+}
+/* <<data: byte-pair encoding>> */
+static int merge_all(char **symbol, int n, const char *left,
+                     const char *right)
+{
+    int out = 0;
+    for (int k = 0; k < n; k++) {
+        if (k + 1 < n && strcmp(symbol[k], left) == 0
+            && strcmp(symbol[k + 1], right) == 0) {
+            size_t a = strlen(symbol[k]), b = strlen(symbol[k + 1]);
+            char *joined = malloc(a + b + 1);
+            tp_check(joined != NULL, "out of memory");
+            memcpy(joined, symbol[k], a), memcpy(joined + a, symbol[k + 1], b + 1);
+            free(symbol[k]), free(symbol[k + 1]);
+            symbol[out++] = joined;
+            k++;
+        } else
+            symbol[out++] = symbol[k];
+    }
+    return out;
+}
+/* <<data: byte-pair encoding>> */
+static long encode_piece(const tp_bpe *bpe, const unsigned char *bytes,
+                         long n, int *ids)
+{
+    char **symbol = malloc((size_t)n * sizeof *symbol);
+    tp_check(symbol != NULL, "out of memory");
+    for (long k = 0; k < n; k++) {
+        unsigned char s[5] = {0};
+        write_unit(bpe->byte_to_unit[bytes[k]], s);
+        symbol[k] = strdup((const char *)s);
+    }
+    int count = (int)n;
+    for (int best; (best = best_pair(bpe, symbol, count)) >= 0;) {
+        char *left = strdup(symbol[best]), *right = strdup(symbol[best + 1]);
+        count = merge_all(symbol, count, left, right);
+        free(left), free(right);
+    }
+    /* <<data: look up the symbols of a piece>> */
+    long written = 0;
+    for (int k = 0; k < count; k++) {
+        int id = table_get(&bpe->vocab, symbol[k], strlen(symbol[k]));
+        if (id >= 0)
+            ids[written++] = id;
+        else
+            for (const char *p = symbol[k]; *p != '\0';) {
+                int length;
+                uint32_t unit = next_unit((const unsigned char *)p,
+                                          (long)strlen(p), &length);
+                unsigned char s[5] = {0};
+                write_unit(unit, s);
+                ids[written++] = table_get(&bpe->vocab, (const char *)s,
+                                           (size_t)length);
+                p += length;
+            }
+        free(symbol[k]);
+    }
+    free(symbol);
+    return written;
+}
+/* <<data: byte-pair encoding>> */
+static long bpe_encode(const tp_bpe *bpe, const unsigned char *text, long n,
+                       int *ids)
+{
+    uint32_t *units = malloc(((size_t)n + 1) * sizeof *units);
+    int *cls = malloc(((size_t)n + 1) * sizeof *cls);
+    long *offset = malloc(((size_t)n + 1) * sizeof *offset);
+    tp_check(units && cls && offset, "out of memory");
+    int count = 0;
+    for (long i = 0; i < n; count++) {
+        int length;
+        offset[count] = i;
+        units[count] = next_unit(text + i, n - i, &length);
+        cls[count] = unit_class(bpe, units[count]);
+        i += length;
+    }
+    offset[count] = n;
+    long written = 0;
+    for (int i = 0; i < count;) {
+        int len = piece_length(units, cls, i, count);
+        written += encode_piece(bpe, text + offset[i],
+                                offset[i + len] - offset[i], ids + written);
+        i += len;
+    }
+    free(units), free(cls), free(offset);
+    return written;
+}
+/* <<data: byte-pair encoding>> */
+static int bpe_decode_one(const tp_bpe *bpe, int id, unsigned char *out)
+{
+    const char *token = bpe->token_of[id];
+    int size = 0;
+    for (long i = 0, n = (long)strlen(token); i < n;) {
+        int length;
+        uint32_t unit = next_unit((const unsigned char *)token + i, n - i,
+                                  &length);
+        out[size++] = unit < 512 ? (unsigned char)bpe->unit_to_byte[unit] : '?';
+        i += length;
+    }
+    return size;
+}
+
 /* <<data: the tokenisers>> */
 static int compare_units(const void *a, const void *b)
 {
@@ -173,23 +547,29 @@ tp_tokenizer tp_tokenizer_chars(const tp_corpus *corpus)
     for (long i = 0; i < n; i++)
         if (distinct == 0 || units[i] != units[distinct - 1])
             units[distinct++] = units[i];
-    return (tp_tokenizer){TP_CHARS, (int)distinct + 1, units};
+    return (tp_tokenizer){.kind = TP_CHARS, .vocab_size = (int)distinct + 1,
+                          .units = units};
 }
 /* <<data: the tokenisers>> */
 tp_tokenizer tp_tokenizer_bytes(void)
 {
-    return (tp_tokenizer){TP_BYTES, 256, NULL};
+    return (tp_tokenizer){.kind = TP_BYTES, .vocab_size = 256};
 }
 
 void tp_tokenizer_free(tp_tokenizer *t)
 {
     free(t->units);
     t->units = NULL;
+    if (t->bpe != NULL)
+        bpe_free(t->bpe);
+    t->bpe = NULL;
 }
 /* <<data: the tokenisers>> */
 long tp_encode(const tp_tokenizer *t, const unsigned char *text, long n,
                int *ids)
 {
+    if (t->kind == TP_GPT2)
+        return bpe_encode(t->bpe, text, n, ids);
     long count = 0;
     for (long i = 0; i < n;) {
         if (t->kind == TP_BYTES) {
@@ -217,6 +597,8 @@ long tp_decode(const tp_tokenizer *t, const int *ids, long n,
                  t->vocab_size);
         if (t->kind == TP_BYTES)
             out[size++] = (unsigned char)ids[i];
+        else if (t->kind == TP_GPT2)
+            size += bpe_decode_one(t->bpe, ids[i], out + size);
         else if (ids[i] == 0)
             size += write_unit(0xFFFD, out + size);  /* the replacement mark */
         else

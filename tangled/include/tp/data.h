@@ -22,16 +22,21 @@ void tp_corpus_free(tp_corpus *text);
 void tp_corpus_split(const tp_corpus *text, tp_corpus *train, tp_corpus *validation);
 
 /* <<data: tokenisers>> */
-typedef enum tp_tokenizer_kind { TP_BYTES, TP_CHARS } tp_tokenizer_kind;
+typedef enum tp_tokenizer_kind { TP_BYTES, TP_CHARS, TP_GPT2 } tp_tokenizer_kind;
+
+typedef struct tp_bpe tp_bpe;
 
 typedef struct tp_tokenizer {
     tp_tokenizer_kind kind;
     int vocab_size;
     uint32_t *units;  /* TP_CHARS: the character of each id, sorted */
+    tp_bpe *bpe;      /* TP_GPT2: the vocabulary and the merges */
 } tp_tokenizer;
 
 tp_tokenizer tp_tokenizer_bytes(void);
 tp_tokenizer tp_tokenizer_chars(const tp_corpus *corpus);
+int tp_tokenizer_gpt2(const char *vocab_json, const char *merges_txt,
+                      tp_tokenizer *t, tp_error *error);
 void tp_tokenizer_free(tp_tokenizer *t);
 long tp_encode(const tp_tokenizer *t, const unsigned char *text, long n,
                int *ids);
