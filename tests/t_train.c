@@ -291,6 +291,13 @@ static void determinism_and_resuming(void)
        "losses");
     ok(first[19] < first[0], "and the classifier learns (%.3f to %.3f)",
        first[0], first[19]);
+    char line[128];
+    tp_progress p = {.step = 119, .steps = 1000, .loss = 2.34567f,
+                     .lr = 3e-4f, .tokens_per_second = 9876.4,
+                     .seconds_left = 89.0};
+    tp_progress_format(&p, line, sizeof line);
+    is_str(line, "step 120/1000 | loss 2.3457 | lr 3.00e-04 | 9,876 tok/s | "
+           "1:29 left", "the progress line reads as it should");
 }
 
 int main(void)

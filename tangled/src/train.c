@@ -245,9 +245,32 @@ int tp_train(tp_graph *g, const tp_params *params, tp_optimizer *opt,
         p.seconds = tp_seconds() - start;
         p.tokens_per_second = (double)options->tokens_per_step
                               * (double)(p.step + 1 - first) / p.seconds;
+        p.seconds_left = p.seconds / (double)(p.step + 1 - first)
+                         * (double)(options->steps - p.step - 1);
         if (options->progress != NULL
             && !options->progress(&p, options->progress_context))
             break;
     }
     return 0;
+}
+/* <<train: the loop>> */
+void tp_progress_format(const tp_progress *p, char *out, size_t size)
+{
+    long left = lround(p->seconds_left);
+    char time_left[32];
+    if (left >= 3600)
+        snprintf(time_left, sizeof time_left, "%ld:%02ld h", left / 3600,
+                 left / 60 % 60);
+    else
+        snprintf(time_left, sizeof time_left, "%ld:%02ld", left / 60,
+                 left % 60);
+    long speed = lround(p->tokens_per_second);
+    char rate[32];
+    if (speed >= 1000)
+        snprintf(rate, sizeof rate, "%ld,%03ld", speed / 1000, speed % 1000);
+    else
+        snprintf(rate, sizeof rate, "%ld", speed);
+    snprintf(out, size, "step %ld/%ld | loss %.4f | lr %.2e | %s tok/s | %s "
+             "left", p->step + 1, p->steps, (double)p->loss, (double)p->lr,
+             rate, time_left);
 }

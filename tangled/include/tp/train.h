@@ -59,7 +59,7 @@ typedef tp_tensor *tp_loss_fn(tp_graph *g, long step, void *context);
 typedef struct tp_progress {
     long step, steps;
     float loss, lr;
-    double grad_norm, seconds;
+    double grad_norm, seconds, seconds_left;
     double tokens_per_second;
 } tp_progress;
 
@@ -77,5 +77,6 @@ typedef struct tp_train_options {
 int tp_train(tp_graph *g, const tp_params *params, tp_optimizer *opt,
              const tp_train_options *options, tp_loss_fn *loss,
              void *context, float *losses, tp_error *error);
+void tp_progress_format(const tp_progress *p, char *out, size_t size);
 
 #endif
