@@ -120,6 +120,7 @@ int tp_safetensors_save(const char *path, const tp_param *tensors, int n,
     if (fd < 0)
         return tp_error_set(error, "cannot create a file beside %s: %s", path,
                             strerror(errno));
+    fchmod(fd, 0644);  /* mkstemp makes the file private to its owner */
     FILE *f = fdopen(fd, "wb");
     char *header = header_json(tensors, n, metadata);
     int failed = f == NULL || header == NULL

@@ -45,9 +45,11 @@ static int append_file(const char *path, unsigned char **buffer, long *size,
         memcpy(grown + *size, chunk, n);
         *buffer = grown, *size += (long)n;
     }
-    int failed = ferror(f);
+    int failed = ferror(f), reason = errno;
     fclose(f);
-    return failed ? tp_error_set(error, "cannot read %s", path) : 0;
+    return failed ? tp_error_set(error, "cannot read %s: %s", path,
+                                 strerror(reason))
+                  : 0;
 }
 /* <<data: reading texts>> */
 static int compare_names(const void *a, const void *b)
