@@ -28,5 +28,7 @@
 #include "tp/data.h"
 /* <<tp.h: module headers>> */
 #include "tp/draw.h"
+/* <<tp.h: module headers>> */
+#include "tp/gpt.h"
 
 #endif

@@ -1,0 +1,59 @@
+/* Generated from book/224-gpt.nw; edit the book, not this file. */
+#ifndef TP_GPT_H
+#define TP_GPT_H
+
+#include "tp/attention.h"
+#include "tp/checkpoint.h"
+#include "tp/ops.h"
+#include "tp/train.h"
+
+/* <<gpt: configuration and parameters>> */
+typedef struct tp_gpt_config {
+    int vocab_size, n_positions, n_layer, n_head, n_embd;
+} tp_gpt_config;
+
+tp_gpt_config tp_gpt_t(void);
+/* <<gpt: configuration and parameters>> */
+typedef struct tp_gpt_block {
+    tp_tensor *ln_1_w, *ln_1_b, *c_attn_w, *c_attn_b, *c_proj_w, *c_proj_b;
+    tp_tensor *ln_2_w, *ln_2_b, *c_fc_w, *c_fc_b, *mlp_proj_w, *mlp_proj_b;
+} tp_gpt_block;
+
+typedef struct tp_gpt {
+    tp_gpt_config config;
+    tp_arena *arena;
+    tp_params params;
+    tp_tensor *wte, *wpe, *ln_f_w, *ln_f_b;
+    tp_gpt_block *blocks;
+} tp_gpt;
+
+tp_gpt *tp_gpt_new(tp_gpt_config config);
+void tp_gpt_init(tp_gpt *m, tp_rng *rng);
+void tp_gpt_free(tp_gpt *m);
+
+/* <<gpt: forward and loss>> */
+tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
+                          int batch, int length);
+tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,
+                       const int *targets, int batch, int length);
+
+/* <<gpt: decoding>> */
+typedef struct tp_gpt_cache {
+    tp_arena *arena;
+    tp_tensor **k, **v;  /* per layer: [1, H, capacity, d] */
+    int length, capacity;
+} tp_gpt_cache;
+
+tp_gpt_cache *tp_gpt_cache_new(const tp_gpt *m, int capacity);
+void tp_gpt_cache_free(tp_gpt_cache *cache);
+const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *cache, int token,
+                         tp_arena *scratch);
+int tp_gpt_sample_token(const float *logits, int vocab, float temperature,
+                        int top_k, float top_p, tp_rng *rng);
+
+/* <<gpt: checkpoints>> */
+int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
+                int n_extra, const tp_metadata *metadata, tp_error *error);
+tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error);
+
+#endif

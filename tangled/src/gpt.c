@@ -1,0 +1,354 @@
+/* Generated from book/224-gpt.nw; edit the book, not this file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp/gpt.h"
+
+/* <<gpt: making the model>> */
+tp_gpt_config tp_gpt_t(void)
+{
+    return (tp_gpt_config){.vocab_size = 256, .n_positions = 128,
+                           .n_layer = 4, .n_head = 4, .n_embd = 256};
+}
+/* <<gpt: making the model>> */
+static tp_tensor *param(tp_gpt *m, const char *prefix, const char *name,
+                        tp_shape shape)
+{
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return tp_param_new(&m->params, m->arena, full, shape);
+}
+
+static void make_block(tp_gpt *m, int i)
+{
+    int c = m->config.n_embd;
+    char h[16];
+    snprintf(h, sizeof h, "h.%d.", i);
+    tp_gpt_block *b = &m->blocks[i];
+    b->ln_1_w = param(m, h, "ln_1.weight", tp_shape1(c));
+    b->ln_1_b = param(m, h, "ln_1.bias", tp_shape1(c));
+    b->c_attn_w = param(m, h, "attn.c_attn.weight", tp_shape2(c, 3 * c));
+    b->c_attn_b = param(m, h, "attn.c_attn.bias", tp_shape1(3 * c));
+    b->c_proj_w = param(m, h, "attn.c_proj.weight", tp_shape2(c, c));
+    b->c_proj_b = param(m, h, "attn.c_proj.bias", tp_shape1(c));
+    b->ln_2_w = param(m, h, "ln_2.weight", tp_shape1(c));
+    b->ln_2_b = param(m, h, "ln_2.bias", tp_shape1(c));
+    b->c_fc_w = param(m, h, "mlp.c_fc.weight", tp_shape2(c, 4 * c));
+    b->c_fc_b = param(m, h, "mlp.c_fc.bias", tp_shape1(4 * c));
+    b->mlp_proj_w = param(m, h, "mlp.c_proj.weight", tp_shape2(4 * c, c));
+    b->mlp_proj_b = param(m, h, "mlp.c_proj.bias", tp_shape1(c));
+}
+/* <<gpt: making the model>> */
+tp_gpt *tp_gpt_new(tp_gpt_config config)
+{
+    tp_check(config.vocab_size > 0 && config.n_positions > 0
+                 && config.n_layer > 0 && config.n_head > 0
+                 && config.n_embd % config.n_head == 0,
+             "a GPT needs positive sizes and heads that divide the width "
+             "(%d heads, width %d)", config.n_head, config.n_embd);
+    tp_gpt *m = calloc(1, sizeof *m);
+    tp_check(m != NULL, "out of memory");
+    m->config = config;
+    m->arena = tp_arena_new("GPT parameters");
+    m->blocks = calloc((size_t)config.n_layer, sizeof *m->blocks);
+    tp_check(m->blocks != NULL, "out of memory");
+    m->wte = param(m, "", "wte.weight", tp_shape2(config.vocab_size,
+                                                  config.n_embd));
+    m->wpe = param(m, "", "wpe.weight", tp_shape2(config.n_positions,
+                                                  config.n_embd));
+    for (int i = 0; i < config.n_layer; i++)
+        make_block(m, i);
+    m->ln_f_w = param(m, "", "ln_f.weight", tp_shape1(config.n_embd));
+    m->ln_f_b = param(m, "", "ln_f.bias", tp_shape1(config.n_embd));
+    return m;
+}
+
+void tp_gpt_free(tp_gpt *m)
+{
+    if (m == NULL)
+        return;
+    tp_params_free(&m->params);
+    tp_arena_free(m->arena);
+    free(m->blocks);
+    free(m);
+}
+/* <<gpt: making the model>> */
+void tp_gpt_init(tp_gpt *m, tp_rng *rng)
+{
+    float residual = 0.02f / sqrtf(2.0f * (float)m->config.n_layer);
+    for (int i = 0; i < m->params.count; i++) {
+        tp_param *p = &m->params.items[i];
+        bool projection = strstr(p->name, "c_proj.weight") != NULL;
+        if (strstr(p->name, "ln_") != NULL && strstr(p->name, ".weight"))
+            tp_fill(p->tensor, 1.0f);
+        else if (p->tensor->shape.ndim == 1)
+            tp_fill(p->tensor, 0.0f);
+        else
+            tp_fill_normal(p->tensor, rng, 0.0f,
+                           projection ? residual : 0.02f);
+    }
+}
+
+/* <<gpt: the forward pass>> */
+static tp_tensor *heads(tp_graph *g, tp_tensor *qkv, int which, int n_head)
+{
+    int b = qkv->shape.dim[0], t = qkv->shape.dim[1], c3 = qkv->shape.dim[2];
+    int c = c3 / 3, d = c / n_head;
+    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
+    *view = *qkv;
+    view->shape = tp_shape4(b, n_head, t, d);
+    view->stride[0] = (long)t * c3, view->stride[1] = d;
+    view->stride[2] = c3, view->stride[3] = 1;
+    view->data += which * c;
+    if (view->grad != NULL)
+        view->grad += which * c;
+    return view;
+}
+/* <<gpt: the forward pass>> */
+static tp_tensor *attention(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
+                            tp_tensor *x)
+{
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
+    int h = m->config.n_head;
+    tp_attention_options causal = {.causal = true};
+    tp_tensor *o = tp_attention(g, heads(g, qkv, 0, h), heads(g, qkv, 1, h),
+                                heads(g, qkv, 2, h), &causal);
+    static const int back[4] = {0, 2, 1, 3};
+    tp_tensor *rows = tp_contiguous(g, tp_permute(g->arena, o, back));
+    return tp_linear(g, tp_reshape(g->arena, rows, x->shape), b->c_proj_w,
+                     b->c_proj_b);
+}
+/* <<gpt: the forward pass>> */
+static tp_tensor *block(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
+                        tp_tensor *x)
+{
+    const float eps = 1e-5f;
+    x = tp_add(g, x, attention(g, m, b,
+                               tp_layernorm(g, x, b->ln_1_w, b->ln_1_b, eps)));
+    tp_tensor *hidden = tp_gelu_tanh(g, tp_linear(
+        g, tp_layernorm(g, x, b->ln_2_w, b->ln_2_b, eps), b->c_fc_w, b->c_fc_b));
+    return tp_add(g, x, tp_linear(g, hidden, b->mlp_proj_w, b->mlp_proj_b));
+}
+/* <<gpt: the forward pass>> */
+tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
+                          int batch, int length)
+{
+    tp_check(length >= 1 && length <= m->config.n_positions,
+             "tp_gpt_forward: %d tokens, but the model has %d positions",
+             length, m->config.n_positions);
+    int *positions = tp_arena_alloc(g->arena, (size_t)length * sizeof(int));
+    for (int t = 0; t < length; t++)
+        positions[t] = t;
+    tp_tensor *x = tp_add(g, tp_embedding(g, m->wte, tokens,
+                                          tp_shape2(batch, length)),
+                          tp_embedding(g, m->wpe, positions, tp_shape1(length)));
+    for (int i = 0; i < m->config.n_layer; i++)
+        x = block(g, m, &m->blocks[i], x);
+    x = tp_layernorm(g, x, m->ln_f_w, m->ln_f_b, 1e-5f);
+    return tp_matmul(g, x, tp_transpose(g->arena, m->wte, 0, 1));
+}
+
+tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,
+                       const int *targets, int batch, int length)
+{
+    return tp_cross_entropy(g, tp_gpt_forward(g, m, tokens, batch, length),
+                            targets, -1);
+}
+
+/* <<gpt: decoding with a cache>> */
+tp_gpt_cache *tp_gpt_cache_new(const tp_gpt *m, int capacity)
+{
+    tp_check(capacity >= 1 && capacity <= m->config.n_positions,
+             "a cache of %d positions for a model of %d", capacity,
+             m->config.n_positions);
+    tp_gpt_cache *c = calloc(1, sizeof *c);
+    tp_check(c != NULL, "out of memory");
+    int layers = m->config.n_layer, h = m->config.n_head;
+    int d = m->config.n_embd / h;
+    c->arena = tp_arena_new("KV cache");
+    c->k = tp_arena_zeroed(c->arena, (size_t)layers, sizeof *c->k);
+    c->v = tp_arena_zeroed(c->arena, (size_t)layers, sizeof *c->v);
+    for (int l = 0; l < layers; l++) {
+        c->k[l] = tp_tensor_new(c->arena, tp_shape4(1, h, capacity, d),
+                                TP_NO_GRAD);
+        c->v[l] = tp_tensor_new(c->arena, tp_shape4(1, h, capacity, d),
+                                TP_NO_GRAD);
+    }
+    c->capacity = capacity;
+    return c;
+}
+
+void tp_gpt_cache_free(tp_gpt_cache *cache)
+{
+    if (cache != NULL) {
+        tp_arena_free(cache->arena);
+        free(cache);
+    }
+}
+/* <<gpt: decoding with a cache>> */
+static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
+                                   tp_gpt_cache *c, tp_tensor *x)
+{
+    const tp_gpt_block *b = &m->blocks[layer];
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,1,3C] */
+    int h = m->config.n_head, t = c->length;
+    tp_tensor *k = heads(g, qkv, 1, h), *v = heads(g, qkv, 2, h);
+    tp_tensor kt = *c->k[layer], vt = *c->v[layer];
+    kt.data += (long)t * kt.stride[2], vt.data += (long)t * vt.stride[2];
+    kt.shape.dim[2] = vt.shape.dim[2] = 1;
+    tp_copy(&kt, k);
+    tp_copy(&vt, v);
+    tp_tensor *keys = tp_slice(g->arena, c->k[layer], 2, 0, t + 1);
+    tp_tensor *values = tp_slice(g->arena, c->v[layer], 2, 0, t + 1);
+    tp_tensor *o = tp_attention(g, heads(g, qkv, 0, h), keys, values, NULL);
+    static const int back[4] = {0, 2, 1, 3};
+    tp_tensor *rows = tp_contiguous(g, tp_permute(g->arena, o, back));
+    return tp_linear(g, tp_reshape(g->arena, rows, x->shape), b->c_proj_w,
+                     b->c_proj_b);
+}
+/* <<gpt: decoding with a cache>> */
+const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
+                         tp_arena *scratch)
+{
+    tp_check(c->length < c->capacity, "the KV cache is full (%d positions)",
+             c->capacity);
+    tp_graph g = tp_graph_on(scratch);
+    tp_set_grad(&g, false);
+    const float eps = 1e-5f;
+    int position = c->length;
+    tp_tensor *x = tp_add(&g, tp_embedding(&g, m->wte, &token, tp_shape2(1, 1)),
+                          tp_embedding(&g, m->wpe, &position, tp_shape1(1)));
+    for (int l = 0; l < m->config.n_layer; l++) {
+        const tp_gpt_block *b = &m->blocks[l];
+        x = tp_add(&g, x, cached_attention(&g, m, l, c, tp_layernorm(
+                                &g, x, b->ln_1_w, b->ln_1_b, eps)));
+        tp_tensor *hidden = tp_gelu_tanh(&g, tp_linear(
+            &g, tp_layernorm(&g, x, b->ln_2_w, b->ln_2_b, eps), b->c_fc_w,
+            b->c_fc_b));
+        x = tp_add(&g, x, tp_linear(&g, hidden, b->mlp_proj_w, b->mlp_proj_b));
+    }
+    c->length++;
+    x = tp_layernorm(&g, x, m->ln_f_w, m->ln_f_b, eps);
+    return tp_matmul(&g, x, tp_transpose(g.arena, m->wte, 0, 1))->data;
+}
+
+/* <<gpt: sampling>> */
+typedef struct candidate {
+    int id;
+    double p;
+} candidate;
+
+static int by_probability(const void *a, const void *b)
+{
+    double x = ((const candidate *)a)->p, y = ((const candidate *)b)->p;
+    if (x != y)
+        return x < y ? 1 : -1;
+    return ((const candidate *)a)->id - ((const candidate *)b)->id;
+}
+/* <<gpt: sampling>> */
+int tp_gpt_sample_token(const float *logits, int vocab, float temperature,
+                        int top_k, float top_p, tp_rng *rng)
+{
+    int best = 0;
+    for (int i = 1; i < vocab; i++)
+        best = logits[i] > logits[best] ? i : best;
+    if (temperature <= 0.0f)
+        return best;
+    candidate *c = malloc((size_t)vocab * sizeof *c);
+    tp_check(c != NULL, "out of memory");
+    double total = 0.0;
+    for (int i = 0; i < vocab; i++) {
+        c[i] = (candidate){i, exp((logits[i] - logits[best]) / temperature)};
+        total += c[i].p;
+    }
+    qsort(c, (size_t)vocab, sizeof *c, by_probability);
+    /* <<gpt: cut by top-k and top-p, then draw>> */
+    int keep = top_k > 0 && top_k < vocab ? top_k : vocab;
+    double mass = 0.0;
+    for (int i = 0; i < keep; i++) {
+        mass += c[i].p / total;
+        if (mass >= top_p) {
+            keep = i + 1;
+            break;
+        }
+    }
+    double kept = 0.0;
+    for (int i = 0; i < keep; i++)
+        kept += c[i].p;
+    double r = tp_rng_uniform(rng) * kept;
+    int chosen = c[keep - 1].id;
+    for (int i = 0; i < keep; i++) {
+        r -= c[i].p;
+        if (r < 0) {
+            chosen = c[i].id;
+            break;
+        }
+    }
+    free(c);
+    return chosen;
+}
+
+/* <<gpt: saving and loading>> */
+static const char *const config_keys[5] = {"vocab_size", "n_positions",
+                                           "n_layer", "n_head", "n_embd"};
+
+static int *config_field(tp_gpt_config *c, int i)
+{
+    int *fields[5] = {&c->vocab_size, &c->n_positions, &c->n_layer,
+                      &c->n_head, &c->n_embd};
+    return fields[i];
+}
+/* <<gpt: saving and loading>> */
+int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
+                int n_extra, const tp_metadata *metadata, tp_error *error)
+{
+    tp_metadata meta = metadata ? *metadata : (tp_metadata){0};
+    tp_gpt_config config = m->config;
+    for (int i = 0; i < 5; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "%d", *config_field(&config, i));
+        tp_metadata_set(&meta, config_keys[i], value);
+    }
+    int n = m->params.count;
+    tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
+    tp_check(all != NULL, "out of memory");
+    memcpy(all, m->params.items, (size_t)n * sizeof *all);
+    if (n_extra > 0)
+        memcpy(all + n, extra, (size_t)n_extra * sizeof *all);
+    int status = tp_safetensors_save(path, all, n + n_extra, &meta, error);
+    free(all);
+    return status;
+}
+/* <<gpt: saving and loading>> */
+tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
+{
+    tp_metadata meta = {0};
+    if (tp_safetensors_load(path, NULL, 0, &meta, error) != 0)
+        return NULL;
+    tp_gpt_config config;
+    for (int i = 0; i < 5; i++) {
+        const char *value = tp_metadata_get(&meta, config_keys[i]);
+        if (value == NULL || atoi(value) <= 0) {
+            tp_error_set(error, "%s has no GPT configuration (no %s in its "
+                         "metadata)", path, config_keys[i]);
+            return NULL;
+        }
+        *config_field(&config, i) = atoi(value);
+    }
+    if (config.n_embd % config.n_head != 0) {
+        tp_error_set(error, "%s: %d heads do not divide the width %d", path,
+                     config.n_head, config.n_embd);
+        return NULL;
+    }
+    tp_gpt *m = tp_gpt_new(config);
+    if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
+                            error) != 0) {
+        tp_gpt_free(m);
+        return NULL;
+    }
+    if (metadata != NULL)
+        *metadata = meta;
+    return m;
+}

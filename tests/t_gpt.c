@@ -1,0 +1,187 @@
+/* Generated from book/224-gpt.nw; edit the book, not this file. */
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "tp.h"
+
+static const tp_gpt_config tiny = {.vocab_size = 16, .n_positions = 12,
+                                   .n_layer = 2, .n_head = 2, .n_embd = 8};
+
+static tp_gpt *tiny_model(uint64_t seed)
+{
+    tp_gpt *m = tp_gpt_new(tiny);
+    tp_rng rng = tp_rng_seeded(seed, 0);
+    tp_gpt_init(m, &rng);
+    for (int i = 0; i < m->params.count; i++)  /* larger weights: a model */
+        for (long j = 0; j < tp_tensor_count(m->params.items[i].tensor); j++)
+            m->params.items[i].tensor->data[j] += 0.3f * tp_rng_normal(&rng);
+    return m;
+}
+
+/* <<t-gpt: the cache agrees with the full computation>> */
+static void cache_agrees(void)
+{
+    tp_gpt *m = tiny_model(1);
+    static const int tokens[10] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    tp_arena *arena = tp_arena_new("test"), *scratch = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *full = tp_gpt_forward(&g, m, tokens, 1, 10);  /* [1, 10, 16] */
+    tp_gpt_cache *cache = tp_gpt_cache_new(m, 12);
+    double worst = 0;
+    for (int t = 0; t < 10; t++) {
+        const float *step = tp_gpt_step(m, cache, tokens[t], scratch);
+        for (int v = 0; v < 16; v++)
+            worst = fmax(worst, fabs(step[v] - full->data[t * 16 + v]));
+        tp_arena_reset(scratch);
+    }
+    near(worst, 0, 1e-5, "KV-cache logits equal full recomputation at every "
+         "step");
+    tp_gpt_cache_free(cache);
+    tp_arena_free(scratch), tp_arena_free(arena);
+    tp_gpt_free(m);
+}
+
+/* <<t-gpt: the future stays hidden>> */
+static void future_stays_hidden(void)
+{
+    tp_gpt *m = tiny_model(2);
+    int a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[8];
+    memcpy(b, a, sizeof a);
+    b[5] = 15;
+    tp_arena *arena = tp_arena_new("test");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *la = tp_gpt_forward(&g, m, a, 1, 8);
+    tp_tensor *lb = tp_gpt_forward(&g, m, b, 1, 8);
+    ok(memcmp(la->data, lb->data, 5 * 16 * sizeof(float)) == 0
+           && memcmp(la->data + 5 * 16, lb->data + 5 * 16, 16 * sizeof(float)),
+       "changing token 5 changes its logits and none before it");
+    tp_arena_free(arena);
+    tp_gpt_free(m);
+}
+
+/* <<t-gpt: gradients>> */
+static const int grad_tokens[2 * 6] = {1, 5, 2, 7, 3, 0, 9, 9, 4, 1, 15, 8};
+static const int grad_targets[2 * 6] = {5, 2, 7, 3, 0, 11, 9, 4, 1, 15, 8, 2};
+
+static tp_tensor *tiny_loss(tp_graph *g, tp_tensor *const in[], void *c)
+{
+    (void)in;
+    return tp_gpt_loss(g, c, grad_tokens, grad_targets, 2, 6);
+}
+
+static void gradients(void)
+{
+    tp_gpt *m = tiny_model(3);
+    tp_tensor **inputs = calloc((size_t)m->params.count, sizeof *inputs);
+    for (int i = 0; i < m->params.count; i++)
+        inputs[i] = m->params.items[i].tensor;
+    tp_gradcheck_result r = tp_gradcheck(tiny_loss, inputs, m->params.count, m);
+    if (!ok(r.error <= 1e-2, "the GPT's gradients match central differences"))
+        diag("%s, element %ld: analytic %g, numeric %g",
+             m->params.items[r.input].name, r.element, r.analytic, r.numeric);
+    else
+        note("largest relative error %.2g", r.error);
+    free(inputs);
+    tp_gpt_free(m);
+}
+
+/* <<t-gpt: training and sampling>> */
+typedef struct pattern_data {
+    tp_gpt *m;
+    int tokens[4 * 10], targets[4 * 10];
+} pattern_data;
+
+static tp_tensor *pattern_loss(tp_graph *g, long step, void *context)
+{
+    pattern_data *d = context;
+    for (int b = 0; b < 4; b++)
+        for (int t = 0; t < 10; t++) {
+            d->tokens[b * 10 + t] = (int)((b + t + step) % 5);
+            d->targets[b * 10 + t] = (int)((b + t + step + 1) % 5);
+        }
+    return tp_gpt_loss(g, d->m, d->tokens, d->targets, 4, 10);
+}
+/* <<t-gpt: training and sampling>> */
+static void training_and_sampling(void)
+{
+    pattern_data d = {.m = tiny_model(4)};
+    tp_optimizer *opt = tp_optimizer_new(&d.m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_train_options o = {.steps = 60, .warmup = 5, .max_lr = 1e-2f,
+                          .min_lr = 1e-3f, .clip = 1.0};
+    float losses[60];
+    tp_train(&g, &d.m->params, opt, &o, pattern_loss, &d, losses, NULL);
+    ok(losses[59] < 0.5f * losses[0], "60 steps on a repeating pattern halve "
+       "the loss (%.3f to %.3f)", losses[0], losses[59]);
+    /* <<t-gpt: sampling>> */
+    float logits[6] = {0.1f, 2.0f, -1.0f, 1.9f, 0.0f, 0.5f};
+    int draws[2][20];
+    for (int run = 0; run < 2; run++) {
+        tp_rng rng = tp_rng_seeded(77, 0);
+        for (int i = 0; i < 20; i++)
+            draws[run][i] = tp_gpt_sample_token(logits, 6, 1.0f, 0, 1.0f, &rng);
+    }
+    ok(memcmp(draws[0], draws[1], sizeof draws[0]) == 0,
+       "sampling with a seed is reproducible");
+    tp_rng rng = tp_rng_seeded(1, 1);
+    ok(tp_gpt_sample_token(logits, 6, 0.0f, 0, 1.0f, &rng) == 1
+           && tp_gpt_sample_token(logits, 6, 1.0f, 1, 1.0f, &rng) == 1,
+       "temperature 0, and top-k 1, take the most likely token");
+    bool top_two = true;
+    for (int i = 0; i < 200; i++) {
+        int t = tp_gpt_sample_token(logits, 6, 1.0f, 0, 0.5f, &rng);
+        top_two &= t == 1 || t == 3;
+    }
+    ok(top_two, "top-p 0.5 keeps only the two most likely tokens here");
+    tp_optimizer_free(opt);
+    tp_arena_free(step);
+    tp_gpt_free(d.m);
+}
+
+/* <<t-gpt: checkpoints>> */
+static void checkpoints(void)
+{
+    tp_gpt *m = tiny_model(5);
+    char path[] = "/tmp/tp-gpt-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    tp_error error = {""};
+    ok(tp_gpt_save(m, path, NULL, 0, NULL, &error) == 0, "a GPT saves");
+    tp_metadata meta;
+    tp_gpt *back = tp_gpt_load(path, &meta, &error);
+    if (!ok(back != NULL, "and loads, making the model from the metadata"))
+        diag("%s", error.message);
+    ok(tp_params_find(&m->params, "h.1.attn.c_attn.weight") != NULL
+           && tp_params_find(&m->params, "h.0.mlp.c_proj.bias") != NULL
+           && strcmp(tp_metadata_get(&meta, "n_embd"), "8") == 0,
+       "with GPT-2's names and config.json keys");
+    /* <<t-gpt: the loaded model computes the same logits>> */
+    static const int tokens[5] = {2, 7, 1, 8, 2};
+    tp_arena *arena = tp_arena_new("test");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *a = tp_gpt_forward(&g, m, tokens, 1, 5);
+    tp_tensor *b = back ? tp_gpt_forward(&g, back, tokens, 1, 5) : a;
+    ok(back != NULL && tp_max_abs_diff(a, b) == 0.0f,
+       "the loaded model computes the same logits, bit for bit");
+    tp_arena_free(arena);
+    unlink(path);
+    tp_gpt_free(back);
+    tp_gpt_free(m);
+}
+
+int main(void)
+{
+    cache_agrees();
+    future_stays_hidden();
+    gradients();
+    training_and_sampling();
+    checkpoints();
+    return done_testing();
+}
