@@ -145,6 +145,8 @@ static void training_and_sampling(void)
 }
 
 /* <<t-gpt: checkpoints>> */
+static void train_run(const char *path, long interrupt_after, float *losses);
+
 static void checkpoints(void)
 {
     tp_gpt *m = tiny_model(5);
@@ -171,9 +173,71 @@ static void checkpoints(void)
     ok(back != NULL && tp_max_abs_diff(a, b) == 0.0f,
        "the loaded model computes the same logits, bit for bit");
     tp_arena_free(arena);
+    /* <<t-gpt: resuming a run>> */
+    float straight[8], resumed[8];
+    train_run(path, -1, straight);
+    train_run(path, 3, resumed);
+    ok(memcmp(straight, resumed, sizeof straight) == 0,
+       "a run resumed from its checkpoint continues with the same losses");
     unlink(path);
     tp_gpt_free(back);
     tp_gpt_free(m);
+}
+/* <<t-gpt: checkpoints>> */
+typedef struct windows {
+    tp_gpt *m;
+    tp_rng rng;
+    int tokens[100], inputs[2 * 10], targets[2 * 10];
+} windows;
+
+static tp_tensor *window_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    windows *w = context;
+    tp_random_windows(w->tokens, 100, 2, 10, &w->rng, w->inputs, w->targets);
+    return tp_gpt_loss(g, w->m, w->inputs, w->targets, 2, 10);
+}
+
+static bool stop_at(const tp_progress *p, void *context)
+{
+    return p->step != *(const long *)context;
+}
+/* <<t-gpt: checkpoints>> */
+static tp_optimizer *adamw(tp_gpt *m)
+{
+    return tp_optimizer_new(&m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+}
+
+static void train_run(const char *path, long interrupt_after, float *losses)
+{
+    windows w = {.m = tiny_model(6), .rng = tp_rng_seeded(9, 9)};
+    for (int i = 0; i < 100; i++)
+        w.tokens[i] = (i * 7 + i / 10) % 16;
+    tp_optimizer *opt = adamw(w.m);
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_train_options o = {.steps = 8, .warmup = 2, .max_lr = 1e-2f,
+                          .min_lr = 1e-3f, .clip = 1.0, .progress = stop_at,
+                          .progress_context = &interrupt_after};
+    tp_train(&g, &w.m->params, opt, &o, window_loss, &w, losses, NULL);
+    if (interrupt_after >= 0) {
+        /* <<t-gpt: save, reload and continue>> */
+        tp_error error;
+        tp_gpt_save_run(path, w.m, opt, &w.rng, &error);
+        tp_optimizer_free(opt);
+        tp_gpt_free(w.m);
+        w.m = tp_gpt_load(path, NULL, &error);
+        opt = adamw(w.m);
+        w.rng = tp_rng_seeded(0, 0);  /* forgotten: the checkpoint restores it */
+        tp_gpt_load_run(path, w.m, opt, &w.rng, &error);
+        o.progress = NULL;
+        tp_train(&g, &w.m->params, opt, &o, window_loss, &w, losses, NULL);
+    }
+    tp_optimizer_free(opt);
+    tp_arena_free(step);
+    tp_gpt_free(w.m);
 }
 
 int main(void)

@@ -352,3 +352,63 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
         *metadata = meta;
     return m;
 }
+/* <<gpt: saving and loading>> */
+static tp_param *moment_tensors(const tp_gpt *m, const tp_optimizer *opt,
+                                tp_arena *arena)
+{
+    int n = m->params.count;
+    tp_param *t = tp_arena_zeroed(arena, 2 * (size_t)n, sizeof *t);
+    for (int i = 0; i < 2 * n; i++) {
+        const tp_param *p = &m->params.items[i % n];
+        int length = snprintf(t[i].name, sizeof t[i].name, "optimizer.%c.%s",
+                              i < n ? 'm' : 'v', p->name);
+        tp_check(length < (int)sizeof t[i].name,
+                 "the name %s is too long for its optimiser state", p->name);
+        t[i].tensor = tp_tensor_empty(arena, tp_shape1(1), TP_NO_GRAD);
+        *t[i].tensor = *p->tensor;
+        t[i].tensor->data = tp_optimizer_state(opt, i % n, i / n);
+        t[i].tensor->grad = NULL;
+    }
+    return t;
+}
+/* <<gpt: saving and loading>> */
+int tp_gpt_save_run(const char *path, const tp_gpt *m,
+                    const tp_optimizer *opt, const tp_rng *data,
+                    tp_error *error)
+{
+    tp_arena *arena = tp_arena_new("checkpoint");
+    tp_metadata meta = {0};
+    char text[32];
+    snprintf(text, sizeof text, "%ld", tp_optimizer_steps(opt));
+    tp_metadata_set(&meta, "optimizer.steps", text);
+    snprintf(text, sizeof text, "%llu", (unsigned long long)data->state);
+    tp_metadata_set(&meta, "data.rng.state", text);
+    snprintf(text, sizeof text, "%llu", (unsigned long long)data->increment);
+    tp_metadata_set(&meta, "data.rng.increment", text);
+    int status = tp_gpt_save(m, path, moment_tensors(m, opt, arena),
+                             2 * m->params.count, &meta, error);
+    tp_arena_free(arena);
+    return status;
+}
+/* <<gpt: saving and loading>> */
+int tp_gpt_load_run(const char *path, const tp_gpt *m, tp_optimizer *opt,
+                    tp_rng *data, tp_error *error)
+{
+    tp_arena *arena = tp_arena_new("checkpoint");
+    tp_metadata meta = {0};
+    int status = tp_safetensors_load(path, moment_tensors(m, opt, arena),
+                                     2 * m->params.count, &meta, error);
+    const char *steps = tp_metadata_get(&meta, "optimizer.steps");
+    const char *state = tp_metadata_get(&meta, "data.rng.state");
+    const char *increment = tp_metadata_get(&meta, "data.rng.increment");
+    if (status == 0 && (steps == NULL || state == NULL || increment == NULL))
+        status = tp_error_set(error, "%s is a model, not a training run: it "
+                              "has no optimiser state", path);
+    if (status == 0) {
+        tp_optimizer_set_steps(opt, atol(steps));
+        data->state = strtoull(state, NULL, 10);
+        data->increment = strtoull(increment, NULL, 10);
+    }
+    tp_arena_free(arena);
+    return status;
+}

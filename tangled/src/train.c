@@ -111,6 +111,12 @@ void tp_optimizer_free(tp_optimizer *opt)
 
 long tp_optimizer_steps(const tp_optimizer *opt) { return opt->steps; }
 
+void tp_optimizer_set_steps(tp_optimizer *opt, long steps)
+{
+    tp_check(steps >= 0, "a negative step count, %ld", steps);
+    opt->steps = steps;
+}
+
 float *tp_optimizer_state(const tp_optimizer *opt, int param, int moment)
 {
     tp_check(param >= 0 && param < opt->count && moment >= 0 && moment < 2,

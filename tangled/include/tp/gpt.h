@@ -55,5 +55,11 @@ int tp_gpt_sample_token(const float *logits, int vocab, float temperature,
 int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
                 int n_extra, const tp_metadata *metadata, tp_error *error);
 tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error);
+/* <<gpt: checkpoints>> */
+int tp_gpt_save_run(const char *path, const tp_gpt *m,
+                    const tp_optimizer *opt, const tp_rng *data,
+                    tp_error *error);
+int tp_gpt_load_run(const char *path, const tp_gpt *m, tp_optimizer *opt,
+                    tp_rng *data, tp_error *error);
 
 #endif

@@ -45,6 +45,7 @@ tp_optimizer *tp_optimizer_new(const tp_params *params,
 void tp_optimizer_step(tp_optimizer *opt, float lr);
 void tp_optimizer_free(tp_optimizer *opt);
 long tp_optimizer_steps(const tp_optimizer *opt);
+void tp_optimizer_set_steps(tp_optimizer *opt, long steps);
 float *tp_optimizer_state(const tp_optimizer *opt, int param, int moment);
 
 /* <<train: schedule and clipping>> */
