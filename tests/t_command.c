@@ -171,5 +171,25 @@ int main(void)
     struct tap_outcome nothing = tp("figures");
     ok(nothing.status == 2 && strstr(nothing.output, "--all or --list"),
        "tp figures without names says what it needs");
+    /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome gpt = tp("gpt train --steps 4 --batch 2 --context 16 "
+                                "--layers 1 --heads 2 --width 16 --eval-every 2 "
+                                "--out /tmp/tp-gpt-command.safetensors");
+    ok(gpt.status == 0 && strstr(gpt.output, "step 2: validation loss")
+           && strstr(gpt.output, "unigram baseline"),
+       "tp gpt train reports validation losses and the unigram baseline");
+    struct tap_outcome s1 = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                               "--prompt abc --tokens 8 --seed 5");
+    struct tap_outcome s2 = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                               "--prompt abc --tokens 8 --seed 5");
+    ok(s1.status == 0 && strncmp(s1.output, "abc", 3) == 0
+           && strcmp(s1.output, s2.output) == 0,
+       "tp gpt sample continues the prompt, the same way for the same seed");
+    struct tap_outcome hot = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                                "--temperature -1");
+    ok(hot.status == 2 && strstr(hot.output, "--temperature must be a number "
+                                             "from 0 to 100"),
+       "a negative temperature is refused");
+    unlink("/tmp/tp-gpt-command.safetensors");
     return done_testing();
 }

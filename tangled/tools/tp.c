@@ -1,6 +1,7 @@
 /* Generated from book/175-command.nw; edit the book, not this file. */
 #include <cblas.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,13 +23,15 @@ typedef struct command {
     const char *operands;    /* what may follow the options, or NULL */
 } command;
 /* <<tp: commands and options>> */
-typedef enum option_kind { OPTION_INT, OPTION_STRING, OPTION_FLAG } option_kind;
+typedef enum option_kind {
+    OPTION_INT, OPTION_FLOAT, OPTION_STRING, OPTION_FLAG
+} option_kind;
 
 struct option {
     const char *name;       /* "--threads" */
     option_kind kind;
-    void *value;            /* an int, a const char *, or a bool */
-    long min, max;          /* the range of an OPTION_INT */
+    void *value;            /* an int, a float, a const char *, or a bool */
+    long min, max;          /* the range of a number */
     const char *help;       /* one line, for --help */
 };
 
@@ -49,6 +52,22 @@ static int parse_int(const char *command_name, const option *o,
         return -1;
     }
     *(int *)o->value = (int)value;
+    return 0;
+}
+/* <<tp: parsing options>> */
+static int parse_float(const char *command_name, const option *o,
+                       const char *text)
+{
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (*text == '\0' || *end != '\0' || errno != 0 || !isfinite(value)
+        || value < (double)o->min || value > (double)o->max) {
+        fprintf(stderr, "tp %s: %s must be a number from %ld to %ld, not "
+                "'%s'\n", command_name, o->name, o->min, o->max, text);
+        return -1;
+    }
+    *(float *)o->value = (float)value;
     return 0;
 }
 /* <<tp: parsing options>> */
@@ -86,7 +105,8 @@ static int parse_options(const command *c, int argc, char **argv)
         const char *text = argv[++i];
         if (o->kind == OPTION_STRING)
             *(const char **)o->value = text;
-        else if (parse_int(c->name, o, text) != 0)
+        else if (o->kind == OPTION_FLOAT ? parse_float(c->name, o, text) != 0
+                                         : parse_int(c->name, o, text) != 0)
             return -1;
     }
     return 0;
@@ -676,6 +696,255 @@ static int figures_command(void)
     }
     return failed;
 }
+/* <<tp: commands>> */
+static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
+           gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100;
+static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL;
+
+static const option gpt_train_options[] = {
+    {"--data", OPTION_STRING, &data_path, 0, 0,
+     "a text file or a directory of them (default: the book)"},
+    {"--steps", OPTION_INT, &gpt_steps, 1, 100000000, "training steps in all"},
+    {"--batch", OPTION_INT, &gpt_batch, 1, 4096, "sequences per step"},
+    {"--context", OPTION_INT, &gpt_context, 2, 65536, "tokens per sequence"},
+    {"--layers", OPTION_INT, &gpt_layers, 1, 256, "blocks"},
+    {"--heads", OPTION_INT, &gpt_heads, 1, 256, "attention heads"},
+    {"--width", OPTION_INT, &gpt_width, 1, 65536, "the model width C"},
+    {"--seed", OPTION_INT, &gpt_seed, 0, 1000000000, "the seed"},
+    {"--eval-every", OPTION_INT, &gpt_eval, 1, 100000000,
+     "steps between validation losses"},
+    {"--out", OPTION_STRING, &gpt_out, 0, 0,
+     "the checkpoint to write (default: gpt.safetensors)"},
+    {"--resume", OPTION_STRING, &gpt_resume, 0, 0,
+     "continue the run saved in this checkpoint"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static double unigram_loss(const tp_corpus *train, const tp_corpus *validation)
+{
+    double count[256];
+    for (int b = 0; b < 256; b++)
+        count[b] = 1.0;
+    for (long i = 0; i < train->size; i++)
+        count[train->bytes[i]]++;
+    double total = (double)train->size + 256.0, loss = 0.0;
+    for (long i = 0; i < validation->size; i++)
+        loss -= log(count[validation->bytes[i]] / total);
+    return loss / (double)validation->size;
+}
+/* <<tp: commands>> */
+typedef struct gpt_run {
+    tp_gpt *m;
+    const int *tokens;
+    long train, total;  /* tokens [0, train) train; [train, total) validate */
+    tp_rng rng;
+    int *inputs, *targets;
+    display shown;
+} gpt_run;
+
+static tp_tensor *gpt_batch_loss(tp_graph *g, gpt_run *r, const int *tokens,
+                                 long n)
+{
+    tp_random_windows(tokens, n, gpt_batch, gpt_context, &r->rng, r->inputs,
+                      r->targets);
+    return tp_gpt_loss(g, r->m, r->inputs, r->targets, gpt_batch, gpt_context);
+}
+
+static tp_tensor *gpt_train_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    gpt_run *r = context;
+    return gpt_batch_loss(g, r, r->tokens, r->train);
+}
+/* <<tp: commands>> */
+static double gpt_validation(gpt_run *r)
+{
+    tp_arena *arena = tp_arena_new("validation");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_rng saved = r->rng;
+    r->rng = tp_rng_seeded(12345, 1);
+    double total = 0;
+    for (int i = 0; i < 8; i++) {
+        total += gpt_batch_loss(&g, r, r->tokens + r->train,
+                                r->total - r->train)->data[0];
+        tp_graph_reset(&g);
+    }
+    r->rng = saved;
+    tp_arena_free(arena);
+    return total / 8;
+}
+
+static bool gpt_progress(const tp_progress *p, void *context)
+{
+    gpt_run *r = context;
+    bool going = show_progress(p, &r->shown);
+    if ((p->step + 1) % gpt_eval == 0 || p->step + 1 == p->steps) {
+        printf("step %ld: validation loss %.4f\n", p->step + 1,
+               gpt_validation(r));
+        fflush(stdout);
+    }
+    return going;
+}
+/* <<tp: commands>> */
+static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
+{
+    tp_gpt *m;
+    if (gpt_resume != NULL) {
+        m = tp_gpt_load(gpt_resume, NULL, error);
+        if (m == NULL)
+            return NULL;
+    } else {
+        m = tp_gpt_new((tp_gpt_config){256, gpt_context, gpt_layers,
+                                       gpt_heads, gpt_width});
+        tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
+        tp_gpt_init(m, &init);
+    }
+    *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    *rng = tp_rng_seeded((uint64_t)gpt_seed, 2);
+    if (gpt_resume != NULL
+        && tp_gpt_load_run(gpt_resume, m, *opt, rng, error) != 0) {
+        tp_optimizer_free(*opt);
+        tp_gpt_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* <<tp: commands>> */
+static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
+                        const tp_corpus *validation);
+
+static int gpt_train(void)
+{
+    if (gpt_width % gpt_heads != 0) {
+        fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
+                "%d\n", gpt_heads, gpt_width);
+        return 2;
+    }
+    tp_corpus corpus, train, validation;
+    if (load_corpus("gpt train", &corpus) != 0)
+        return 1;
+    tp_corpus_split(&corpus, &train, &validation);
+    int status = 1;
+    if (validation.size <= gpt_context)
+        fprintf(stderr, "tp gpt train: the data (%ld bytes) is too short for "
+                "--context %d\n", corpus.size, gpt_context);
+    else
+        status = gpt_train_on(&corpus, &train, &validation);
+    tp_corpus_free(&corpus);
+    return status;
+}
+/* <<tp: commands>> */
+static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
+                        const tp_corpus *validation)
+{
+    tp_error error;
+    tp_optimizer *opt;
+    gpt_run r = {.train = train->size, .total = corpus->size,
+                 .shown = {.terminal = isatty(STDERR_FILENO)}};
+    r.m = gpt_model(&opt, &r.rng, &error);
+    if (r.m == NULL) {
+        fprintf(stderr, "tp gpt train: %s\n", error.message);
+        return 1;
+    }
+    /* <<gpt train: run the loop and save>> */
+    int *tokens = malloc((size_t)corpus->size * sizeof *tokens);
+    r.inputs = malloc(2 * (size_t)gpt_batch * (size_t)gpt_context * sizeof(int));
+    tp_check(tokens != NULL && r.inputs != NULL, "out of memory");
+    r.targets = r.inputs + gpt_batch * gpt_context;
+    tp_tokenizer bytes = tp_tokenizer_bytes();
+    tp_encode(&bytes, corpus->bytes, corpus->size, tokens);
+    r.tokens = tokens;
+    printf("GPT: %ld parameters; unigram baseline %.4f\n",
+           tp_params_count(&r.m->params), unigram_loss(train, validation));
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    long warmup = gpt_steps / 10 < 100 ? gpt_steps / 10 + 1 : 100;
+    tp_train_options o = {.steps = gpt_steps, .warmup = warmup, .max_lr = 3e-4f,
+                          .min_lr = 3e-5f, .clip = 1.0,
+                          .tokens_per_step = (long)gpt_batch * gpt_context,
+                          .progress = gpt_progress, .progress_context = &r};
+    r.shown.first = tp_optimizer_steps(opt);
+    catch_interrupts();
+    int status = tp_train(&g, &r.m->params, opt, &o, gpt_train_loss, &r, NULL,
+                          &error);
+    /* <<gpt train: save the run>> */
+    if (status == 0)
+        status = tp_gpt_save_run(gpt_out, r.m, opt, &r.rng, &error);
+    if (status != 0)
+        fprintf(stderr, "tp gpt train: %s\n", error.message);
+    else
+        printf("%s at step %ld; saved %s\n", interrupted ? "interrupted" : "done",
+               tp_optimizer_steps(opt), gpt_out);
+    status = status == 0 ? 0 : 1;
+    free(tokens), free(r.inputs);
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    tp_gpt_free(r.m);
+    return status;
+}
+/* <<tp: commands>> */
+static int sample_tokens = 240, sample_top_k = 0;
+static float sample_temperature = 0.8f, sample_top_p = 1.0f;
+static const char *sample_model = "gpt.safetensors", *sample_prompt = "The ";
+
+static const option gpt_sample_options[] = {
+    {"--model", OPTION_STRING, &sample_model, 0, 0,
+     "the checkpoint (default: gpt.safetensors)"},
+    {"--prompt", OPTION_STRING, &sample_prompt, 0, 0, "the text to continue"},
+    {"--tokens", OPTION_INT, &sample_tokens, 1, 1000000, "tokens to write"},
+    {"--temperature", OPTION_FLOAT, &sample_temperature, 0, 100,
+     "0 for the most likely token (default: 0.8)"},
+    {"--top-k", OPTION_INT, &sample_top_k, 0, 1000000,
+     "keep the k most likely tokens (default: 0, all)"},
+    {"--top-p", OPTION_FLOAT, &sample_top_p, 0, 1,
+     "keep the most likely tokens up to this mass (default: 1)"},
+    {"--seed", OPTION_INT, &sample_seed, 0, 1000000000, "the seed"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int gpt_sample(void)
+{
+    tp_error error;
+    tp_gpt *m = tp_gpt_load(sample_model, NULL, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp gpt sample: %s\n", error.message);
+        return 1;
+    }
+    int n = (int)strlen(sample_prompt), capacity = m->config.n_positions;
+    if (n == 0 || n >= capacity || m->config.vocab_size != 256) {
+        fprintf(stderr, "tp gpt sample: the prompt must have 1 to %d bytes, "
+                "for a byte-level model\n", capacity - 1);
+        tp_gpt_free(m);
+        return 2;
+    }
+    /* <<gpt sample: feed the prompt and write>> */
+    tp_gpt_cache *cache = tp_gpt_cache_new(m, capacity);
+    tp_arena *scratch = tp_arena_new("sample");
+    tp_rng rng = tp_rng_seeded((uint64_t)sample_seed, 3);
+    const float *logits = NULL;
+    fputs(sample_prompt, stdout);
+    for (int i = 0; i < n; i++, tp_arena_reset(scratch))
+        logits = tp_gpt_step(m, cache, (unsigned char)sample_prompt[i], scratch);
+    float *next = malloc(256 * sizeof *next);
+    for (int written = 0; written < sample_tokens && cache->length < capacity;
+         written++) {
+        memcpy(next, logits, 256 * sizeof *next);
+        tp_arena_reset(scratch);
+        int token = tp_gpt_sample_token(next, 256, sample_temperature,
+                                        sample_top_k, sample_top_p, &rng);
+        putchar(token);
+        logits = tp_gpt_step(m, cache, token, scratch);
+    }
+    putchar('\n');
+    free(next);
+    tp_arena_free(scratch);
+    tp_gpt_cache_free(cache);
+    tp_gpt_free(m);
+    return 0;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
@@ -695,6 +964,11 @@ static const command commands[] = {
     /* <<tp: command table>> */
     {"figures", "render the book's figures to PDF and PNG", figures_options,
      figures_command, "[NAME...]"},
+    /* <<tp: command table>> */
+    {"gpt train", "train a GPT on the book or --data (GPT-T by default)",
+     gpt_train_options, gpt_train, NULL},
+    {"gpt sample", "continue a prompt with a trained GPT", gpt_sample_options,
+     gpt_sample, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -716,10 +990,10 @@ static void command_help(const command *c)
     for (const option *o = c->options; o != NULL && o->name != NULL; o++) {
         char flag[48];
         snprintf(flag, sizeof flag, "%s%s", o->name,
-                 o->kind == OPTION_INT ? " N" : o->kind == OPTION_STRING
-                                                    ? " TEXT" : "");
+                 o->kind == OPTION_INT ? " N" : o->kind == OPTION_FLOAT ? " X"
+                 : o->kind == OPTION_STRING ? " TEXT" : "");
         printf("  %-18s %s", flag, o->help);
-        if (o->kind == OPTION_INT)
+        if (o->kind == OPTION_INT || o->kind == OPTION_FLOAT)
             printf(" (%ld to %ld)", o->min, o->max);
         printf("\n");
     }
