@@ -926,8 +926,10 @@ static int gpt_sample(void)
     tp_rng rng = tp_rng_seeded((uint64_t)sample_seed, 3);
     const float *logits = NULL;
     fputs(sample_prompt, stdout);
-    for (int i = 0; i < n; i++, tp_arena_reset(scratch))
+    for (int i = 0; i < n; i++) {
+        tp_arena_reset(scratch);  /* the logits of the last token must survive */
         logits = tp_gpt_step(m, cache, (unsigned char)sample_prompt[i], scratch);
+    }
     float *next = malloc(256 * sizeof *next);
     for (int written = 0; written < sample_tokens && cache->length < capacity;
          written++) {
