@@ -54,6 +54,14 @@ BLAS_LIBS := $(shell $(OPENBLAS) --libs 2>/dev/null) \
     $(if $(OPENBLAS_PKGCONFIG),-Wl$(comma)-rpath$(comma)$(OPENBLAS_PKGCONFIG:/pkgconfig=))
 # cJSON reads and writes the JSON header of safetensors checkpoints.
 JSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson)
+# OpenMP runs the library's own parallel loops on the same threads as the
+# OpenMP build of OpenBLAS. A compiler without OpenMP support (Clang without
+# libomp) builds the same code serially.
+OPENMP := $(shell echo 'int main(void){return 0;}' \
+    | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
+TP_CFLAGS += $(OPENMP)
+LDFLAGS += $(OPENMP)
+
 # Cairo draws the figures, Pango sets their text.
 DRAW_CFLAGS := $(shell pkg-config --cflags pangocairo cairo-pdf cairo-png 2>/dev/null)
 DRAW_LIBS := $(shell pkg-config --libs pangocairo cairo-pdf cairo-png 2>/dev/null)

@@ -15,6 +15,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/matmul.h"
 /* <<tp.h: module headers>> */
+#include "tp/parallel.h"
+/* <<tp.h: module headers>> */
 #include "tp/autodiff.h"
 /* <<tp.h: module headers>> */
 #include "tp/ops.h"

@@ -4,6 +4,7 @@
 #include "tp/attention.h"
 #include "tp/check.h"
 #include "tp/matmul.h"
+#include "tp/parallel.h"
 
 /* <<attention: the matrix of one head>> */
 static tp_tensor head(const tp_tensor *t, int b, int h)
@@ -166,9 +167,9 @@ tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
     s->p = tp_tensor_empty(g->arena, tp_shape4(n.batch, n.heads, n.tq, n.tk),
                            TP_NO_GRAD);
     /* <<attention: run every head and record>> */
-    for (int b = 0; b < n.batch; b++)
-        for (int h = 0; h < n.heads; h++)
-            forward_head(s, q, k, v, out, b, h);
+    TP_PARALLEL_FOR
+    for (int bh = 0; bh < n.batch * n.heads; bh++)
+        forward_head(s, q, k, v, out, bh / n.heads, bh % n.heads);
     if (s->options.weights != NULL)
         *s->options.weights = s->p;
     if (grad)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tp/bench.h"
+#include "tp/parallel.h"
 #include "tp/train.h"
 
 /* <<train: the parameter list>> */
@@ -144,6 +145,7 @@ static void adam_update(const tp_optimizer_config *c, float *theta,
     bool decoupled = c->kind == TP_ADAMW;
     double correction1 = 1.0 - pow(c->beta1, (double)t);
     double correction2 = 1.0 - pow(c->beta2, (double)t);
+    TP_PARALLEL_FOR
     for (long i = 0; i < n; i++) {
         float g = grad[i] + (decoupled ? 0.0f : lambda * theta[i]);
         m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
