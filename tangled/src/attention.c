@@ -246,17 +246,33 @@ static void backward_head(const attention_saved *s, tp_node *node, int b,
     }
 }
 /* <<attention: the backward pass>> */
-static void attention_backward(tp_node *node)
+static scratch scratch_for(tp_arena *arena, dims n)
 {
-    const attention_saved *s = node->saved;
-    dims n = s->n;
-    tp_arena *arena = node->arena;
-    scratch w = {
+    return (scratch){
         .dp = tp_tensor_empty(arena, tp_shape2(n.tq, n.tk), TP_NO_GRAD),
         .dq = tp_tensor_empty(arena, tp_shape2(n.tq, n.d), TP_NO_GRAD),
         .dk = tp_tensor_empty(arena, tp_shape2(n.tk, n.d), TP_NO_GRAD),
         .dv = tp_tensor_empty(arena, tp_shape2(n.tk, n.dv), TP_NO_GRAD)};
+}
+
+static void attention_backward(tp_node *node)
+{
+    const attention_saved *s = node->saved;
+    dims n = s->n;
+    const tp_tensor *bias = node->input[3];
+    bool shared_bias = bias != NULL && bias->grad != NULL
+                       && bias->shape.ndim == 3;
+    scratch *w = tp_arena_alloc(node->arena, (size_t)n.batch * sizeof *w);
+    for (int b = 0; b < n.batch; b++)
+        w[b] = scratch_for(node->arena, n);
+    if (shared_bias) {
+        for (int b = 0; b < n.batch; b++)
+            for (int h = 0; h < n.heads; h++)
+                backward_head(s, node, b, h, &w[b]);
+        return;
+    }
+    TP_PARALLEL_FOR
     for (int b = 0; b < n.batch; b++)
         for (int h = 0; h < n.heads; h++)
-            backward_head(s, node, b, h, &w);
+            backward_head(s, node, b, h, &w[b]);
 }

@@ -143,17 +143,17 @@ static void adam_update(const tp_optimizer_config *c, float *theta,
 {
     float lambda = decay ? c->weight_decay : 0.0f;
     bool decoupled = c->kind == TP_ADAMW;
-    double correction1 = 1.0 - pow(c->beta1, (double)t);
-    double correction2 = 1.0 - pow(c->beta2, (double)t);
+    /* The bias corrections, computed once: m_hat = m / c1, v_hat = v / c2. */
+    float c1 = (float)(1.0 - pow(c->beta1, (double)t));
+    float root_c2 = (float)sqrt(1.0 - pow(c->beta2, (double)t));
     TP_PARALLEL_FOR
     for (long i = 0; i < n; i++) {
         float g = grad[i] + (decoupled ? 0.0f : lambda * theta[i]);
         m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
         v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
-        double m_hat = m[i] / correction1, v_hat = v[i] / correction2;
         if (decoupled)
             theta[i] -= lr * lambda * theta[i];
-        theta[i] -= (float)(lr * m_hat / (sqrt(v_hat) + c->eps));
+        theta[i] -= lr * (m[i] / c1) / (sqrtf(v[i]) / root_c2 + c->eps);
     }
 }
 /* <<train: the optimiser>> */
