@@ -191,5 +191,10 @@ int main(void)
                                              "from 0 to 100"),
        "a negative temperature is refused");
     unlink("/tmp/tp-gpt-command.safetensors");
+    /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome bench = tp("gpt bench --steps 1");
+    ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
+           && strstr(bench.output, "GEMM floor"),
+       "tp gpt bench reports training, the floor and decoding");
     return done_testing();
 }

@@ -947,6 +947,104 @@ static int gpt_sample(void)
     tp_gpt_free(m);
     return 0;
 }
+/* <<tp: commands>> */
+static int gpt_bench_steps = 10;
+
+static const option gpt_bench_options[] = {
+    {"--threads", OPTION_INT, &bench_threads, 1, 1024,
+     "threads (default: all cores)"},
+    {"--steps", OPTION_INT, &gpt_bench_steps, 1, 10000,
+     "timed training steps; the median is reported (default: 10)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+typedef struct gpt_bench_state {
+    tp_gpt *m;
+    tp_optimizer *opt;
+    tp_graph g;
+    int tokens[8 * 129], inputs[8 * 128], targets[8 * 128];
+    tp_rng rng;
+} gpt_bench_state;
+/* <<tp: commands>> */
+static void gpt_bench_step(void *context)
+{
+    gpt_bench_state *b = context;
+    tp_corpus book = tp_corpus_book();
+    for (int i = 0; i < 8; i++) {
+        long start = (long)(tp_rng_uniform(&b->rng) * (double)(book.size - 130));
+        for (int t = 0; t < 128; t++) {
+            b->inputs[i * 128 + t] = book.bytes[start + t];
+            b->targets[i * 128 + t] = book.bytes[start + t + 1];
+        }
+    }
+    tp_backward(&b->g, tp_gpt_loss(&b->g, b->m, b->inputs, b->targets, 8, 128));
+    tp_clip_grad_norm(&b->m->params, 1.0);
+    tp_optimizer_step(b->opt, 3e-4f);
+    tp_zero_grad(&b->m->params);
+    tp_graph_reset(&b->g);
+}
+/* <<tp: commands>> */
+static void gpt_bench_decode(void *context)
+{
+    tp_gpt *m = context;
+    tp_gpt_cache *cache = tp_gpt_cache_new(m, 256);
+    tp_arena *scratch = tp_arena_new("decode");
+    const float *logits = NULL;
+    int token = 'T';
+    for (int i = 0; i < 16 + 240; i++) {
+        tp_arena_reset(scratch);
+        logits = tp_gpt_step(m, cache, token, scratch);
+        token = i < 15 ? "The book is the "[i + 1]
+                       : tp_gpt_sample_token(logits, 256, 0.0f, 0, 1.0f, NULL);
+    }
+    tp_arena_free(scratch);
+    tp_gpt_cache_free(cache);
+}
+/* <<tp: commands>> */
+static int gpt_bench(void)
+{
+    if (bench_threads > 0)
+        tp_set_threads(bench_threads);
+    tp_describe_machine(stdout);
+    gpt_bench_state *b = calloc(1, sizeof *b);
+    tp_check(b != NULL, "out of memory");
+    tp_rng init = tp_rng_seeded(1, 1);
+    b->m = tp_gpt_new(tp_gpt_t());
+    tp_gpt_init(b->m, &init);
+    b->opt = tp_optimizer_new(&b->m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    tp_arena *step = tp_arena_new("step");
+    b->g = tp_graph_on(step);
+    b->rng = tp_rng_seeded(2, 2);
+    double train = tp_time(gpt_bench_step, b, gpt_bench_steps).median;
+    /* <<gpt bench: the floor, decoding, and the table>> */
+    static step_work work;
+    gemm_case list[MAX_PRODUCTS];
+    work.n = step_products(&floor_config, list);
+    tp_arena *arena = tp_arena_new("gemm floor");
+    for (int i = 0; i < work.n; i++)
+        work.products[i] = make_operands(arena, &list[i]);
+    double floor_time = tp_time(run_step, &work, gpt_bench_steps).median;
+    tp_gpt_config gpt_i = tp_gpt_t();
+    gpt_i.n_positions = 256;
+    tp_gpt *decoder = tp_gpt_new(gpt_i);
+    tp_gpt_init(decoder, &init);
+    double decode = tp_time(gpt_bench_decode, decoder, 3).median;
+    printf("GPT-T training   %8.0f tokens/s   (%.1f ms per step)\n",
+           1024 / train, train * 1e3);
+    printf("GEMM floor       %8.0f tokens/s   (%.1f ms; training reaches %.0f%%)\n",
+           1024 / floor_time, floor_time * 1e3, 100 * floor_time / train);
+    printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
+           240 / decode);
+    tp_gpt_free(decoder);
+    tp_arena_free(arena);
+    tp_arena_free(step);
+    tp_optimizer_free(b->opt);
+    tp_gpt_free(b->m);
+    free(b);
+    return 0;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
@@ -971,6 +1069,9 @@ static const command commands[] = {
      gpt_train_options, gpt_train, NULL},
     {"gpt sample", "continue a prompt with a trained GPT", gpt_sample_options,
      gpt_sample, NULL},
+    /* <<tp: command table>> */
+    {"gpt bench", "training and decoding speed of GPT-T and GPT-I, and the floor",
+     gpt_bench_options, gpt_bench, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
