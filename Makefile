@@ -94,7 +94,7 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
-    figures measure-matmul pdf deps clean help
+    figures measure-matmul measure-gpt pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -125,6 +125,7 @@ help:
 	@echo "make pdf           weave and typeset the book"
 	@echo "make figures       render every registered figure into figures/"
 	@echo "make measure-matmul  re-measure the matrix products (figures/data)"
+	@echo "make measure-gpt   train GPT-T for 1,000 steps (figures/data)"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
 
@@ -194,6 +195,12 @@ figures: programs
 
 measure-matmul: programs
 	$(OBJ)/tp bench matmul --tsv figures/data/matmul.tsv
+
+measure-gpt: programs
+	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \
+	    --out $(BUILD)/gpt.safetensors --curve figures/data/gpt-curve.tsv
+	$(OBJ)/tp gpt attention --model $(BUILD)/gpt.safetensors \
+	    --tsv figures/data/gpt-attention.tsv
 
 # ---------------------------------------------------------------- the book
 # One noweave run over the whole book, so chunk cross-references and both

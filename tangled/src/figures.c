@@ -10,7 +10,7 @@
 #include "tp.h"
 
 /* <<figures: reading measured tables>> */
-enum { TABLE_ROWS = 256, TABLE_COLS = 16 };
+enum { TABLE_ROWS = 512, TABLE_COLS = 32 };
 
 typedef struct table {
     int rows, cols;
@@ -56,10 +56,13 @@ static int read_table(const char *path, table *t, tp_error *error)
 /* <<figures: drawings>> */
 static int draw_matmul_roofline(tp_draw *d, tp_error *error)
 {
-    table t;
-    if (read_table("figures/data/matmul.tsv", &t, error) != 0)
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    if (read_table("figures/data/matmul.tsv", t, error) != 0) {
+        free(t);
         return -1;
-    double peak = t.value[0][3], bandwidth = t.value[0][4];
+    }
+    double peak = t->value[0][3], bandwidth = t->value[0][4];
     tp_plot p = {d, 52, 12, 300, 170,
                  {.lo = 1, .hi = 1000, .log = true, .label = "FLOP per byte"},
                  {.lo = 10, .hi = 1000, .log = true, .label = "GFLOP/s"}};
@@ -72,10 +75,10 @@ static int draw_matmul_roofline(tp_draw *d, tp_error *error)
     }
     tp_plot_line(&p, ix, iy, 64, tp_category(7), true, false);
     /* <<matmul figure: the measured products>> */
-    for (int r = 0; r < t.rows; r++) {
-        int kind = t.value[r][0] > 1 ? 1 : strncmp(t.label[r], "square", 6) == 0
-                                               ? 2 : 0;
-        double x = t.value[r][1], y = t.value[r][2];
+    for (int r = 0; r < t->rows; r++) {
+        int kind = t->value[r][0] > 1 ? 1 : strncmp(t->label[r], "square", 6) == 0
+                                                ? 2 : 0;
+        double x = t->value[r][1], y = t->value[r][2];
         tp_plot_line(&p, &x, &y, 1, tp_category(kind == 0 ? 4 : kind == 1 ? 5 : 2),
                      false, true);
     }
@@ -87,6 +90,7 @@ static int draw_matmul_roofline(tp_draw *d, tp_error *error)
                                 {"attention, per head", tp_category(5), false},
                                 {"squares", tp_category(2), false}};
     tp_plot_legend(&p, legend, 4, TP_BOTTOM_RIGHT);
+    free(t);
     return 0;
 }
 /* <<figures: drawings>> */
@@ -234,6 +238,105 @@ static int draw_pipeline(tp_draw *d, tp_error *error)
     tp_text(d, 104, 108, 1.0, 0.5, 7, "noweave");
     return 0;
 }
+/* <<figures: drawings>> */
+static void prompt_label(char *out, size_t size, int byte)
+{
+    if (byte == ' ')
+        snprintf(out, size, "\xe2\x90\xa3");  /* the visible space sign */
+    else if (byte == '&' || byte == '<' || byte == '>')
+        snprintf(out, size, "%s", byte == '&' ? "&amp;"
+                                  : byte == '<' ? "&lt;" : "&gt;");
+    else
+        snprintf(out, size, "%c", byte >= 32 && byte < 127 ? byte : '?');
+}
+/* <<figures: drawings>> */
+static void head_map(tp_draw *d, const table *t, int row0, int n,
+                     const int *prompt, double x, double y, bool labels)
+{
+    float w[24 * 24] = {0};
+    unsigned char future[24 * 24] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            w[i * n + j] = (float)t->value[row0 + i][j];
+            future[i * n + j] = j > i;
+        }
+    tp_heatmap(d, x, y, 92, 92, w, n, n, future, 0.0, 1.0);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    for (int i = 0; labels && i < n; i++) {
+        char c[16];
+        prompt_label(c, sizeof c, prompt[i]);
+        tp_text(d, x - 2, y + (i + 0.5) * 92 / n, 1.0, 0.5, 5, c);
+        tp_text(d, x + (i + 0.5) * 92 / n, y + 94, 0.5, 0.0, 5, c);
+    }
+}
+/* <<figures: drawings>> */
+static int draw_gpt_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int prompt[24], n = 0, status = read_table("figures/data/gpt-attention.tsv",
+                                               t, error);
+    const char *p = status == 0 ? strstr(t->comments, "prompt") : NULL;
+    for (int used; p != NULL && n < 24
+                   && sscanf(p + 6, " %d%n", &prompt[n], &used) == 1;
+         p += used)
+        n++;
+    if (status == 0 && (n == 0 || t->cols != n || t->rows < 4 * 4 * n))
+        status = tp_error_set(error, "gpt-attention.tsv is not 4 layers of "
+                              "4 heads of the prompt's weights");
+    /* <<gpt figure: draw layers 0 and 3>> */
+    for (int row = 0; status == 0 && row < 2; row++) {
+        int layer = row == 0 ? 0 : 3;
+        for (int h = 0; h < 4; h++) {
+            double x = 30 + h * 104, y = 16 + row * 122;
+            head_map(d, t, (layer * 4 + h) * n, n, prompt, x, y, true);
+            char title[32];
+            snprintf(title, sizeof title, "layer %d, head %d", layer, h);
+            cairo_set_source_rgb(d->cr, 0, 0, 0);
+            tp_text(d, x + 46, y - 2, 0.5, 1.0, 7, title);
+        }
+    }
+    free(t);
+    return status;
+}
+/* <<figures: drawings>> */
+static int draw_gpt_curve(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    double unigram = 0;
+    const char *baseline = NULL;
+    int status = read_table("figures/data/gpt-curve.tsv", t, error);
+    if (status == 0 && ((baseline = strstr(t->comments, "unigram baseline"))
+                            == NULL
+                        || sscanf(baseline, "unigram baseline %lf", &unigram)
+                               != 1))
+        status = tp_error_set(error, "gpt-curve.tsv has no unigram baseline");
+    if (status == 0)
+        /* <<gpt figure: plot the curve>> */
+        {
+            double steps[TABLE_ROWS], train[TABLE_ROWS], validation[TABLE_ROWS];
+            for (int r = 0; r < t->rows; r++) {
+                steps[r] = strtod(t->label[r], NULL);
+                train[r] = t->value[r][0], validation[r] = t->value[r][1];
+            }
+            double last = steps[t->rows - 1];
+            tp_plot p = {d, 44, 12, 300, 150,
+                         {.lo = 0, .hi = last, .label = "training step"},
+                         {.lo = 0, .hi = 6, .label = "loss (nats per byte)"}};
+            tp_plot_frame(&p);
+            double bx[2] = {0, last}, by[2] = {unigram, unigram};
+            tp_plot_line(&p, bx, by, 2, tp_category(7), true, false);
+            tp_plot_line(&p, steps, train, t->rows, tp_category(0), false, false);
+            tp_plot_line(&p, steps, validation, t->rows, tp_category(4), false, true);
+            tp_legend_entry legend[] = {{"unigram baseline", tp_category(7), true},
+                                        {"training loss", tp_category(0), false},
+                                        {"validation loss", tp_category(4), false}};
+            tp_plot_legend(&p, legend, 3, TP_TOP_RIGHT);
+        }
+    free(t);
+    return status;
+}
 
 static const tp_figure figures[] = {
     /* <<figures: registry>> */
@@ -251,6 +354,12 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"pipeline", "how the book becomes a library, tests, figures and a PDF",
      440, 152, draw_pipeline},
+    /* <<figures: registry>> */
+    {"gpt-attention", "what the heads of a trained GPT-T attend to", 440, 262,
+     draw_gpt_attention},
+    /* <<figures: registry>> */
+    {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",
+     360, 204, draw_gpt_curve},
 };
 
 /* <<figures: finding and rendering>> */

@@ -108,11 +108,11 @@ static tp_tensor *heads(tp_graph *g, tp_tensor *qkv, int which, int n_head)
 }
 /* <<gpt: the forward pass>> */
 static tp_tensor *attention(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
-                            tp_tensor *x)
+                            tp_tensor *x, tp_tensor **weights)
 {
     tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
     int h = m->config.n_head;
-    tp_attention_options causal = {.causal = true};
+    tp_attention_options causal = {.causal = true, .weights = weights};
     tp_tensor *o = tp_attention(g, heads(g, qkv, 0, h), heads(g, qkv, 1, h),
                                 heads(g, qkv, 2, h), &causal);
     static const int back[4] = {0, 2, 1, 3};
@@ -122,18 +122,19 @@ static tp_tensor *attention(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
 }
 /* <<gpt: the forward pass>> */
 static tp_tensor *block(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
-                        tp_tensor *x)
+                        tp_tensor *x, tp_tensor **weights)
 {
     const float eps = 1e-5f;
     x = tp_add(g, x, attention(g, m, b,
-                               tp_layernorm(g, x, b->ln_1_w, b->ln_1_b, eps)));
+                               tp_layernorm(g, x, b->ln_1_w, b->ln_1_b, eps),
+                               weights));
     tp_tensor *hidden = tp_gelu_tanh(g, tp_linear(
         g, tp_layernorm(g, x, b->ln_2_w, b->ln_2_b, eps), b->c_fc_w, b->c_fc_b));
     return tp_add(g, x, tp_linear(g, hidden, b->mlp_proj_w, b->mlp_proj_b));
 }
 /* <<gpt: the forward pass>> */
-tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
-                          int batch, int length)
+static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
+                          int batch, int length, tp_tensor **weights)
 {
     tp_check(length >= 1 && length <= m->config.n_positions,
              "tp_gpt_forward: %d tokens, but the model has %d positions",
@@ -145,9 +146,26 @@ tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
                                           tp_shape2(batch, length)),
                           tp_embedding(g, m->wpe, positions, tp_shape1(length)));
     for (int i = 0; i < m->config.n_layer; i++)
-        x = block(g, m, &m->blocks[i], x);
+        x = block(g, m, &m->blocks[i], x, weights ? &weights[i] : NULL);
     x = tp_layernorm(g, x, m->ln_f_w, m->ln_f_b, 1e-5f);
     return tp_matmul(g, x, tp_transpose(g->arena, m->wte, 0, 1));
+}
+
+tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
+                          int batch, int length)
+{
+    return forward(g, m, tokens, batch, length, NULL);
+}
+
+tp_tensor **tp_gpt_attention_maps(tp_gpt *m, const int *tokens, int length,
+                                  tp_arena *arena)
+{
+    tp_tensor **weights = tp_arena_zeroed(arena, (size_t)m->config.n_layer,
+                                          sizeof *weights);
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    forward(&g, m, tokens, 1, length, weights);
+    return weights;
 }
 
 tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,

@@ -699,7 +699,8 @@ static int figures_command(void)
 /* <<tp: commands>> */
 static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
            gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100;
-static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL;
+static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
+                  *gpt_curve = NULL;
 
 static const option gpt_train_options[] = {
     {"--data", OPTION_STRING, &data_path, 0, 0,
@@ -717,6 +718,8 @@ static const option gpt_train_options[] = {
      "the checkpoint to write (default: gpt.safetensors)"},
     {"--resume", OPTION_STRING, &gpt_resume, 0, 0,
      "continue the run saved in this checkpoint"},
+    {"--curve", OPTION_STRING, &gpt_curve, 0, 0,
+     "also write the losses as a table, for the learning-curve figure"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp: commands>> */
@@ -740,6 +743,7 @@ typedef struct gpt_run {
     tp_rng rng;
     int *inputs, *targets;
     display shown;
+    FILE *curve;        /* the learning curve, or NULL */
 } gpt_run;
 
 static tp_tensor *gpt_batch_loss(tp_graph *g, gpt_run *r, const int *tokens,
@@ -780,9 +784,12 @@ static bool gpt_progress(const tp_progress *p, void *context)
     gpt_run *r = context;
     bool going = show_progress(p, &r->shown);
     if ((p->step + 1) % gpt_eval == 0 || p->step + 1 == p->steps) {
-        printf("step %ld: validation loss %.4f\n", p->step + 1,
-               gpt_validation(r));
+        double validation = gpt_validation(r);
+        printf("step %ld: validation loss %.4f\n", p->step + 1, validation);
         fflush(stdout);
+        if (r->curve != NULL)
+            fprintf(r->curve, "%ld\t%.4f\t%.4f\t%.1f\n", p->step + 1,
+                    (double)p->loss, validation, p->seconds);
     }
     return going;
 }
@@ -857,8 +864,15 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
     tp_tokenizer bytes = tp_tokenizer_bytes();
     tp_encode(&bytes, corpus->bytes, corpus->size, tokens);
     r.tokens = tokens;
+    double unigram = unigram_loss(train, validation);
     printf("GPT: %ld parameters; unigram baseline %.4f\n",
-           tp_params_count(&r.m->params), unigram_loss(train, validation));
+           tp_params_count(&r.m->params), unigram);
+    if (gpt_curve != NULL && (r.curve = fopen(gpt_curve, "w")) != NULL) {
+        tp_describe_machine(r.curve);
+        fprintf(r.curve, "# written by: tp gpt train --steps %d --curve %s\n"
+                "# unigram baseline %.4f\nstep\ttrain_loss\tvalidation_loss\t"
+                "seconds\n", gpt_steps, gpt_curve, unigram);
+    }
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     long warmup = gpt_steps / 10 < 100 ? gpt_steps / 10 + 1 : 100;
@@ -880,6 +894,8 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
                tp_optimizer_steps(opt), gpt_out);
     status = status == 0 ? 0 : 1;
     free(tokens), free(r.inputs);
+    if (r.curve != NULL)
+        fclose(r.curve);
     tp_arena_free(step);
     tp_optimizer_free(opt);
     tp_gpt_free(r.m);
@@ -1045,6 +1061,62 @@ static int gpt_bench(void)
     free(b);
     return 0;
 }
+/* <<tp: commands>> */
+static const char *attention_model = "gpt.safetensors",
+                  *attention_prompt = "The book is the ",
+                  *attention_tsv = "gpt-attention.tsv";
+
+static const option gpt_attention_options[] = {
+    {"--model", OPTION_STRING, &attention_model, 0, 0, "the checkpoint"},
+    {"--prompt", OPTION_STRING, &attention_prompt, 0, 0,
+     "the text to look at (at most 24 bytes)"},
+    {"--tsv", OPTION_STRING, &attention_tsv, 0, 0, "the table to write"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int gpt_attention(void)
+{
+    tp_error error;
+    tp_gpt *m = tp_gpt_load(attention_model, NULL, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp gpt attention: %s\n", error.message);
+        return 1;
+    }
+    int t = (int)strlen(attention_prompt), tokens[24];
+    if (t < 1 || t > 24 || t > m->config.n_positions) {
+        fprintf(stderr, "tp gpt attention: the prompt must have 1 to 24 bytes\n");
+        tp_gpt_free(m);
+        return 2;
+    }
+    for (int i = 0; i < t; i++)
+        tokens[i] = (unsigned char)attention_prompt[i];
+    tp_arena *arena = tp_arena_new("attention");
+    tp_tensor **maps = tp_gpt_attention_maps(m, tokens, t, arena);
+    FILE *f = fopen(attention_tsv, "w");
+    int status = f == NULL;
+    /* <<gpt attention: write the table>> */
+    if (f != NULL) {
+        fprintf(f, "# written by: tp gpt attention --model %s --tsv %s\n# prompt",
+                attention_model, attention_tsv);
+        for (int i = 0; i < t; i++)
+            fprintf(f, " %d", tokens[i]);
+        fprintf(f, "\nlayer.head.query\tweights\n");
+        for (int l = 0; l < m->config.n_layer; l++)
+            for (int h = 0; h < m->config.n_head; h++)
+                for (int i = 0; i < t; i++) {
+                    fprintf(f, "%d.%d.%d", l, h, i);
+                    for (int j = 0; j < t; j++)
+                        fprintf(f, "\t%.5f", *tp_at4(maps[l], 0, h, i, j));
+                    fprintf(f, "\n");
+                }
+        status = fclose(f) != 0;
+    }
+    if (status != 0)
+        fprintf(stderr, "tp gpt attention: cannot write %s\n", attention_tsv);
+    tp_arena_free(arena);
+    tp_gpt_free(m);
+    return status;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
@@ -1072,6 +1144,9 @@ static const command commands[] = {
     /* <<tp: command table>> */
     {"gpt bench", "training and decoding speed of GPT-T and GPT-I, and the floor",
      gpt_bench_options, gpt_bench, NULL},
+    /* <<tp: command table>> */
+    {"gpt attention", "write a trained GPT's attention weights for a prompt",
+     gpt_attention_options, gpt_attention, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -36,6 +36,8 @@ tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length);
 tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,
                        const int *targets, int batch, int length);
+tp_tensor **tp_gpt_attention_maps(tp_gpt *m, const int *tokens, int length,
+                                  tp_arena *arena);
 
 /* <<gpt: decoding>> */
 typedef struct tp_gpt_cache {
