@@ -239,6 +239,79 @@ static int draw_pipeline(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<figures: drawings>> */
+static void stage(tp_draw *d, double y, double h, tp_color color,
+                  const char *what, const char *shape)
+{
+    tp_label_box(d, 130, y, 180, h, color, 8, what);
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    tp_text(d, 318, y + h / 2, 0.0, 0.5, 7, shape);
+}
+
+static void up(tp_draw *d, double from, double to)
+{
+    tp_arrow(d, 220, from, 220, to, tp_rgb(0x555555), 0.8);
+}
+/* <<figures: drawings>> */
+static void residual(tp_draw *d, double from, double x, double to)
+{
+    cairo_set_source_rgb(d->cr, 0.45, 0.45, 0.45);
+    cairo_set_line_width(d->cr, 0.8);
+    cairo_move_to(d->cr, 220, from);
+    cairo_line_to(d->cr, x, from);
+    cairo_line_to(d->cr, x, to);
+    cairo_stroke(d->cr);
+    tp_arrow(d, x, to, 215, to, tp_rgb(0x555555), 0.8);
+    cairo_set_source_rgb(d->cr, 1, 1, 1);
+    cairo_arc(d->cr, 220, to, 4.5, 0, 2 * 3.14159265358979);
+    cairo_fill_preserve(d->cr);
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    cairo_stroke(d->cr);
+    tp_text(d, 220, to, 0.5, 0.5, 8, "+");
+}
+/* <<figures: drawings>> */
+static int draw_gpt_architecture(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    tp_gpt_config c = tp_gpt_t();
+    char text[128], shape[64];
+    snprintf(shape, sizeof shape, "[B, T] bytes of %d", c.vocab_size);
+    stage(d, 286, 20, tp_category(7), "tokens", shape);
+    snprintf(shape, sizeof shape, "[B, T, %d]", c.n_embd);
+    stage(d, 250, 24, tp_category(4), "token + position embedding", shape);
+    up(d, 286, 274);
+    /* <<gpt architecture figure: one block, drawn once>> */
+    tp_rounded_box(d, 96, 80, 306, 162, 6, tp_rgb(0xFAFAFA), tp_rgb(0xBBBBBB));
+    snprintf(text, sizeof text, "\xc3\x97 %d blocks", c.n_layer);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 396, 84, 1.0, 0.0, 8, text);
+    up(d, 250, 226);
+    stage(d, 206, 20, tp_category(2), "LayerNorm", "");
+    snprintf(text, sizeof text, "causal self-attention, %d heads of %d",
+             c.n_head, c.n_embd / c.n_head);
+    up(d, 206, 192);
+    stage(d, 168, 24, tp_category(5), text, "");
+    up(d, 168, 164.5);
+    residual(d, 238, 112, 160);
+    up(d, 155.5, 152);
+    stage(d, 132, 20, tp_category(2), "LayerNorm", "");
+    snprintf(text, sizeof text, "MLP: %d \xe2\x86\x92 %d, GELU, \xe2\x86\x92 %d",
+             c.n_embd, 4 * c.n_embd, c.n_embd);
+    up(d, 132, 124);
+    stage(d, 100, 24, tp_category(0), text, "");
+    up(d, 100, 92.5);
+    residual(d, 156, 104, 88);
+    /* <<gpt architecture figure: the head>> */
+    up(d, 83.5, 78);
+    stage(d, 58, 20, tp_category(2), "LayerNorm", "");
+    snprintf(shape, sizeof shape, "[B, T, %d]", c.vocab_size);
+    up(d, 58, 46);
+    stage(d, 22, 24, tp_category(4), "logits = x W<sub>te</sub><sup>T</sup> "
+          "(tied embedding)", shape);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 220, 8, 0.5, 0.5, 7, "cross-entropy against the next byte");
+    return 0;
+}
+/* <<figures: drawings>> */
 static void prompt_label(char *out, size_t size, int byte)
 {
     if (byte == ' ')
@@ -354,6 +427,9 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"pipeline", "how the book becomes a library, tests, figures and a PDF",
      440, 152, draw_pipeline},
+    /* <<figures: registry>> */
+    {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
+     420, 312, draw_gpt_architecture},
     /* <<figures: registry>> */
     {"gpt-attention", "what the heads of a trained GPT-T attend to", 440, 262,
      draw_gpt_attention},
