@@ -179,6 +179,43 @@ static void checkpoints(void)
     train_run(path, 3, resumed);
     ok(memcmp(straight, resumed, sizeof straight) == 0,
        "a run resumed from its checkpoint continues with the same losses");
+    /* <<t-gpt: a checkpoint in Hugging Face's layout>> */
+    char hf[] = "/tmp/tp-hf-XXXXXX", file[64];
+    if (mkdtemp(hf) == NULL)
+        bail_out("cannot make %s", hf);
+    snprintf(file, sizeof file, "%s/config.json", hf);
+    FILE *f = fopen(file, "w");
+    fprintf(f, "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 2, "
+            "\"n_embd\": 8, \"n_positions\": 12, \"vocab_size\": 16}\n");
+    fclose(f);
+    snprintf(file, sizeof file, "%s/model.safetensors", hf);
+    tp_arena *buffers = tp_arena_new("test");
+    tp_param *hf_tensors = calloc((size_t)m->params.count + 1, sizeof *hf_tensors);
+    memcpy(hf_tensors, m->params.items, (size_t)m->params.count * sizeof *hf_tensors);
+    snprintf(hf_tensors[m->params.count].name, 64, "h.0.attn.bias");
+    hf_tensors[m->params.count].tensor =
+        tp_tensor_new(buffers, tp_shape4(1, 1, 12, 12), TP_NO_GRAD);
+    tp_safetensors_save(file, hf_tensors, m->params.count + 1, NULL, &error);
+    tp_gpt *hf_model = tp_gpt_load(file, NULL, &error);
+    /* <<t-gpt: compare the Hugging Face model>> */
+    tp_arena *hf_arena = tp_arena_new("test");
+    tp_graph hg = tp_graph_on(hf_arena);
+    tp_set_grad(&hg, false);
+    bool same = hf_model != NULL
+                && tp_max_abs_diff(tp_gpt_forward(&hg, m, tokens, 1, 5),
+                                   tp_gpt_forward(&hg, hf_model, tokens, 1, 5))
+                       == 0.0f;
+    if (!ok(same, "a Hugging Face checkpoint with config.json loads, extra "
+            "buffers ignored"))
+        diag("%s", error.message);
+    tp_gpt_free(hf_model);
+    tp_arena_free(hf_arena);
+    tp_arena_free(buffers);
+    free(hf_tensors);
+    unlink(file);
+    snprintf(file, sizeof file, "%s/config.json", hf);
+    unlink(file);
+    rmdir(hf);
     unlink(path);
     tp_gpt_free(back);
     tp_gpt_free(m);

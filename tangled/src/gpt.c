@@ -1,4 +1,5 @@
 /* Generated from book/224-gpt.nw; edit the book, not this file. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,17 +341,45 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
     return status;
 }
 /* <<gpt: saving and loading>> */
+static int config_from_json(const char *path, tp_metadata *meta,
+                            tp_error *error)
+{
+    char json_path[4096];
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path) + 1 : 0;
+    snprintf(json_path, sizeof json_path, "%.*sconfig.json", dir, path);
+    tp_corpus text;
+    if (tp_corpus_load(json_path, &text, error) != 0)
+        return -1;
+    cJSON *root = cJSON_ParseWithLength((const char *)text.bytes,
+                                        (size_t)text.size);
+    tp_corpus_free(&text);
+    for (int i = 0; i < 5 && root != NULL; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, config_keys[i]);
+        char value[16];
+        snprintf(value, sizeof value, "%d",
+                 cJSON_IsNumber(v) ? (int)v->valuedouble : 0);
+        tp_metadata_set(meta, config_keys[i], value);
+    }
+    cJSON_Delete(root);
+    return root != NULL ? 0 : tp_error_set(error, "%s is not JSON", json_path);
+}
+/* <<gpt: saving and loading>> */
 tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
 {
     tp_metadata meta = {0};
     if (tp_safetensors_load(path, NULL, 0, &meta, error) != 0)
+        return NULL;
+    if (tp_metadata_get(&meta, "n_embd") == NULL
+        && config_from_json(path, &meta, error) != 0)
         return NULL;
     tp_gpt_config config;
     for (int i = 0; i < 5; i++) {
         const char *value = tp_metadata_get(&meta, config_keys[i]);
         if (value == NULL || atoi(value) <= 0) {
             tp_error_set(error, "%s has no GPT configuration (no %s in its "
-                         "metadata)", path, config_keys[i]);
+                         "metadata or its config.json)", path,
+                         config_keys[i]);
             return NULL;
         }
         *config_field(&config, i) = atoi(value);

@@ -904,11 +904,14 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
 /* <<tp: commands>> */
 static int sample_tokens = 240, sample_top_k = 0;
 static float sample_temperature = 0.8f, sample_top_p = 1.0f;
-static const char *sample_model = "gpt.safetensors", *sample_prompt = "The ";
+static const char *sample_model = "gpt.safetensors", *sample_prompt = "The ",
+                  *sample_tokenizer = NULL;
 
 static const option gpt_sample_options[] = {
     {"--model", OPTION_STRING, &sample_model, 0, 0,
      "the checkpoint (default: gpt.safetensors)"},
+    {"--tokenizer", OPTION_STRING, &sample_tokenizer, 0, 0,
+     "a directory with GPT-2's vocab.json and merges.txt (default: bytes)"},
     {"--prompt", OPTION_STRING, &sample_prompt, 0, 0, "the text to continue"},
     {"--tokens", OPTION_INT, &sample_tokens, 1, 1000000, "tokens to write"},
     {"--temperature", OPTION_FLOAT, &sample_temperature, 0, 100,
@@ -921,47 +924,82 @@ static const option gpt_sample_options[] = {
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp: commands>> */
+static int sample_tokenizer_for(const tp_gpt *m, tp_tokenizer *t)
+{
+    tp_error error;
+    *t = tp_tokenizer_bytes();
+    if (sample_tokenizer != NULL) {
+        char vocab[4096], merges[4096];
+        snprintf(vocab, sizeof vocab, "%s/vocab.json", sample_tokenizer);
+        snprintf(merges, sizeof merges, "%s/merges.txt", sample_tokenizer);
+        if (tp_tokenizer_gpt2(vocab, merges, t, &error) != 0) {
+            fprintf(stderr, "tp gpt sample: %s\n", error.message);
+            return -1;
+        }
+    }
+    if (t->vocab_size != m->config.vocab_size) {
+        fprintf(stderr, "tp gpt sample: the tokenizer has %d tokens but the "
+                "model %d\n", t->vocab_size, m->config.vocab_size);
+        tp_tokenizer_free(t);
+        return -1;
+    }
+    return 0;
+}
+/* <<tp: commands>> */
 static int gpt_sample(void)
 {
     tp_error error;
+    tp_tokenizer t;
     tp_gpt *m = tp_gpt_load(sample_model, NULL, &error);
     if (m == NULL) {
         fprintf(stderr, "tp gpt sample: %s\n", error.message);
         return 1;
     }
-    int n = (int)strlen(sample_prompt), capacity = m->config.n_positions;
-    if (n == 0 || n >= capacity || m->config.vocab_size != 256) {
-        fprintf(stderr, "tp gpt sample: the prompt must have 1 to %d bytes, "
-                "for a byte-level model\n", capacity - 1);
+    if (sample_tokenizer_for(m, &t) != 0) {
         tp_gpt_free(m);
-        return 2;
+        return 1;
     }
-    /* <<gpt sample: feed the prompt and write>> */
-    tp_gpt_cache *cache = tp_gpt_cache_new(m, capacity);
-    tp_arena *scratch = tp_arena_new("sample");
-    tp_rng rng = tp_rng_seeded((uint64_t)sample_seed, 3);
-    const float *logits = NULL;
-    fputs(sample_prompt, stdout);
-    for (int i = 0; i < n; i++) {
-        tp_arena_reset(scratch);  /* the logits of the last token must survive */
-        logits = tp_gpt_step(m, cache, (unsigned char)sample_prompt[i], scratch);
-    }
-    float *next = malloc(256 * sizeof *next);
-    for (int written = 0; written < sample_tokens && cache->length < capacity;
-         written++) {
-        memcpy(next, logits, 256 * sizeof *next);
-        tp_arena_reset(scratch);
-        int token = tp_gpt_sample_token(next, 256, sample_temperature,
-                                        sample_top_k, sample_top_p, &rng);
-        putchar(token);
-        logits = tp_gpt_step(m, cache, token, scratch);
-    }
-    putchar('\n');
-    free(next);
-    tp_arena_free(scratch);
-    tp_gpt_cache_free(cache);
+    long length = (long)strlen(sample_prompt);
+    int *prompt = malloc(((size_t)length + 1) * sizeof *prompt);
+    long n = tp_encode(&t, (const unsigned char *)sample_prompt, length, prompt);
+    int status = 0, capacity = m->config.n_positions;
+    if (n == 0 || n >= capacity) {
+        fprintf(stderr, "tp gpt sample: the prompt must have 1 to %d tokens\n",
+                capacity - 1);
+        status = 2;
+    } else
+        /* <<gpt sample: feed the prompt and write>> */
+        {
+            int vocab = m->config.vocab_size;
+            tp_gpt_cache *cache = tp_gpt_cache_new(m, capacity);
+            tp_arena *scratch = tp_arena_new("sample");
+            tp_rng rng = tp_rng_seeded((uint64_t)sample_seed, 3);
+            const float *logits = NULL;
+            fputs(sample_prompt, stdout);
+            for (long i = 0; i < n; i++) {
+                tp_arena_reset(scratch);  /* the logits of the last token must survive */
+                logits = tp_gpt_step(m, cache, prompt[i], scratch);
+            }
+            float *next = malloc((size_t)vocab * sizeof *next);
+            for (int written = 0; written < sample_tokens && cache->length < capacity;
+                 written++) {
+                memcpy(next, logits, (size_t)vocab * sizeof *next);
+                tp_arena_reset(scratch);
+                int token = tp_gpt_sample_token(next, vocab, sample_temperature,
+                                                sample_top_k, sample_top_p, &rng);
+                unsigned char bytes[1024];
+                fwrite(bytes, 1, (size_t)tp_decode(&t, &token, 1, bytes), stdout);
+                logits = tp_gpt_step(m, cache, token, scratch);
+            }
+            putchar('\n');
+            free(next);
+            tp_arena_free(scratch);
+            tp_gpt_cache_free(cache);
+        }
+    free(prompt);
+    tp_tokenizer_free(&t);
     tp_gpt_free(m);
-    return 0;
+    return status;
 }
 /* <<tp: commands>> */
 static int gpt_bench_steps = 10;

@@ -4,6 +4,7 @@
 
 #include "tp/attention.h"
 #include "tp/checkpoint.h"
+#include "tp/data.h"
 #include "tp/ops.h"
 #include "tp/train.h"
 
