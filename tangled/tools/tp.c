@@ -1012,6 +1012,8 @@ static const option gpt_bench_options[] = {
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
+static void compare_with_torch(double train, double decode);
+
 typedef struct gpt_bench_state {
     tp_gpt *m;
     tp_optimizer *opt;
@@ -1091,6 +1093,8 @@ static int gpt_bench(void)
            1024 / floor_time, floor_time * 1e3, 100 * floor_time / train);
     printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
            240 / decode);
+    fflush(stdout);
+    compare_with_torch(1024 / train, 240 / decode);
     tp_gpt_free(decoder);
     tp_arena_free(arena);
     tp_arena_free(step);
@@ -1100,60 +1104,46 @@ static int gpt_bench(void)
     return 0;
 }
 /* <<tp: commands>> */
-static const char *attention_model = "gpt.safetensors",
-                  *attention_prompt = "The book is the ",
-                  *attention_tsv = "gpt-attention.tsv";
+typedef struct torch_speed {
+    double train, decode;
+} torch_speed;
 
-static const option gpt_attention_options[] = {
-    {"--model", OPTION_STRING, &attention_model, 0, 0, "the checkpoint"},
-    {"--prompt", OPTION_STRING, &attention_prompt, 0, 0,
-     "the text to look at (at most 24 bytes)"},
-    {"--tsv", OPTION_STRING, &attention_tsv, 0, 0, "the table to write"},
-    {NULL, 0, NULL, 0, 0, NULL},
-};
-/* <<tp: commands>> */
-static int gpt_attention(void)
+static bool torch_run(int threads, torch_speed *speed)
 {
-    tp_error error;
-    tp_gpt *m = tp_gpt_load(attention_model, NULL, &error);
-    if (m == NULL) {
-        fprintf(stderr, "tp gpt attention: %s\n", error.message);
-        return 1;
+    char command[512], line[256];
+    snprintf(command, sizeof command, "/usr/bin/python3 "
+             "tangled/tools/gpt_torch.py --threads %d --steps %d 2>/dev/null",
+             threads, gpt_bench_steps);
+    FILE *p = popen(command, "r");
+    if (p == NULL)
+        return false;
+    while (fgets(line, sizeof line, p) != NULL) {
+        sscanf(line, "train_tokens_per_s %lf", &speed->train);
+        sscanf(line, "decode_tokens_per_s %lf", &speed->decode);
     }
-    int t = (int)strlen(attention_prompt), tokens[24];
-    if (t < 1 || t > 24 || t > m->config.n_positions) {
-        fprintf(stderr, "tp gpt attention: the prompt must have 1 to 24 bytes\n");
-        tp_gpt_free(m);
-        return 2;
+    return pclose(p) == 0 && speed->train > 0 && speed->decode > 0;
+}
+/* <<tp: commands>> */
+static void compare_with_torch(double train, double decode)
+{
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0
+        || access("tangled/tools/gpt_torch.py", R_OK) != 0) {
+        printf("PyTorch          (not installed, or not run from the source "
+               "directory: skipped)\n");
+        return;
     }
-    for (int i = 0; i < t; i++)
-        tokens[i] = (unsigned char)attention_prompt[i];
-    tp_arena *arena = tp_arena_new("attention");
-    tp_tensor **maps = tp_gpt_attention_maps(m, tokens, t, arena);
-    FILE *f = fopen(attention_tsv, "w");
-    int status = f == NULL;
-    /* <<gpt attention: write the table>> */
-    if (f != NULL) {
-        fprintf(f, "# written by: tp gpt attention --model %s --tsv %s\n# prompt",
-                attention_model, attention_tsv);
-        for (int i = 0; i < t; i++)
-            fprintf(f, " %d", tokens[i]);
-        fprintf(f, "\nlayer.head.query\tweights\n");
-        for (int l = 0; l < m->config.n_layer; l++)
-            for (int h = 0; h < m->config.n_head; h++)
-                for (int i = 0; i < t; i++) {
-                    fprintf(f, "%d.%d.%d", l, h, i);
-                    for (int j = 0; j < t; j++)
-                        fprintf(f, "\t%.5f", *tp_at4(maps[l], 0, h, i, j));
-                    fprintf(f, "\n");
-                }
-        status = fclose(f) != 0;
+    torch_speed best = {0, 0};
+    for (int threads = 1; threads <= tp_threads(); threads *= 2) {
+        torch_speed s = {0, 0};
+        if (torch_run(threads, &s)) {
+            best.train = s.train > best.train ? s.train : best.train;
+            best.decode = s.decode > best.decode ? s.decode : best.decode;
+        }
     }
-    if (status != 0)
-        fprintf(stderr, "tp gpt attention: cannot write %s\n", attention_tsv);
-    tp_arena_free(arena);
-    tp_gpt_free(m);
-    return status;
+    printf("PyTorch training %8.0f tokens/s   (ours is %.2fx)\n", best.train,
+           train / best.train);
+    printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx)\n", best.decode,
+           decode / best.decode);
 }
 
 static const command commands[] = {
@@ -1182,9 +1172,6 @@ static const command commands[] = {
     /* <<tp: command table>> */
     {"gpt bench", "training and decoding speed of GPT-T and GPT-I, and the floor",
      gpt_bench_options, gpt_bench, NULL},
-    /* <<tp: command table>> */
-    {"gpt attention", "write a trained GPT's attention weights for a prompt",
-     gpt_attention_options, gpt_attention, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
