@@ -1,5 +1,6 @@
 /* Generated from book/150-operators.nw; edit the book, not this file. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "tp/check.h"
@@ -157,16 +158,29 @@ typedef struct activation {
     const char *op;
     float (*f)(float x);
     float (*df)(float x);
+    /* optional: the same over a block of elements, in vector registers */
+    void (*f_block)(const float *x, float *y, long n);
+    void (*df_block)(const float *x, const float *dy, float *dx, long n);
 } activation;
+
+enum { BLOCK = 4096 };  /* elements per task of a parallel loop */
 
 static void activation_backward(tp_node *node)
 {
     const activation *a = node->saved;
     tp_tensor *x = node->input[0];
+    const float *dy = node->output->grad;
     long n = tp_tensor_count(x);
     TP_PARALLEL_FOR
-    for (long i = 0; i < n; i++)
-        x->grad[i] += a->df(x->data[i]) * node->output->grad[i];
+    for (long start = 0; start < n; start += BLOCK) {
+        long end = start + BLOCK < n ? start + BLOCK : n;
+        if (a->df_block != NULL)
+            a->df_block(x->data + start, dy + start, x->grad + start,
+                        end - start);
+        else
+            for (long i = start; i < end; i++)
+                x->grad[i] += a->df(x->data[i]) * dy[i];
+    }
 }
 /* <<ops: implementing activations>> */
 static tp_tensor *activate(tp_graph *g, tp_tensor *x, const activation *a)
@@ -176,8 +190,14 @@ static tp_tensor *activate(tp_graph *g, tp_tensor *x, const activation *a)
     tp_tensor *y = result(g, x->shape, grad);
     long n = tp_tensor_count(x);
     TP_PARALLEL_FOR
-    for (long i = 0; i < n; i++)
-        y->data[i] = a->f(x->data[i]);
+    for (long start = 0; start < n; start += BLOCK) {
+        long end = start + BLOCK < n ? start + BLOCK : n;
+        if (a->f_block != NULL)
+            a->f_block(x->data + start, y->data + start, end - start);
+        else
+            for (long i = start; i < end; i++)
+                y->data[i] = a->f(x->data[i]);
+    }
     if (grad)
         tp_record(g, a->op, activation_backward, y, 1, (tp_tensor *[]){x})
             ->saved = (void *)a;
@@ -189,7 +209,7 @@ static float relu_derivative(float x) { return x > 0.0f ? 1.0f : 0.0f; }
 
 tp_tensor *tp_relu(tp_graph *g, tp_tensor *x)
 {
-    static const activation a = {"tp_relu", relu, relu_derivative};
+    static const activation a = {"tp_relu", relu, relu_derivative, NULL, NULL};
     return activate(g, x, &a);
 }
 /* <<ops: implementing activations>> */
@@ -205,27 +225,39 @@ static float gelu_derivative(float x)
 
 tp_tensor *tp_gelu(tp_graph *g, tp_tensor *x)
 {
-    static const activation a = {"tp_gelu", gelu, gelu_derivative};
+    static const activation a = {"tp_gelu", gelu, gelu_derivative, NULL, NULL};
     return activate(g, x, &a);
 }
 /* <<ops: implementing activations>> */
 static const float sqrt_2_over_pi = 0.79788456f, gelu_cubic = 0.044715f;
 
-static float fast_tanh(float u)
+/* <<ops: implementing activations>> */
+static inline float vector_exp(float x)
 {
-    /* tanh u = 1 - 2 / (e^{2u} + 1): one expf, which is several times
-       faster than the C library's tanhf, and exact to a few units in the
-       last place here; e^{2u} may overflow to infinity, which gives 1. */
-    return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f);
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float t = x * 1.44269504f;  /* x / ln 2 */
+    float n = (float)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
+    float r = x - n * 0.693145751953125f - n * 1.428606765330187e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24
+              + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
 }
 
-static float gelu_tanh(float x)
+static inline float fast_tanh(float u)
+{
+    return 1.0f - 2.0f / (vector_exp(2.0f * u) + 1.0f);
+}
+
+static inline float gelu_tanh(float x)
 {
     float u = sqrt_2_over_pi * (x + gelu_cubic * x * x * x);
     return 0.5f * x * (1.0f + fast_tanh(u));
 }
 
-static float gelu_tanh_derivative(float x)
+static inline float gelu_tanh_derivative(float x)
 {
     float u = sqrt_2_over_pi * (x + gelu_cubic * x * x * x);
     float t = fast_tanh(u);
@@ -233,10 +265,26 @@ static float gelu_tanh_derivative(float x)
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
 }
 
+static void gelu_tanh_block(const float *x, float *y, long n)
+{
+    TP_SIMD
+    for (long i = 0; i < n; i++)
+        y[i] = gelu_tanh(x[i]);
+}
+
+static void gelu_tanh_derivative_block(const float *x, const float *dy,
+                                       float *dx, long n)
+{
+    TP_SIMD
+    for (long i = 0; i < n; i++)
+        dx[i] += gelu_tanh_derivative(x[i]) * dy[i];
+}
+
 tp_tensor *tp_gelu_tanh(tp_graph *g, tp_tensor *x)
 {
     static const activation a = {"tp_gelu_tanh", gelu_tanh,
-                                 gelu_tanh_derivative};
+                                 gelu_tanh_derivative, gelu_tanh_block,
+                                 gelu_tanh_derivative_block};
     return activate(g, x, &a);
 }
 /* <<ops: implementing activations>> */
@@ -251,7 +299,7 @@ static float silu_derivative(float x)
 
 tp_tensor *tp_silu(tp_graph *g, tp_tensor *x)
 {
-    static const activation a = {"tp_silu", silu, silu_derivative};
+    static const activation a = {"tp_silu", silu, silu_derivative, NULL, NULL};
     return activate(g, x, &a);
 }
 

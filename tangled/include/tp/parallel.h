@@ -4,8 +4,10 @@
 
 #ifdef _OPENMP
 #define TP_PARALLEL_FOR _Pragma("omp parallel for schedule(static)")
+#define TP_SIMD _Pragma("omp simd")
 #else
 #define TP_PARALLEL_FOR
+#define TP_SIMD
 #endif
 
 #endif
