@@ -1,6 +1,5 @@
 /* Generated from book/160-attention.nw; edit the book, not this file. */
-#include "tap.h"
-#include "tp.h"
+#include "gradients.h"
 
 static tp_arena *arena;
 static tp_rng rng;
@@ -132,13 +131,8 @@ static void every_configuration(void)
         reference(q, k, v, &o, expected);
         near(tp_max_abs_diff(out, expected), 0, 1e-5,
              "%s: the output matches the definition", f->name);
-        tp_gradcheck_result r = tp_gradcheck(attention_forward,
-                                             (tp_tensor *[]){q, k, v, bias}, 4,
-                                             (void *)f);
-        if (!ok(r.error <= 1e-2, "%s: gradients match central differences",
-                f->name))
-            diag("input %d, element %ld: analytic %g, numeric %g", r.input,
-                 r.element, r.analytic, r.numeric);
+        check_gradients(attention_forward, (tp_tensor *[]){q, k, v, bias}, 4,
+                        (void *)f, f->name);
     }
 }
 

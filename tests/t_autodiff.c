@@ -1,6 +1,5 @@
 /* Generated from book/140-autodiff.nw; edit the book, not this file. */
-#include "tap.h"
-#include "tp.h"
+#include "gradients.h"
 
 static tp_arena *arena;
 static tp_rng rng;
@@ -13,17 +12,6 @@ static tp_tensor *random_tensor(tp_shape shape, tp_grad_mode grad)
     return t;
 }
 
-static void check_gradients(tp_forward_fn *forward, tp_tensor *const inputs[],
-                            int n, void *context, const char *what)
-{
-    tp_gradcheck_result r = tp_gradcheck(forward, inputs, n, context);
-    if (!ok(r.error <= 1e-2, "the gradients of %s match central differences",
-            what))
-        diag("input %d, element %ld: analytic %g, numeric %g, error %g",
-             r.input, r.element, r.analytic, r.numeric, r.error);
-    else
-        note("largest relative error %.2g", r.error);
-}
 
 /* <<t-autodiff: a gradient known in closed form>> */
 static void known_gradient(void)

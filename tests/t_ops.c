@@ -1,6 +1,5 @@
 /* Generated from book/150-operators.nw; edit the book, not this file. */
-#include "tap.h"
-#include "tp.h"
+#include "gradients.h"
 
 static tp_arena *arena;
 static tp_rng rng;
@@ -18,18 +17,6 @@ static tp_graph forward_graph(void)
     tp_graph g = tp_graph_on(arena);
     tp_set_grad(&g, false);
     return g;
-}
-
-static void check_gradients(tp_forward_fn *forward, tp_tensor *const inputs[],
-                            int n, void *context, const char *what)
-{
-    tp_gradcheck_result r = tp_gradcheck(forward, inputs, n, context);
-    if (!ok(r.error <= 1e-2, "%s: gradients match central differences",
-            what))
-        diag("input %d, element %ld: analytic %g, numeric %g, error %g",
-             r.input, r.element, r.analytic, r.numeric, r.error);
-    else
-        note("largest relative error %.2g", r.error);
 }
 
 #define FORWARD(name, call)                                            \
