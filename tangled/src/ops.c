@@ -366,12 +366,30 @@ static void layernorm_backward(tp_node *node)
     tp_tensor *x = node->input[0], *gain = node->input[1],
               *bias = node->input[2];
     const row_stats *s = node->saved;
+    const float *dy = node->output->grad;
     int c = last_dim(x);
-    for (long r = 0, rows = rows_of(x); r < rows; r++)
-        norm_row_backward(x->data + r * c, node->output->grad + r * c,
-                          x->grad ? x->grad + r * c : NULL, c, gain->data,
-                          gain->grad, bias ? bias->grad : NULL, s->mean[r],
-                          s->rstd[r]);
+    long rows = rows_of(x);
+    if (x->grad != NULL) {
+        TP_PARALLEL_FOR
+        for (long r = 0; r < rows; r++)
+            norm_row_backward(x->data + r * c, dy + r * c, x->grad + r * c, c,
+                              gain->data, NULL, NULL, s->mean[r], s->rstd[r]);
+    }
+    /* <<ops: the gradients of the gain and the bias>> */
+    float *dgain = gain->grad, *dbias = bias ? bias->grad : NULL;
+    if (dgain != NULL || dbias != NULL) {
+        TP_PARALLEL_FOR
+        for (int block = 0; block < c; block += 64)
+            for (long r = 0; r < rows; r++)
+                for (int j = block; j < c && j < block + 64; j++) {
+                    float g = dy[r * c + j];
+                    if (dgain != NULL)
+                        dgain[j] += g * (x->data[r * c + j] - s->mean[r])
+                                    * s->rstd[r];
+                    if (dbias != NULL)
+                        dbias[j] += g;
+                }
+    }
 }
 /* <<ops: implementing normalisation>> */
 tp_tensor *tp_layernorm(tp_graph *g, tp_tensor *x, tp_tensor *gain,
@@ -533,7 +551,9 @@ static void cross_entropy_backward(tp_node *node)
     tp_tensor *x = node->input[0];
     int c = last_dim(x);
     float scale = node->output->grad[0] / (float)s->counted;
-    for (long r = 0, rows = rows_of(x); r < rows; r++) {
+    long rows = rows_of(x);
+    TP_PARALLEL_FOR
+    for (long r = 0; r < rows; r++) {
         if (s->targets[r] == s->ignore)
             continue;
         for (int j = 0; j < c; j++)
@@ -561,11 +581,16 @@ tp_tensor *tp_cross_entropy(tp_graph *g, tp_tensor *logits,
         tp_check(targets[r] >= 0 && targets[r] < c,
                  "tp_cross_entropy: target %d of row %ld is not a class of %d",
                  targets[r], r, c);
-        s->lse[r] = (float)log_sum_exp(logits->data + r * c, c);
-        total += s->lse[r] - logits->data[r * c + targets[r]];
         s->counted++;
     }
     tp_check(s->counted > 0, "tp_cross_entropy: every row is ignored");
+    TP_PARALLEL_FOR
+    for (long r = 0; r < rows; r++)
+        if (targets[r] != ignore)
+            s->lse[r] = (float)log_sum_exp(logits->data + r * c, c);
+    for (long r = 0; r < rows; r++)
+        if (targets[r] != ignore)
+            total += s->lse[r] - logits->data[r * c + targets[r]];
     tp_tensor *loss = result(g, tp_shape1(1), grad);
     loss->data[0] = (float)(total / (double)s->counted);
     if (grad)
