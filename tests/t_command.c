@@ -192,7 +192,7 @@ int main(void)
        "a negative temperature is refused");
     unlink("/tmp/tp-gpt-command.safetensors");
     /* <<t-command: the commands of later chapters>> */
-    struct tap_outcome bench = tp("gpt bench --steps 1");
+    struct tap_outcome bench = tp("gpt bench --steps 1 --rounds 1");
     ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
            && strstr(bench.output, "GEMM floor"),
        "tp gpt bench reports training, the floor and decoding");

@@ -1002,17 +1002,17 @@ static int gpt_sample(void)
     return status;
 }
 /* <<tp: commands>> */
-static int gpt_bench_steps = 10;
+static int gpt_bench_steps = 10, gpt_bench_rounds = 3;
 
 static const option gpt_bench_options[] = {
     {"--threads", OPTION_INT, &bench_threads, 1, 1024,
      "threads (default: all cores)"},
     {"--steps", OPTION_INT, &gpt_bench_steps, 1, 10000,
      "timed training steps; the median is reported (default: 10)"},
+    {"--rounds", OPTION_INT, &gpt_bench_rounds, 1, 100,
+     "rounds of the comparison with PyTorch (default: 3)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
-
-static void compare_with_torch(double train, double decode);
 
 typedef struct gpt_bench_state {
     tp_gpt *m;
@@ -1021,6 +1021,8 @@ typedef struct gpt_bench_state {
     int tokens[8 * 129], inputs[8 * 128], targets[8 * 128];
     tp_rng rng;
 } gpt_bench_state;
+
+static void compare_with_torch(gpt_bench_state *b, tp_gpt *decoder);
 /* <<tp: commands>> */
 static void gpt_bench_step(void *context)
 {
@@ -1094,7 +1096,7 @@ static int gpt_bench(void)
     printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
            240 / decode);
     fflush(stdout);
-    compare_with_torch(1024 / train, 240 / decode);
+    compare_with_torch(b, decoder);
     tp_gpt_free(decoder);
     tp_arena_free(arena);
     tp_arena_free(step);
@@ -1124,7 +1126,14 @@ static bool torch_run(int threads, torch_speed *speed)
     return pclose(p) == 0 && speed->train > 0 && speed->decode > 0;
 }
 /* <<tp: commands>> */
-static void compare_with_torch(double train, double decode)
+static double median_of(double *values, int n)
+{
+    double copy[100];
+    memcpy(copy, values, (size_t)n * sizeof *copy);
+    return tp_median(copy, n);
+}
+
+static void compare_with_torch(gpt_bench_state *b, tp_gpt *decoder)
 {
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0
         || access("tangled/tools/gpt_torch.py", R_OK) != 0) {
@@ -1132,18 +1141,36 @@ static void compare_with_torch(double train, double decode)
                "directory: skipped)\n");
         return;
     }
-    torch_speed best = {0, 0};
-    for (int threads = 1; threads <= tp_threads(); threads *= 2) {
-        torch_speed s = {0, 0};
-        if (torch_run(threads, &s)) {
-            best.train = s.train > best.train ? s.train : best.train;
-            best.decode = s.decode > best.decode ? s.decode : best.decode;
+    double torch_train[100] = {0}, torch_decode[100] = {0}, train[100] = {0},
+           decode[100] = {0};
+    int rounds = gpt_bench_rounds;
+    for (int r = 0; r < rounds; r++) {
+        /* <<gpt bench: one round of the comparison>> */
+        torch_speed best = {0, 0};
+        for (int threads = 1; threads <= tp_threads(); threads *= 2) {
+            torch_speed s = {0, 0};
+            if (torch_run(threads, &s)) {
+                best.train = s.train > best.train ? s.train : best.train;
+                best.decode = s.decode > best.decode ? s.decode : best.decode;
+            }
         }
+        torch_train[r] = best.train, torch_decode[r] = best.decode;
+        double ours_train = 1024 / tp_time(gpt_bench_step, b, gpt_bench_steps).median;
+        double ours_decode = 240 / tp_time(gpt_bench_decode, decoder, 3).median;
+        train[r] = ours_train / best.train, decode[r] = ours_decode / best.decode;
     }
-    printf("PyTorch training %8.0f tokens/s   (ours is %.2fx)\n", best.train,
-           train / best.train);
-    printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx)\n", best.decode,
-           decode / best.decode);
+    /* <<gpt bench: report the comparison>> */
+    double lo_t = train[0], hi_t = train[0], lo_d = decode[0], hi_d = decode[0];
+    for (int r = 1; r < rounds; r++) {
+        lo_t = fmin(lo_t, train[r]), hi_t = fmax(hi_t, train[r]);
+        lo_d = fmin(lo_d, decode[r]), hi_d = fmax(hi_d, decode[r]);
+    }
+    printf("PyTorch training %8.0f tokens/s   (ours is %.2fx; %.2f to %.2f in %d "
+           "rounds)\n", median_of(torch_train, rounds), median_of(train, rounds),
+           lo_t, hi_t, rounds);
+    printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx; %.2f to %.2f in %d "
+           "rounds)\n", median_of(torch_decode, rounds), median_of(decode, rounds),
+           lo_d, hi_d, rounds);
 }
 
 static const command commands[] = {
