@@ -491,17 +491,27 @@ static void softmax_backward(tp_node *node)
     }
 }
 /* <<ops: implementing softmax and the loss>> */
+/* y = x - log sum exp(x) along each row, or its exponential, the softmax */
+static void normalise_rows(const tp_tensor *x, tp_tensor *y, bool exponential)
+{
+    int c = last_dim(x);
+    long rows = rows_of(x);
+    TP_PARALLEL_FOR
+    for (long r = 0; r < rows; r++) {
+        double lse = log_sum_exp(x->data + r * c, c);
+        for (int j = 0; j < c; j++) {
+            double v = x->data[r * c + j] - lse;
+            y->data[r * c + j] = (float)(exponential ? exp(v) : v);
+        }
+    }
+}
+
 tp_tensor *tp_softmax(tp_graph *g, tp_tensor *x)
 {
     need_contiguous("tp_softmax", x);
     bool grad = tp_needs_grad(g, 1, (tp_tensor *[]){x});
     tp_tensor *y = result(g, x->shape, grad);
-    int c = last_dim(x);
-    for (long r = 0, rows = rows_of(x); r < rows; r++) {
-        double lse = log_sum_exp(x->data + r * c, c);
-        for (int j = 0; j < c; j++)
-            y->data[r * c + j] = (float)exp(x->data[r * c + j] - lse);
-    }
+    normalise_rows(x, y, true);
     if (grad)
         tp_record(g, "softmax", softmax_backward, y, 1, (tp_tensor *[]){x});
     return y;
@@ -526,12 +536,7 @@ tp_tensor *tp_log_softmax(tp_graph *g, tp_tensor *x)
     need_contiguous("tp_log_softmax", x);
     bool grad = tp_needs_grad(g, 1, (tp_tensor *[]){x});
     tp_tensor *y = result(g, x->shape, grad);
-    int c = last_dim(x);
-    for (long r = 0, rows = rows_of(x); r < rows; r++) {
-        double lse = log_sum_exp(x->data + r * c, c);
-        for (int j = 0; j < c; j++)
-            y->data[r * c + j] = (float)(x->data[r * c + j] - lse);
-    }
+    normalise_rows(x, y, false);
     if (grad)
         tp_record(g, "log_softmax", log_softmax_backward, y, 1,
                   (tp_tensor *[]){x});
