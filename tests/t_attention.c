@@ -102,9 +102,7 @@ static tp_tensor *attention_forward(tp_graph *g, tp_tensor *const in[],
 
 static tp_tensor *random_tensor(tp_shape shape)
 {
-    tp_tensor *t = tp_tensor_new(arena, shape, TP_WITH_GRAD);
-    tp_fill_normal(t, &rng, 0.0f, 1.0f);
-    return t;
+    return tp_tensor_normal(arena, shape, TP_WITH_GRAD, &rng);
 }
 /* <<t-attention: forward and backward of every configuration>> */
 static void every_configuration(void)

@@ -8,9 +8,7 @@ static tp_rng rng;
 /* <<t-matmul: comparing with the naive product>> */
 static tp_tensor *random_tensor(tp_shape shape)
 {
-    tp_tensor *t = tp_tensor_new(arena, shape, TP_NO_GRAD);
-    tp_fill_normal(t, &rng, 0.0f, 1.0f);
-    return t;
+    return tp_tensor_normal(arena, shape, TP_NO_GRAD, &rng);
 }
 
 static float gemm_error(tp_tensor *c, const tp_tensor *a, const tp_tensor *b,

@@ -7,9 +7,7 @@ static tp_rng rng;
 /* <<t-ops: helpers>> */
 static tp_tensor *random_tensor(tp_shape shape, tp_grad_mode grad)
 {
-    tp_tensor *t = tp_tensor_new(arena, shape, grad);
-    tp_fill_normal(t, &rng, 0.0f, 1.0f);
-    return t;
+    return tp_tensor_normal(arena, shape, grad, &rng);
 }
 
 static tp_graph forward_graph(void)

@@ -203,6 +203,14 @@ void tp_fill_normal(tp_tensor *t, tp_rng *rng, float mean, float std)
     for (long i = 0, n = tp_tensor_count(t); i < n; i++, cursor_step(&c, t))
         t->data[c.offset] = mean + std * tp_rng_normal(rng);
 }
+
+tp_tensor *tp_tensor_normal(tp_arena *arena, tp_shape shape,
+                            tp_grad_mode grad, tp_rng *rng)
+{
+    tp_tensor *t = tp_tensor_new(arena, shape, grad);
+    tp_fill_normal(t, rng, 0.0f, 1.0f);
+    return t;
+}
 /* <<tensor: visiting every element>> */
 void tp_copy(tp_tensor *destination, const tp_tensor *source)
 {

@@ -184,8 +184,7 @@ static tp_tensor *bench_operand(tp_arena *arena, tp_rng *rng, int batch,
 {
     tp_shape stored = transposed ? tp_shape3(batch, cols, rows)
                                  : tp_shape3(batch, rows, cols);
-    tp_tensor *t = tp_tensor_new(arena, stored, TP_NO_GRAD);
-    tp_fill_normal(t, rng, 0.0f, 1.0f);
+    tp_tensor *t = tp_tensor_normal(arena, stored, TP_NO_GRAD, rng);
     return transposed ? tp_transpose(arena, t, 1, 2) : t;
 }
 /* <<tp: commands>> */

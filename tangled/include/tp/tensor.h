@@ -65,6 +65,8 @@ float *tp_at(const tp_tensor *t, int ndim, const int index[]);
 void tp_fill(tp_tensor *t, float value);
 void tp_fill_uniform(tp_tensor *t, tp_rng *rng, float low, float high);
 void tp_fill_normal(tp_tensor *t, tp_rng *rng, float mean, float std);
+tp_tensor *tp_tensor_normal(tp_arena *arena, tp_shape shape,
+                            tp_grad_mode grad, tp_rng *rng);
 void tp_copy(tp_tensor *destination, const tp_tensor *source);
 void tp_axpy(tp_tensor *y, float alpha, const tp_tensor *x);
 float tp_max_abs_diff(const tp_tensor *a, const tp_tensor *b);
