@@ -190,6 +190,30 @@ int main(void)
     ok(hot.status == 2 && strstr(hot.output, "--temperature must be a number "
                                              "from 0 to 100"),
        "a negative temperature is refused");
+    /* <<t-command: gpt attention writes rows of weights>> */
+    struct tap_outcome maps = tp("gpt attention --model "
+                                 "/tmp/tp-gpt-command.safetensors --prompt abcd "
+                                 "--tsv /tmp/tp-gpt-attention.tsv");
+    FILE *table = fopen("/tmp/tp-gpt-attention.tsv", "r");
+    int rows = 0, distributions = 0;
+    char row[512];
+    while (table != NULL && fgets(row, sizeof row, table) != NULL) {
+        int layer, head, query, used;
+        if (sscanf(row, "%d.%d.%d%n", &layer, &head, &query, &used) != 3)
+            continue;
+        double w[4] = {0}, total = 0;
+        char *cursor = row + used;
+        for (int j = 0; j < 4; j++)
+            total += w[j] = strtod(cursor, &cursor);
+        rows++;
+        distributions += fabs(total - 1) < 1e-4 && (query == 3 || w[3] == 0);
+    }
+    ok(maps.status == 0 && rows == 8 && distributions == 8,
+       "tp gpt attention writes 8 rows, each a causal distribution (%d, %d)",
+       rows, distributions);
+    if (table != NULL)
+        fclose(table);
+    unlink("/tmp/tp-gpt-attention.tsv");
     unlink("/tmp/tp-gpt-command.safetensors");
     /* <<t-command: the commands of later chapters>> */
     struct tap_outcome bench = tp("gpt bench --steps 1 --rounds 1");

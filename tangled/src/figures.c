@@ -311,6 +311,105 @@ static int draw_gpt_architecture(tp_draw *d, tp_error *error)
     tp_text(d, 220, 8, 0.5, 0.5, 7, "cross-entropy against the next byte");
     return 0;
 }
+/* <<figures: drawings>> */
+static void prompt_label(char *out, size_t size, int byte)
+{
+    if (byte == ' ')
+        snprintf(out, size, "\xe2\x90\xa3");  /* the visible space sign */
+    else if (byte == '&' || byte == '<' || byte == '>')
+        snprintf(out, size, "%s", byte == '&' ? "&amp;"
+                                  : byte == '<' ? "&lt;" : "&gt;");
+    else
+        snprintf(out, size, "%c", byte >= 32 && byte < 127 ? byte : '?');
+}
+/* <<figures: drawings>> */
+static void head_map(tp_draw *d, const table *t, int row0, int n,
+                     const int *prompt, double x, double y, bool labels)
+{
+    float w[24 * 24] = {0};
+    unsigned char future[24 * 24] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            w[i * n + j] = (float)t->value[row0 + i][j];
+            future[i * n + j] = j > i;
+        }
+    tp_heatmap(d, x, y, 92, 92, w, n, n, future, 0.0, 1.0);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    for (int i = 0; labels && i < n; i++) {
+        char c[16];
+        prompt_label(c, sizeof c, prompt[i]);
+        tp_text(d, x - 2, y + (i + 0.5) * 92 / n, 1.0, 0.5, 5, c);
+        tp_text(d, x + (i + 0.5) * 92 / n, y + 94, 0.5, 0.0, 5, c);
+    }
+}
+/* <<figures: drawings>> */
+static int draw_gpt_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int prompt[24], n = 0, status = read_table("figures/data/gpt-attention.tsv",
+                                               t, error);
+    const char *p = status == 0 ? strstr(t->comments, "prompt") : NULL;
+    for (int used; p != NULL && n < 24
+                   && sscanf(p + 6, " %d%n", &prompt[n], &used) == 1;
+         p += used)
+        n++;
+    if (status == 0 && (n == 0 || t->cols != n || t->rows < 4 * 4 * n))
+        status = tp_error_set(error, "gpt-attention.tsv is not 4 layers of "
+                              "4 heads of the prompt's weights");
+    /* <<gpt figure: draw layers 0 and 3>> */
+    for (int row = 0; status == 0 && row < 2; row++) {
+        int layer = row == 0 ? 0 : 3;
+        for (int h = 0; h < 4; h++) {
+            double x = 30 + h * 104, y = 16 + row * 122;
+            head_map(d, t, (layer * 4 + h) * n, n, prompt, x, y, true);
+            char title[32];
+            snprintf(title, sizeof title, "layer %d, head %d", layer, h);
+            cairo_set_source_rgb(d->cr, 0, 0, 0);
+            tp_text(d, x + 46, y - 2, 0.5, 1.0, 7, title);
+        }
+    }
+    free(t);
+    return status;
+}
+/* <<figures: drawings>> */
+static int draw_gpt_curve(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    double unigram = 0;
+    const char *baseline = NULL;
+    int status = read_table("figures/data/gpt-curve.tsv", t, error);
+    if (status == 0 && ((baseline = strstr(t->comments, "unigram baseline"))
+                            == NULL
+                        || sscanf(baseline, "unigram baseline %lf", &unigram)
+                               != 1))
+        status = tp_error_set(error, "gpt-curve.tsv has no unigram baseline");
+    if (status == 0)
+        /* <<gpt figure: plot the curve>> */
+        {
+            double steps[TABLE_ROWS], train[TABLE_ROWS], validation[TABLE_ROWS];
+            for (int r = 0; r < t->rows; r++) {
+                steps[r] = strtod(t->label[r], NULL);
+                train[r] = t->value[r][0], validation[r] = t->value[r][1];
+            }
+            double last = steps[t->rows - 1];
+            tp_plot p = {d, 44, 12, 300, 150,
+                         {.lo = 0, .hi = last, .label = "training step"},
+                         {.lo = 0, .hi = 6, .label = "loss (nats per byte)"}};
+            tp_plot_frame(&p);
+            double bx[2] = {0, last}, by[2] = {unigram, unigram};
+            tp_plot_line(&p, bx, by, 2, tp_category(7), true, false);
+            tp_plot_line(&p, steps, train, t->rows, tp_category(0), false, false);
+            tp_plot_line(&p, steps, validation, t->rows, tp_category(4), false, true);
+            tp_legend_entry legend[] = {{"unigram baseline", tp_category(7), true},
+                                        {"training loss", tp_category(0), false},
+                                        {"validation loss", tp_category(4), false}};
+            tp_plot_legend(&p, legend, 3, TP_TOP_RIGHT);
+        }
+    free(t);
+    return status;
+}
 
 static const tp_figure figures[] = {
     /* <<figures: registry>> */
@@ -331,6 +430,12 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
      420, 312, draw_gpt_architecture},
+    /* <<figures: registry>> */
+    {"gpt-attention", "what the heads of a trained GPT-T attend to", 440, 262,
+     draw_gpt_attention},
+    /* <<figures: registry>> */
+    {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",
+     360, 204, draw_gpt_curve},
 };
 
 /* <<figures: finding and rendering>> */

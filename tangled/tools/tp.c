@@ -1171,6 +1171,62 @@ static void compare_with_torch(gpt_bench_state *b, tp_gpt *decoder)
            "rounds)\n", median_of(torch_decode, rounds), median_of(decode, rounds),
            lo_d, hi_d, rounds);
 }
+/* <<tp: commands>> */
+static const char *attention_model = "gpt.safetensors",
+                  *attention_prompt = "The book is the ",
+                  *attention_tsv = "gpt-attention.tsv";
+
+static const option gpt_attention_options[] = {
+    {"--model", OPTION_STRING, &attention_model, 0, 0, "the checkpoint"},
+    {"--prompt", OPTION_STRING, &attention_prompt, 0, 0,
+     "the text to look at (at most 24 bytes)"},
+    {"--tsv", OPTION_STRING, &attention_tsv, 0, 0, "the table to write"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int gpt_attention(void)
+{
+    tp_error error;
+    tp_gpt *m = tp_gpt_load(attention_model, NULL, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp gpt attention: %s\n", error.message);
+        return 1;
+    }
+    int t = (int)strlen(attention_prompt), tokens[24];
+    if (t < 1 || t > 24 || t > m->config.n_positions) {
+        fprintf(stderr, "tp gpt attention: the prompt must have 1 to 24 bytes\n");
+        tp_gpt_free(m);
+        return 2;
+    }
+    for (int i = 0; i < t; i++)
+        tokens[i] = (unsigned char)attention_prompt[i];
+    tp_arena *arena = tp_arena_new("attention");
+    tp_tensor **maps = tp_gpt_attention_maps(m, tokens, t, arena);
+    FILE *f = fopen(attention_tsv, "w");
+    int status = f == NULL;
+    /* <<gpt attention: write the table>> */
+    if (f != NULL) {
+        fprintf(f, "# written by: tp gpt attention --model %s --tsv %s\n# prompt",
+                attention_model, attention_tsv);
+        for (int i = 0; i < t; i++)
+            fprintf(f, " %d", tokens[i]);
+        fprintf(f, "\nlayer.head.query\tweights\n");
+        for (int l = 0; l < m->config.n_layer; l++)
+            for (int h = 0; h < m->config.n_head; h++)
+                for (int i = 0; i < t; i++) {
+                    fprintf(f, "%d.%d.%d", l, h, i);
+                    for (int j = 0; j < t; j++)
+                        fprintf(f, "\t%.5f", *tp_at4(maps[l], 0, h, i, j));
+                    fprintf(f, "\n");
+                }
+        status = fclose(f) != 0;
+    }
+    if (status != 0)
+        fprintf(stderr, "tp gpt attention: cannot write %s\n", attention_tsv);
+    tp_arena_free(arena);
+    tp_gpt_free(m);
+    return status;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
@@ -1198,6 +1254,9 @@ static const command commands[] = {
     /* <<tp: command table>> */
     {"gpt bench", "training and decoding speed of GPT-T and GPT-I, and the floor",
      gpt_bench_options, gpt_bench, NULL},
+    /* <<tp: command table>> */
+    {"gpt attention", "write a trained GPT's attention weights for a prompt",
+     gpt_attention_options, gpt_attention, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
