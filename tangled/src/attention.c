@@ -7,7 +7,7 @@
 #include "tp/parallel.h"
 
 /* <<attention: the matrix of one head>> */
-static tp_tensor head(const tp_tensor *t, int b, int h)
+tp_tensor tp_head(const tp_tensor *t, int b, int h)
 {
     tp_tensor m = *t;
     m.data += b * t->stride[0] + h * t->stride[1];
@@ -19,12 +19,20 @@ static tp_tensor head(const tp_tensor *t, int b, int h)
     return m;
 }
 
-static tp_tensor gradient_of_head(const tp_tensor *t, int b, int h)
+tp_tensor tp_head_grad(const tp_tensor *t, int b, int h)
 {
-    tp_tensor m = head(t, b, h);
+    tp_tensor m = tp_head(t, b, h);
     m.data = m.grad;
     m.grad = NULL;
     return m;
+}
+
+tp_tensor tp_transposed_view(tp_tensor m)
+{
+    tp_tensor t = m;
+    t.shape = tp_shape2(m.shape.dim[1], m.shape.dim[0]);
+    t.stride[0] = m.stride[1], t.stride[1] = m.stride[0];
+    return t;
 }
 
 /* <<attention: checking the inputs>> */
@@ -74,14 +82,14 @@ static float *bias_of(const tp_tensor *bias, float *values, dims n, int b,
 }
 
 /* <<attention: masking the scores>> */
-static bool may_attend(const tp_attention_options *o, dims n, int b, int i,
-                       int j)
+bool tp_attention_allows(const tp_attention_options *o, int b, int i, int j,
+                         int tq, int tk)
 {
-    if (o->causal && j > i + n.tk - n.tq)
+    if (o->causal && j > i + tk - tq)
         return false;
-    if (o->key_padding != NULL && o->key_padding[(long)b * n.tk + j])
+    if (o->key_padding != NULL && o->key_padding[(long)b * tk + j])
         return false;
-    if (o->allowed != NULL && !o->allowed[(long)i * n.tk + j])
+    if (o->allowed != NULL && !o->allowed[(long)i * tk + j])
         return false;
     if (o->pattern != NULL && !o->pattern(i, j, o->pattern_context))
         return false;
@@ -113,7 +121,7 @@ static void scores_to_weights(const tp_attention_options *o, dims n, int b,
         for (int j = 0; j < n.tk; j++) {
             if (bias != NULL)
                 row[j] += bias[(long)i * n.tk + j];
-            if (!may_attend(o, n, b, i, j))
+            if (!tp_attention_allows(o, b, i, j, n.tq, n.tk))
                 row[j] = -INFINITY;
         }
         softmax_row(row, n.tk);
@@ -132,11 +140,9 @@ static void forward_head(const attention_saved *s, tp_tensor *q, tp_tensor *k,
                          tp_tensor *v, tp_tensor *out, int b, int h)
 {
     int kv = h / (s->n.heads / s->n.kv_heads);
-    tp_tensor qh = head(q, b, h), kh = head(k, b, kv), vh = head(v, b, kv);
-    tp_tensor ph = head(s->p, b, h), oh = head(out, b, h);
-    tp_tensor kt = kh;
-    kt.shape = tp_shape2(kh.shape.dim[1], kh.shape.dim[0]);
-    kt.stride[0] = kh.stride[1], kt.stride[1] = kh.stride[0];
+    tp_tensor qh = tp_head(q, b, h), kh = tp_head(k, b, kv);
+    tp_tensor vh = tp_head(v, b, kv), kt = tp_transposed_view(kh);
+    tp_tensor ph = tp_head(s->p, b, h), oh = tp_head(out, b, h);
     tp_gemm(&ph, &qh, &kt, s->scale, 0.0f);
     const tp_tensor *bias = s->options.bias;
     scores_to_weights(&s->options, s->n, b,
@@ -202,14 +208,6 @@ static void add_to(tp_tensor *into, const tp_tensor *a, const tp_tensor *b,
     tp_gemm(scratch, a, b, alpha, 0.0f);
     tp_axpy(into, 1.0f, scratch);
 }
-
-static tp_tensor transposed(tp_tensor m)
-{
-    tp_tensor t = m;
-    t.shape = tp_shape2(m.shape.dim[1], m.shape.dim[0]);
-    t.stride[0] = m.stride[1], t.stride[1] = m.stride[0];
-    return t;
-}
 /* <<attention: the backward pass>> */
 typedef struct scratch {
     tp_tensor *dp, *dq, *dk, *dv;  /* [Tq, Tk], and one head's gradients */
@@ -221,12 +219,13 @@ static void backward_head(const attention_saved *s, tp_node *node, int b,
     tp_tensor *q = node->input[0], *k = node->input[1], *v = node->input[2];
     tp_tensor *bias = node->input[3];
     int kv = h / (s->n.heads / s->n.kv_heads);
-    tp_tensor qh = head(q, b, h), kh = head(k, b, kv), vh = head(v, b, kv);
-    tp_tensor ph = head(s->p, b, h), dout = gradient_of_head(node->output, b, h);
+    tp_tensor qh = tp_head(q, b, h), kh = tp_head(k, b, kv);
+    tp_tensor vh = tp_head(v, b, kv), ph = tp_head(s->p, b, h);
+    tp_tensor dout = tp_head_grad(node->output, b, h);
     /* <<attention: the gradients of one head>> */
-    tp_tensor pt = transposed(ph), vt = transposed(vh);
+    tp_tensor pt = tp_transposed_view(ph), vt = tp_transposed_view(vh);
     if (v->grad != NULL) {
-        tp_tensor dvh = gradient_of_head(v, b, kv);
+        tp_tensor dvh = tp_head_grad(v, b, kv);
         add_to(&dvh, &pt, &dout, 1.0f, w->dv);
     }
     tp_gemm(w->dp, &dout, &vt, 1.0f, 0.0f);
@@ -237,11 +236,11 @@ static void backward_head(const attention_saved *s, tp_node *node, int b,
             db[i] += w->dp->data[i];
     }
     if (q->grad != NULL) {
-        tp_tensor dqh = gradient_of_head(q, b, h);
+        tp_tensor dqh = tp_head_grad(q, b, h);
         add_to(&dqh, w->dp, &kh, s->scale, w->dq);
     }
     if (k->grad != NULL) {
-        tp_tensor dkh = gradient_of_head(k, b, kv), dst = transposed(*w->dp);
+        tp_tensor dkh = tp_head_grad(k, b, kv), dst = tp_transposed_view(*w->dp);
         add_to(&dkh, &dst, &qh, s->scale, w->dk);
     }
 }

@@ -23,4 +23,11 @@ typedef struct tp_attention_options {
 tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
                         tp_tensor *v, const tp_attention_options *options);
 
+/* <<attention: pieces for other attention operators>> */
+tp_tensor tp_head(const tp_tensor *t, int b, int h);
+tp_tensor tp_head_grad(const tp_tensor *t, int b, int h);
+tp_tensor tp_transposed_view(tp_tensor m);
+bool tp_attention_allows(const tp_attention_options *o, int b, int i, int j,
+                         int tq, int tk);
+
 #endif
