@@ -36,15 +36,13 @@ tp_tensor tp_transposed_view(tp_tensor m)
 }
 
 /* <<attention: checking the inputs>> */
-typedef struct dims {
-    int batch, heads, kv_heads, tq, tk, d, dv;
-} dims;
+typedef tp_attention_dims dims;
 
-static dims check_inputs(const tp_tensor *q, const tp_tensor *k,
-                         const tp_tensor *v)
+tp_attention_dims tp_attention_check(const char *op, const tp_tensor *q,
+                                     const tp_tensor *k, const tp_tensor *v)
 {
     tp_check(q->shape.ndim == 4 && k->shape.ndim == 4 && v->shape.ndim == 4,
-             "tp_attention: q, k and v are [B, H, T, d], not %s, %s, %s",
+             "%s: q, k and v are [B, H, T, d], not %s, %s, %s", op,
              tp_shape_str(q->shape).text, tp_shape_str(k->shape).text,
              tp_shape_str(v->shape).text);
     dims n = {q->shape.dim[0], q->shape.dim[1], k->shape.dim[1],
@@ -54,7 +52,7 @@ static dims check_inputs(const tp_tensor *q, const tp_tensor *k,
                 && k->shape.dim[3] == n.d && v->shape.dim[1] == n.kv_heads
                 && v->shape.dim[2] == n.tk && n.kv_heads > 0
                 && n.heads % n.kv_heads == 0;
-    tp_check(fits, "tp_attention: q %s, k %s and v %s do not fit together",
+    tp_check(fits, "%s: q %s, k %s and v %s do not fit together", op,
              tp_shape_str(q->shape).text, tp_shape_str(k->shape).text,
              tp_shape_str(v->shape).text);
     return n;
@@ -156,7 +154,7 @@ static void attention_backward(tp_node *node);
 tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
                         tp_tensor *v, const tp_attention_options *options)
 {
-    dims n = check_inputs(q, k, v);
+    dims n = tp_attention_check("tp_attention", q, k, v);
     attention_saved *s = tp_arena_zeroed(g->arena, 1, sizeof *s);
     if (options != NULL)
         s->options = *options;

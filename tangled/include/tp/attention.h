@@ -24,6 +24,12 @@ tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
                         tp_tensor *v, const tp_attention_options *options);
 
 /* <<attention: pieces for other attention operators>> */
+typedef struct tp_attention_dims {
+    int batch, heads, kv_heads, tq, tk, d, dv;
+} tp_attention_dims;
+
+tp_attention_dims tp_attention_check(const char *op, const tp_tensor *q,
+                                     const tp_tensor *k, const tp_tensor *v);
 tp_tensor tp_head(const tp_tensor *t, int b, int h);
 tp_tensor tp_head_grad(const tp_tensor *t, int b, int h);
 tp_tensor tp_transposed_view(tp_tensor m);
