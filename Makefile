@@ -97,7 +97,7 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
-    figures measure-matmul measure-gpt pdf deps clean help
+    figures measure-matmul measure-gpt measure-attention pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -129,6 +129,7 @@ help:
 	@echo "make figures       render every registered figure into figures/"
 	@echo "make measure-matmul  re-measure the matrix products (figures/data)"
 	@echo "make measure-gpt   train GPT-T for 1,000 steps (figures/data)"
+	@echo "make measure-attention  time naive, tiled, linear attention (figures/data)"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
 
@@ -198,6 +199,9 @@ figures: programs
 
 measure-matmul: programs
 	$(OBJ)/tp bench matmul --tsv figures/data/matmul.tsv
+
+measure-attention: programs
+	$(OBJ)/tp bench attention --tsv figures/data/attention-scaling.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -220,5 +220,13 @@ int main(void)
     ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
            && strstr(bench.output, "GEMM floor"),
        "tp gpt bench reports training, the floor and decoding");
+    /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome scaling = tp("bench attention --max 512 --tsv "
+                                    "/tmp/tp-attention-scaling.tsv");
+    ok(scaling.status == 0 && strstr(scaling.output, "tiled / naive")
+           && strstr(scaling.output, "Linformer r=16")
+           && access("/tmp/tp-attention-scaling.tsv", R_OK) == 0,
+       "tp bench attention measures, compares and writes its table");
+    unlink("/tmp/tp-attention-scaling.tsv");
     return done_testing();
 }

@@ -32,5 +32,7 @@
 #include "tp/draw.h"
 /* <<tp.h: module headers>> */
 #include "tp/gpt.h"
+/* <<tp.h: module headers>> */
+#include "tp/subquadratic.h"
 
 #endif

@@ -343,20 +343,28 @@ static void head_map(tp_draw *d, const table *t, int row0, int n,
     }
 }
 /* <<figures: drawings>> */
+static int read_attention_maps(table *t, int prompt[24], int *n,
+                               tp_error *error)
+{
+    int status = read_table("figures/data/gpt-attention.tsv", t, error);
+    const char *p = status == 0 ? strstr(t->comments, "prompt") : NULL;
+    *n = 0;
+    for (int used; p != NULL && *n < 24
+                   && sscanf(p + 6, " %d%n", &prompt[*n], &used) == 1;
+         p += used)
+        (*n)++;
+    if (status == 0 && (*n == 0 || t->cols != *n || t->rows < 4 * 4 * *n))
+        status = tp_error_set(error, "gpt-attention.tsv is not 4 layers of "
+                              "4 heads of the prompt's weights");
+    return status;
+}
+
 static int draw_gpt_attention(tp_draw *d, tp_error *error)
 {
     table *t = calloc(1, sizeof *t);
     tp_check(t != NULL, "out of memory");
-    int prompt[24], n = 0, status = read_table("figures/data/gpt-attention.tsv",
-                                               t, error);
-    const char *p = status == 0 ? strstr(t->comments, "prompt") : NULL;
-    for (int used; p != NULL && n < 24
-                   && sscanf(p + 6, " %d%n", &prompt[n], &used) == 1;
-         p += used)
-        n++;
-    if (status == 0 && (n == 0 || t->cols != n || t->rows < 4 * 4 * n))
-        status = tp_error_set(error, "gpt-attention.tsv is not 4 layers of "
-                              "4 heads of the prompt's weights");
+    int prompt[24], n;
+    int status = read_attention_maps(t, prompt, &n, error);
     /* <<gpt figure: draw layers 0 and 3>> */
     for (int row = 0; status == 0 && row < 2; row++) {
         int layer = row == 0 ? 0 : 3;
@@ -410,6 +418,153 @@ static int draw_gpt_curve(tp_draw *d, tp_error *error)
     free(t);
     return status;
 }
+/* <<figures: drawings>> */
+static const char *const scaling_methods[] = {"naive", "tiled", "linear"};
+
+static int scaling_series(const table *t, int method, int column, double *x,
+                          double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 16; r++)
+        if (strcmp(t->label[r], scaling_methods[method]) == 0) {
+            x[n] = t->value[r][0];
+            y[n++] = t->value[r][column];
+        }
+    return n;
+}
+/* <<figures: drawings>> */
+static double slope_from_1024(const double *x, const double *y, int n)
+{
+    int first = 0;
+    while (first < n && x[first] < 1024)
+        first++;
+    double coefficient;
+    return n - first >= 2 ? tp_power_fit(x + first, y + first, n - first,
+                                         &coefficient)
+                          : NAN;
+}
+/* <<figures: drawings>> */
+enum { FORWARD_MS = 1, TRAINING_MS = 3, TRAINING_MIB = 4 };
+
+static tp_color scaling_color(int method)
+{
+    return tp_category(method == 0 ? 5 : method == 1 ? 4 : 2);
+}
+
+static void scaling_panel(tp_plot *p, const table *t, int column,
+                          bool legend_too)
+{
+    tp_plot_frame(p);
+    tp_legend_entry legend[3];
+    char text[3][64];
+    for (int m = 0; m < 3; m++) {
+        double x[16], y[16];
+        int n = scaling_series(t, m, column, x, y);
+        tp_plot_line(p, x, y, n, scaling_color(m), false, true);
+        snprintf(text[m], sizeof text[m], "%s, slope %.2f", scaling_methods[m],
+                 slope_from_1024(x, y, n));
+        legend[m] = (tp_legend_entry){text[m], scaling_color(m), false};
+    }
+    if (legend_too)
+        tp_plot_legend(p, legend, 3, TP_TOP_LEFT);
+}
+/* <<figures: drawings>> */
+static int draw_attention_scaling(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/attention-scaling.tsv", t, error);
+    if (status == 0) {
+        tp_axis n = {.lo = 256, .hi = 16384, .log = true,
+                     .label = "sequence length N"};
+        tp_plot time = {d, 46, 12, 160, 160, n,
+                        {.lo = 0.1, .hi = 100000, .log = true,
+                         .label = "training step (ms)"}};
+        tp_plot memory = {d, 268, 12, 160, 160, n,
+                          {.lo = 0.1, .hi = 10000, .log = true,
+                           .label = "peak memory (MiB)"}};
+        scaling_panel(&time, t, TRAINING_MS, true);
+        scaling_panel(&memory, t, TRAINING_MIB, true);
+    }
+    free(t);
+    return status;
+}
+/* <<figures: drawings>> */
+static int draw_card_quadratic(tp_draw *d, tp_error *error)
+{
+    table *maps = calloc(1, sizeof *maps), *scaling = calloc(1, sizeof *scaling);
+    tp_check(maps != NULL && scaling != NULL, "out of memory");
+    int prompt[24], n;
+    int status = read_attention_maps(maps, prompt, &n, error);
+    if (status == 0)
+        status = read_table("figures/data/attention-scaling.tsv", scaling,
+                            error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>1. Quadratic complexity</b>",
+                "Every query meets every key: twice the context, four times "
+                "the work and the memory",
+                "Data: tp bench attention (make measure-attention); the map, "
+                "a trained GPT-T (make measure-gpt)", &problem, &solutions);
+        /* <<quadratic card: the problem>> */
+        double px = problem.x, py = problem.y;
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 64, py + 22, 0.5, 0.0, 7, "N \xc3\x97 N weights of one head");
+        head_map(d, maps, (3 * 4 + 2) * n, n, prompt, px + 18, py + 34, true);
+        tp_axis length = {.lo = 256, .hi = 16384, .log = true};
+        tp_plot time = {d, px + 142, py + 34, 94, 66, length,
+                        {.lo = 0.1, .hi = 100000, .log = true}};
+        tp_plot memory = {d, px + 142, py + 140, 94, 66, length,
+                          {.lo = 0.1, .hi = 10000, .log = true}};
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 189, py + 22, 0.5, 0.0, 7, "training step (ms) against N");
+        tp_text(d, px + 189, py + 128, 0.5, 0.0, 7, "peak memory (MiB) against N");
+        scaling_panel(&time, scaling, TRAINING_MS, false);
+        scaling_panel(&memory, scaling, TRAINING_MIB, false);
+        /* <<quadratic card: the numbers of the longest run>> */
+        double x[16], ms[16], mib[16];
+        for (int m = 0; m < 3; m++) {
+            int count = scaling_series(scaling, m, TRAINING_MS, x, ms);
+            scaling_series(scaling, m, TRAINING_MIB, x, mib);
+            char line[96];
+            if (m == 0)
+                snprintf(line, sizeof line, "<b>one step, N = %.0f</b>", x[count - 1]);
+            cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+            if (m == 0)
+                tp_text(d, px + 18, py + 156, 0.0, 0.0, 7, line);
+            snprintf(line, sizeof line, "%s  %.2f s  %.0f MiB", scaling_methods[m],
+                     ms[count - 1] / 1e3, mib[count - 1]);
+            tp_set_color(d->cr, scaling_color(m));
+            tp_text(d, px + 18, py + 170 + 12 * m, 0.0, 0.0, 7, line);
+        }
+        /* <<quadratic card: the solutions>> */
+        static const char *const solution[][3] = {
+            {"FlashAttention", "exact, O(N) memory: this chapter",
+             "as a GPU kernel: Hardware inefficiency"},
+            {"Linformer", "keys and values mixed down to r",
+             "O(Nr): this chapter"},
+            {"Performer", "random features instead of exp",
+             "Part II; ReLU features: this chapter"},
+            {"Sparse attention", "strided patterns, O(N\xe2\x88\x9aN)",
+             "Part II, Sparse Transformer"},
+            {"Longformer", "a window and global tokens, O(Nw)", "Part II, Longformer"},
+            {"Transformer-XL", "segments and a cached memory",
+             "Part II, Transformer-XL"},
+        };
+        for (int i = 0; i < 6; i++) {
+            double y = solutions.y + 22 + 36 * i;
+            char name[64];
+            snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
+            cairo_set_source_rgb(d->cr, 0, 0, 0);
+            tp_text(d, solutions.x + 8, y, 0.0, 0.0, 8, name);
+            cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+            tp_text(d, solutions.x + 8, y + 11, 0.0, 0.0, 7, solution[i][1]);
+            tp_text(d, solutions.x + 8, y + 20, 0.0, 0.0, 7, solution[i][2]);
+        }
+    }
+    free(maps), free(scaling);
+    return status;
+}
 
 static const tp_figure figures[] = {
     /* <<figures: registry>> */
@@ -436,6 +591,12 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",
      360, 204, draw_gpt_curve},
+    /* <<figures: registry>> */
+    {"attention-scaling", "time and memory of one head's training step, "
+     "naive, tiled and linear", 440, 210, draw_attention_scaling},
+    /* <<figures: registry>> */
+    {"card-quadratic", "the card of quadratic complexity", 440, 320,
+     draw_card_quadratic},
 };
 
 /* <<figures: finding and rendering>> */

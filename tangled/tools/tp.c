@@ -1227,6 +1227,204 @@ static int gpt_attention(void)
     tp_gpt_free(m);
     return status;
 }
+/* <<tp: commands>> */
+static int scaling_max = 16384;
+static const char *scaling_tsv = NULL;
+
+static const option bench_attention_options[] = {
+    {"--threads", OPTION_INT, &bench_threads, 1, 1024,
+     "threads (default: all cores)"},
+    {"--max", OPTION_INT, &scaling_max, 256, 65536,
+     "the longest sequence; lengths double from 256 (default: 16384)"},
+    {"--tsv", OPTION_STRING, &scaling_tsv, 0, 0,
+     "also write the results as a table, for the figures"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+enum { NAIVE, TILED, LINEAR, METHODS };
+static const char *const method_names[METHODS] = {"naive", "tiled", "linear"};
+
+static tp_tensor *attention_by(int method, tp_graph *g, tp_tensor *q,
+                               tp_tensor *k, tp_tensor *v)
+{
+    return method == NAIVE   ? tp_attention(g, q, k, v, NULL)
+           : method == TILED ? tp_attention_tiled(g, q, k, v, NULL)
+                             : tp_linear_attention(g, q, k, v);
+}
+/* <<tp: commands>> */
+typedef struct scaling_case {
+    int method;
+    bool training;
+    tp_tensor *q, *k, *v, *seed;
+    tp_arena *step;
+} scaling_case;
+
+static void scaling_step(void *context)
+{
+    scaling_case *c = context;
+    tp_arena_reset(c->step);
+    tp_graph g = tp_graph_on(c->step);
+    tp_set_grad(&g, c->training);
+    tp_tensor *out = attention_by(c->method, &g, c->q, c->k, c->v);
+    if (c->training)
+        tp_backward_from(&g, out, c->seed);
+}
+/* <<tp: commands>> */
+typedef struct scaling_result {
+    double ms, mib;
+} scaling_result;
+
+static scaling_result measure_scaling(scaling_case *c)
+{
+    tp_arena_reset(c->step);
+    tp_arena_reset_peak(c->step);
+    scaling_step(c);
+    double mib = (double)tp_arena_peak(c->step) / (1 << 20);
+    int n = c->q->shape.dim[2], runs = n <= 1024 ? 10 : n <= 4096 ? 3 : 1;
+    return (scaling_result){tp_time(scaling_step, c, runs).median * 1e3, mib};
+}
+/* <<tp: commands>> */
+enum { MAX_LENGTHS = 16 };
+
+typedef struct scaling_row {
+    int n;
+    scaling_result forward, training;
+} scaling_row;
+
+static int measure_all(scaling_row rows[][METHODS], tp_arena *inputs)
+{
+    tp_rng rng = tp_rng_seeded(3, 3);
+    int lengths = 0;
+    for (int n = 256; n <= scaling_max && lengths < MAX_LENGTHS; n *= 2) {
+        scaling_case c = {.step = tp_arena_new("attention step")};
+        tp_arena_reset(inputs);
+        c.q = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_WITH_GRAD, &rng);
+        c.k = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_WITH_GRAD, &rng);
+        c.v = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_WITH_GRAD, &rng);
+        c.seed = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_NO_GRAD, &rng);
+        /* <<bench attention: measure every method at this length>> */
+        for (c.method = 0; c.method < METHODS; c.method++) {
+            scaling_row *r = &rows[lengths][c.method];
+            r->n = n;
+            c.training = false, r->forward = measure_scaling(&c);
+            c.training = true, r->training = measure_scaling(&c);
+            printf("%6d  %-7s %11.2f %9.1f %13.2f %9.1f\n", n,
+                   method_names[c.method], r->forward.ms, r->forward.mib,
+                   r->training.ms, r->training.mib);
+            fflush(stdout);
+        }
+        tp_arena_free(c.step);
+        lengths++;
+    }
+    return lengths;
+}
+/* <<tp: commands>> */
+static double exponent_of(scaling_row rows[][METHODS], int lengths, int method,
+                          bool memory)
+{
+    double x[MAX_LENGTHS], y[MAX_LENGTHS], coefficient;
+    int n = 0;
+    for (int i = 0; i < lengths; i++)
+        if (rows[i][method].n >= 1024) {
+            x[n] = rows[i][method].n;
+            y[n++] = memory ? rows[i][method].training.mib
+                            : rows[i][method].training.ms;
+        }
+    return n >= 2 ? tp_power_fit(x, y, n, &coefficient) : NAN;
+}
+/* <<tp: commands>> */
+static void print_scaling_summary(scaling_row rows[][METHODS], int lengths)
+{
+    printf("# training step, fitted over N >= 1024: time ~ N^a, memory ~ N^b\n");
+    for (int m = 0; m < METHODS; m++)
+        printf("#   %-7s a = %.2f   b = %.2f\n", method_names[m],
+               exponent_of(rows, lengths, m, false),
+               exponent_of(rows, lengths, m, true));
+    printf("# tiled / naive:      N   forward time   training time   "
+           "training memory\n");
+    for (int i = 0; i < lengths; i++) {
+        const scaling_row *naive = &rows[i][NAIVE], *tiled = &rows[i][TILED];
+        printf("#               %6d %13.2f %15.2f %14.1fx less\n", naive->n,
+               tiled->forward.ms / naive->forward.ms,
+               tiled->training.ms / naive->training.ms,
+               naive->training.mib / tiled->training.mib);
+    }
+}
+/* <<tp: commands>> */
+static double relative_error(const tp_tensor *a, const tp_tensor *exact)
+{
+    double diff = 0.0, norm = 0.0;
+    for (long i = 0, n = tp_tensor_count(exact); i < n; i++) {
+        diff += pow((double)a->data[i] - exact->data[i], 2);
+        norm += pow((double)exact->data[i], 2);
+    }
+    return sqrt(diff / norm);
+}
+/* <<tp: commands>> */
+static void print_errors(tp_arena *arena)
+{
+    tp_rng rng = tp_rng_seeded(4, 4);
+    tp_shape shape = tp_shape4(1, 1, 1024, 64);
+    tp_tensor *q = tp_tensor_normal(arena, shape, TP_NO_GRAD, &rng);
+    tp_tensor *k = tp_tensor_normal(arena, shape, TP_NO_GRAD, &rng);
+    tp_tensor *v = tp_tensor_normal(arena, shape, TP_NO_GRAD, &rng);
+    tp_graph g = tp_graph_on(arena);
+    tp_tensor *exact = tp_attention(&g, q, k, v, NULL);
+    printf("# error against exact attention at N = 1024 (relative, all outputs)\n");
+    printf("#   tiled            %.1e\n", relative_error(
+               tp_attention_tiled(&g, q, k, v, NULL), exact));
+    printf("#   linear (ReLU)    %.3f\n", relative_error(
+               tp_linear_attention(&g, q, k, v), exact));
+    /* <<bench attention: the Linformer's error at several ranks>> */
+    for (int r = 16; r <= 1024; r *= 4) {
+        float deviation = 1.0f / sqrtf((float)r);
+        tp_shape projection = tp_shape2(1024, r);
+        tp_tensor *e = tp_scale(&g, tp_tensor_normal(arena, projection, TP_NO_GRAD,
+                                                     &rng), deviation);
+        tp_tensor *f = tp_scale(&g, tp_tensor_normal(arena, projection, TP_NO_GRAD,
+                                                     &rng), deviation);
+        printf("#   Linformer r=%-4d %.3f\n", r,
+               relative_error(tp_linformer(&g, q, k, v, e, f), exact));
+    }
+}
+/* <<tp: commands>> */
+static int write_scaling_table(scaling_row rows[][METHODS], int lengths)
+{
+    FILE *f = fopen(scaling_tsv, "w");
+    if (f == NULL) {
+        perror(scaling_tsv);
+        return 1;
+    }
+    tp_describe_machine(f);
+    fprintf(f, "# written by: tp bench attention --tsv %s\n", scaling_tsv);
+    fprintf(f, "method\tn\tforward_ms\tforward_mib\ttraining_ms\ttraining_mib\n");
+    for (int i = 0; i < lengths; i++)
+        for (int m = 0; m < METHODS; m++) {
+            const scaling_row *r = &rows[i][m];
+            fprintf(f, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\n", method_names[m], r->n,
+                    r->forward.ms, r->forward.mib, r->training.ms,
+                    r->training.mib);
+        }
+    return fclose(f) == 0 ? 0 : 1;
+}
+/* <<tp: commands>> */
+static int bench_attention(void)
+{
+    if (bench_threads > 0)
+        tp_set_threads(bench_threads);
+    tp_describe_machine(stdout);
+    printf("# one head of width 64; milliseconds (median) and MiB (peak)\n");
+    printf("%6s  %-7s %11s %9s %13s %9s\n", "N", "method", "forward ms",
+           "MiB", "training ms", "MiB");
+    static scaling_row rows[MAX_LENGTHS][METHODS];
+    tp_arena *inputs = tp_arena_new("attention inputs");
+    int lengths = measure_all(rows, inputs);
+    print_scaling_summary(rows, lengths);
+    tp_arena_reset(inputs);
+    print_errors(inputs);
+    tp_arena_free(inputs);
+    return scaling_tsv ? write_scaling_table(rows, lengths) : 0;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
@@ -1257,6 +1455,9 @@ static const command commands[] = {
     /* <<tp: command table>> */
     {"gpt attention", "write a trained GPT's attention weights for a prompt",
      gpt_attention_options, gpt_attention, NULL},
+    /* <<tp: command table>> */
+    {"bench attention", "time and memory of naive, tiled and linear attention",
+     bench_attention_options, bench_attention, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
