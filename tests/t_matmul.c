@@ -31,9 +31,9 @@ static const tp_tensor *operand(int rows, int cols, bool transposed)
 
 static void sizes_and_transposes(void)
 {
-    static const int sizes[][3] = {{1, 1, 1}, {1, 7, 1}, {5, 1, 3},
-                                   {3, 5, 7}, {17, 33, 65}, {64, 64, 64},
-                                   {100, 37, 129}};
+    static const int sizes[][3] = {{1, 1, 1}, {1, 7, 1}, {1, 37, 65},
+                                   {5, 1, 3}, {3, 5, 7}, {17, 33, 65},
+                                   {64, 64, 64}, {100, 37, 129}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
@@ -64,6 +64,13 @@ static void slices_alpha_and_beta(void)
     tp_fill(c, NAN);
     ok(gemm_error(c, a, b, 1.0f, 0.0f) <= 1e-6 * 30,
        "with beta = 0 the old contents, even NaN, are not read");
+    tp_tensor *row = tp_slice(arena, c, 0, 4, 1);
+    const tp_tensor *a_row = tp_slice(arena, a, 0, 2, 1);
+    ok(gemm_error(row, a_row, b, 0.5f, 1.0f) <= 1e-6 * 30,
+       "one row of a slice: alpha = 0.5 and beta = 1");
+    tp_fill(row, NAN);
+    ok(gemm_error(row, a_row, b, 1.0f, 0.0f) <= 1e-6 * 30,
+       "one row with beta = 0 does not read NaN either");
 }
 
 /* <<t-matmul: batches>> */

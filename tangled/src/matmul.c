@@ -1,6 +1,7 @@
 /* Generated from book/130-matmul.nw; edit the book, not this file. */
 #include <cblas.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "tp/check.h"
 #include "tp/matmul.h"
@@ -113,6 +114,22 @@ static bool as_blas(const tp_tensor *m, blas_matrix *out)
 }
 
 /* <<matmul: the product through OpenBLAS>> */
+static void row_times_matrix(tp_tensor *c, const tp_tensor *a,
+                             const tp_tensor *b, const blas_matrix *bm,
+                             float alpha, float beta)
+{
+    int k = a->shape.dim[1], n = c->shape.dim[1];
+    int step_a = k == 1 ? 1 : (int)a->stride[1];
+    if (beta == 0.0f)
+        memset(c->data, 0, (size_t)n * sizeof *c->data);
+    if (bm->transpose == CblasNoTrans)
+        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, b->data,
+                    bm->leading, a->data, step_a, beta, c->data, 1);
+    else
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b->data,
+                    bm->leading, a->data, step_a, beta, c->data, 1);
+}
+/* <<matmul: the product through OpenBLAS>> */
 static void blas_matrix_product(tp_tensor *c, const tp_tensor *a,
                                 const tp_tensor *b, float alpha, float beta)
 {
@@ -125,6 +142,10 @@ static void blas_matrix_product(tp_tensor *c, const tp_tensor *a,
     tp_check(as_blas(c, &cm) && cm.transpose == CblasNoTrans,
              "the result of a product must have rows of stride 1");
     int m = c->shape.dim[0], n = c->shape.dim[1], k = a->shape.dim[1];
+    if (m == 1) {
+        row_times_matrix(c, a, b, &bm, alpha, beta);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, am.transpose, bm.transpose, m, n, k, alpha,
                 a->data, am.leading, b->data, bm.leading, beta, c->data,
                 cm.leading);
