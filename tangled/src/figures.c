@@ -527,11 +527,11 @@ static int draw_card_quadratic(tp_draw *d, tp_error *error)
             int count = scaling_series(scaling, m, TRAINING_MS, x, ms);
             scaling_series(scaling, m, TRAINING_MIB, x, mib);
             char line[96];
-            if (m == 0)
+            if (m == 0) {
                 snprintf(line, sizeof line, "<b>one step, N = %.0f</b>", x[count - 1]);
-            cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-            if (m == 0)
+                cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
                 tp_text(d, px + 18, py + 156, 0.0, 0.0, 7, line);
+            }
             snprintf(line, sizeof line, "%s  %.2f s  %.0f MiB", scaling_methods[m],
                      ms[count - 1] / 1e3, mib[count - 1]);
             tp_set_color(d->cr, scaling_color(m));
