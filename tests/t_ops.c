@@ -155,6 +155,8 @@ FORWARD(log_softmax_forward, tp_log_softmax(g, in[0]))
 static const int targets[6] = {3, 0, -1, 4, 4, 1};
 
 FORWARD(cross_entropy_forward, tp_cross_entropy(g, in[0], targets, -1))
+FORWARD(smoothed_forward,
+        tp_cross_entropy_smoothed(g, in[0], targets, -1, 0.25f))
 /* <<t-ops: softmax and the loss>> */
 static void softmax_and_loss(void)
 {
@@ -198,6 +200,23 @@ static void softmax_and_loss(void)
                     "log-softmax");
     check_gradients(cross_entropy_forward, (tp_tensor *[]){x}, 1, NULL,
                     "cross-entropy with an ignored row");
+    /* <<t-ops: the smoothed cross-entropy against its definition>> */
+    double smoothed = 0;
+    for (int r = 0; r < 6; r++) {
+        if (targets[r] == -1)
+            continue;
+        double sum = 0;
+        for (int j = 0; j < 5; j++)
+            sum += exp(x->data[r * 5 + j]);
+        for (int j = 0; j < 5; j++)
+            smoothed -= ((j == targets[r] ? 0.75 : 0.0) + 0.25 / 5)
+                        * (x->data[r * 5 + j] - log(sum));
+    }
+    near(tp_cross_entropy_smoothed(&record, x, targets, -1, 0.25f)->data[0],
+         smoothed / 5, 1e-5, "label smoothing: the loss against the smoothed "
+         "target (1 - e) e_t + e / V");
+    check_gradients(smoothed_forward, (tp_tensor *[]){x}, 1, NULL,
+                    "cross-entropy with label smoothing 0.25");
 }
 
 /* <<t-ops: embedding and dropout>> */

@@ -31,6 +31,10 @@
 /* <<tp.h: module headers>> */
 #include "tp/draw.h"
 /* <<tp.h: module headers>> */
+#include "tp/block.h"
+/* <<tp.h: module headers>> */
+#include "tp/vanilla.h"
+/* <<tp.h: module headers>> */
 #include "tp/gpt.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"

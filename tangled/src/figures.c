@@ -239,6 +239,60 @@ static int draw_pipeline(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<figures: drawings>> */
+static void vanilla_stack(tp_draw *d, double x, double y, int layers,
+                          const char *const steps[], int n, const char *title)
+{
+    double h = 22.0 * n + 14.0;
+    char text[64];
+    tp_rounded_box(d, x - 8, y - 6, 176, h + 4, 6, tp_rgb(0xFAFAFA),
+                   tp_rgb(0xBBBBBB));
+    snprintf(text, sizeof text, "%s \xc3\x97 %d", title, layers);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, x + 164, y - 3, 1.0, 0.0, 7.5, text);
+    for (int i = 0; i < n; i++) {
+        double top = y + h - 26.0 - 22.0 * i;
+        tp_label_box(d, x, top, 160, 16, tp_category(i == n - 1 ? 0 : 5), 7.5,
+                     steps[i]);
+        if (i > 0)
+            tp_arrow(d, x + 80, top + 22, x + 80, top + 16, tp_rgb(0x555555),
+                     0.8);
+    }
+}
+/* <<figures: drawings>> */
+static int draw_vanilla_architecture(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    static const char *const encoder[] = {"self-attention (all positions)",
+                                          "add, LayerNorm", "MLP, ReLU",
+                                          "add, LayerNorm"};
+    static const char *const decoder[] = {
+        "causal self-attention", "add, LayerNorm", "cross-attention to memory",
+        "add, LayerNorm", "MLP, ReLU", "add, LayerNorm"};
+    vanilla_stack(d, 24, 108, 2, encoder, 4, "encoder");
+    vanilla_stack(d, 236, 40, 2, decoder, 6, "decoder");
+    tp_label_box(d, 24, 232, 160, 18, tp_category(4), 7.5,
+                 "digits + sinusoids");
+    tp_label_box(d, 236, 232, 160, 18, tp_category(4), 7.5,
+                 "words so far + sinusoids");
+    tp_label_box(d, 236, 8, 160, 18, tp_category(2), 7.5,
+                 "logits of the next word");
+    tp_arrow(d, 104, 232, 104, 210, tp_rgb(0x555555), 0.8);
+    tp_arrow(d, 316, 232, 316, 210, tp_rgb(0x555555), 0.8);
+    tp_arrow(d, 316, 40, 316, 26, tp_rgb(0x555555), 0.8);
+    /* the memory enters every decoder block's cross-attention */
+    cairo_set_source_rgb(d->cr, 0.45, 0.45, 0.45);
+    cairo_set_line_width(d->cr, 0.8);
+    cairo_move_to(d->cr, 104, 106);
+    cairo_line_to(d->cr, 104, 96);
+    cairo_line_to(d->cr, 210, 96);
+    cairo_line_to(d->cr, 210, 116);
+    cairo_stroke(d->cr);
+    tp_arrow(d, 210, 116, 236, 116, tp_rgb(0x555555), 0.8);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 157, 92, 0.5, 1.0, 7, "memory [S, C]");
+    return 0;
+}
+/* <<figures: drawings>> */
 static void stage(tp_draw *d, double y, double h, tp_color color,
                   const char *what, const char *shape)
 {
@@ -582,6 +636,9 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"pipeline", "how the book becomes a library, tests, figures and a PDF",
      440, 152, draw_pipeline},
+    /* <<figures: registry>> */
+    {"vanilla-architecture", "The encoder-decoder of 2017, post-LN, as this "
+     "chapter trains it", 420, 260, draw_vanilla_architecture},
     /* <<figures: registry>> */
     {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
      420, 312, draw_gpt_architecture},

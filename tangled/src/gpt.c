@@ -14,34 +14,6 @@ tp_gpt_config tp_gpt_t(void)
                            .n_layer = 4, .n_head = 4, .n_embd = 256};
 }
 /* <<gpt: making the model>> */
-static tp_tensor *param(tp_gpt *m, const char *prefix, const char *name,
-                        tp_shape shape)
-{
-    char full[64];
-    snprintf(full, sizeof full, "%s%s", prefix, name);
-    return tp_param_new(&m->params, m->arena, full, shape);
-}
-
-static void make_block(tp_gpt *m, int i)
-{
-    int c = m->config.n_embd;
-    char h[16];
-    snprintf(h, sizeof h, "h.%d.", i);
-    tp_gpt_block *b = &m->blocks[i];
-    b->ln_1_w = param(m, h, "ln_1.weight", tp_shape1(c));
-    b->ln_1_b = param(m, h, "ln_1.bias", tp_shape1(c));
-    b->c_attn_w = param(m, h, "attn.c_attn.weight", tp_shape2(c, 3 * c));
-    b->c_attn_b = param(m, h, "attn.c_attn.bias", tp_shape1(3 * c));
-    b->c_proj_w = param(m, h, "attn.c_proj.weight", tp_shape2(c, c));
-    b->c_proj_b = param(m, h, "attn.c_proj.bias", tp_shape1(c));
-    b->ln_2_w = param(m, h, "ln_2.weight", tp_shape1(c));
-    b->ln_2_b = param(m, h, "ln_2.bias", tp_shape1(c));
-    b->c_fc_w = param(m, h, "mlp.c_fc.weight", tp_shape2(c, 4 * c));
-    b->c_fc_b = param(m, h, "mlp.c_fc.bias", tp_shape1(4 * c));
-    b->mlp_proj_w = param(m, h, "mlp.c_proj.weight", tp_shape2(4 * c, c));
-    b->mlp_proj_b = param(m, h, "mlp.c_proj.bias", tp_shape1(c));
-}
-/* <<gpt: making the model>> */
 tp_gpt *tp_gpt_new(tp_gpt_config config)
 {
     tp_check(config.vocab_size > 0 && config.n_positions > 0
@@ -55,14 +27,19 @@ tp_gpt *tp_gpt_new(tp_gpt_config config)
     m->arena = tp_arena_new("GPT parameters");
     m->blocks = calloc((size_t)config.n_layer, sizeof *m->blocks);
     tp_check(m->blocks != NULL, "out of memory");
-    m->wte = param(m, "", "wte.weight", tp_shape2(config.vocab_size,
-                                                  config.n_embd));
-    m->wpe = param(m, "", "wpe.weight", tp_shape2(config.n_positions,
-                                                  config.n_embd));
-    for (int i = 0; i < config.n_layer; i++)
-        make_block(m, i);
-    m->ln_f_w = param(m, "", "ln_f.weight", tp_shape1(config.n_embd));
-    m->ln_f_b = param(m, "", "ln_f.bias", tp_shape1(config.n_embd));
+    int c = config.n_embd;
+    m->wte = tp_param_new(&m->params, m->arena, "wte.weight",
+                          tp_shape2(config.vocab_size, c));
+    m->wpe = tp_param_new(&m->params, m->arena, "wpe.weight",
+                          tp_shape2(config.n_positions, c));
+    for (int i = 0; i < config.n_layer; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "h.%d.", i);
+        tp_block_make(&m->blocks[i], &m->params, m->arena, prefix, c, 4 * c,
+                      false);
+    }
+    m->ln_f_w = tp_param_new(&m->params, m->arena, "ln_f.weight", tp_shape1(c));
+    m->ln_f_b = tp_param_new(&m->params, m->arena, "ln_f.bias", tp_shape1(c));
     return m;
 }
 
@@ -78,61 +55,9 @@ void tp_gpt_free(tp_gpt *m)
 /* <<gpt: making the model>> */
 void tp_gpt_init(tp_gpt *m, tp_rng *rng)
 {
-    float residual = 0.02f / sqrtf(2.0f * (float)m->config.n_layer);
-    for (int i = 0; i < m->params.count; i++) {
-        tp_param *p = &m->params.items[i];
-        bool projection = strstr(p->name, "c_proj.weight") != NULL;
-        if (strstr(p->name, "ln_") != NULL && strstr(p->name, ".weight"))
-            tp_fill(p->tensor, 1.0f);
-        else if (p->tensor->shape.ndim == 1)
-            tp_fill(p->tensor, 0.0f);
-        else
-            tp_fill_normal(p->tensor, rng, 0.0f,
-                           projection ? residual : 0.02f);
-    }
+    tp_init_gpt2(&m->params, rng, m->config.n_layer);
 }
 
-/* <<gpt: the forward pass>> */
-static tp_tensor *heads(tp_graph *g, tp_tensor *qkv, int which, int n_head)
-{
-    int b = qkv->shape.dim[0], t = qkv->shape.dim[1], c3 = qkv->shape.dim[2];
-    int c = c3 / 3, d = c / n_head;
-    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
-    *view = *qkv;
-    view->shape = tp_shape4(b, n_head, t, d);
-    view->stride[0] = (long)t * c3, view->stride[1] = d;
-    view->stride[2] = c3, view->stride[3] = 1;
-    view->data += which * c;
-    if (view->grad != NULL)
-        view->grad += which * c;
-    return view;
-}
-/* <<gpt: the forward pass>> */
-static tp_tensor *attention(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
-                            tp_tensor *x, tp_tensor **weights)
-{
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
-    int h = m->config.n_head;
-    tp_attention_options causal = {.causal = true, .weights = weights};
-    tp_tensor *o = tp_attention(g, heads(g, qkv, 0, h), heads(g, qkv, 1, h),
-                                heads(g, qkv, 2, h), &causal);
-    static const int back[4] = {0, 2, 1, 3};
-    tp_tensor *rows = tp_contiguous(g, tp_permute(g->arena, o, back));
-    return tp_linear(g, tp_reshape(g->arena, rows, x->shape), b->c_proj_w,
-                     b->c_proj_b);
-}
-/* <<gpt: the forward pass>> */
-static tp_tensor *block(tp_graph *g, tp_gpt *m, const tp_gpt_block *b,
-                        tp_tensor *x, tp_tensor **weights)
-{
-    const float eps = 1e-5f;
-    x = tp_add(g, x, attention(g, m, b,
-                               tp_layernorm(g, x, b->ln_1_w, b->ln_1_b, eps),
-                               weights));
-    tp_tensor *hidden = tp_gelu_tanh(g, tp_linear(
-        g, tp_layernorm(g, x, b->ln_2_w, b->ln_2_b, eps), b->c_fc_w, b->c_fc_b));
-    return tp_add(g, x, tp_linear(g, hidden, b->mlp_proj_w, b->mlp_proj_b));
-}
 /* <<gpt: the forward pass>> */
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
@@ -146,8 +71,11 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
     tp_tensor *x = tp_add(g, tp_embedding(g, m->wte, tokens,
                                           tp_shape2(batch, length)),
                           tp_embedding(g, m->wpe, positions, tp_shape1(length)));
-    for (int i = 0; i < m->config.n_layer; i++)
-        x = block(g, m, &m->blocks[i], x, weights ? &weights[i] : NULL);
+    tp_block_options o = {.heads = m->config.n_head, .self.causal = true};
+    for (int i = 0; i < m->config.n_layer; i++) {
+        o.self.weights = weights != NULL ? &weights[i] : NULL;
+        x = tp_block_forward(g, &m->blocks[i], x, NULL, &o);
+    }
     x = tp_layernorm(g, x, m->ln_f_w, m->ln_f_b, 1e-5f);
     return tp_matmul(g, x, tp_transpose(g->arena, m->wte, 0, 1));
 }
@@ -210,10 +138,11 @@ void tp_gpt_cache_free(tp_gpt_cache *cache)
 static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
                                    tp_gpt_cache *c, tp_tensor *x)
 {
-    const tp_gpt_block *b = &m->blocks[layer];
+    const tp_block *b = &m->blocks[layer];
     tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,1,3C] */
     int h = m->config.n_head, t = c->length;
-    tp_tensor *k = heads(g, qkv, 1, h), *v = heads(g, qkv, 2, h);
+    tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
+    tp_tensor *v = tp_split_heads(g, qkv, 2, 3, h);
     tp_tensor kt = *c->k[layer], vt = *c->v[layer];
     kt.data += (long)t * kt.stride[2], vt.data += (long)t * vt.stride[2];
     kt.shape.dim[2] = vt.shape.dim[2] = 1;
@@ -221,11 +150,9 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
     tp_copy(&vt, v);
     tp_tensor *keys = tp_slice(g->arena, c->k[layer], 2, 0, t + 1);
     tp_tensor *values = tp_slice(g->arena, c->v[layer], 2, 0, t + 1);
-    tp_tensor *o = tp_attention(g, heads(g, qkv, 0, h), keys, values, NULL);
-    static const int back[4] = {0, 2, 1, 3};
-    tp_tensor *rows = tp_contiguous(g, tp_permute(g->arena, o, back));
-    return tp_linear(g, tp_reshape(g->arena, rows, x->shape), b->c_proj_w,
-                     b->c_proj_b);
+    tp_tensor *o = tp_attention(g, tp_split_heads(g, qkv, 0, 3, h), keys,
+                                values, NULL);
+    return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
 }
 /* <<gpt: decoding with a cache>> */
 const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
@@ -240,13 +167,11 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
     tp_tensor *x = tp_add(&g, tp_embedding(&g, m->wte, &token, tp_shape2(1, 1)),
                           tp_embedding(&g, m->wpe, &position, tp_shape1(1)));
     for (int l = 0; l < m->config.n_layer; l++) {
-        const tp_gpt_block *b = &m->blocks[l];
+        const tp_block *b = &m->blocks[l];
         x = tp_add(&g, x, cached_attention(&g, m, l, c, tp_layernorm(
                                 &g, x, b->ln_1_w, b->ln_1_b, eps)));
-        tp_tensor *hidden = tp_gelu_tanh(&g, tp_linear(
-            &g, tp_layernorm(&g, x, b->ln_2_w, b->ln_2_b, eps), b->c_fc_w,
-            b->c_fc_b));
-        x = tp_add(&g, x, tp_linear(&g, hidden, b->mlp_proj_w, b->mlp_proj_b));
+        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_layernorm(
+                                &g, x, b->ln_2_w, b->ln_2_b, eps), NULL));
     }
     c->length++;
     x = tp_layernorm(&g, x, m->ln_f_w, m->ln_f_b, eps);

@@ -547,6 +547,7 @@ typedef struct cross_entropy_saved {
     int *targets;
     float *lse;      /* per row */
     int ignore;
+    float smoothing;
     long counted;    /* rows whose target is not ignored */
 } cross_entropy_saved;
 
@@ -556,21 +557,33 @@ static void cross_entropy_backward(tp_node *node)
     tp_tensor *x = node->input[0];
     int c = last_dim(x);
     float scale = node->output->grad[0] / (float)s->counted;
+    float spread = s->smoothing / (float)c;
     long rows = rows_of(x);
     TP_PARALLEL_FOR
     for (long r = 0; r < rows; r++) {
         if (s->targets[r] == s->ignore)
             continue;
         for (int j = 0; j < c; j++)
-            x->grad[r * c + j] += scale * expf(x->data[r * c + j] - s->lse[r]);
-        x->grad[r * c + s->targets[r]] -= scale;
+            x->grad[r * c + j] +=
+                scale * (expf(x->data[r * c + j] - s->lse[r]) - spread);
+        x->grad[r * c + s->targets[r]] -= scale * (1.0f - s->smoothing);
     }
 }
 /* <<ops: implementing softmax and the loss>> */
 tp_tensor *tp_cross_entropy(tp_graph *g, tp_tensor *logits,
                             const int *targets, int ignore)
 {
+    return tp_cross_entropy_smoothed(g, logits, targets, ignore, 0.0f);
+}
+
+tp_tensor *tp_cross_entropy_smoothed(tp_graph *g, tp_tensor *logits,
+                                     const int *targets, int ignore,
+                                     float smoothing)
+{
     need_contiguous("tp_cross_entropy", logits);
+    tp_check(smoothing >= 0.0f && smoothing < 1.0f,
+             "tp_cross_entropy: smoothing %g is not in [0, 1)",
+             (double)smoothing);
     long rows = rows_of(logits);
     int c = last_dim(logits);
     bool grad = tp_needs_grad(g, 1, (tp_tensor *[]){logits});
@@ -578,6 +591,7 @@ tp_tensor *tp_cross_entropy(tp_graph *g, tp_tensor *logits,
     s->targets = keep(g, targets, (size_t)rows * sizeof *targets);
     s->lse = tp_arena_alloc(g->arena, (size_t)rows * sizeof(float));
     s->ignore = ignore;
+    s->smoothing = smoothing;
     double total = 0.0;
     /* <<ops: sum the loss over the counted rows>> */
     for (long r = 0; r < rows; r++) {
@@ -593,9 +607,15 @@ tp_tensor *tp_cross_entropy(tp_graph *g, tp_tensor *logits,
     for (long r = 0; r < rows; r++)
         if (targets[r] != ignore)
             s->lse[r] = (float)log_sum_exp(logits->data + r * c, c);
-    for (long r = 0; r < rows; r++)
-        if (targets[r] != ignore)
-            total += s->lse[r] - logits->data[r * c + targets[r]];
+    for (long r = 0; r < rows; r++) {
+        if (targets[r] == ignore)
+            continue;
+        const float *x = logits->data + r * c;
+        double mean = 0.0;
+        for (int j = 0; smoothing > 0.0f && j < c; j++)
+            mean += x[j] / (double)c;
+        total += s->lse[r] - (1.0 - smoothing) * x[targets[r]] - smoothing * mean;
+    }
     tp_tensor *loss = result(g, tp_shape1(1), grad);
     loss->data[0] = (float)(total / (double)s->counted);
     if (grad)

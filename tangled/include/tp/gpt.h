@@ -3,6 +3,7 @@
 #define TP_GPT_H
 
 #include "tp/attention.h"
+#include "tp/block.h"
 #include "tp/checkpoint.h"
 #include "tp/data.h"
 #include "tp/ops.h"
@@ -15,17 +16,12 @@ typedef struct tp_gpt_config {
 
 tp_gpt_config tp_gpt_t(void);
 /* <<gpt: configuration and parameters>> */
-typedef struct tp_gpt_block {
-    tp_tensor *ln_1_w, *ln_1_b, *c_attn_w, *c_attn_b, *c_proj_w, *c_proj_b;
-    tp_tensor *ln_2_w, *ln_2_b, *c_fc_w, *c_fc_b, *mlp_proj_w, *mlp_proj_b;
-} tp_gpt_block;
-
 typedef struct tp_gpt {
     tp_gpt_config config;
     tp_arena *arena;
     tp_params params;
     tp_tensor *wte, *wpe, *ln_f_w, *ln_f_b;
-    tp_gpt_block *blocks;
+    tp_block *blocks;
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

@@ -28,6 +28,9 @@ tp_tensor *tp_softmax(tp_graph *g, tp_tensor *x);
 tp_tensor *tp_log_softmax(tp_graph *g, tp_tensor *x);
 tp_tensor *tp_cross_entropy(tp_graph *g, tp_tensor *logits,
                             const int *targets, int ignore);
+tp_tensor *tp_cross_entropy_smoothed(tp_graph *g, tp_tensor *logits,
+                                     const int *targets, int ignore,
+                                     float smoothing);
 
 /* <<ops: embedding and dropout>> */
 tp_tensor *tp_embedding(tp_graph *g, tp_tensor *table, const int *ids,

@@ -1,0 +1,55 @@
+/* Generated from book/208-vanilla.nw; edit the book, not this file. */
+#ifndef TP_BLOCK_H
+#define TP_BLOCK_H
+
+#include "tp/attention.h"
+#include "tp/checkpoint.h"
+#include "tp/random.h"
+#include "tp/train.h"
+
+/* <<block: the parameters of a block>> */
+typedef struct tp_block {
+    tp_tensor *ln_1_w, *ln_1_b, *c_attn_w, *c_attn_b, *c_proj_w, *c_proj_b;
+    tp_tensor *ln_x_w, *ln_x_b, *q_attn_w, *q_attn_b, *kv_attn_w, *kv_attn_b,
+        *x_proj_w, *x_proj_b;  /* cross-attention: decoders only, else NULL */
+    tp_tensor *ln_2_w, *ln_2_b, *c_fc_w, *c_fc_b, *mlp_proj_w, *mlp_proj_b;
+} tp_block;
+
+void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
+                   const char *prefix, int width, int hidden, bool cross);
+void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers);
+
+/* <<block: running a block>> */
+typedef tp_tensor *tp_activation(tp_graph *g, tp_tensor *x);
+
+typedef struct tp_block_options {
+    int heads;
+    bool post_ln;                /* x = LN(x + f(x)) as in 2017; else pre-LN */
+    tp_activation *activation;   /* of the MLP; NULL: tp_gelu_tanh */
+    tp_attention_options self;   /* the masks of the self-attention */
+    tp_attention_options cross;  /* and of the cross-attention */
+} tp_block_options;
+
+tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,
+                            tp_tensor *memory, const tp_block_options *o);
+
+/* <<block: the pieces>> */
+tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
+                          int parts, int heads);
+tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o);
+tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
+                        tp_activation *activation);
+tp_tensor *tp_sinusoids(tp_arena *arena, int positions, int width);
+
+/* <<block: configurations in checkpoints>> */
+typedef struct tp_config_field {
+    const char *key;
+    int *value;
+} tp_config_field;
+
+void tp_config_save(const tp_config_field *fields, int n, tp_metadata *meta);
+int tp_config_load(const tp_config_field *fields, int n,
+                   const tp_metadata *meta, const char *path,
+                   tp_error *error);
+
+#endif

@@ -1,0 +1,216 @@
+/* Generated from book/208-vanilla.nw; edit the book, not this file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp/block.h"
+#include "tp/ops.h"
+
+/* <<block: making a block>> */
+typedef struct maker {
+    tp_params *params;
+    tp_arena *arena;
+    const char *prefix;
+} maker;
+
+static tp_tensor *make(const maker *m, const char *name, int rows, int cols)
+{
+    char full[64];
+    int n = snprintf(full, sizeof full, "%s%s", m->prefix, name);
+    tp_check(n < (int)sizeof full, "the parameter name %s%s is too long",
+             m->prefix, name);
+    return tp_param_new(m->params, m->arena, full,
+                        cols > 0 ? tp_shape2(rows, cols) : tp_shape1(rows));
+}
+/* <<block: making a block>> */
+void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
+                   const char *prefix, int width, int hidden, bool cross)
+{
+    const maker m = {params, arena, prefix};
+    int c = width;
+    *b = (tp_block){0};
+    b->ln_1_w = make(&m, "ln_1.weight", c, 0);
+    b->ln_1_b = make(&m, "ln_1.bias", c, 0);
+    b->c_attn_w = make(&m, "attn.c_attn.weight", c, 3 * c);
+    b->c_attn_b = make(&m, "attn.c_attn.bias", 3 * c, 0);
+    b->c_proj_w = make(&m, "attn.c_proj.weight", c, c);
+    b->c_proj_b = make(&m, "attn.c_proj.bias", c, 0);
+    if (cross) {
+        /* <<block: make the cross-attention>> */
+        b->ln_x_w = make(&m, "ln_cross_attn.weight", c, 0);
+        b->ln_x_b = make(&m, "ln_cross_attn.bias", c, 0);
+        b->q_attn_w = make(&m, "crossattention.q_attn.weight", c, c);
+        b->q_attn_b = make(&m, "crossattention.q_attn.bias", c, 0);
+        b->kv_attn_w = make(&m, "crossattention.c_attn.weight", c, 2 * c);
+        b->kv_attn_b = make(&m, "crossattention.c_attn.bias", 2 * c, 0);
+        b->x_proj_w = make(&m, "crossattention.c_proj.weight", c, c);
+        b->x_proj_b = make(&m, "crossattention.c_proj.bias", c, 0);
+    }
+    b->ln_2_w = make(&m, "ln_2.weight", c, 0);
+    b->ln_2_b = make(&m, "ln_2.bias", c, 0);
+    b->c_fc_w = make(&m, "mlp.c_fc.weight", c, hidden);
+    b->c_fc_b = make(&m, "mlp.c_fc.bias", hidden, 0);
+    b->mlp_proj_w = make(&m, "mlp.c_proj.weight", hidden, c);
+    b->mlp_proj_b = make(&m, "mlp.c_proj.bias", c, 0);
+}
+/* <<block: making a block>> */
+void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers)
+{
+    float residual = 0.02f / sqrtf(2.0f * (float)layers);
+    for (int i = 0; i < params->count; i++) {
+        const tp_param *p = &params->items[i];
+        bool projection = strstr(p->name, "c_proj.weight") != NULL;
+        if (strstr(p->name, "ln_") != NULL && strstr(p->name, ".weight"))
+            tp_fill(p->tensor, 1.0f);
+        else if (p->tensor->shape.ndim == 1)
+            tp_fill(p->tensor, 0.0f);
+        else
+            tp_fill_normal(p->tensor, rng, 0.0f,
+                           projection ? residual : 0.02f);
+    }
+}
+
+/* <<block: heads>> */
+tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
+                          int parts, int heads)
+{
+    const tp_shape s = packed->shape;
+    tp_check(s.ndim == 3 && tp_tensor_is_contiguous(packed) && parts >= 1
+                 && which >= 0 && which < parts
+                 && s.dim[2] % (parts * heads) == 0,
+             "tp_split_heads: part %d of %d, %d heads, of a %s tensor",
+             which, parts, heads, tp_shape_str(s).text);
+    int b = s.dim[0], t = s.dim[1], all = s.dim[2];
+    int c = all / parts, d = c / heads;
+    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
+    *view = *packed;
+    view->shape = tp_shape4(b, heads, t, d);
+    view->stride[0] = (long)t * all, view->stride[1] = d;
+    view->stride[2] = all, view->stride[3] = 1;
+    view->data += which * c;
+    if (view->grad != NULL)
+        view->grad += which * c;
+    return view;
+}
+/* <<block: heads>> */
+tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o)
+{
+    static const int back[4] = {0, 2, 1, 3};
+    int b = o->shape.dim[0], h = o->shape.dim[1], t = o->shape.dim[2];
+    tp_tensor *rows = tp_contiguous(g, tp_permute(g->arena, o, back));
+    return tp_reshape(g->arena, rows, tp_shape3(b, t, h * o->shape.dim[3]));
+}
+
+/* <<block: the three steps>> */
+static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
+                                 const tp_block_options *o)
+{
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
+    int h = o->heads;
+    tp_tensor *heads = tp_attention(g, tp_split_heads(g, qkv, 0, 3, h),
+                                    tp_split_heads(g, qkv, 1, 3, h),
+                                    tp_split_heads(g, qkv, 2, 3, h), &o->self);
+    return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
+}
+
+static tp_tensor *cross_attention(tp_graph *g, const tp_block *b,
+                                  tp_tensor *x, tp_tensor *memory,
+                                  const tp_block_options *o)
+{
+    tp_tensor *q = tp_linear(g, x, b->q_attn_w, b->q_attn_b);
+    tp_tensor *kv = tp_linear(g, memory, b->kv_attn_w, b->kv_attn_b);
+    int h = o->heads;
+    tp_tensor *heads = tp_attention(g, tp_split_heads(g, q, 0, 1, h),
+                                    tp_split_heads(g, kv, 0, 2, h),
+                                    tp_split_heads(g, kv, 1, 2, h), &o->cross);
+    return tp_linear(g, tp_merge_heads(g, heads), b->x_proj_w, b->x_proj_b);
+}
+
+tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
+                        tp_activation *activation)
+{
+    tp_activation *f = activation != NULL ? activation : tp_gelu_tanh;
+    return tp_linear(g, f(g, tp_linear(g, x, b->c_fc_w, b->c_fc_b)),
+                     b->mlp_proj_w, b->mlp_proj_b);
+}
+/* <<block: the three steps>> */
+typedef enum step { SELF_ATTENTION, CROSS_ATTENTION, MLP } step;
+
+static tp_tensor *apply(tp_graph *g, const tp_block *b, step which,
+                        tp_tensor *x, tp_tensor *memory,
+                        const tp_block_options *o)
+{
+    switch (which) {
+    case SELF_ATTENTION: return self_attention(g, b, x, o);
+    case CROSS_ATTENTION: return cross_attention(g, b, x, memory, o);
+    default: return tp_block_mlp(g, b, x, o->activation);
+    }
+}
+
+static tp_tensor *residual(tp_graph *g, const tp_block *b, step which,
+                           tp_tensor *gain, tp_tensor *bias, tp_tensor *x,
+                           tp_tensor *memory, const tp_block_options *o)
+{
+    const float eps = 1e-5f;
+    if (o->post_ln)
+        return tp_layernorm(g, tp_add(g, x, apply(g, b, which, x, memory, o)),
+                            gain, bias, eps);
+    tp_tensor *normal = tp_layernorm(g, x, gain, bias, eps);
+    return tp_add(g, x, apply(g, b, which, normal, memory, o));
+}
+/* <<block: the three steps>> */
+tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,
+                            tp_tensor *memory, const tp_block_options *o)
+{
+    tp_check((memory != NULL) == (b->q_attn_w != NULL),
+             "tp_block_forward: a block %s cross-attention given %s memory",
+             b->q_attn_w != NULL ? "with" : "without",
+             memory != NULL ? "a" : "no");
+    x = residual(g, b, SELF_ATTENTION, b->ln_1_w, b->ln_1_b, x, NULL, o);
+    if (memory != NULL)
+        x = residual(g, b, CROSS_ATTENTION, b->ln_x_w, b->ln_x_b, x, memory,
+                     o);
+    return residual(g, b, MLP, b->ln_2_w, b->ln_2_b, x, NULL, o);
+}
+
+/* <<block: sinusoids>> */
+tp_tensor *tp_sinusoids(tp_arena *arena, int positions, int width)
+{
+    tp_check(positions >= 1 && width >= 2 && width % 2 == 0,
+             "tp_sinusoids: %d positions of width %d (an even width)",
+             positions, width);
+    tp_tensor *t = tp_tensor_new(arena, tp_shape2(positions, width),
+                                 TP_NO_GRAD);
+    for (int p = 0; p < positions; p++)
+        for (int i = 0; i < width / 2; i++) {
+            double angle = p / pow(10000.0, 2.0 * i / width);
+            t->data[(long)p * width + 2 * i] = (float)sin(angle);
+            t->data[(long)p * width + 2 * i + 1] = (float)cos(angle);
+        }
+    return t;
+}
+
+/* <<block: configurations>> */
+void tp_config_save(const tp_config_field *fields, int n, tp_metadata *meta)
+{
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "%d", *fields[i].value);
+        tp_metadata_set(meta, fields[i].key, value);
+    }
+}
+
+int tp_config_load(const tp_config_field *fields, int n,
+                   const tp_metadata *meta, const char *path,
+                   tp_error *error)
+{
+    for (int i = 0; i < n; i++) {
+        const char *value = tp_metadata_get(meta, fields[i].key);
+        if (value == NULL || atoi(value) < 0)
+            return tp_error_set(error, "%s has no model configuration (no "
+                                "%s in its metadata)", path, fields[i].key);
+        *fields[i].value = atoi(value);
+    }
+    return 0;
+}
