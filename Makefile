@@ -97,7 +97,8 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
-    figures measure-matmul measure-gpt measure-attention pdf deps clean help
+    figures measure-matmul measure-gpt measure-attention measure-vanilla \
+    measure-vit pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -130,6 +131,8 @@ help:
 	@echo "make measure-matmul  re-measure the matrix products (figures/data)"
 	@echo "make measure-gpt   train GPT-T for 1,000 steps (figures/data)"
 	@echo "make measure-attention  time naive, tiled, linear attention (figures/data)"
+	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
+	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
 
@@ -202,6 +205,22 @@ measure-matmul: programs
 
 measure-attention: programs
 	$(OBJ)/tp bench attention --tsv figures/data/attention-scaling.tsv
+
+measure-vanilla: programs
+	$(OBJ)/tp translate train --out $(BUILD)/translate.safetensors \
+	    | tee figures/data/vanilla-train.txt
+	$(OBJ)/tp translate run --model $(BUILD)/translate.safetensors \
+	    --test 1000 | tee -a figures/data/vanilla-train.txt
+	$(OBJ)/tp translate run --model $(BUILD)/translate.safetensors \
+	    --test 1000 --beam 4 --attention figures/data/vanilla-attention.tsv \
+	    305017040 | tee -a figures/data/vanilla-train.txt
+
+measure-vit: programs
+	$(OBJ)/tp vit train --out $(BUILD)/vit.safetensors \
+	    | tee figures/data/vit-train.txt
+	$(OBJ)/tp vit eval --model $(BUILD)/vit.safetensors \
+	    --attention figures/data/vit-attention.tsv \
+	    | tee -a figures/data/vit-train.txt
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -172,6 +172,25 @@ int main(void)
     ok(nothing.status == 2 && strstr(nothing.output, "--all or --list"),
        "tp figures without names says what it needs");
     /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome train = tp("translate train --steps 4 --batch 4 "
+                                  "--layers 1 --heads 2 --width 16 "
+                                  "--eval-every 2 --out /tmp/tp-translate.safetensors");
+    ok(train.status == 0 && strstr(train.output, "step 2: held-out exact match"),
+       "tp translate train reports held-out accuracy");
+    struct tap_outcome run = tp("translate run --model /tmp/tp-translate.safetensors "
+                                "--beam 2 --test 5 --attention "
+                                "/tmp/tp-translate.tsv 407 12");
+    ok(run.status == 0 && strstr(run.output, "held-out exact match, beam")
+           && strstr(run.output, "407\t") && strstr(run.output, "\n12\t")
+           && access("/tmp/tp-translate.tsv", R_OK) == 0,
+       "tp translate run translates, measures and writes the cross-attention");
+    struct tap_outcome big = tp("translate run --model /tmp/tp-translate.safetensors "
+                                "1000000000");
+    ok(big.status == 2 && strstr(big.output, "not a number from 0 to 999999999"),
+       "a number of ten digits is refused");
+    unlink("/tmp/tp-translate.safetensors");
+    unlink("/tmp/tp-translate.tsv");
+    /* <<t-command: the commands of later chapters>> */
     struct tap_outcome gpt = tp("gpt train --steps 4 --batch 2 --context 16 "
                                 "--layers 1 --heads 2 --width 16 --eval-every 2 "
                                 "--out /tmp/tp-gpt-command.safetensors");
@@ -220,6 +239,37 @@ int main(void)
     ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
            && strstr(bench.output, "GEMM floor"),
        "tp gpt bench reports training, the floor and decoding");
+    /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome vit = tp("vit train --steps 4 --batch 4 --layers 1 "
+                                "--heads 2 --width 8 --eval-every 2 "
+                                "--out /tmp/tp-vit.safetensors");
+    struct tap_outcome eval = tp("vit eval --model /tmp/tp-vit.safetensors "
+                                 "--attention /tmp/tp-vit.tsv");
+    ok(vit.status == 0 && strstr(vit.output, "step 2: test accuracy")
+           && eval.status == 0 && strstr(eval.output, "test accuracy on shapes")
+           && access("/tmp/tp-vit.tsv", R_OK) == 0,
+       "tp vit train and tp vit eval on the shapes");
+    /* <<t-command: a digits file in sklearn's format>> */
+    FILE *csv = popen("gzip -c > /tmp/tp-digits.csv.gz", "w");
+    for (int i = 0; csv != NULL && i < 1797; i++) {
+        for (int j = 0; j < 64; j++)
+            fprintf(csv, "%d.0,", (i * 7 + j * 3) % 17);
+        fprintf(csv, "%d.0\n", i % 10);
+    }
+    bool written = csv != NULL && pclose(csv) == 0;
+    struct tap_outcome digits = tp("vit train --data digits --digits "
+                                   "/tmp/tp-digits.csv.gz --steps 2 --width 8 "
+                                   "--layers 1 --out /tmp/tp-vit.safetensors");
+    ok(written && digits.status == 0
+           && strstr(digits.output, "16 patches of 4 pixels")
+           && strstr(digits.output, "of 359)"),
+       "a digits file trains on 16 patches of 2x2, tested on 359 images");
+    unlink("/tmp/tp-digits.csv.gz");
+    struct tap_outcome no_digits = tp("vit train --data digits --digits /nonexistent");
+    ok(no_digits.status == 1 && strstr(no_digits.output, "apt-get install python3-sklearn"),
+       "without the digits, tp vit train --data digits says where to get them");
+    unlink("/tmp/tp-vit.safetensors");
+    unlink("/tmp/tp-vit.tsv");
     /* <<t-command: the commands of later chapters>> */
     struct tap_outcome scaling = tp("bench attention --max 512 --tsv "
                                     "/tmp/tp-attention-scaling.tsv");

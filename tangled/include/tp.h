@@ -37,6 +37,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/gpt.h"
 /* <<tp.h: module headers>> */
+#include "tp/vit.h"
+/* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
 
 #endif

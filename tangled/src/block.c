@@ -192,24 +192,36 @@ tp_tensor *tp_sinusoids(tp_arena *arena, int positions, int width)
 }
 
 /* <<block: configurations>> */
-void tp_config_save(const tp_config_field *fields, int n, tp_metadata *meta)
+int tp_model_save(const tp_params *params, const char *kind,
+                  const tp_config_field *fields, int n, const char *path,
+                  tp_error *error)
 {
+    tp_metadata meta = {0};
+    tp_metadata_set(&meta, "model", kind);
     for (int i = 0; i < n; i++) {
         char value[16];
         snprintf(value, sizeof value, "%d", *fields[i].value);
-        tp_metadata_set(meta, fields[i].key, value);
+        tp_metadata_set(&meta, fields[i].key, value);
     }
+    return tp_safetensors_save(path, params->items, params->count, &meta,
+                               error);
 }
-
-int tp_config_load(const tp_config_field *fields, int n,
-                   const tp_metadata *meta, const char *path,
-                   tp_error *error)
+/* <<block: configurations>> */
+int tp_model_config(const char *path, const char *kind,
+                    const tp_config_field *fields, int n, tp_error *error)
 {
+    tp_metadata meta = {0};
+    if (tp_safetensors_load(path, NULL, 0, &meta, error) != 0)
+        return -1;
+    const char *model = tp_metadata_get(&meta, "model");
+    if (model == NULL || strcmp(model, kind) != 0)
+        return tp_error_set(error, "%s is not a checkpoint of a %s model (it "
+                            "says %s)", path, kind, model ? model : "nothing");
     for (int i = 0; i < n; i++) {
-        const char *value = tp_metadata_get(meta, fields[i].key);
-        if (value == NULL || atoi(value) < 0)
-            return tp_error_set(error, "%s has no model configuration (no "
-                                "%s in its metadata)", path, fields[i].key);
+        const char *value = tp_metadata_get(&meta, fields[i].key);
+        if (value == NULL)
+            return tp_error_set(error, "%s has no %s in its metadata", path,
+                                fields[i].key);
         *fields[i].value = atoi(value);
     }
     return 0;

@@ -293,6 +293,41 @@ static int draw_vanilla_architecture(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<figures: drawings>> */
+static int draw_vanilla_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/vanilla-attention.tsv", t, error);
+    const char *number = status == 0 ? strstr(t->comments, "number ") : NULL;
+    if (status == 0 && (number == NULL || t->cols < 1 || t->cols > 9
+                        || t->rows > 24))
+        status = tp_error_set(error, "vanilla-attention.tsv is not a map of "
+                              "at most 24 words by 9 digits");
+    if (status == 0) {
+        /* <<vanilla figure: the map with its digits and words>> */
+        float w[24 * 9];
+        int rows = t->rows, cols = t->cols;
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                w[i * cols + j] = (float)t->value[i][j];
+        double cell = 150.0 / rows < 24 ? 150.0 / rows : 24, x = 170, y = 14;
+        tp_heatmap(d, x, y, cell * cols, cell * rows, w, rows, cols, NULL, 0.0, 1.0);
+        tp_colorbar(d, x + cell * cols + 14, y, 8, cell * rows, 0.0, 1.0,
+                    "weight");
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        for (int i = 0; i < rows; i++)
+            tp_text(d, x - 4, y + (i + 0.5) * cell, 1.0, 0.5, 7, t->label[i]);
+        for (int j = 0; j < cols; j++) {
+            char digit[2] = {number[7 + j], '\0'};
+            tp_text(d, x + (j + 0.5) * cell, y + rows * cell + 3, 0.5, 0.0, 8, digit);
+        }
+        tp_text(d, x + cell * cols / 2, y + rows * cell + 16, 0.5, 0.0, 7,
+                "source digits");
+    }
+    free(t);
+    return status;
+}
+/* <<figures: drawings>> */
 static void stage(tp_draw *d, double y, double h, tp_color color,
                   const char *what, const char *shape)
 {
@@ -473,6 +508,85 @@ static int draw_gpt_curve(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<figures: drawings>> */
+static int draw_vit_architecture(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    tp_rng rng = tp_rng_seeded(3, 0);
+    float pixels[16 * 16];
+    tp_shape_image(16, &rng, pixels);
+    tp_heatmap(d, 20, 30, 96, 96, pixels, 16, 16, NULL, 0.0, 1.0);
+    cairo_set_source_rgb(d->cr, 1, 1, 1);
+    cairo_set_line_width(d->cr, 1.2);
+    for (int i = 1; i < 4; i++) {
+        cairo_move_to(d->cr, 20 + 24 * i, 30);
+        cairo_line_to(d->cr, 20 + 24 * i, 126);
+        cairo_move_to(d->cr, 20, 30 + 24 * i);
+        cairo_line_to(d->cr, 116, 30 + 24 * i);
+    }
+    cairo_stroke(d->cr);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 68, 134, 0.5, 0.0, 7, "16\xc3\x97" "16 image, 16 patches of 4\xc3\x97" "4");
+    /* <<vit architecture figure: the sequence and the encoder>> */
+    static const char *const tokens[] = {"CLS", "1", "2", "3", "\xe2\x80\xa6",
+                                         "16"};
+    tp_arrow(d, 120, 78, 150, 78, tp_rgb(0x555555), 0.8);
+    tp_token_row(d, 156, 150, 30, 16, tokens, 6, tp_category(4));
+    tp_text(d, 246, 172, 0.5, 0.0, 7, "patch \xc3\x97 W + b, + learned positions");
+    tp_arrow(d, 246, 150, 246, 132, tp_rgb(0x555555), 0.8);
+    tp_label_box(d, 156, 96, 180, 36, tp_category(5), 8,
+                 "pre-LN encoder blocks\nbidirectional attention, GELU");
+    tp_arrow(d, 171, 96, 171, 78, tp_rgb(0x555555), 0.8);
+    tp_label_box(d, 156, 58, 120, 20, tp_category(2), 8,
+                 "LayerNorm, CLS row");
+    tp_arrow(d, 216, 58, 216, 44, tp_rgb(0x555555), 0.8);
+    tp_label_box(d, 156, 24, 120, 20, tp_category(0), 8, "linear: 5 classes");
+    return 0;
+}
+/* <<figures: drawings>> */
+static int draw_vit_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/vit-attention.tsv", t, error);
+    int size = t->rows / 4 - 1, n = t->cols;  /* the last row is weights */
+    int grid = (int)lround(sqrt(n));
+    if (status == 0 && (t->rows % 4 != 0 || size < 2 || size > 32
+                        || grid * grid != n || size % grid != 0))
+        status = tp_error_set(error, "vit-attention.tsv is not four images "
+                              "and their CLS weights");
+    if (status == 0) {
+        /* <<vit figure: four images and their weights>> */
+        float pixels[32 * 32], weights[32 * 32];
+        double top = 0;
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < n; j++)
+                top = fmax(top, t->value[k * (size + 1) + size][j]);
+        for (int k = 0; k < 4; k++) {
+            char key[16], caption[64] = "";
+            snprintf(key, sizeof key, "image %d: ", k);
+            const char *c = strstr(t->comments, key);
+            if (c != NULL)
+                sscanf(c + strlen(key), "%63[^\n]", caption);
+            for (int y = 0; y < size; y++)
+                for (int x = 0; x < size; x++) {
+                    pixels[y * size + x] = (float)t->value[k * (size + 1) + y][x];
+                    int patch = (y / (size / grid)) * grid + x / (size / grid);
+                    weights[y * size + x] = (float)t->value[k * (size + 1) + size][patch];
+                }
+            double x0 = 14 + k * 104;
+            tp_heatmap(d, x0, 20, 46, 46, pixels, size, size, NULL, 0.0, 1.0);
+            tp_heatmap(d, x0 + 50, 20, 46, 46, weights, size, size, NULL, 0.0, top);
+            cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+            tp_text(d, x0 + 23, 70, 0.5, 0.0, 6.5, "image");
+            tp_text(d, x0 + 73, 70, 0.5, 0.0, 6.5, "CLS \xe2\x86\x92 patch");
+            tp_text(d, x0 + 48, 6, 0.5, 0.0, 6.5, caption);
+        }
+        tp_colorbar(d, 424, 20, 6, 46, 0.0, top, "");
+    }
+    free(t);
+    return status;
+}
+/* <<figures: drawings>> */
 static const char *const scaling_methods[] = {"naive", "tiled", "linear"};
 
 static int scaling_series(const table *t, int method, int column, double *x,
@@ -640,6 +754,9 @@ static const tp_figure figures[] = {
     {"vanilla-architecture", "The encoder-decoder of 2017, post-LN, as this "
      "chapter trains it", 420, 260, draw_vanilla_architecture},
     /* <<figures: registry>> */
+    {"vanilla-attention", "where a trained vanilla Transformer looks while it "
+     "writes a number in words", 420, 200, draw_vanilla_attention},
+    /* <<figures: registry>> */
     {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
      420, 312, draw_gpt_architecture},
     /* <<figures: registry>> */
@@ -648,6 +765,12 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",
      360, 204, draw_gpt_curve},
+    /* <<figures: registry>> */
+    {"vit-architecture", "a Vision Transformer reads an image as a sequence "
+     "of patches", 360, 190, draw_vit_architecture},
+    /* <<figures: registry>> */
+    {"vit-attention", "where a trained ViT's CLS token looks, last block", 440,
+     84, draw_vit_attention},
     /* <<figures: registry>> */
     {"attention-scaling", "time and memory of one head's training step, "
      "naive, tiled and linear", 440, 210, draw_attention_scaling},

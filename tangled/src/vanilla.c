@@ -270,27 +270,20 @@ static int config_fields(tp_vanilla_config *c, tp_config_field *f)
 
 int tp_vanilla_save(const tp_vanilla *m, const char *path, tp_error *error)
 {
-    tp_metadata meta = {0};
     tp_vanilla_config c = m->config;
     tp_config_field f[8];
-    tp_config_save(f, config_fields(&c, f), &meta);
-    tp_metadata_set(&meta, "model", "vanilla");
-    return tp_safetensors_save(path, m->params.items, m->params.count, &meta,
-                               error);
+    return tp_model_save(&m->params, "vanilla", f, config_fields(&c, f), path,
+                         error);
 }
 /* <<vanilla: saving and loading>> */
 tp_vanilla *tp_vanilla_load(const char *path, tp_error *error)
 {
-    tp_metadata meta = {0};
     tp_vanilla_config c;
     tp_config_field f[8];
-    if (tp_safetensors_load(path, NULL, 0, &meta, error) != 0
-        || tp_config_load(f, config_fields(&c, f), &meta, path, error) != 0)
+    if (tp_model_config(path, "vanilla", f, config_fields(&c, f), error) != 0)
         return NULL;
-    const char *model = tp_metadata_get(&meta, "model");
-    if (model == NULL || strcmp(model, "vanilla") != 0 || !valid(&c)) {
-        tp_error_set(error, "%s is not a vanilla Transformer's checkpoint",
-                     path);
+    if (!valid(&c)) {
+        tp_error_set(error, "%s: an impossible configuration", path);
         return NULL;
     }
     tp_vanilla *m = tp_vanilla_new(c);

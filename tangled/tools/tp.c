@@ -696,6 +696,362 @@ static int figures_command(void)
     return failed;
 }
 /* <<tp: commands>> */
+static const char *const number_words[] = {
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+    "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
+    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
+    "thousand", "million", "-"};
+enum {
+    NUMBER_WORDS = sizeof number_words / sizeof *number_words,
+    WORD_IDS = TP_EOS + 1 + NUMBER_WORDS,
+    MAX_DIGITS = 9,
+    TARGET_LENGTH = 20  /* BOS, at most 17 words, EOS, and room */
+};
+/* <<tp: commands>> */
+static int word_id(const char *word, size_t length)
+{
+    for (int i = 0; i < NUMBER_WORDS; i++)
+        if (strlen(number_words[i]) == length
+            && strncmp(number_words[i], word, length) == 0)
+            return TP_EOS + 1 + i;
+    tp_check(false, "'%.*s' is not a number word", (int)length, word);
+    return -1;
+}
+
+static int english_ids(long number, int *ids)
+{
+    char text[256];
+    tp_number_to_english(number, text, sizeof text);
+    int n = 0;
+    ids[n++] = TP_BOS;
+    for (const char *p = text; *p != '\0';) {
+        size_t length = strcspn(p, " -");
+        if (length > 0)
+            ids[n++] = word_id(p, length);
+        p += length;
+        if (*p == '-')
+            ids[n++] = word_id(p, 1);
+        p += *p != '\0';
+    }
+    ids[n++] = TP_EOS;
+    return n;
+}
+/* <<tp: commands>> */
+static void english_text(const int *ids, int n, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && used < size; i++) {
+        int w = ids[i] - TP_EOS - 1;
+        const char *word = w >= 0 && w < NUMBER_WORDS ? number_words[w] : "?";
+        bool glued = i == 0 || strcmp(word, "-") == 0
+                     || (i > 0 && ids[i - 1] == word_id("-", 1));
+        used += (size_t)snprintf(out + used, size - used, "%s%s",
+                                 glued ? "" : " ", word);
+    }
+}
+
+static int digit_ids(long number, int *ids)
+{
+    char digits[16];
+    int n = snprintf(digits, sizeof digits, "%ld", number);
+    for (int i = 0; i < n; i++)
+        ids[i] = digits[i] - '0';
+    return n;
+}
+/* <<tp: commands>> */
+static bool held_out(long number)
+{
+    uint64_t h = (uint64_t)number * 0x9E3779B97F4A7C15ULL;
+    return number >= 100 && (h >> 32) % 10 == 0;
+}
+
+static long draw_number(tp_rng *rng, bool test)
+{
+    for (;;) {
+        int digits = test ? 3 + (int)tp_rng_below(rng, MAX_DIGITS - 2)
+                          : 1 + (int)tp_rng_below(rng, MAX_DIGITS);
+        long low = 1;
+        for (int i = 1; i < digits; i++)
+            low *= 10;
+        long first = digits == 1 ? 0 : low;
+        long number = first + (long)tp_rng_below(rng, (uint32_t)(9 * low + (digits == 1)));
+        if (held_out(number) == test)
+            return number;
+    }
+}
+/* <<tp: commands>> */
+typedef struct number_batch {
+    int source[MAX_DIGITS * 512], target[TARGET_LENGTH * 512];
+    unsigned char padding[MAX_DIGITS * 512];
+    tp_source s;
+} number_batch;
+
+static void draw_batch(number_batch *b, int batch, tp_rng *rng, bool test)
+{
+    for (int r = 0; r < batch; r++) {
+        long number = draw_number(rng, test);
+        int *source = b->source + r * MAX_DIGITS;
+        int *target = b->target + r * TARGET_LENGTH;
+        int n = digit_ids(number, source), t = english_ids(number, target);
+        for (int j = 0; j < MAX_DIGITS; j++)
+            b->padding[r * MAX_DIGITS + j] = j >= n;
+        for (int j = n; j < MAX_DIGITS; j++)
+            source[j] = 0;
+        for (int j = t; j < TARGET_LENGTH; j++)
+            target[j] = TP_PAD;
+    }
+    b->s = (tp_source){b->source, b->padding, batch, MAX_DIGITS};
+}
+/* <<tp: commands>> */
+static int translate_steps = 2000, translate_batch = 64, translate_layers = 2,
+           translate_heads = 4, translate_width = 128, translate_seed = 1,
+           translate_eval = 500;
+static float translate_smoothing = 0.1f, translate_lr = 1e-3f;
+static bool translate_pre_ln = false;
+static const char *translate_out = "translate.safetensors";
+
+static const option translate_train_options[] = {
+    {"--steps", OPTION_INT, &translate_steps, 1, 100000000, "training steps"},
+    {"--batch", OPTION_INT, &translate_batch, 1, 512, "numbers per step"},
+    {"--layers", OPTION_INT, &translate_layers, 1, 64,
+     "blocks in the encoder, and in the decoder"},
+    {"--heads", OPTION_INT, &translate_heads, 1, 64, "attention heads"},
+    {"--width", OPTION_INT, &translate_width, 2, 4096, "the model width C"},
+    {"--pre-ln", OPTION_FLAG, &translate_pre_ln, 0, 0,
+     "normalise before each step, not after (default: post-LN, as in 2017)"},
+    {"--smoothing", OPTION_FLOAT, &translate_smoothing, 0, 0.99,
+     "label smoothing (default: 0.1)"},
+    {"--lr", OPTION_FLOAT, &translate_lr, 0, 1, "the peak learning rate "
+     "(default: 0.001)"},
+    {"--seed", OPTION_INT, &translate_seed, 0, 1000000000, "the seed"},
+    {"--eval-every", OPTION_INT, &translate_eval, 1, 100000000,
+     "steps between accuracies on held-out numbers"},
+    {"--out", OPTION_STRING, &translate_out, 0, 0,
+     "the checkpoint to write (default: translate.safetensors)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int translate_number(tp_vanilla *m, long number, int beam, int *words)
+{
+    int digits[MAX_DIGITS];
+    int n = digit_ids(number, digits);
+    return beam <= 1 ? tp_vanilla_greedy(m, digits, n, TARGET_LENGTH, words)
+                     : tp_vanilla_beam(m, digits, n, beam, TARGET_LENGTH, words);
+}
+
+static int exact_matches(tp_vanilla *m, int count, int beam, FILE *errors)
+{
+    tp_rng rng = tp_rng_seeded(2017, 1);
+    int right = 0, shown = 0;
+    for (int i = 0; i < count; i++) {
+        long number = draw_number(&rng, true);
+        int expected[TARGET_LENGTH], words[TARGET_LENGTH];
+        int n = english_ids(number, expected) - 2;
+        int k = translate_number(m, number, beam, words);
+        bool same = k == n && memcmp(words, expected + 1, (size_t)n * sizeof(int)) == 0;
+        right += same;
+        if (!same && errors != NULL && shown++ < 5) {
+            char text[512];
+            english_text(words, k, text, sizeof text);
+            fprintf(errors, "  %ld -> %s\n", number, text);
+        }
+    }
+    return right;
+}
+/* <<tp: commands>> */
+typedef struct translate_run {
+    tp_vanilla *m;
+    tp_rng rng;
+    number_batch batch;
+    display shown;
+} translate_run;
+
+static tp_tensor *translate_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    translate_run *r = context;
+    draw_batch(&r->batch, translate_batch, &r->rng, false);
+    return tp_vanilla_loss(g, r->m, &r->batch.s, r->batch.target,
+                           TARGET_LENGTH, translate_smoothing);
+}
+
+static bool translate_progress(const tp_progress *p, void *context)
+{
+    translate_run *r = context;
+    bool going = show_progress(p, &r->shown);
+    if ((p->step + 1) % translate_eval == 0 || p->step + 1 == p->steps) {
+        int right = exact_matches(r->m, 200, 1, NULL);
+        printf("step %ld: held-out exact match %.1f%% (%d of 200)\n",
+               p->step + 1, right / 2.0, right);
+        fflush(stdout);
+    }
+    return going;
+}
+/* <<tp: commands>> */
+static int translate_train(void)
+{
+    if (translate_width % (2 * translate_heads) != 0) {
+        fprintf(stderr, "tp translate train: --width %d is not a multiple of "
+                "twice --heads %d\n", translate_width, translate_heads);
+        return 2;
+    }
+    translate_run *r = calloc(1, sizeof *r);
+    tp_check(r != NULL, "out of memory");
+    r->m = tp_vanilla_new((tp_vanilla_config){
+        .source_vocab = 10, .target_vocab = WORD_IDS,
+        .n_positions = TARGET_LENGTH, .n_layer = translate_layers,
+        .n_head = translate_heads, .n_embd = translate_width,
+        .n_inner = 4 * translate_width, .post_ln = !translate_pre_ln});
+    r->rng = tp_rng_seeded((uint64_t)translate_seed, 1);
+    tp_vanilla_init(r->m, &r->rng);
+    r->shown.terminal = isatty(STDERR_FILENO);
+    printf("vanilla Transformer (%s): %ld parameters\n",
+           translate_pre_ln ? "pre-LN" : "post-LN",
+           tp_params_count(&r->m->params));
+    /* <<translate train: run the loop and save>> */
+    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
+        .kind = TP_ADAM, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-9f});
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    long warmup = translate_steps / 10 < 200 ? translate_steps / 10 + 1 : 200;
+    tp_train_options o = {.steps = translate_steps, .warmup = warmup,
+                          .max_lr = translate_lr, .min_lr = translate_lr / 10,
+                          .clip = 1.0,
+                          .tokens_per_step = (long)translate_batch * TARGET_LENGTH,
+                          .progress = translate_progress, .progress_context = r};
+    tp_error error;
+    catch_interrupts();
+    int status = tp_train(&g, &r->m->params, opt, &o, translate_loss, r, NULL,
+                          &error);
+    if (status == 0)
+        status = tp_vanilla_save(r->m, translate_out, &error);
+    if (status != 0)
+        fprintf(stderr, "tp translate train: %s\n", error.message);
+    else
+        printf("%s; saved %s\n", interrupted ? "interrupted" : "done",
+               translate_out);
+    status = status == 0 ? 0 : 1;
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    tp_vanilla_free(r->m);
+    free(r);
+    return status;
+}
+/* <<tp: commands>> */
+static const char *translate_model = "translate.safetensors",
+                  *translate_attention = NULL;
+static int translate_beam = 1, translate_test = 0;
+
+static const option translate_run_options[] = {
+    {"--model", OPTION_STRING, &translate_model, 0, 0,
+     "the checkpoint (default: translate.safetensors)"},
+    {"--beam", OPTION_INT, &translate_beam, 1, 64,
+     "the width of the beam search (default: 1, greedy)"},
+    {"--test", OPTION_INT, &translate_test, 0, 1000000,
+     "measure the exact-match accuracy on this many held-out numbers"},
+    {"--attention", OPTION_STRING, &translate_attention, 0, 0,
+     "write the cross-attention of the first number to this table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int write_cross_attention(tp_vanilla *m, long number);
+
+static int translate_one(tp_vanilla *m, const char *text)
+{
+    char *end;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno != 0 || number < 0
+        || number > 999999999L) {
+        fprintf(stderr, "tp translate run: '%s' is not a number from 0 to "
+                "999999999\n", text);
+        return 2;
+    }
+    int words[TARGET_LENGTH];
+    char english[512];
+    english_text(words, translate_number(m, number, translate_beam, words),
+                 english, sizeof english);
+    printf("%ld\t%s\n", number, english);
+    return 0;
+}
+/* <<tp: commands>> */
+static int translate_run_command(void)
+{
+    tp_error error;
+    tp_vanilla *m = tp_vanilla_load(translate_model, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp translate run: %s\n", error.message);
+        return 1;
+    }
+    int status = 0;
+    if (m->config.source_vocab != 10 || m->config.target_vocab != WORD_IDS) {
+        fprintf(stderr, "tp translate run: %s was not trained on numbers\n",
+                translate_model);
+        status = 1;
+    }
+    if (status == 0 && translate_test > 0) {
+        int right = exact_matches(m, translate_test, translate_beam, stdout);
+        printf("held-out exact match, %s: %.1f%% (%d of %d)\n",
+               translate_beam > 1 ? "beam" : "greedy",
+               100.0 * right / translate_test, right, translate_test);
+    }
+    for (int i = 0; status == 0 && i < operand_count; i++)
+        status = translate_one(m, operands[i]);
+    if (status == 0 && translate_attention != NULL && operand_count > 0)
+        status = write_cross_attention(m, strtol(operands[0], NULL, 10));
+    tp_vanilla_free(m);
+    return status;
+}
+/* <<tp: commands>> */
+static int write_cross_attention(tp_vanilla *m, long number)
+{
+    int digits[MAX_DIGITS], words[TARGET_LENGTH + 1];
+    int s = digit_ids(number, digits);
+    int n = tp_vanilla_greedy(m, digits, s, TARGET_LENGTH - 1, words + 1);
+    words[0] = TP_BOS;
+    tp_arena *arena = tp_arena_new("attention");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_source source = {.tokens = digits, .batch = 1, .length = s};
+    tp_tensor **cross = tp_arena_zeroed(arena, (size_t)m->config.n_layer,
+                                        sizeof *cross);
+    tp_vanilla_decode(&g, m, tp_vanilla_encode(&g, m, &source), &source,
+                      words, n + 1, cross);
+    FILE *f = fopen(translate_attention, "w");
+    if (f != NULL) {
+        /* <<translate attention: write the table>> */
+        const tp_tensor *w = cross[m->config.n_layer - 1];  /* [1, H, n + 1, s] */
+        int heads = m->config.n_head;
+        fprintf(f, "# written by: tp translate run --model %s --attention %s %ld\n"
+                "# number %ld\nword", translate_model, translate_attention, number,
+                number);
+        for (int j = 0; j < s; j++)
+            fprintf(f, "\t%d", digits[j]);
+        for (int i = 0; i <= n; i++) {
+            char word[32] = "(end)";
+            if (i < n)
+                english_text(&words[i + 1], 1, word, sizeof word);
+            fprintf(f, "\n%s", word);
+            for (int j = 0; j < s; j++) {
+                double mean = 0;
+                for (int h = 0; h < heads; h++)
+                    mean += *tp_at4(w, 0, h, i, j) / heads;
+                fprintf(f, "\t%.4f", mean);
+            }
+        }
+        fprintf(f, "\n");
+    }
+    tp_arena_free(arena);
+    if (f == NULL || fclose(f) != 0) {
+        fprintf(stderr, "tp translate run: cannot write %s\n",
+                translate_attention);
+        return 1;
+    }
+    return 0;
+}
+/* <<tp: commands>> */
 static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
            gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100;
 static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
@@ -1228,6 +1584,354 @@ static int gpt_attention(void)
     return status;
 }
 /* <<tp: commands>> */
+typedef struct image_set {
+    int count, size, classes;
+    float *pixels;  /* [count, size, size], in [0, 1] */
+    int *labels;
+} image_set;
+
+static void image_set_alloc(image_set *s, int count, int size, int classes)
+{
+    *s = (image_set){count, size, classes, NULL, NULL};
+    s->pixels = malloc((size_t)count * size * size * sizeof *s->pixels);
+    s->labels = malloc((size_t)count * sizeof *s->labels);
+    tp_check(s->pixels != NULL && s->labels != NULL, "out of memory");
+}
+
+static void image_set_free(image_set *s)
+{
+    free(s->pixels), free(s->labels);
+}
+
+static void make_shapes(image_set *s, int count, int size, uint64_t stream)
+{
+    tp_rng rng = tp_rng_seeded(1, stream);
+    image_set_alloc(s, count, size, TP_SHAPE_CLASSES);
+    for (int i = 0; i < count; i++)
+        s->labels[i] = (int)tp_shape_image(size, &rng,
+                                           s->pixels + (long)i * size * size);
+}
+/* <<tp: commands>> */
+static const char *digits_path =
+    "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
+
+static int load_digits(image_set *all, tp_error *error)
+{
+    if (access(digits_path, R_OK) != 0 || strchr(digits_path, '\'') != NULL)
+        return tp_error_set(error, "no digits at %s (apt-get install "
+                            "python3-sklearn, or give --digits FILE)",
+                            digits_path);
+    char command[4200];
+    snprintf(command, sizeof command, "gzip -dc '%s'", digits_path);
+    FILE *f = popen(command, "r");
+    if (f == NULL)
+        return tp_error_set(error, "cannot run gzip on %s", digits_path);
+    image_set_alloc(all, 1797, 8, 10);
+    int n = 0;
+    /* <<vit: read the lines of 64 pixels and a label>> */
+    char line[1024];
+    while (n < 1797 && fgets(line, sizeof line, f) != NULL) {
+        char *p = line, *end;
+        int j = 0;
+        double v;
+        for (; j < 65 && (v = strtod(p, &end), end != p); j++, p = end + 1) {
+            if (j < 64)
+                all->pixels[(long)n * 64 + j] = (float)(v / 16.0);
+            else
+                all->labels[n] = (int)v;
+            if (*end != ',')
+                break;
+        }
+        if (j >= 64 && all->labels[n] >= 0 && all->labels[n] <= 9)
+            n++;
+    }
+    while (fgets(line, sizeof line, f) != NULL)
+        ;  /* let gzip finish writing */
+    int status = pclose(f);
+    if (status != 0 || n != 1797) {
+        image_set_free(all);
+        return tp_error_set(error, "%s is not the 1,797 digits of 8x8 pixels "
+                            "(read %d)", digits_path, n);
+    }
+    return 0;
+}
+/* <<tp: commands>> */
+static void split_digits(const image_set *all, image_set *train,
+                         image_set *test)
+{
+    int order[1797];
+    for (int i = 0; i < all->count; i++)
+        order[i] = i;
+    tp_rng rng = tp_rng_seeded(1797, 0);
+    tp_shuffle(order, all->count, &rng);
+    int n_test = all->count / 5;
+    image_set_alloc(test, n_test, 8, 10);
+    image_set_alloc(train, all->count - n_test, 8, 10);
+    for (int i = 0; i < all->count; i++) {
+        image_set *to = i < n_test ? test : train;
+        int k = i < n_test ? i : i - n_test;
+        memcpy(to->pixels + (long)k * 64, all->pixels + (long)order[i] * 64,
+               64 * sizeof(float));
+        to->labels[k] = all->labels[order[i]];
+    }
+}
+/* <<tp: commands>> */
+static int vit_steps = 1500, vit_batch = 64, vit_layers = 4, vit_heads = 4,
+           vit_width = 64, vit_seed = 1, vit_every = 250, vit_size = 16,
+           vit_patch = 0;
+static const char *vit_data = "shapes", *vit_out = "vit.safetensors",
+                  *vit_model = "vit.safetensors", *vit_attention = NULL;
+
+static const option vit_train_options[] = {
+    {"--data", OPTION_STRING, &vit_data, 0, 0,
+     "shapes (default) or digits (needs python3-sklearn's digits.csv.gz)"},
+    {"--digits", OPTION_STRING, &digits_path, 0, 0,
+     "where digits.csv.gz is, if not where Debian puts it"},
+    {"--size", OPTION_INT, &vit_size, 8, 256, "the side of a shape image"},
+    {"--patch", OPTION_INT, &vit_patch, 0, 256,
+     "the side of a patch (default: 4 for shapes, 2 for digits)"},
+    {"--steps", OPTION_INT, &vit_steps, 1, 100000000, "training steps"},
+    {"--batch", OPTION_INT, &vit_batch, 1, 4096, "images per step"},
+    {"--layers", OPTION_INT, &vit_layers, 1, 64, "blocks"},
+    {"--heads", OPTION_INT, &vit_heads, 1, 64, "attention heads"},
+    {"--width", OPTION_INT, &vit_width, 1, 4096, "the model width C"},
+    {"--seed", OPTION_INT, &vit_seed, 0, 1000000000, "the seed"},
+    {"--eval-every", OPTION_INT, &vit_every, 1, 100000000,
+     "steps between test accuracies"},
+    {"--out", OPTION_STRING, &vit_out, 0, 0,
+     "the checkpoint to write (default: vit.safetensors)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+static int vit_images(const char *data, int size, image_set *train,
+                      image_set *test, tp_error *error)
+{
+    if (strcmp(data, "shapes") == 0) {
+        make_shapes(train, 10000, size, 1);
+        make_shapes(test, 1000, size, 2);
+        return 0;
+    }
+    if (strcmp(data, "digits") != 0)
+        return tp_error_set(error, "--data must be shapes or digits, not '%s'",
+                            data);
+    image_set all;
+    if (load_digits(&all, error) != 0)
+        return -1;
+    split_digits(&all, train, test);
+    image_set_free(&all);
+    return 0;
+}
+/* <<tp: commands>> */
+static int vit_accuracy(tp_vit *m, const image_set *test, int *predicted)
+{
+    tp_arena *arena = tp_arena_new("evaluation");
+    int right = 0, size = test->size;
+    for (int start = 0; start < test->count; start += 100) {
+        int n = test->count - start < 100 ? test->count - start : 100;
+        tp_graph g = tp_graph_on(arena);
+        tp_set_grad(&g, false);
+        tp_tensor *logits = tp_vit_forward(
+            &g, m, test->pixels + (long)start * size * size, n, NULL);
+        int k = m->config.n_classes;
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int c = 1; c < k; c++)
+                best = logits->data[i * k + c] > logits->data[i * k + best]
+                           ? c : best;
+            right += best == test->labels[start + i];
+            if (predicted != NULL)
+                predicted[start + i] = best;
+        }
+        tp_arena_reset(arena);
+    }
+    tp_arena_free(arena);
+    return right;
+}
+/* <<tp: commands>> */
+typedef struct vit_run {
+    tp_vit *m;
+    image_set train, test;
+    tp_rng rng;
+    float *images;
+    int *labels;
+    display shown;
+} vit_run;
+
+static tp_tensor *vit_train_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    vit_run *r = context;
+    long pixels = (long)r->train.size * r->train.size;
+    for (int b = 0; b < vit_batch; b++) {
+        int i = (int)tp_rng_below(&r->rng, (uint32_t)r->train.count);
+        memcpy(r->images + b * pixels, r->train.pixels + i * pixels,
+               (size_t)pixels * sizeof(float));
+        r->labels[b] = r->train.labels[i];
+    }
+    return tp_vit_loss(g, r->m, r->images, r->labels, vit_batch);
+}
+
+static bool vit_progress(const tp_progress *p, void *context)
+{
+    vit_run *r = context;
+    bool going = show_progress(p, &r->shown);
+    if ((p->step + 1) % vit_every == 0 || p->step + 1 == p->steps) {
+        int right = vit_accuracy(r->m, &r->test, NULL);
+        printf("step %ld: test accuracy %.1f%% (%d of %d)\n", p->step + 1,
+               100.0 * right / r->test.count, right, r->test.count);
+        fflush(stdout);
+    }
+    return going;
+}
+/* <<tp: commands>> */
+static int vit_train_on(vit_run *r);
+
+static int vit_train(void)
+{
+    tp_error error;
+    vit_run r = {.shown = {.terminal = isatty(STDERR_FILENO)}};
+    bool digits = strcmp(vit_data, "digits") == 0;
+    int patch = vit_patch > 0 ? vit_patch : digits ? 2 : 4;
+    if (vit_images(vit_data, vit_size, &r.train, &r.test, &error) != 0) {
+        fprintf(stderr, "tp vit train: %s\n", error.message);
+        return 1;
+    }
+    int status = 2;
+    if (vit_width % vit_heads != 0 || patch > r.train.size)
+        fprintf(stderr, "tp vit train: --heads %d must divide --width %d, and "
+                "--patch %d fit in images of %d\n", vit_heads, vit_width,
+                patch, r.train.size);
+    else {
+        r.m = tp_vit_new((tp_vit_config){r.train.size, patch,
+                                         r.train.classes, vit_layers,
+                                         vit_heads, vit_width});
+        status = vit_train_on(&r);
+        tp_vit_free(r.m);
+    }
+    image_set_free(&r.train), image_set_free(&r.test);
+    return status;
+}
+/* <<tp: commands>> */
+static int vit_train_on(vit_run *r)
+{
+    tp_error error;
+    r->rng = tp_rng_seeded((uint64_t)vit_seed, 1);
+    tp_vit_init(r->m, &r->rng);
+    printf("ViT on %s: %ld parameters, %d patches of %d pixels\n", vit_data,
+           tp_params_count(&r->m->params),
+           tp_patch_count(r->train.size, r->m->config.patch_size),
+           r->m->config.patch_size * r->m->config.patch_size);
+    r->images = malloc((size_t)vit_batch * r->train.size * r->train.size
+                       * sizeof(float));
+    r->labels = malloc((size_t)vit_batch * sizeof(int));
+    tp_check(r->images != NULL && r->labels != NULL, "out of memory");
+    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+        .weight_decay = 0.05f});
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_train_options o = {.steps = vit_steps, .warmup = vit_steps / 10 + 1,
+                          .max_lr = 1e-3f, .min_lr = 1e-5f, .clip = 1.0,
+                          .progress = vit_progress, .progress_context = r};
+    catch_interrupts();
+    int status = tp_train(&g, &r->m->params, opt, &o, vit_train_loss, r,
+                          NULL, &error);
+    /* <<vit train: save and report>> */
+    if (status == 0)
+        status = tp_vit_save(r->m, vit_out, &error);
+    if (status != 0)
+        fprintf(stderr, "tp vit train: %s\n", error.message);
+    else
+        printf("%s; saved %s\n", interrupted ? "interrupted" : "done", vit_out);
+    free(r->images), free(r->labels);
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    return status == 0 ? 0 : 1;
+}
+/* <<tp: commands>> */
+static const option vit_eval_options[] = {
+    {"--model", OPTION_STRING, &vit_model, 0, 0,
+     "the checkpoint (default: vit.safetensors)"},
+    {"--digits", OPTION_STRING, &digits_path, 0, 0,
+     "where digits.csv.gz is, if not where Debian puts it"},
+    {"--attention", OPTION_STRING, &vit_attention, 0, 0,
+     "write the CLS attention of four test images to this table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+static int write_cls_attention(tp_vit *m, const image_set *test,
+                               const int *predicted);
+/* <<tp: commands>> */
+static int vit_eval(void)
+{
+    tp_error error;
+    tp_vit *m = tp_vit_load(vit_model, &error);
+    image_set train, test;
+    const char *data = m != NULL && m->config.image_size == 8 ? "digits"
+                                                              : "shapes";
+    if (m == NULL || vit_images(data, m->config.image_size, &train, &test,
+                                &error) != 0) {
+        fprintf(stderr, "tp vit eval: %s\n", error.message);
+        tp_vit_free(m);
+        return 1;
+    }
+    int *predicted = malloc((size_t)test.count * sizeof *predicted);
+    tp_check(predicted != NULL, "out of memory");
+    int right = vit_accuracy(m, &test, predicted);
+    printf("test accuracy on %s: %.1f%% (%d of %d)\n", data,
+           100.0 * right / test.count, right, test.count);
+    int status = vit_attention != NULL
+                     ? write_cls_attention(m, &test, predicted) : 0;
+    free(predicted);
+    image_set_free(&train), image_set_free(&test);
+    tp_vit_free(m);
+    return status;
+}
+/* <<tp: commands>> */
+static int write_cls_attention(tp_vit *m, const image_set *test,
+                               const int *predicted)
+{
+    int size = test->size, n = tp_patch_count(size, m->config.patch_size);
+    tp_arena *arena = tp_arena_new("attention");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor **weights = tp_arena_zeroed(arena, (size_t)m->config.n_layer,
+                                          sizeof *weights);
+    tp_vit_forward(&g, m, test->pixels, 4, weights);
+    const tp_tensor *w = weights[m->config.n_layer - 1];  /* [4, H, 1+N, 1+N] */
+    FILE *f = fopen(vit_attention, "w");
+    for (int k = 0; f != NULL && k < 4; k++) {
+        /* <<vit attention: write one image and its weights>> */
+        bool shapes = test->classes == TP_SHAPE_CLASSES;
+        if (k == 0)
+            fprintf(f, "# written by: tp vit eval --model %s --attention %s\n"
+                    "row\tvalues\n", vit_model, vit_attention);
+        fprintf(f, "# image %d: %s, predicted %s\n", k,
+                shapes ? tp_shape_class_name(test->labels[k]) : "",
+                shapes ? tp_shape_class_name(predicted[k]) : "");
+        for (int y = 0; y < size; y++) {
+            fprintf(f, "%d.pixels", k);
+            for (int x = 0; x < size; x++)
+                fprintf(f, "\t%.3f", test->pixels[((long)k * size + y) * size + x]);
+            fprintf(f, "\n");
+        }
+        fprintf(f, "%d.cls", k);
+        for (int j = 1; j <= n; j++) {
+            double mean = 0;
+            for (int h = 0; h < m->config.n_head; h++)
+                mean += *tp_at4(w, k, h, 0, j) / m->config.n_head;
+            fprintf(f, "\t%.5f", mean);
+        }
+        fprintf(f, "\n");
+    }
+    tp_arena_free(arena);
+    if (f == NULL || fclose(f) != 0) {
+        fprintf(stderr, "tp vit eval: cannot write %s\n", vit_attention);
+        return 1;
+    }
+    return 0;
+}
+/* <<tp: commands>> */
 static int scaling_max = 16384;
 static const char *scaling_tsv = NULL;
 
@@ -1445,6 +2149,11 @@ static const command commands[] = {
     {"figures", "render the book's figures to PDF and PNG", figures_options,
      figures_command, "[NAME...]"},
     /* <<tp: command table>> */
+    {"translate train", "train the vanilla Transformer to write numbers in "
+     "English", translate_train_options, translate_train, NULL},
+    {"translate run", "write numbers in English with a trained model",
+     translate_run_options, translate_run_command, "NUMBER..."},
+    /* <<tp: command table>> */
     {"gpt train", "train a GPT on the book or --data (GPT-T by default)",
      gpt_train_options, gpt_train, NULL},
     {"gpt sample", "continue a prompt with a trained GPT", gpt_sample_options,
@@ -1455,6 +2164,11 @@ static const command commands[] = {
     /* <<tp: command table>> */
     {"gpt attention", "write a trained GPT's attention weights for a prompt",
      gpt_attention_options, gpt_attention, NULL},
+    /* <<tp: command table>> */
+    {"vit train", "train a Vision Transformer on shapes or digits",
+     vit_train_options, vit_train, NULL},
+    {"vit eval", "test accuracy and CLS attention of a trained ViT",
+     vit_eval_options, vit_eval, NULL},
     /* <<tp: command table>> */
     {"bench attention", "time and memory of naive, tiled and linear attention",
      bench_attention_options, bench_attention, NULL},

@@ -47,9 +47,10 @@ typedef struct tp_config_field {
     int *value;
 } tp_config_field;
 
-void tp_config_save(const tp_config_field *fields, int n, tp_metadata *meta);
-int tp_config_load(const tp_config_field *fields, int n,
-                   const tp_metadata *meta, const char *path,
-                   tp_error *error);
+int tp_model_save(const tp_params *params, const char *kind,
+                  const tp_config_field *fields, int n, const char *path,
+                  tp_error *error);
+int tp_model_config(const char *path, const char *kind,
+                    const tp_config_field *fields, int n, tp_error *error);
 
 #endif
