@@ -154,6 +154,14 @@ FORWARD(log_softmax_forward, tp_log_softmax(g, in[0]))
 
 static const int targets[6] = {3, 0, -1, 4, 4, 1};
 
+static double row_log_sum_exp(const tp_tensor *x, int r)
+{
+    double sum = 0;
+    for (int j = 0; j < 5; j++)
+        sum += exp(x->data[r * 5 + j]);
+    return log(sum);
+}
+
 FORWARD(cross_entropy_forward, tp_cross_entropy(g, in[0], targets, -1))
 FORWARD(smoothed_forward,
         tp_cross_entropy_smoothed(g, in[0], targets, -1, 0.25f))
@@ -177,12 +185,8 @@ static void softmax_and_loss(void)
     /* <<t-ops: the cross-entropy against its definition>> */
     double expected = 0;
     for (int r = 0; r < 6; r++) {
-        if (targets[r] == -1)
-            continue;
-        double sum = 0;
-        for (int j = 0; j < 5; j++)
-            sum += exp(x->data[r * 5 + j]);
-        expected += log(sum) - x->data[r * 5 + targets[r]];
+        if (targets[r] != -1)
+            expected += row_log_sum_exp(x, r) - x->data[r * 5 + targets[r]];
     }
     tp_graph record = tp_graph_on(arena);
     tp_tensor *loss = tp_cross_entropy(&record, x, targets, -1);
@@ -203,14 +207,9 @@ static void softmax_and_loss(void)
     /* <<t-ops: the smoothed cross-entropy against its definition>> */
     double smoothed = 0;
     for (int r = 0; r < 6; r++) {
-        if (targets[r] == -1)
-            continue;
-        double sum = 0;
-        for (int j = 0; j < 5; j++)
-            sum += exp(x->data[r * 5 + j]);
-        for (int j = 0; j < 5; j++)
+        for (int j = 0; j < 5 && targets[r] != -1; j++)
             smoothed -= ((j == targets[r] ? 0.75 : 0.0) + 0.25 / 5)
-                        * (x->data[r * 5 + j] - log(sum));
+                        * (x->data[r * 5 + j] - row_log_sum_exp(x, r));
     }
     near(tp_cross_entropy_smoothed(&record, x, targets, -1, 0.25f)->data[0],
          smoothed / 5, 1e-5, "label smoothing: the loss against the smoothed "

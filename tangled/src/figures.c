@@ -514,22 +514,22 @@ static int draw_vit_architecture(tp_draw *d, tp_error *error)
     tp_rng rng = tp_rng_seeded(3, 0);
     float pixels[16 * 16];
     tp_shape_image(16, &rng, pixels);
-    tp_heatmap(d, 20, 30, 96, 96, pixels, 16, 16, NULL, 0.0, 1.0);
+    tp_heatmap(d, 20, 62, 96, 96, pixels, 16, 16, NULL, 0.0, 1.0);
     cairo_set_source_rgb(d->cr, 1, 1, 1);
     cairo_set_line_width(d->cr, 1.2);
     for (int i = 1; i < 4; i++) {
-        cairo_move_to(d->cr, 20 + 24 * i, 30);
-        cairo_line_to(d->cr, 20 + 24 * i, 126);
-        cairo_move_to(d->cr, 20, 30 + 24 * i);
-        cairo_line_to(d->cr, 116, 30 + 24 * i);
+        cairo_move_to(d->cr, 20 + 24 * i, 62);
+        cairo_line_to(d->cr, 20 + 24 * i, 158);
+        cairo_move_to(d->cr, 20, 62 + 24 * i);
+        cairo_line_to(d->cr, 116, 62 + 24 * i);
     }
     cairo_stroke(d->cr);
     cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-    tp_text(d, 68, 134, 0.5, 0.0, 7, "16\xc3\x97" "16 image, 16 patches of 4\xc3\x97" "4");
+    tp_text(d, 68, 166, 0.5, 0.0, 7, "16\xc3\x97" "16 image, 16 patches of 4\xc3\x97" "4");
     /* <<vit architecture figure: the sequence and the encoder>> */
     static const char *const tokens[] = {"CLS", "1", "2", "3", "\xe2\x80\xa6",
                                          "16"};
-    tp_arrow(d, 120, 78, 150, 78, tp_rgb(0x555555), 0.8);
+    tp_arrow(d, 120, 158, 152, 158, tp_rgb(0x555555), 0.8);
     tp_token_row(d, 156, 150, 30, 16, tokens, 6, tp_category(4));
     tp_text(d, 246, 172, 0.5, 0.0, 7, "patch \xc3\x97 W + b, + learned positions");
     tp_arrow(d, 246, 150, 246, 132, tp_rgb(0x555555), 0.8);
@@ -573,7 +573,7 @@ static int draw_vit_attention(tp_draw *d, tp_error *error)
                     int patch = (y / (size / grid)) * grid + x / (size / grid);
                     weights[y * size + x] = (float)t->value[k * (size + 1) + size][patch];
                 }
-            double x0 = 14 + k * 104;
+            double x0 = 6 + k * 100;
             tp_heatmap(d, x0, 20, 46, 46, pixels, size, size, NULL, 0.0, 1.0);
             tp_heatmap(d, x0 + 50, 20, 46, 46, weights, size, size, NULL, 0.0, top);
             cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
@@ -581,7 +581,7 @@ static int draw_vit_attention(tp_draw *d, tp_error *error)
             tp_text(d, x0 + 73, 70, 0.5, 0.0, 6.5, "CLS \xe2\x86\x92 patch");
             tp_text(d, x0 + 48, 6, 0.5, 0.0, 6.5, caption);
         }
-        tp_colorbar(d, 424, 20, 6, 46, 0.0, top, "");
+        tp_colorbar(d, 406, 20, 6, 46, 0.0, top, "");
     }
     free(t);
     return status;

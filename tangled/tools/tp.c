@@ -1830,8 +1830,10 @@ static int vit_train_on(vit_run *r)
         .weight_decay = 0.05f});
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
+    int tokens = 1 + tp_patch_count(r->train.size, r->m->config.patch_size);
     tp_train_options o = {.steps = vit_steps, .warmup = vit_steps / 10 + 1,
                           .max_lr = 1e-3f, .min_lr = 1e-5f, .clip = 1.0,
+                          .tokens_per_step = (long)vit_batch * tokens,
                           .progress = vit_progress, .progress_context = r};
     catch_interrupts();
     int status = tp_train(&g, &r->m->params, opt, &o, vit_train_loss, r,
