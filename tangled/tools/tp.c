@@ -821,8 +821,8 @@ static const option translate_train_options[] = {
     {"--width", OPTION_INT, &translate_width, 2, 4096, "the model width C"},
     {"--pre-ln", OPTION_FLAG, &translate_pre_ln, 0, 0,
      "normalise before each step, not after (default: post-LN, as in 2017)"},
-    {"--smoothing", OPTION_FLOAT, &translate_smoothing, 0, 0.99,
-     "label smoothing (default: 0.1)"},
+    {"--smoothing", OPTION_FLOAT, &translate_smoothing, 0, 1,
+     "label smoothing, below 1 (default: 0.1)"},
     {"--lr", OPTION_FLOAT, &translate_lr, 0, 1, "the peak learning rate "
      "(default: 0.001)"},
     {"--seed", OPTION_INT, &translate_seed, 0, 1000000000, "the seed"},
@@ -892,9 +892,11 @@ static bool translate_progress(const tp_progress *p, void *context)
 /* <<tp: commands>> */
 static int translate_train(void)
 {
-    if (translate_width % (2 * translate_heads) != 0) {
-        fprintf(stderr, "tp translate train: --width %d is not a multiple of "
-                "twice --heads %d\n", translate_width, translate_heads);
+    if (translate_width % (2 * translate_heads) != 0
+        || translate_smoothing >= 1.0f) {
+        fprintf(stderr, "tp translate train: --width %d must be a multiple of "
+                "twice --heads %d, and --smoothing below 1\n",
+                translate_width, translate_heads);
         return 2;
     }
     translate_run *r = calloc(1, sizeof *r);
