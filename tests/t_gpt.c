@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "models.h"
 #include "tap.h"
 #include "tp.h"
 
@@ -13,9 +14,7 @@ static tp_gpt *tiny_model(uint64_t seed)
     tp_gpt *m = tp_gpt_new(tiny);
     tp_rng rng = tp_rng_seeded(seed, 0);
     tp_gpt_init(m, &rng);
-    for (int i = 0; i < m->params.count; i++)  /* larger weights: a model */
-        for (long j = 0; j < tp_tensor_count(m->params.items[i].tensor); j++)
-            m->params.items[i].tensor->data[j] += 0.3f * tp_rng_normal(&rng);
+    enlarge_weights(&m->params, &rng);  /* larger weights: a model */
     return m;
 }
 

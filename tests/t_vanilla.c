@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "gradients.h"
+#include "models.h"
 #include "tap.h"
 #include "tp.h"
 
@@ -15,9 +16,7 @@ static tp_vanilla *tiny_model(uint64_t seed, int post_ln)
         .post_ln = post_ln});
     tp_rng rng = tp_rng_seeded(seed, 0);
     tp_vanilla_init(m, &rng);
-    for (int i = 0; i < m->params.count; i++)
-        for (long j = 0; j < tp_tensor_count(m->params.items[i].tensor); j++)
-            m->params.items[i].tensor->data[j] += 0.3f * tp_rng_normal(&rng);
+    enlarge_weights(&m->params, &rng);
     return m;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "gradients.h"
+#include "models.h"
 #include "tap.h"
 #include "tp.h"
 
@@ -12,9 +13,7 @@ static tp_vit *tiny_model(int image_size, uint64_t seed)
     tp_vit *m = tp_vit_new((tp_vit_config){image_size, 4, 3, 2, 2, 8});
     tp_rng rng = tp_rng_seeded(seed, 0);
     tp_vit_init(m, &rng);
-    for (int i = 0; i < m->params.count; i++)
-        for (long j = 0; j < tp_tensor_count(m->params.items[i].tensor); j++)
-            m->params.items[i].tensor->data[j] += 0.3f * tp_rng_normal(&rng);
+    enlarge_weights(&m->params, &rng);
     return m;
 }
 
