@@ -35,6 +35,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/vanilla.h"
 /* <<tp.h: module headers>> */
+#include "tp/bert.h"
+/* <<tp.h: module headers>> */
 #include "tp/gpt.h"
 /* <<tp.h: module headers>> */
 #include "tp/vit.h"

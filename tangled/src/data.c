@@ -159,30 +159,25 @@ static int write_unit(uint32_t unit, unsigned char *out)
 }
 
 /* <<data: byte-pair encoding>> */
-typedef struct string_table {
-    char **keys;
-    int *values;
-    int capacity, count;
-} string_table;
-
-static uint64_t fnv1a(const char *s, size_t n)
+uint64_t tp_fnv1a(const void *bytes, size_t n)
 {
+    const unsigned char *s = bytes;
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+        h = (h ^ s[i]) * 1099511628211ULL;
     return h;
 }
 /* <<data: byte-pair encoding>> */
-static int table_slot(const string_table *t, const char *key, size_t n)
+static int table_slot(const tp_string_table *t, const char *key, size_t n)
 {
-    int i = (int)(fnv1a(key, n) & (uint64_t)(t->capacity - 1));
+    int i = (int)(tp_fnv1a(key, n) & (uint64_t)(t->capacity - 1));
     while (t->keys[i] != NULL
            && !(strlen(t->keys[i]) == n && memcmp(t->keys[i], key, n) == 0))
         i = (i + 1) & (t->capacity - 1);
     return i;
 }
 
-static int table_get(const string_table *t, const char *key, size_t n)
+int tp_string_get(const tp_string_table *t, const char *key, size_t n)
 {
     if (t->capacity == 0)
         return -1;
@@ -190,14 +185,13 @@ static int table_get(const string_table *t, const char *key, size_t n)
     return t->keys[i] != NULL ? t->values[i] : -1;
 }
 /* <<data: byte-pair encoding>> */
-static void table_put(string_table *t, const char *key, size_t n, int value)
+void tp_string_put(tp_string_table *t, const char *key, size_t n, int value)
 {
     if (2 * (t->count + 1) > t->capacity) {
-        string_table bigger = {calloc((size_t)(t->capacity ? 2 * t->capacity
-                                                             : 1024),
-                                      sizeof(char *)),
-                               NULL, t->capacity ? 2 * t->capacity : 1024, 0};
-        bigger.values = calloc((size_t)bigger.capacity, sizeof(int));
+        int capacity = t->capacity ? 2 * t->capacity : 1024;
+        tp_string_table bigger = {calloc((size_t)capacity, sizeof(char *)),
+                                  calloc((size_t)capacity, sizeof(int)),
+                                  capacity, 0};
         tp_check(bigger.keys != NULL && bigger.values != NULL, "out of memory");
         for (int i = 0; i < t->capacity; i++)
             if (t->keys[i] != NULL) {
@@ -216,17 +210,17 @@ static void table_put(string_table *t, const char *key, size_t n, int value)
     t->values[i] = value;
 }
 /* <<data: byte-pair encoding>> */
-static void table_free(string_table *t)
+void tp_string_table_free(tp_string_table *t)
 {
     for (int i = 0; i < t->capacity; i++)
         free(t->keys[i]);
     free(t->keys), free(t->values);
-    *t = (string_table){0};
+    *t = (tp_string_table){0};
 }
 /* <<data: byte-pair encoding>> */
 struct tp_bpe {
-    string_table vocab;   /* token -> id */
-    string_table ranks;   /* "left right" -> rank of the merge */
+    tp_string_table vocab;   /* token -> id */
+    tp_string_table ranks;   /* "left right" -> rank of the merge */
     char **token_of;      /* id -> token */
     int vocab_size;
     uint32_t byte_to_unit[256];
@@ -239,7 +233,7 @@ static void bpe_free(tp_bpe *bpe)
     for (int i = 0; i < bpe->vocab_size; i++)
         free(bpe->token_of[i]);
     free(bpe->token_of);
-    table_free(&bpe->vocab), table_free(&bpe->ranks);
+    tp_string_table_free(&bpe->vocab), tp_string_table_free(&bpe->ranks);
     if (bpe->ctype != (locale_t)0)
         freelocale(bpe->ctype);
     free(bpe);
@@ -292,7 +286,7 @@ static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
             break;
         }
         bpe->token_of[id] = strdup(item->string);
-        table_put(&bpe->vocab, item->string, strlen(item->string), id);
+        tp_string_put(&bpe->vocab, item->string, strlen(item->string), id);
     }
     cJSON_Delete(root);
     return status;
@@ -320,7 +314,7 @@ static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
             status = tp_error_set(error, "%s, line %d: a merge is two tokens "
                                   "separated by one space", path, line_number);
         else
-            table_put(&bpe->ranks, line, n, rank++);
+            tp_string_put(&bpe->ranks, line, n, rank++);
     }
     free(text);
     return status;
@@ -331,7 +325,7 @@ static int check_bytes(tp_bpe *bpe, const char *path, tp_error *error)
     for (int b = 0; b < 256; b++) {
         unsigned char symbol[4];
         int n = write_unit(bpe->byte_to_unit[b], symbol);
-        if (table_get(&bpe->vocab, (const char *)symbol, (size_t)n) < 0)
+        if (tp_string_get(&bpe->vocab, (const char *)symbol, (size_t)n) < 0)
             return tp_error_set(error, "%s has no token for the byte %d", path,
                                 b);
     }
@@ -420,7 +414,7 @@ static int best_pair(const tp_bpe *bpe, char **symbol, int n)
         char key[512];
         int len = snprintf(key, sizeof key, "%s %s", symbol[k], symbol[k + 1]);
         int rank = len < (int)sizeof key
-                       ? table_get(&bpe->ranks, key, (size_t)len) : -1;
+                       ? tp_string_get(&bpe->ranks, key, (size_t)len) : -1;
         if (rank >= 0 && (best < 0 || rank < best_rank))
             best = k, best_rank = rank;
     }
@@ -466,7 +460,7 @@ static long encode_piece(const tp_bpe *bpe, const unsigned char *bytes,
     /* <<data: look up the symbols of a piece>> */
     long written = 0;
     for (int k = 0; k < count; k++) {
-        int id = table_get(&bpe->vocab, symbol[k], strlen(symbol[k]));
+        int id = tp_string_get(&bpe->vocab, symbol[k], strlen(symbol[k]));
         if (id >= 0)
             ids[written++] = id;
         else
@@ -476,7 +470,7 @@ static long encode_piece(const tp_bpe *bpe, const unsigned char *bytes,
                                           (long)strlen(p), &length);
                 unsigned char s[5] = {0};
                 write_unit(unit, s);
-                ids[written++] = table_get(&bpe->vocab, (const char *)s,
+                ids[written++] = tp_string_get(&bpe->vocab, (const char *)s,
                                            (size_t)length);
                 p += length;
             }

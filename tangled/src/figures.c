@@ -328,6 +328,107 @@ static int draw_vanilla_attention(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<figures: drawings>> */
+static int draw_bert_architecture(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    static const char *const tokens[] = {"[CLS]", "attention", "is",
+                                         "[MASK]", "[SEP]", "in", "n",
+                                         "[SEP]"};
+    tp_color grey = tp_rgb(0x555555);
+    tp_token_row(d, 20, 168, 44, 16, tokens, 8, tp_category(4));
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 108, 188, 0.5, 0.0, 7, "segment 0");
+    tp_text(d, 306, 188, 0.5, 0.0, 7, "segment 1");
+    tp_arrow(d, 196, 168, 196, 156, grey, 0.8);
+    tp_label_box(d, 56, 132, 280, 22, tp_category(2), 7.5,
+                 "word + position + segment embeddings, LayerNorm");
+    tp_arrow(d, 196, 132, 196, 120, grey, 0.8);
+    tp_label_box(d, 56, 84, 280, 34, tp_category(5), 7.5,
+                 "post-LN encoder blocks\n"
+                 "bidirectional attention, GELU");
+    /* <<bert architecture figure: the two heads>> */
+    tp_arrow(d, 42, 84, 42, 60, grey, 0.8);
+    tp_arrow(d, 174, 84, 174, 60, grey, 0.8);
+    tp_label_box(d, 6, 32, 120, 26, tp_category(0), 7,
+                 "classifier on [CLS]\nprose or code?");
+    tp_label_box(d, 120, 32, 200, 26, tp_category(1), 7,
+                 "MLM head on masked rows\nlinear, GELU, LN, \xc3\x97 word embedding\xe1\xb5\x80");
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 220, 18, 0.5, 0.0, 7, "\xe2\x86\x92 \xe2\x80\x9c" "quadratic\xe2\x80\x9d");
+    tp_text(d, 66, 18, 0.5, 0.0, 7, "\xe2\x86\x92 prose");
+    return 0;
+}
+/* <<figures: drawings>> */
+static void prompt_label(char *out, size_t size, int byte);
+
+static void word_label(char *out, size_t size, const char *word)
+{
+    if (word[0] != '\0' && word[1] == '\0')
+        prompt_label(out, size, (unsigned char)word[0]);
+    else
+        snprintf(out, size, "%s", word);
+}
+/* <<figures: drawings>> */
+static int read_bert_words(const table *t, char words[][48], int *n,
+                           tp_error *error)
+{
+    const char *p = strstr(t->comments, "words ");
+    *n = 0;
+    if (p != NULL)
+        for (int used; *n < TABLE_COLS
+                       && sscanf(p += (*n ? 0 : 6), "%47s%n", words[*n], &used)
+                              == 1;
+             p += used)
+            (*n)++;
+    if (*n < 2 || t->cols != *n || t->rows % *n != 0)
+        return tp_error_set(error, "bert-attention.tsv is not layers of "
+                            "square maps over its words");
+    return 0;
+}
+/* <<figures: drawings>> */
+static void bert_map(tp_draw *d, const table *t, int row0, int n,
+                     char words[][48], double x, double y, const char *title)
+{
+    float w[TABLE_COLS * TABLE_COLS] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            w[i * n + j] = (float)t->value[row0 + i][j];
+    double side = 150, cell = side / n;
+    tp_heatmap(d, x, y, side, side, w, n, n, NULL, 0.0, 1.0);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x + side / 2, y - 4, 0.5, 1.0, 7.5, title);
+    for (int i = 0; i < n; i++) {
+        char label[64];
+        word_label(label, sizeof label, words[i]);
+        tp_text(d, x - 3, y + (i + 0.5) * cell, 1.0, 0.5, 6, label);
+        cairo_save(d->cr);
+        cairo_translate(d->cr, x + (i + 0.5) * cell, y + side + 3);
+        cairo_rotate(d->cr, -acos(0.0));  /* a quarter turn */
+        tp_text(d, 0, 0, 1.0, 0.5, 6, label);
+        cairo_restore(d->cr);
+    }
+}
+/* <<figures: drawings>> */
+static int draw_bert_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    char (*words)[48] = calloc(TABLE_COLS, sizeof *words);
+    tp_check(t != NULL && words != NULL, "out of memory");
+    int n, status = read_table("figures/data/bert-attention.tsv", t, error);
+    if (status == 0)
+        status = read_bert_words(t, words, &n, error);
+    if (status == 0) {
+        int layers = t->rows / n;
+        char title[32];
+        bert_map(d, t, 0, n, words, 56, 16, "layer 0");
+        snprintf(title, sizeof title, "layer %d", layers - 1);
+        bert_map(d, t, (layers - 1) * n, n, words, 270, 16, title);
+        tp_colorbar(d, 428, 16, 6, 150, 0.0, 1.0, "");
+    }
+    free(words), free(t);
+    return status;
+}
+/* <<figures: drawings>> */
 static void stage(tp_draw *d, double y, double h, tp_color color,
                   const char *what, const char *shape)
 {
@@ -756,6 +857,12 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"vanilla-attention", "where a trained vanilla Transformer looks while it "
      "writes a number in words", 420, 200, draw_vanilla_attention},
+    /* <<figures: registry>> */
+    {"bert-architecture", "BERT: an encoder with a head for masked words and "
+     "one on [CLS]", 360, 200, draw_bert_architecture},
+    /* <<figures: registry>> */
+    {"bert-attention", "where a pre-trained BERT looks, averaged over heads",
+     440, 220, draw_bert_attention},
     /* <<figures: registry>> */
     {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
      420, 312, draw_gpt_architecture},

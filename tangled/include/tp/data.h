@@ -43,6 +43,18 @@ long tp_encode(const tp_tokenizer *t, const unsigned char *text, long n,
 long tp_decode(const tp_tokenizer *t, const int *ids, long n,
                unsigned char *out);
 
+/* <<data: string tables>> */
+typedef struct tp_string_table {
+    char **keys;
+    int *values;
+    int capacity, count;
+} tp_string_table;
+
+uint64_t tp_fnv1a(const void *bytes, size_t n);
+int tp_string_get(const tp_string_table *t, const char *key, size_t n);
+void tp_string_put(tp_string_table *t, const char *key, size_t n, int value);
+void tp_string_table_free(tp_string_table *t);
+
 /* <<data: synthetic tasks>> */
 typedef enum tp_task {
     TP_TASK_COPY, TP_TASK_REVERSE, TP_TASK_SORT, TP_TASK_ADDITION,
