@@ -98,7 +98,7 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-vanilla \
-    measure-vit pdf deps clean help
+    measure-vit measure-bert pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -133,6 +133,7 @@ help:
 	@echo "make measure-attention  time naive, tiled, linear attention (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
+	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
 
@@ -221,6 +222,26 @@ measure-vit: programs
 	$(OBJ)/tp vit eval --model $(BUILD)/vit.safetensors \
 	    --attention figures/data/vit-attention.tsv \
 	    | tee -a figures/data/vit-train.txt
+
+# BERT: pre-training, two filled-in texts and the attention over the first,
+# then fine-tuning from scratch and from the pre-trained model at five sizes
+# of the training set (0: all of it), with three seeds (three different
+# draws of the lines) at the three smallest. About 15 minutes on two cores.
+BERT_FILL := 'for (int i = 0; i [MASK] n; i++)' \
+    'the weights of each row sum to [MASK].'
+measure-bert: programs
+	$(OBJ)/tp bert pretrain --out $(BUILD)/bert.safetensors \
+	    | tee figures/data/bert-pretrain.txt
+	$(OBJ)/tp bert fill --model $(BUILD)/bert.safetensors \
+	    --attention figures/data/bert-attention.tsv $(BERT_FILL) \
+	    | tee -a figures/data/bert-pretrain.txt
+	for run in 16.1 16.2 16.3 64.1 64.2 64.3 256.1 256.2 256.3 1024.1 0.1; do \
+	    n=$${run%.*} seed=$${run#*.}; \
+	    $(OBJ)/tp bert finetune --scratch --examples $$n --seed $$seed \
+	        || exit 1; \
+	    $(OBJ)/tp bert finetune --model $(BUILD)/bert.safetensors \
+	        --examples $$n --seed $$seed || exit 1; \
+	done | tee figures/data/bert-finetune.txt
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gradients.h"
 #include "models.h"
 #include "tap.h"
 #include "tp.h"
@@ -240,11 +239,7 @@ static tp_tensor *tiny_loss(tp_graph *g, tp_tensor *const in[], void *c)
 static void gradients(void)
 {
     tp_bert *m = tiny_model(4);
-    tp_tensor **inputs = calloc((size_t)m->params.count, sizeof *inputs);
-    for (int i = 0; i < m->params.count; i++)
-        inputs[i] = m->params.items[i].tensor;
-    check_gradients(tiny_loss, inputs, m->params.count, m, "BERT");
-    free(inputs);
+    check_model_gradients(tiny_loss, &m->params, m, "BERT");
     tp_bert_free(m);
 }
 

@@ -74,16 +74,7 @@ static tp_tensor *tiny_loss(tp_graph *g, tp_tensor *const in[], void *c)
 static void gradients(void)
 {
     tp_gpt *m = tiny_model(3);
-    tp_tensor **inputs = calloc((size_t)m->params.count, sizeof *inputs);
-    for (int i = 0; i < m->params.count; i++)
-        inputs[i] = m->params.items[i].tensor;
-    tp_gradcheck_result r = tp_gradcheck(tiny_loss, inputs, m->params.count, m);
-    if (!ok(r.error <= 1e-2, "the GPT's gradients match central differences"))
-        diag("%s, element %ld: analytic %g, numeric %g",
-             m->params.items[r.input].name, r.element, r.analytic, r.numeric);
-    else
-        note("largest relative error %.2g", r.error);
-    free(inputs);
+    check_model_gradients(tiny_loss, &m->params, m, "the GPT");
     tp_gpt_free(m);
 }
 

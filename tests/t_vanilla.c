@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gradients.h"
 #include "models.h"
 #include "tap.h"
 #include "tp.h"
@@ -106,13 +105,9 @@ static void gradients(void)
     for (int post_ln = 0; post_ln <= 1; post_ln++) {
         tp_vanilla *m = tiny_model(3, post_ln);
         m->activation = tp_gelu;
-        tp_tensor **inputs = calloc((size_t)m->params.count, sizeof *inputs);
-        for (int i = 0; i < m->params.count; i++)
-            inputs[i] = m->params.items[i].tensor;
-        check_gradients(tiny_loss, inputs, m->params.count, m,
-                        post_ln ? "post-LN encoder-decoder"
-                                : "pre-LN encoder-decoder");
-        free(inputs);
+        check_model_gradients(tiny_loss, &m->params, m,
+                              post_ln ? "post-LN encoder-decoder"
+                                      : "pre-LN encoder-decoder");
         tp_vanilla_free(m);
     }
 }

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gradients.h"
 #include "models.h"
 #include "tap.h"
 #include "tp.h"
@@ -113,11 +112,7 @@ static void gradients(void)
     tp_vit *m = tiny_model(12, 4);
     tp_rng rng = tp_rng_seeded(4, 1);
     random_pixels(grad_images, 2 * 144, &rng);
-    tp_tensor **inputs = calloc((size_t)m->params.count, sizeof *inputs);
-    for (int i = 0; i < m->params.count; i++)
-        inputs[i] = m->params.items[i].tensor;
-    check_gradients(tiny_loss, inputs, m->params.count, m, "the ViT");
-    free(inputs);
+    check_model_gradients(tiny_loss, &m->params, m, "the ViT");
     tp_vit_free(m);
 }
 /* <<t-vit: gradients and training>> */

@@ -335,27 +335,28 @@ static int draw_bert_architecture(tp_draw *d, tp_error *error)
                                          "[MASK]", "[SEP]", "in", "n",
                                          "[SEP]"};
     tp_color grey = tp_rgb(0x555555);
-    tp_token_row(d, 20, 168, 44, 16, tokens, 8, tp_category(4));
+    tp_token_row(d, 14, 168, 41, 16, tokens, 8, tp_category(4));
     cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-    tp_text(d, 108, 188, 0.5, 0.0, 7, "segment 0");
-    tp_text(d, 306, 188, 0.5, 0.0, 7, "segment 1");
-    tp_arrow(d, 196, 168, 196, 156, grey, 0.8);
-    tp_label_box(d, 56, 132, 280, 22, tp_category(2), 7.5,
+    tp_text(d, 116, 188, 0.5, 0.0, 7, "segment 0");
+    tp_text(d, 280, 188, 0.5, 0.0, 7, "segment 1");
+    tp_arrow(d, 180, 168, 180, 156, grey, 0.8);
+    tp_label_box(d, 30, 132, 300, 22, tp_category(2), 7.5,
                  "word + position + segment embeddings, LayerNorm");
-    tp_arrow(d, 196, 132, 196, 120, grey, 0.8);
-    tp_label_box(d, 56, 84, 280, 34, tp_category(5), 7.5,
+    tp_arrow(d, 180, 132, 180, 120, grey, 0.8);
+    tp_label_box(d, 30, 84, 300, 34, tp_category(5), 7.5,
                  "post-LN encoder blocks\n"
                  "bidirectional attention, GELU");
     /* <<bert architecture figure: the two heads>> */
-    tp_arrow(d, 42, 84, 42, 60, grey, 0.8);
-    tp_arrow(d, 174, 84, 174, 60, grey, 0.8);
-    tp_label_box(d, 6, 32, 120, 26, tp_category(0), 7,
+    tp_arrow(d, 74, 84, 74, 60, grey, 0.8);
+    tp_arrow(d, 248, 84, 248, 60, grey, 0.8);
+    tp_label_box(d, 14, 32, 120, 26, tp_category(0), 7,
                  "classifier on [CLS]\nprose or code?");
-    tp_label_box(d, 120, 32, 200, 26, tp_category(1), 7,
-                 "MLM head on masked rows\nlinear, GELU, LN, \xc3\x97 word embedding\xe1\xb5\x80");
+    tp_label_box(d, 150, 32, 196, 26, tp_category(1), 7,
+                 "MLM head on masked rows\n"
+                 "linear, GELU, LN, \xc3\x97 word embedding\xe1\xb5\x80");
     cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-    tp_text(d, 220, 18, 0.5, 0.0, 7, "\xe2\x86\x92 \xe2\x80\x9c" "quadratic\xe2\x80\x9d");
-    tp_text(d, 66, 18, 0.5, 0.0, 7, "\xe2\x86\x92 prose");
+    tp_text(d, 248, 18, 0.5, 0.0, 7, "\xe2\x86\x92 \xe2\x80\x9c" "quadratic\xe2\x80\x9d");
+    tp_text(d, 74, 18, 0.5, 0.0, 7, "\xe2\x86\x92 prose");
     return 0;
 }
 /* <<figures: drawings>> */
@@ -387,14 +388,15 @@ static int read_bert_words(const table *t, char words[][48], int *n,
 }
 /* <<figures: drawings>> */
 static void bert_map(tp_draw *d, const table *t, int row0, int n,
-                     char words[][48], double x, double y, const char *title)
+                     char words[][48], double x, double y, double top,
+                     const char *title)
 {
     float w[TABLE_COLS * TABLE_COLS] = {0};
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
             w[i * n + j] = (float)t->value[row0 + i][j];
-    double side = 150, cell = side / n;
-    tp_heatmap(d, x, y, side, side, w, n, n, NULL, 0.0, 1.0);
+    double side = 140, cell = side / n;
+    tp_heatmap(d, x, y, side, side, w, n, n, NULL, 0.0, top);
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
     tp_text(d, x + side / 2, y - 4, 0.5, 1.0, 7.5, title);
     for (int i = 0; i < n; i++) {
@@ -418,15 +420,81 @@ static int draw_bert_attention(tp_draw *d, tp_error *error)
     if (status == 0)
         status = read_bert_words(t, words, &n, error);
     if (status == 0) {
-        int layers = t->rows / n;
+        int last = (t->rows / n - 1) * n;
+        double top = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                top = fmax(top, fmax(t->value[i][j], t->value[last + i][j]));
         char title[32];
-        bert_map(d, t, 0, n, words, 56, 16, "layer 0");
-        snprintf(title, sizeof title, "layer %d", layers - 1);
-        bert_map(d, t, (layers - 1) * n, n, words, 270, 16, title);
-        tp_colorbar(d, 428, 16, 6, 150, 0.0, 1.0, "");
+        bert_map(d, t, 0, n, words, 50, 16, top, "layer 0");
+        snprintf(title, sizeof title, "layer %d", last / n);
+        bert_map(d, t, last, n, words, 250, 16, top, title);
+        tp_colorbar(d, 402, 16, 6, 140, 0.0, top, "");
     }
     free(words), free(t);
     return status;
+}
+/* <<figures: drawings>> */
+static int read_bert_finetune(double lines[2][8], double accuracy[2][8],
+                              int count[2], double *majority, tp_error *error)
+{
+    FILE *f = fopen("figures/data/bert-finetune.txt", "r");
+    if (f == NULL)
+        return tp_error_set(error, "cannot read figures/data/bert-finetune.txt"
+                            " (make measure-bert writes it)");
+    char line[512], how[32];
+    int runs[2][8];
+    count[0] = count[1] = 0, *majority = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        /* <<bert figure: read one line of tp bert finetune>> */
+        int n, i = 0;
+        double a;
+        const char *gets = strstr(line, "\" gets ");
+        if (gets != NULL)
+            sscanf(gets + 7, "%lf", majority);
+        if (sscanf(line, "fine-tuned %31[^0-9]%d lines: test accuracy %lf", how, &n,
+                   &a) == 3) {
+            int k = strstr(how, "scratch") != NULL ? 0 : 1;
+            while (i < count[k] && lines[k][i] != n)
+                i++;
+            if (i == count[k] && count[k] < 8)
+                lines[k][count[k]++] = n, accuracy[k][i] = 0, runs[k][i] = 0;
+            if (i < count[k])
+                accuracy[k][i] += a, runs[k][i]++;
+        }
+    }
+    fclose(f);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < count[k]; i++)
+            accuracy[k][i] /= runs[k][i];
+    if (count[0] < 2 || count[1] < 2 || *majority <= 0)
+        return tp_error_set(error, "bert-finetune.txt does not hold runs "
+                            "from scratch and after pre-training");
+    return 0;
+}
+/* <<figures: drawings>> */
+static int draw_bert_finetune(tp_draw *d, tp_error *error)
+{
+    double lines[2][8], accuracy[2][8], majority;
+    int count[2];
+    int status = read_bert_finetune(lines, accuracy, count, &majority, error);
+    if (status != 0)
+        return status;
+    tp_plot p = {d, 44, 12, 300, 150,
+                 {.lo = 10, .hi = 30000, .log = true,
+                  .label = "labelled training lines"},
+                 {.lo = 60, .hi = 100, .label = "test accuracy (%)"}};
+    tp_plot_frame(&p);
+    double bx[2] = {10, 30000}, by[2] = {majority, majority};
+    tp_plot_line(&p, bx, by, 2, tp_category(7), true, false);
+    tp_plot_line(&p, lines[0], accuracy[0], count[0], tp_category(0), false, true);
+    tp_plot_line(&p, lines[1], accuracy[1], count[1], tp_category(4), false, true);
+    tp_legend_entry legend[] = {
+        {"always \xe2\x80\x9c" "code\xe2\x80\x9d", tp_category(7), true},
+        {"from scratch", tp_category(0), false},
+        {"after pre-training", tp_category(4), false}};
+    tp_plot_legend(&p, legend, 3, TP_BOTTOM_RIGHT);
+    return 0;
 }
 /* <<figures: drawings>> */
 static void stage(tp_draw *d, double y, double h, tp_color color,
@@ -862,7 +930,10 @@ static const tp_figure figures[] = {
      "one on [CLS]", 360, 200, draw_bert_architecture},
     /* <<figures: registry>> */
     {"bert-attention", "where a pre-trained BERT looks, averaged over heads",
-     440, 220, draw_bert_attention},
+     440, 200, draw_bert_attention},
+    /* <<figures: registry>> */
+    {"bert-finetune", "prose or code: accuracy against labelled lines, with and "
+     "without pre-training", 360, 204, draw_bert_finetune},
     /* <<figures: registry>> */
     {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
      420, 312, draw_gpt_architecture},

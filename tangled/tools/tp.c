@@ -1054,7 +1054,7 @@ static int write_cross_attention(tp_vanilla *m, long number)
     return 0;
 }
 /* <<tp: commands>> */
-static int bert_steps = 2000, bert_batch = 32, bert_length = 64,
+static int bert_steps = 1500, bert_batch = 32, bert_length = 64,
            bert_vocab = 2000, bert_layers = 4, bert_heads = 4,
            bert_width = 128, bert_seed = 1, bert_every = 250,
            bert_examples = 0, bert_tune_steps = 300, bert_top = 5;
@@ -1188,6 +1188,20 @@ static bool bert_progress(const tp_progress *p, void *context)
     return going;
 }
 /* <<tp: commands>> */
+static void print_commonest(const int *ids, long n, const tp_words *w)
+{
+    long *seen = calloc((size_t)w->count, sizeof *seen);
+    tp_check(seen != NULL, "out of memory");
+    for (long i = 0; i < n; i++)
+        seen[ids[i]]++;
+    int best = TP_WORD_UNK;
+    for (int id = TP_WORD_SPECIALS; id < w->count; id++)
+        best = seen[id] > seen[best] ? id : best;
+    printf("always guessing '%s' would be right on %.1f%% of the validation "
+           "words\n", w->word[best], 100.0 * seen[best] / n);
+    free(seen);
+}
+/* <<tp: commands>> */
 static int bert_pretrain_on(bert_run *r, const tp_words *words);
 
 static int bert_pretrain(void)
@@ -1230,6 +1244,7 @@ static int bert_pretrain_on(bert_run *r, const tp_words *words)
     printf("BERT: %ld parameters, %d words, %ld training and %ld validation "
            "words\n", tp_params_count(&r->m->params), words->count,
            r->n_train, r->n_validation);
+    print_commonest(r->validation, r->n_validation, words);
     /* <<bert pretrain: the batches>> */
     size_t batch = (size_t)bert_batch * bert_length, fixed = 64 * (size_t)bert_length;
     r->tokens = malloc(batch * sizeof(int)), r->segments = malloc(batch * sizeof(int));
@@ -1552,7 +1567,8 @@ static int bert_finetune(void)
     r.m = finetune_model(&corpus, &words);
     int status = 1;
     if (r.m != NULL) {
-        prose_and_code(&corpus, &words, r.m->config.n_positions - 2, &r.train,
+        int longest = r.m->config.n_positions - 2;
+        prose_and_code(&corpus, &words, longest < 30 ? longest : 30, &r.train,
                        &r.test);
         status = finetune_on(&r);
         line_set_free(&r.train), line_set_free(&r.test);
@@ -2350,10 +2366,7 @@ static int vit_accuracy(tp_vit *m, const image_set *test, int *predicted)
             &g, m, test->pixels + (long)start * size * size, n, NULL);
         int k = m->config.n_classes;
         for (int i = 0; i < n; i++) {
-            int best = 0;
-            for (int c = 1; c < k; c++)
-                best = logits->data[i * k + c] > logits->data[i * k + best]
-                           ? c : best;
+            int best = argmax(logits->data + i * k, k);
             right += best == test->labels[start + i];
             if (predicted != NULL)
                 predicted[start + i] = best;
