@@ -82,8 +82,33 @@ else
 OBJ := $(BUILD)
 endif
 
+# ---------------------------------------------------------------- CUDA
+# The kernels in tangled/cuda/ are compiled by nvcc when one is found, on
+# the PATH or in /usr/local/cuda, into the same library; `make CUDA=0`
+# builds without them. Explicit targets: sm_80 (A100) and sm_90 (H100);
+# nvcc 13's default target lacks the bfloat16 tensor-core instructions.
+# Without a GPU the kernels still compile, and their tests skip.
+CUDA ?= 1
+ifeq ($(CUDA),1)
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),\
+             $(wildcard /usr/local/cuda/bin/nvcc))
+else
+NVCC :=
+endif
+ifneq ($(NVCC),)
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCC_FLAGS := -O3 -std=c++17 -lineinfo \
+    -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+    -Xcompiler -Wall,-Wextra -Werror all-warnings -Itangled/include
+TP_CFLAGS += -DTP_CUDA -isystem $(CUDA_HOME)/include
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
+    -lcublas -lcudart -lstdc++
+CUDA_OBJECTS := $(patsubst tangled/cuda/%.cu,$(OBJ)/cuda/%.o,\
+    $(wildcard tangled/cuda/*.cu))
+endif
+
 LIB_SOURCES := $(wildcard tangled/src/*.c)
-LIB_OBJECTS := $(LIB_SOURCES:tangled/src/%.c=$(OBJ)/lib/%.o)
+LIB_OBJECTS := $(LIB_SOURCES:tangled/src/%.c=$(OBJ)/lib/%.o) $(CUDA_OBJECTS)
 LIB := $(if $(LIB_OBJECTS),$(OBJ)/libtp.a)
 PROGRAM_SOURCES := $(wildcard tangled/tools/*.c)
 PROGRAMS := $(PROGRAM_SOURCES:tangled/tools/%.c=$(OBJ)/%)
@@ -98,7 +123,7 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-vanilla \
-    measure-vit measure-bert pdf deps clean help
+    measure-vit measure-bert measure-cuda pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -134,6 +159,8 @@ help:
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
+	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
+	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
 
@@ -166,6 +193,11 @@ $(OBJ)/lib/%.o: tangled/src/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h
+	@mkdir -p $(@D)
+	$(call say,NVCC,$@)
+	$(Q)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
 $(OBJ)/libtp.a: $(LIB_OBJECTS)
 	@rm -f $@
@@ -242,6 +274,10 @@ measure-bert: programs
 	    $(OBJ)/tp bert finetune --model $(BUILD)/bert.safetensors \
 	        --examples $$n --seed $$seed || exit 1; \
 	done | tee figures/data/bert-finetune.txt
+
+# On a machine with a CUDA GPU: check and time every kernel version.
+measure-cuda: programs
+	$(OBJ)/tp bench cuda --tsv figures/data/cuda.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -172,6 +172,21 @@ int main(void)
     ok(nothing.status == 2 && strstr(nothing.output, "--all or --list"),
        "tp figures without names says what it needs");
     /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome listed = tp("bench cuda --list");
+    ok(listed.status == 0 && strstr(listed.output, "layernorm-backward")
+           && strstr(listed.output, "tensor cores through mma.sync"),
+       "tp bench cuda --list names the operations and their versions");
+    struct tap_outcome misspelled = tp("bench cuda softmx");
+    ok(misspelled.status == 2
+           && strstr(misspelled.output, "no operation 'softmx'"),
+       "tp bench cuda refuses an operation it does not know");
+    struct tap_outcome small = tp("bench cuda softmax --rows 3 --cols 40 "
+                                  "--repeat 2");
+    ok(small.status == 0 ? strstr(small.output, "a warp per row") != NULL
+                         : small.status == 1
+                               && strstr(small.output, "no CUDA device") != NULL,
+       "tp bench cuda runs, or says that there is no CUDA device");
+    /* <<t-command: the commands of later chapters>> */
     struct tap_outcome train = tp("translate train --steps 4 --batch 4 "
                                   "--layers 1 --heads 2 --width 16 "
                                   "--eval-every 2 --out /tmp/tp-translate.safetensors");

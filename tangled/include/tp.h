@@ -31,6 +31,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/draw.h"
 /* <<tp.h: module headers>> */
+#include "tp/gpu.h"
+/* <<tp.h: module headers>> */
 #include "tp/block.h"
 /* <<tp.h: module headers>> */
 #include "tp/vanilla.h"
