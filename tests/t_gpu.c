@@ -55,8 +55,7 @@ static void peaks(void)
          "A100: 312 TFLOP/s in bfloat16");
     near(tp_gpu_bandwidth(&a100) / 1e9, 1555, 1, "A100 40 GB: 1,555 GB/s");
     /* <<t-gpu: the H100's peaks>> */
-    tp_gpu h100 = {.major = 9, .minor = 0, .sms = 132, .clock_hz = 1.98e9,
-                   .memory_clock_hz = 2.619e9, .bus_bits = 5120};
+    tp_gpu h100 = tp_gpu_h100_sxm();
     near(tp_gpu_fp32_peak(&h100) / 1e12, 66.9, 0.1,
          "H100 SXM: 67 TFLOP/s in FP32 at 1,980 MHz");
     near(tp_gpu_bandwidth(&h100) / 1e12, 3.35, 0.01, "H100 SXM: 3.35 TB/s");

@@ -239,6 +239,63 @@ static int draw_pipeline(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<figures: drawings>> */
+static void gpu_roof(tp_plot *p, double peak, double bandwidth,
+                     tp_color color)
+{
+    double x[64], y[64];
+    for (int i = 0; i < 64; i++) {
+        x[i] = pow(10.0, -1 + 5.0 * i / 63);  /* 0.1 to 10^4 */
+        y[i] = fmin(peak, x[i] * bandwidth) / 1e12;
+    }
+    tp_plot_line(p, x, y, 64, color, false, false);
+}
+/* <<figures: drawings>> */
+static void gpu_mark(tp_plot *p, double intensity, double peak,
+                     double bandwidth, tp_color color, const char *label)
+{
+    double y = fmin(peak, intensity * bandwidth) / 1e12;
+    bool on_the_flat = intensity * bandwidth > peak;  /* label above, left */
+    tp_plot_line(p, &intensity, &y, 1, color, false, true);
+    cairo_set_source_rgb(p->d->cr, 0.2, 0.2, 0.2);
+    tp_text(p->d, tp_plot_x(p, intensity) + (on_the_flat ? -5 : 5),
+            tp_plot_y(p, y) + (on_the_flat ? -3 : 3), on_the_flat ? 1 : 0,
+            on_the_flat ? 1 : 0, 7, label);
+}
+/* <<figures: drawings>> */
+static int draw_gpu_roofline(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    tp_gpu h100 = tp_gpu_h100_sxm();
+    double fp32 = tp_gpu_fp32_peak(&h100), bf16 = tp_gpu_bf16_peak(&h100);
+    double bandwidth = tp_gpu_bandwidth(&h100), n = 4096;
+    tp_plot p = {d, 52, 12, 330, 160,
+                 {.lo = 0.1, .hi = 10000, .log = true,
+                  .label = "operations per byte of device memory"},
+                 {.lo = 0.1, .hi = 3000, .log = true, .label = "TFLOP/s"}};
+    tp_plot_frame(&p);
+    gpu_roof(&p, bf16, bandwidth, tp_category(5));
+    gpu_roof(&p, fp32, bandwidth, tp_category(4));
+    /* <<gpu roofline figure: the operations>> */
+    gpu_mark(&p, 2 * n * n * n / (3 * 4 * n * n), fp32, bandwidth,
+             tp_category(4), "FP32 product, 4096\xc2\xb3");
+    gpu_mark(&p, 2 * n * n * n / (2 * 2 * n * n + 4 * n * n), bf16, bandwidth,
+             tp_category(5), "bfloat16 product, 4096\xc2\xb3");
+    gpu_mark(&p, 5.0 / 8, fp32, bandwidth, tp_category(2), "softmax");
+    gpu_mark(&p, 20.0 / 8, fp32, bandwidth, tp_category(2), "bias + GELU");
+    /* <<gpu roofline figure: the legend>> */
+    char fp32_label[64], bf16_label[64], memory[64];
+    snprintf(bf16_label, sizeof bf16_label, "bfloat16 tensor cores, %.0f TFLOP/s",
+             bf16 / 1e12);
+    snprintf(fp32_label, sizeof fp32_label, "FP32, %.0f TFLOP/s", fp32 / 1e12);
+    snprintf(memory, sizeof memory, "slopes: memory at %.2f TB/s",
+             bandwidth / 1e12);
+    tp_legend_entry legend[] = {{bf16_label, tp_category(5), false},
+                                {fp32_label, tp_category(4), false},
+                                {memory, tp_category(7), false}};
+    tp_plot_legend(&p, legend, 3, TP_BOTTOM_RIGHT);
+    return 0;
+}
+/* <<figures: drawings>> */
 static void vanilla_stack(tp_draw *d, double x, double y, int layers,
                           const char *const steps[], int n, const char *title)
 {
@@ -919,6 +976,9 @@ static const tp_figure figures[] = {
     /* <<figures: registry>> */
     {"pipeline", "how the book becomes a library, tests, figures and a PDF",
      440, 152, draw_pipeline},
+    /* <<figures: registry>> */
+    {"gpu-roofline", "the roofline of an H100 SXM, from its properties", 420,
+     205, draw_gpu_roofline},
     /* <<figures: registry>> */
     {"vanilla-architecture", "The encoder-decoder of 2017, post-LN, as this "
      "chapter trains it", 420, 260, draw_vanilla_architecture},

@@ -117,6 +117,16 @@ void tp_gpu_describe(FILE *out, const tp_gpu *gpu)
             "(0: unknown), memory %.0f GB/s\n", tp_gpu_fp32_peak(gpu) / 1e12,
             tp_gpu_bf16_peak(gpu) / 1e12, tp_gpu_bandwidth(gpu) / 1e9);
 }
+/* <<gpu: peaks>> */
+tp_gpu tp_gpu_h100_sxm(void)
+{
+    return (tp_gpu){.name = "NVIDIA H100 SXM", .major = 9, .minor = 0,
+                    .sms = 132, .clock_hz = 1.98e9,
+                    .memory_clock_hz = 2.619e9, .bus_bits = 5120,
+                    .l2_bytes = 50L << 20, .shared_per_sm = 228L << 10,
+                    .shared_per_block = 227L << 10,
+                    .registers_per_sm = 65536, .threads_per_sm = 2048};
+}
 
 /* <<gpu: bfloat16 conversions>> */
 uint16_t tp_bf16_from_float(float x)

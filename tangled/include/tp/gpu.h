@@ -29,6 +29,7 @@ double tp_gpu_fp32_peak(const tp_gpu *gpu);  /* FLOP/s, FMA counted as 2 */
 double tp_gpu_bf16_peak(const tp_gpu *gpu);  /* dense, on tensor cores */
 double tp_gpu_bandwidth(const tp_gpu *gpu);  /* device memory, bytes/s */
 void tp_gpu_describe(FILE *out, const tp_gpu *gpu);
+tp_gpu tp_gpu_h100_sxm(void);
 
 /* <<gpu: bfloat16 and error bounds>> */
 uint16_t tp_bf16_from_float(float x);
