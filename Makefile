@@ -123,7 +123,7 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-vanilla \
-    measure-vit measure-bert measure-cuda pdf deps clean help
+    measure-vit measure-bert measure-cuda cuda-resources pdf deps clean help
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -160,6 +160,7 @@ help:
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
+	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make deps          install every Debian package the project needs"
 	@echo "make clean         remove build/"
@@ -274,6 +275,16 @@ measure-bert: programs
 	    $(OBJ)/tp bert finetune --model $(BUILD)/bert.safetensors \
 	        --examples $$n --seed $$seed || exit 1; \
 	done | tee figures/data/bert-finetune.txt
+
+# What nvcc gives each kernel on Hopper (sm_90): registers per thread,
+# static shared memory, spills. Needs nvcc, not a GPU.
+cuda-resources:
+	@test -n "$(NVCC)" || { echo "make cuda-resources: no nvcc found" >&2; exit 1; }
+	@for f in tangled/cuda/*.cu; do \
+	    $(NVCC) -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 \
+	        -Itangled/include -Xptxas -v -c $$f -o /dev/null 2>&1 \
+	        | awk -f mk/cuda-resources.awk; \
+	done
 
 # On a machine with a CUDA GPU: check and time every kernel version.
 measure-cuda: programs
