@@ -54,6 +54,17 @@ static int read_table(const char *path, table *t, tp_error *error)
 }
 
 /* <<figures: drawings>> */
+static void plot_roof(tp_plot *p, double peak, double bandwidth, double unit,
+                      tp_color color, bool dashed)
+{
+    double lo = log10(p->ax.lo), hi = log10(p->ax.hi), x[64], y[64];
+    for (int i = 0; i < 64; i++) {
+        x[i] = pow(10.0, lo + (hi - lo) * i / 63);
+        y[i] = fmin(peak, x[i] * bandwidth) / unit;
+    }
+    tp_plot_line(p, x, y, 64, color, dashed, false);
+}
+/* <<figures: drawings>> */
 static int draw_matmul_roofline(tp_draw *d, tp_error *error)
 {
     table *t = calloc(1, sizeof *t);
@@ -67,13 +78,7 @@ static int draw_matmul_roofline(tp_draw *d, tp_error *error)
                  {.lo = 1, .hi = 1000, .log = true, .label = "FLOP per byte"},
                  {.lo = 10, .hi = 1000, .log = true, .label = "GFLOP/s"}};
     tp_plot_frame(&p);
-    /* <<matmul figure: the roof>> */
-    double ix[64], iy[64];
-    for (int i = 0; i < 64; i++) {
-        ix[i] = pow(10.0, 3.0 * i / 63);
-        iy[i] = fmin(peak, ix[i] * bandwidth);
-    }
-    tp_plot_line(&p, ix, iy, 64, tp_category(7), true, false);
+    plot_roof(&p, peak, bandwidth, 1, tp_category(7), true);
     /* <<matmul figure: the measured products>> */
     for (int r = 0; r < t->rows; r++) {
         int kind = t->value[r][0] > 1 ? 1 : strncmp(t->label[r], "square", 6) == 0
@@ -239,17 +244,6 @@ static int draw_pipeline(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<figures: drawings>> */
-static void gpu_roof(tp_plot *p, double peak, double bandwidth,
-                     tp_color color)
-{
-    double x[64], y[64];
-    for (int i = 0; i < 64; i++) {
-        x[i] = pow(10.0, -1 + 5.0 * i / 63);  /* 0.1 to 10^4 */
-        y[i] = fmin(peak, x[i] * bandwidth) / 1e12;
-    }
-    tp_plot_line(p, x, y, 64, color, false, false);
-}
-/* <<figures: drawings>> */
 static void gpu_mark(tp_plot *p, double intensity, double peak,
                      double bandwidth, tp_color color, const char *label)
 {
@@ -273,8 +267,8 @@ static int draw_gpu_roofline(tp_draw *d, tp_error *error)
                   .label = "operations per byte of device memory"},
                  {.lo = 0.1, .hi = 3000, .log = true, .label = "TFLOP/s"}};
     tp_plot_frame(&p);
-    gpu_roof(&p, bf16, bandwidth, tp_category(5));
-    gpu_roof(&p, fp32, bandwidth, tp_category(4));
+    plot_roof(&p, bf16, bandwidth, 1e12, tp_category(5), false);
+    plot_roof(&p, fp32, bandwidth, 1e12, tp_category(4), false);
     /* <<gpu roofline figure: the operations>> */
     gpu_mark(&p, 2 * n * n * n / (3 * 4 * n * n), fp32, bandwidth,
              tp_category(4), "FP32 product, 4096\xc2\xb3");
