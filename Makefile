@@ -96,7 +96,17 @@ else
 NVCC :=
 endif
 ifneq ($(NVCC),)
-CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+# The toolkit's root is where nvcc itself runs from, and nvcc says so: the
+# nvcc on the PATH may be a wrapper script (/usr/local/bin/nvcc on some
+# machines) whose directory holds no CUDA headers.
+CUDA_HOME := $(shell $(NVCC) --dryrun -x cu -c /dev/null -o /dev/null 2>&1 \
+    | sed -n 's|.*_HERE_=\(.*\)/bin$$|\1|p')
+ifeq ($(wildcard $(CUDA_HOME)/include/cuda_runtime_api.h),)
+$(warning nvcc ($(NVCC)) found but not its CUDA headers: building without CUDA)
+NVCC :=
+endif
+endif
+ifneq ($(NVCC),)
 NVCC_FLAGS := -O3 -std=c++17 -lineinfo \
     -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
     -Xcompiler -Wall,-Wextra -Werror all-warnings -Itangled/include
