@@ -51,6 +51,25 @@ static void arithmetic(void)
     tp_tensor *b = random_tensor(tp_shape1(5), TP_WITH_GRAD);
     check_gradients(linear_forward, (tp_tensor *[]){a, w, b}, 3, NULL,
                     "linear on [2, 3, 4]");
+    /* <<t-ops: the linear layer's bias, fused>> */
+    tp_tensor *affine = tp_linear(&g, a, w, b);
+    double worst = 0.0;
+    for (int i = 0; i < 2; i++)
+        for (int t = 0; t < 3; t++)
+            for (int j = 0; j < 5; j++) {
+                double sum = *tp_at1(b, j);
+                for (int k = 0; k < 4; k++)
+                    sum += (double)*tp_at3(a, i, t, k) * *tp_at2(w, k, j);
+                worst = fmax(worst, fabs(sum - *tp_at3(affine, i, t, j)));
+            }
+    ok(worst < 1e-5, "tp_linear is x W + b (worst difference %.1g)", worst);
+    tp_tensor *a_fixed = random_tensor(tp_shape3(2, 3, 4), TP_NO_GRAD);
+    tp_tensor *w_fixed = random_tensor(tp_shape2(4, 5), TP_NO_GRAD);
+    tp_tensor *b_fixed = random_tensor(tp_shape1(5), TP_NO_GRAD);
+    check_gradients(linear_forward, (tp_tensor *[]){a_fixed, w_fixed, b}, 3,
+                    NULL, "linear where only the bias learns");
+    check_gradients(linear_forward, (tp_tensor *[]){a, w, b_fixed}, 3, NULL,
+                    "linear with a fixed bias");
 }
 
 /* <<t-ops: activations>> */

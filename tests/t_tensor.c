@@ -26,6 +26,22 @@ static void new_tensors(void)
     for (long i = 0; i < 24; i++)
         zero &= t->data[i] == 0.0f && t->grad[i] == 0.0f;
     ok(zero, "a new tensor and its gradient are zero");
+    /* <<t-tensor: large tensors are zeroed too>> */
+    tp_arena *big = tp_arena_new("big");
+    long count = 1L << 18;
+    tp_tensor_new(big, tp_shape1((int)count), TP_WITH_GRAD);
+    tp_arena_reset(big);  /* now one block, reused from here on */
+    tp_tensor *dirty = tp_tensor_new(big, tp_shape1((int)count), TP_WITH_GRAD);
+    tp_fill(dirty, 1.0f);
+    memcpy(dirty->grad, dirty->data, (size_t)count * sizeof(float));
+    tp_arena_reset(big);
+    tp_tensor *fresh = tp_tensor_new(big, tp_shape1((int)count), TP_WITH_GRAD);
+    int all_zero = fresh->data == dirty->data;
+    for (long i = 0; i < count; i++)
+        all_zero &= fresh->data[i] == 0.0f && fresh->grad[i] == 0.0f;
+    ok(all_zero, "a new tensor of 2^18 numbers and its gradient are zero, "
+                 "on reused memory");
+    tp_arena_free(big);
     ok(t->stride[0] == 12 && t->stride[1] == 4 && t->stride[2] == 1,
        "a new [2, 3, 4] tensor has strides (12, 4, 1)");
     ok(tp_tensor_is_contiguous(t), "a new tensor is contiguous");
@@ -123,6 +139,23 @@ static void filling_and_copying(void)
     ok(*tp_at2(c, 0, 0) != 7.0f && *tp_at2(c, 2, 1) == 7.0f
            && *tp_at2(c, 4, 0) != 7.0f,
        "tp_fill of a slice fills that slice only");
+    /* <<t-tensor: copying a row at a time>> */
+    tp_rng r3 = tp_rng_seeded(6, 0);
+    tp_tensor *packed = tp_tensor_normal(arena, tp_shape4(2, 3, 4, 5), TP_NO_GRAD,
+                                         &r3);
+    tp_tensor *heads = tp_transpose(arena, packed, 1, 2);
+    tp_tensor *e = tp_tensor_new(arena, heads->shape, TP_NO_GRAD);
+    tp_copy(e, heads);
+    tp_axpy(heads, 2.0f, e);
+    int rows_agree = 1;
+    for (int i = 0; i < 2; i++)
+        for (int h = 0; h < 4; h++)
+            for (int t = 0; t < 3; t++)
+                for (int j = 0; j < 5; j++)
+                    rows_agree &= *tp_at4(e, i, h, t, j) * 3.0f
+                                  == *tp_at4(packed, i, t, h, j);
+    ok(rows_agree, "copying and adding through views of contiguous rows "
+                   "visit every element once");
     tp_arena_free(arena);
 }
 

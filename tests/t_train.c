@@ -124,6 +124,30 @@ static void schedule_and_clipping(void)
     tp_clip_grad_norm(&params, 1.0);
     ok(fabsf(w->grad[0] - 0.6f) < 1e-6f && fabsf(w->grad[1] - 0.8f) < 1e-6f,
        "clipping (3, 4) to norm 1 gives (0.6, 0.8)");
+    /* <<t-train: the passes over many slices>> */
+    tp_tensor *big = tp_param_new(&params, arena, "big", tp_shape2(300, 333));
+    long n = tp_tensor_count(big);
+    long double squares = 0.36L + 0.64L;
+    for (long i = 0; i < n; i++) {
+        big->grad[i] = (float)(i % 7) - 3.0f;
+        squares += (long double)big->grad[i] * big->grad[i];
+    }
+    int threads = tp_threads();
+    tp_set_threads(1);
+    double one_thread = tp_grad_norm(&params);
+    tp_set_threads(2);
+    double two_threads = tp_grad_norm(&params);
+    tp_set_threads(threads);
+    near(one_thread, sqrtl(squares), 1e-9 * sqrtl(squares),
+         "the norm of %ld gradients in slices", n + 2);
+    ok(one_thread == two_threads, "is the same with one thread and with two");
+    tp_clip_grad_norm(&params, 1.0);
+    near(tp_grad_norm(&params), 1.0, 1e-6, "clipping reaches every slice");
+    tp_zero_grad(&params);
+    int zero = 1;
+    for (long i = 0; i < n; i++)
+        zero &= big->grad[i] == 0.0f;
+    ok(zero && w->grad[0] == 0.0f, "and so does zeroing");
     tp_params_free(&params);
     tp_arena_free(arena);
 }

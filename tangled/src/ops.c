@@ -52,23 +52,32 @@ static long broadcast_period(const char *op, const tp_tensor *a,
     return tp_tensor_count(b);
 }
 /* <<ops: implementing arithmetic>> */
+static void add_repetitions(const float *dy, long rows, long m, float *into)
+{
+    TP_PARALLEL_FOR
+    for (long block = 0; block < m; block += 64) {
+        long end = block + 64 < m ? block + 64 : m;
+        for (long r = 0; r < rows; r++) {
+            const float *row = dy + r * m;
+            TP_SIMD
+            for (long j = block; j < end; j++)
+                into[j] += row[j];
+        }
+    }
+}
+
 static void add_backward(tp_node *node)
 {
     tp_tensor *a = node->input[0], *b = node->input[1];
     const float *dy = node->output->grad;
-    long n = tp_tensor_count(a), m = tp_tensor_count(b), rows = n / m;
+    long n = tp_tensor_count(a), m = tp_tensor_count(b);
     if (a->grad != NULL) {
         TP_PARALLEL_FOR
         for (long i = 0; i < n; i++)
             a->grad[i] += dy[i];
     }
-    if (b->grad != NULL) {
-        TP_PARALLEL_FOR
-        for (long block = 0; block < m; block += 64)
-            for (long r = 0; r < rows; r++)
-                for (long j = block; j < m && j < block + 64; j++)
-                    b->grad[j] += dy[r * m + j];
-    }
+    if (b->grad != NULL)
+        add_repetitions(dy, n / m, m, b->grad);
 }
 
 tp_tensor *tp_add(tp_graph *g, tp_tensor *a, tp_tensor *b)
@@ -147,10 +156,30 @@ tp_tensor *tp_mean(tp_graph *g, tp_tensor *x)
     return tp_scale(g, tp_sum(g, x), 1.0f / (float)n);
 }
 
+/* <<ops: implementing arithmetic>> */
+static void bias_backward(tp_node *node)
+{
+    tp_tensor *b = node->input[0];
+    long m = tp_tensor_count(b);
+    add_repetitions(node->output->grad, tp_tensor_count(node->output) / m, m,
+                    b->grad);
+}
+
 tp_tensor *tp_linear(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b)
 {
     tp_tensor *y = tp_matmul(g, x, w);
-    return b == NULL ? y : tp_add(g, y, b);
+    if (b == NULL)
+        return y;
+    if (y->grad == NULL && tp_needs_grad(g, 1, &b))
+        return tp_add(g, y, b);
+    long m = broadcast_period("tp_linear", y, b), n = tp_tensor_count(y);
+    TP_PARALLEL_FOR
+    for (long r = 0; r < n / m; r++)
+        for (long j = 0; j < m; j++)
+            y->data[r * m + j] += b->data[j];
+    if (y->grad != NULL && b->grad != NULL)
+        tp_record(g, "bias", bias_backward, y, 1, &b);
+    return y;
 }
 
 /* <<ops: implementing activations>> */
@@ -232,15 +261,17 @@ tp_tensor *tp_gelu(tp_graph *g, tp_tensor *x)
 static const float sqrt_2_over_pi = 0.79788456f, gelu_cubic = 0.044715f;
 
 /* <<ops: implementing activations>> */
-static inline float vector_exp(float x)
+static inline float exp_near_zero(float x)  /* |x| <= 30 */
 {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float t = x * 1.44269504f;  /* x / ln 2 */
-    float n = (float)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
+    const float shift = 12582912.0f;  /* 1.5 * 2^23 */
+    float shifted = x * 1.44269504f + shift;  /* x / ln 2, rounded */
+    float n = shifted - shift;
     float r = x - n * 0.693145751953125f - n * 1.428606765330187e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24
               + r * (1.0f / 120 + r * (1.0f / 720))))));
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits - 0x4B400000u + 127u) << 23;  /* 2^n */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
@@ -248,7 +279,9 @@ static inline float vector_exp(float x)
 
 static inline float fast_tanh(float u)
 {
-    return 1.0f - 2.0f / (vector_exp(2.0f * u) + 1.0f);
+    u = u < -15.0f ? -15.0f : u;
+    u = u > 15.0f ? 15.0f : u;
+    return 1.0f - 2.0f / (exp_near_zero(2.0f * u) + 1.0f);
 }
 
 static inline float gelu_tanh(float x)

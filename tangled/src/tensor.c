@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tp/check.h"
+#include "tp/parallel.h"
 #include "tp/tensor.h"
 
 /* <<tensor: making shapes>> */
@@ -58,6 +59,19 @@ tp_shape_text tp_shape_str(tp_shape shape)
 }
 
 /* <<tensor: making tensors>> */
+static void zero_floats(float *x, long n)
+{
+    enum { PIECE = 1 << 14 };
+    if (n < 4 * PIECE) {
+        memset(x, 0, (size_t)n * sizeof *x);
+        return;
+    }
+    TP_PARALLEL_FOR
+    for (long start = 0; start < n; start += PIECE)
+        memset(x + start, 0,
+               (size_t)(n - start < PIECE ? n - start : PIECE) * sizeof *x);
+}
+
 static void set_contiguous_strides(tp_tensor *t)
 {
     long stride = 1;
@@ -78,15 +92,17 @@ tp_tensor *tp_tensor_empty(tp_arena *arena, tp_shape shape,
     t->shape = shape;
     set_contiguous_strides(t);
     t->data = tp_arena_alloc(arena, (size_t)count * sizeof(float));
-    if (grad == TP_WITH_GRAD)
-        t->grad = tp_arena_zeroed(arena, (size_t)count, sizeof(float));
+    if (grad == TP_WITH_GRAD) {
+        t->grad = tp_arena_alloc(arena, (size_t)count * sizeof(float));
+        zero_floats(t->grad, count);
+    }
     return t;
 }
 /* <<tensor: making tensors>> */
 tp_tensor *tp_tensor_new(tp_arena *arena, tp_shape shape, tp_grad_mode grad)
 {
     tp_tensor *t = tp_tensor_empty(arena, shape, grad);
-    memset(t->data, 0, (size_t)tp_shape_count(shape) * sizeof(float));
+    zero_floats(t->data, tp_shape_count(shape));
     return t;
 }
 
@@ -212,17 +228,38 @@ tp_tensor *tp_tensor_normal(tp_arena *arena, tp_shape shape,
     return t;
 }
 /* <<tensor: visiting every element>> */
+static long row_run(const tp_tensor *a, const tp_tensor *b)
+{
+    int last = a->shape.ndim - 1;
+    return a->stride[last] == 1 && b->stride[last] == 1 ? a->shape.dim[last]
+                                                        : 1;
+}
+
+static tp_tensor rows_of(const tp_tensor *t, long run)
+{
+    tp_tensor rows = *t;
+    if (run > 1)
+        rows.shape.dim[t->shape.ndim - 1] = 1;
+    return rows;
+}
+
 void tp_copy(tp_tensor *destination, const tp_tensor *source)
 {
     tp_check(tp_shape_equal(destination->shape, source->shape),
              "cannot copy a %s tensor into a %s one",
              tp_shape_str(source->shape).text,
              tp_shape_str(destination->shape).text);
+    long run = row_run(destination, source);
+    tp_tensor to_rows = rows_of(destination, run);
+    tp_tensor from_rows = rows_of(source, run);
     cursor to = {{0}, 0}, from = {{0}, 0};
-    for (long i = 0, n = tp_tensor_count(source); i < n; i++) {
-        destination->data[to.offset] = source->data[from.offset];
-        cursor_step(&to, destination);
-        cursor_step(&from, source);
+    for (long i = 0, n = tp_tensor_count(source) / run; i < n; i++) {
+        float *restrict y = destination->data + to.offset;
+        const float *restrict x = source->data + from.offset;
+        for (long j = 0; j < run; j++)
+            y[j] = x[j];
+        cursor_step(&to, &to_rows);
+        cursor_step(&from, &from_rows);
     }
 }
 /* <<tensor: visiting every element>> */
@@ -231,11 +268,16 @@ void tp_axpy(tp_tensor *y, float alpha, const tp_tensor *x)
     tp_check(tp_shape_equal(y->shape, x->shape),
              "cannot add a %s tensor to a %s one",
              tp_shape_str(x->shape).text, tp_shape_str(y->shape).text);
+    long run = row_run(y, x);
+    tp_tensor to_rows = rows_of(y, run), from_rows = rows_of(x, run);
     cursor to = {{0}, 0}, from = {{0}, 0};
-    for (long i = 0, n = tp_tensor_count(x); i < n; i++) {
-        y->data[to.offset] += alpha * x->data[from.offset];
-        cursor_step(&to, y);
-        cursor_step(&from, x);
+    for (long i = 0, n = tp_tensor_count(x) / run; i < n; i++) {
+        float *restrict yr = y->data + to.offset;
+        const float *restrict xr = x->data + from.offset;
+        for (long j = 0; j < run; j++)
+            yr[j] += alpha * xr[j];
+        cursor_step(&to, &to_rows);
+        cursor_step(&from, &from_rows);
     }
 }
 /* <<tensor: visiting every element>> */

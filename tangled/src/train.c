@@ -60,12 +60,42 @@ void tp_params_free(tp_params *params)
     *params = (tp_params){0};
 }
 
+/* <<train: the parameter list>> */
+typedef struct grad_slice {
+    float *grad;
+    long n;
+} grad_slice;
+
+enum { SLICE = 1 << 15 };
+
+static grad_slice *grad_slices(const tp_params *params, long *count)
+{
+    long n = 0;
+    for (int i = 0; i < params->count; i++)
+        n += (tp_tensor_count(params->items[i].tensor) + SLICE - 1) / SLICE;
+    grad_slice *slices = malloc((size_t)(n > 0 ? n : 1) * sizeof *slices);
+    tp_check(slices != NULL, "out of memory");
+    long k = 0;
+    for (int i = 0; i < params->count; i++) {
+        const tp_tensor *t = params->items[i].tensor;
+        for (long start = 0, size = tp_tensor_count(t); start < size;
+             start += SLICE)
+            slices[k++] = (grad_slice){t->grad + start,
+                                       size - start < SLICE ? size - start
+                                                            : SLICE};
+    }
+    *count = n;
+    return slices;
+}
+
 void tp_zero_grad(const tp_params *params)
 {
-    for (int i = 0; i < params->count; i++) {
-        tp_tensor *t = params->items[i].tensor;
-        memset(t->grad, 0, (size_t)tp_tensor_count(t) * sizeof(float));
-    }
+    long n;
+    grad_slice *slices = grad_slices(params, &n);
+    TP_PARALLEL_FOR
+    for (long k = 0; k < n; k++)
+        memset(slices[k].grad, 0, (size_t)slices[k].n * sizeof(float));
+    free(slices);
 }
 
 /* <<train: the optimiser>> */
@@ -188,15 +218,34 @@ float tp_lr_warmup_cosine(long step, long warmup, long total, float max_lr,
     return min_lr + (float)(cosine * (max_lr - min_lr));
 }
 /* <<train: the schedule and the norm>> */
+static double sum_of_squares(const float *x, long n)
+{
+    double lane[8] = {0};
+    long j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++)
+            lane[k] += (double)x[j + k] * x[j + k];
+    for (; j < n; j++)
+        lane[0] += (double)x[j] * x[j];
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
+           + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
 double tp_grad_norm(const tp_params *params)
 {
-    double sum = 0.0;
-    for (int i = 0; i < params->count; i++) {
-        const tp_tensor *t = params->items[i].tensor;
-        for (long j = 0, n = tp_tensor_count(t); j < n; j++)
-            sum += (double)t->grad[j] * t->grad[j];
-    }
-    return sqrt(sum);
+    long n;
+    grad_slice *slices = grad_slices(params, &n);
+    double *sums = malloc((size_t)(n > 0 ? n : 1) * sizeof *sums);
+    tp_check(sums != NULL, "out of memory");
+    TP_PARALLEL_FOR
+    for (long k = 0; k < n; k++)
+        sums[k] = sum_of_squares(slices[k].grad, slices[k].n);
+    double total = 0.0;
+    for (long k = 0; k < n; k++)
+        total += sums[k];
+    free(sums);
+    free(slices);
+    return sqrt(total);
 }
 
 double tp_clip_grad_norm(const tp_params *params, double max_norm)
@@ -204,11 +253,13 @@ double tp_clip_grad_norm(const tp_params *params, double max_norm)
     double norm = tp_grad_norm(params);
     if (norm > max_norm && norm > 0.0) {
         float scale = (float)(max_norm / norm);
-        for (int i = 0; i < params->count; i++) {
-            tp_tensor *t = params->items[i].tensor;
-            for (long j = 0, n = tp_tensor_count(t); j < n; j++)
-                t->grad[j] *= scale;
-        }
+        long n;
+        grad_slice *slices = grad_slices(params, &n);
+        TP_PARALLEL_FOR
+        for (long k = 0; k < n; k++)
+            for (long j = 0; j < slices[k].n; j++)
+                slices[k].grad[j] *= scale;
+        free(slices);
     }
     return norm;
 }
