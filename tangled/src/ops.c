@@ -362,14 +362,18 @@ static void layernorm_row(const float *x, float *y, int c, const float *gain,
                           float *rstd)
 {
     double sum = 0.0, squares = 0.0;
+    TP_SIMD_SUM(sum)
     for (int j = 0; j < c; j++)
         sum += x[j];
     double mu = sum / c;
+    TP_SIMD_SUM(squares)
     for (int j = 0; j < c; j++)
         squares += (x[j] - mu) * (x[j] - mu);
     double r = 1.0 / sqrt(squares / c + eps);
     for (int j = 0; j < c; j++)
-        y[j] = (float)((x[j] - mu) * r) * gain[j] + (bias ? bias[j] : 0.0f);
+        y[j] = (float)((x[j] - mu) * r) * gain[j];
+    for (int j = 0; bias != NULL && j < c; j++)
+        y[j] += bias[j];
     *mean = (float)mu, *rstd = (float)r;
 }
 /* <<ops: implementing normalisation>> */
@@ -378,20 +382,24 @@ static void norm_row_backward(const float *x, const float *dy, float *dx,
                               float *dbias, float mean, float rstd)
 {
     double mean_d = 0.0, mean_dx = 0.0;
+    TP_SIMD_SUM(mean_d, mean_dx)
     for (int j = 0; j < c; j++) {
         float xhat = (x[j] - mean) * rstd, d = gain[j] * dy[j];
         mean_d += d;
         mean_dx += d * xhat;
-        if (dgain != NULL)
-            dgain[j] += dy[j] * xhat;
-        if (dbias != NULL)
+    }
+    if (dgain != NULL)
+        for (int j = 0; j < c; j++)
+            dgain[j] += dy[j] * ((x[j] - mean) * rstd);
+    if (dbias != NULL)
+        for (int j = 0; j < c; j++)
             dbias[j] += dy[j];
-    }
     mean_d /= c, mean_dx /= c;
-    for (int j = 0; dx != NULL && j < c; j++) {
-        float xhat = (x[j] - mean) * rstd;
-        dx[j] += rstd * (float)(gain[j] * dy[j] - mean_d - xhat * mean_dx);
-    }
+    if (dx != NULL)
+        for (int j = 0; j < c; j++) {
+            float xhat = (x[j] - mean) * rstd;
+            dx[j] += rstd * (float)(gain[j] * dy[j] - mean_d - xhat * mean_dx);
+        }
 }
 /* <<ops: implementing normalisation>> */
 static void layernorm_backward(tp_node *node)
@@ -409,20 +417,20 @@ static void layernorm_backward(tp_node *node)
                               gain->data, NULL, NULL, s->mean[r], s->rstd[r]);
     }
     /* <<ops: the gradients of the gain and the bias>> */
-    float *dgain = gain->grad, *dbias = bias ? bias->grad : NULL;
-    if (dgain != NULL || dbias != NULL) {
+    if (gain->grad != NULL) {
         TP_PARALLEL_FOR
-        for (int block = 0; block < c; block += 64)
-            for (long r = 0; r < rows; r++)
-                for (int j = block; j < c && j < block + 64; j++) {
-                    float g = dy[r * c + j];
-                    if (dgain != NULL)
-                        dgain[j] += g * (x->data[r * c + j] - s->mean[r])
-                                    * s->rstd[r];
-                    if (dbias != NULL)
-                        dbias[j] += g;
-                }
+        for (int block = 0; block < c; block += 64) {
+            int end = block + 64 < c ? block + 64 : c;
+            for (long r = 0; r < rows; r++) {
+                const float *xr = x->data + r * c, *dyr = dy + r * c;
+                float mean = s->mean[r], rstd = s->rstd[r];
+                for (int j = block; j < end; j++)
+                    gain->grad[j] += dyr[j] * (xr[j] - mean) * rstd;
+            }
+        }
     }
+    if (bias != NULL && bias->grad != NULL)
+        add_repetitions(dy, rows, c, bias->grad);
 }
 /* <<ops: implementing normalisation>> */
 tp_tensor *tp_layernorm(tp_graph *g, tp_tensor *x, tp_tensor *gain,

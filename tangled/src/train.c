@@ -167,24 +167,43 @@ static void sgd_update(const tp_optimizer_config *c, float *theta,
     }
 }
 /* <<train: the optimiser>> */
+enum { ADAM_BLOCK = 4096 };  /* parameters per task of the parallel loop */
+
+typedef struct adam_constants {
+    float beta1, beta2, eps, lr;
+    float coupled, decoupled;  /* weight decay, added to g or to theta */
+    float c1, root_c2;         /* bias corrections: m / c1, sqrt(v / c2) */
+} adam_constants;
+
+static void adam_block(adam_constants k, float *theta, const float *grad,
+                       float *m, float *v, long n)
+{
+    TP_SIMD
+    for (long i = 0; i < n; i++) {
+        float g = grad[i] + k.coupled * theta[i];
+        m[i] = k.beta1 * m[i] + (1.0f - k.beta1) * g;
+        v[i] = k.beta2 * v[i] + (1.0f - k.beta2) * g * g;
+        theta[i] -= k.lr * k.decoupled * theta[i];
+        theta[i] -= k.lr * (m[i] / k.c1) / (sqrtf(v[i]) / k.root_c2 + k.eps);
+    }
+}
+
 static void adam_update(const tp_optimizer_config *c, float *theta,
                         const float *grad, float *m, float *v, long n,
                         float lr, bool decay, long t)
 {
     float lambda = decay ? c->weight_decay : 0.0f;
     bool decoupled = c->kind == TP_ADAMW;
-    /* The bias corrections, computed once: m_hat = m / c1, v_hat = v / c2. */
-    float c1 = (float)(1.0 - pow(c->beta1, (double)t));
-    float root_c2 = (float)sqrt(1.0 - pow(c->beta2, (double)t));
+    adam_constants k = {
+        .beta1 = c->beta1, .beta2 = c->beta2, .eps = c->eps, .lr = lr,
+        .coupled = decoupled ? 0.0f : lambda,
+        .decoupled = decoupled ? lambda : 0.0f,
+        .c1 = (float)(1.0 - pow(c->beta1, (double)t)),
+        .root_c2 = (float)sqrt(1.0 - pow(c->beta2, (double)t))};
     TP_PARALLEL_FOR
-    for (long i = 0; i < n; i++) {
-        float g = grad[i] + (decoupled ? 0.0f : lambda * theta[i]);
-        m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
-        v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
-        if (decoupled)
-            theta[i] -= lr * lambda * theta[i];
-        theta[i] -= lr * (m[i] / c1) / (sqrtf(v[i]) / root_c2 + c->eps);
-    }
+    for (long start = 0; start < n; start += ADAM_BLOCK)
+        adam_block(k, theta + start, grad + start, m + start, v + start,
+                   n - start < ADAM_BLOCK ? n - start : ADAM_BLOCK);
 }
 /* <<train: the optimiser>> */
 void tp_optimizer_step(tp_optimizer *opt, float lr)
