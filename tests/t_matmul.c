@@ -123,6 +123,35 @@ static void broken_contracts(void)
               "a view the BLAS cannot read stops with advice");
 }
 
+/* <<t-matmul: parallel loops>> */
+#ifdef _OPENMP
+#include <omp.h>
+
+static void parallel_loops(void)
+{
+    int threads = tp_threads(), small = 0, large = 0, inside = 0;
+    tp_set_threads(2);
+    TP_PARALLEL_FOR(TP_GRAIN - 1)
+    for (int i = 0; i < 8; i++)
+        if (i == 0)
+            small = omp_get_num_threads();
+    TP_PARALLEL_FOR(TP_GRAIN)
+    for (int i = 0; i < 8; i++)
+        if (i == 0)
+            large = omp_get_num_threads();
+    TP_PARALLEL_PRODUCTS
+    for (int i = 0; i < 8; i++)
+        if (i == 0)
+            inside = omp_in_parallel();
+    tp_set_threads(threads);
+    is(small, 1, "a loop under the grain runs on one thread");
+    is(large, 2, "a loop at the grain runs on two");
+    ok(inside, "a loop of products runs in an active parallel region");
+}
+#else
+static void parallel_loops(void) { skip(3, "built without OpenMP"); }
+#endif
+
 int main(void)
 {
     arena = tp_arena_new("test");
@@ -131,6 +160,7 @@ int main(void)
     slices_alpha_and_beta();
     batches();
     broken_contracts();
+    parallel_loops();
     tp_arena_free(arena);
     return done_testing();
 }

@@ -171,7 +171,7 @@ tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
     s->p = tp_tensor_empty(g->arena, tp_shape4(n.batch, n.heads, n.tq, n.tk),
                            TP_NO_GRAD);
     /* <<attention: run every head and record>> */
-    TP_PARALLEL_FOR
+    TP_PARALLEL_PRODUCTS
     for (int bh = 0; bh < n.batch * n.heads; bh++)
         forward_head(s, q, k, v, out, bh / n.heads, bh % n.heads);
     if (s->options.weights != NULL)
@@ -268,7 +268,7 @@ static void attention_backward(tp_node *node)
                 backward_head(s, node, b, h, &w[b]);
         return;
     }
-    TP_PARALLEL_FOR
+    TP_PARALLEL_PRODUCTS
     for (int b = 0; b < n.batch; b++)
         for (int h = 0; h < n.heads; h++)
             backward_head(s, node, b, h, &w[b]);

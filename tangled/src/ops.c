@@ -54,7 +54,7 @@ static long broadcast_period(const char *op, const tp_tensor *a,
 /* <<ops: implementing arithmetic>> */
 static void add_repetitions(const float *dy, long rows, long m, float *into)
 {
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(rows * m)
     for (long block = 0; block < m; block += 64) {
         long end = block + 64 < m ? block + 64 : m;
         for (long r = 0; r < rows; r++) {
@@ -72,7 +72,7 @@ static void add_backward(tp_node *node)
     const float *dy = node->output->grad;
     long n = tp_tensor_count(a), m = tp_tensor_count(b);
     if (a->grad != NULL) {
-        TP_PARALLEL_FOR
+        TP_PARALLEL_FOR(n)
         for (long i = 0; i < n; i++)
             a->grad[i] += dy[i];
     }
@@ -85,7 +85,7 @@ tp_tensor *tp_add(tp_graph *g, tp_tensor *a, tp_tensor *b)
     long m = broadcast_period("tp_add", a, b), n = tp_tensor_count(a);
     bool grad = tp_needs_grad(g, 2, (tp_tensor *[]){a, b});
     tp_tensor *y = result(g, a->shape, grad);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long r = 0; r < n / m; r++)
         for (long j = 0; j < m; j++)
             y->data[r * m + j] = a->data[r * m + j] + b->data[j];
@@ -100,13 +100,13 @@ static void mul_backward(tp_node *node)
     const float *dy = node->output->grad;
     long n = tp_tensor_count(a), m = tp_tensor_count(b), rows = n / m;
     if (a->grad != NULL) {
-        TP_PARALLEL_FOR
+        TP_PARALLEL_FOR(n)
         for (long r = 0; r < rows; r++)
             for (long j = 0; j < m; j++)
                 a->grad[r * m + j] += dy[r * m + j] * b->data[j];
     }
     if (b->grad != NULL) {
-        TP_PARALLEL_FOR
+        TP_PARALLEL_FOR(n)
         for (long block = 0; block < m; block += 64)
             for (long r = 0; r < rows; r++)
                 for (long j = block; j < m && j < block + 64; j++)
@@ -119,7 +119,7 @@ tp_tensor *tp_mul(tp_graph *g, tp_tensor *a, tp_tensor *b)
     long m = broadcast_period("tp_mul", a, b), n = tp_tensor_count(a);
     bool grad = tp_needs_grad(g, 2, (tp_tensor *[]){a, b});
     tp_tensor *y = result(g, a->shape, grad);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long r = 0; r < n / m; r++)
         for (long j = 0; j < m; j++)
             y->data[r * m + j] = a->data[r * m + j] * b->data[j];
@@ -173,7 +173,7 @@ tp_tensor *tp_linear(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b)
     if (y->grad == NULL && tp_needs_grad(g, 1, &b))
         return tp_add(g, y, b);
     long m = broadcast_period("tp_linear", y, b), n = tp_tensor_count(y);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long r = 0; r < n / m; r++)
         for (long j = 0; j < m; j++)
             y->data[r * m + j] += b->data[j];
@@ -200,7 +200,7 @@ static void activation_backward(tp_node *node)
     tp_tensor *x = node->input[0];
     const float *dy = node->output->grad;
     long n = tp_tensor_count(x);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long start = 0; start < n; start += BLOCK) {
         long end = start + BLOCK < n ? start + BLOCK : n;
         if (a->df_block != NULL)
@@ -218,7 +218,7 @@ static tp_tensor *activate(tp_graph *g, tp_tensor *x, const activation *a)
     bool grad = tp_needs_grad(g, 1, (tp_tensor *[]){x});
     tp_tensor *y = result(g, x->shape, grad);
     long n = tp_tensor_count(x);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long start = 0; start < n; start += BLOCK) {
         long end = start + BLOCK < n ? start + BLOCK : n;
         if (a->f_block != NULL)
@@ -411,14 +411,14 @@ static void layernorm_backward(tp_node *node)
     int c = last_dim(x);
     long rows = rows_of(x);
     if (x->grad != NULL) {
-        TP_PARALLEL_FOR
+        TP_PARALLEL_FOR(rows * c)
         for (long r = 0; r < rows; r++)
             norm_row_backward(x->data + r * c, dy + r * c, x->grad + r * c, c,
                               gain->data, NULL, NULL, s->mean[r], s->rstd[r]);
     }
     /* <<ops: the gradients of the gain and the bias>> */
     if (gain->grad != NULL) {
-        TP_PARALLEL_FOR
+        TP_PARALLEL_FOR(rows * c)
         for (int block = 0; block < c; block += 64) {
             int end = block + 64 < c ? block + 64 : c;
             for (long r = 0; r < rows; r++) {
@@ -447,7 +447,7 @@ tp_tensor *tp_layernorm(tp_graph *g, tp_tensor *x, tp_tensor *gain,
     row_stats *s = tp_arena_alloc(g->arena, sizeof *s);
     s->mean = tp_arena_alloc(g->arena, (size_t)rows * sizeof(float));
     s->rstd = tp_arena_alloc(g->arena, (size_t)rows * sizeof(float));
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(rows * c)
     for (long r = 0; r < rows; r++)
         layernorm_row(x->data + r * c, y->data + r * c, c, gain->data,
                       bias ? bias->data : NULL, eps, &s->mean[r], &s->rstd[r]);
@@ -537,7 +537,7 @@ static void normalise_rows(const tp_tensor *x, tp_tensor *y, bool exponential)
 {
     int c = last_dim(x);
     long rows = rows_of(x);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(rows * c)
     for (long r = 0; r < rows; r++) {
         double lse = log_sum_exp(x->data + r * c, c);
         for (int j = 0; j < c; j++) {
@@ -600,7 +600,7 @@ static void cross_entropy_backward(tp_node *node)
     float scale = node->output->grad[0] / (float)s->counted;
     float spread = s->smoothing / (float)c;
     long rows = rows_of(x);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(rows * c)
     for (long r = 0; r < rows; r++) {
         if (s->targets[r] == s->ignore)
             continue;
@@ -644,7 +644,7 @@ tp_tensor *tp_cross_entropy_smoothed(tp_graph *g, tp_tensor *logits,
         s->counted++;
     }
     tp_check(s->counted > 0, "tp_cross_entropy: every row is ignored");
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(rows * c)
     for (long r = 0; r < rows; r++)
         if (targets[r] != ignore)
             s->lse[r] = (float)log_sum_exp(logits->data + r * c, c);

@@ -155,7 +155,7 @@ tp_tensor *tp_attention_tiled(tp_graph *g, tp_tensor *q, tp_tensor *k,
     s->lse = tp_tensor_empty(g->arena, tp_shape3(n.batch, n.heads, n.tq),
                              TP_NO_GRAD);
     int tiles = (n.tq + TILE_Q - 1) / TILE_Q;
-    TP_PARALLEL_FOR
+    TP_PARALLEL_PRODUCTS
     for (int t = 0; t < n.batch * n.heads * tiles; t++)
         forward_tile(s, q, k, v, out, t / tiles / n.heads, t / tiles % n.heads,
                      t % tiles * TILE_Q);
@@ -170,7 +170,7 @@ static void row_dots(const tp_tensor *out, tp_tensor *delta)
     tp_attention_dims n = {.batch = out->shape.dim[0],
                            .heads = out->shape.dim[1],
                            .tq = out->shape.dim[2]};
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR((long)n.batch * n.heads * n.tq * out->shape.dim[3])
     for (long r = 0; r < (long)n.batch * n.heads * n.tq; r++) {
         const float *o = out->data + r * out->shape.dim[3];
         const float *dout = out->grad + r * out->shape.dim[3];
@@ -281,7 +281,7 @@ static void tiled_backward(tp_node *node)
     for (int p = 0; p < parts; p++)
         w[p] = part_for(node->arena, n);
     /* <<tiled: run the parts and sum their query gradients>> */
-    TP_PARALLEL_FOR
+    TP_PARALLEL_PRODUCTS
     for (int p = 0; p < parts; p++)
         for (int t = p; t < work; t += parts)
             backward_key_tile(s, node, delta->data, &w[p], t / tiles / n.kv_heads,
@@ -384,7 +384,7 @@ tp_tensor *tp_linear_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
     tp_tensor *out = tp_tensor_empty(g->arena,
                                      tp_shape4(n.batch, n.heads, n.tq, n.dv),
                                      grad ? TP_WITH_GRAD : TP_NO_GRAD);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_PRODUCTS
     for (int bh = 0; bh < n.batch * n.heads; bh++)
         linear_forward_head(s, v, out, bh / n.heads, bh % n.heads);
     if (grad)
@@ -480,7 +480,7 @@ static void linear_backward(tp_node *node)
                                              node->input[0], node->input[1],
                                              node->input[2]);
     linear_grads w = linear_grads_for(node->arena, n);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_PRODUCTS
     for (int bh = 0; bh < n.batch * n.heads; bh++)
         linear_backward_head(s, node, &w, bh / n.heads, bh % n.heads);
 }

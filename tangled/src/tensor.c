@@ -66,7 +66,7 @@ static void zero_floats(float *x, long n)
         memset(x, 0, (size_t)n * sizeof *x);
         return;
     }
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long start = 0; start < n; start += PIECE)
         memset(x + start, 0,
                (size_t)(n - start < PIECE ? n - start : PIECE) * sizeof *x);

@@ -92,7 +92,7 @@ void tp_zero_grad(const tp_params *params)
 {
     long n;
     grad_slice *slices = grad_slices(params, &n);
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n * SLICE)
     for (long k = 0; k < n; k++)
         memset(slices[k].grad, 0, (size_t)slices[k].n * sizeof(float));
     free(slices);
@@ -200,7 +200,7 @@ static void adam_update(const tp_optimizer_config *c, float *theta,
         .decoupled = decoupled ? lambda : 0.0f,
         .c1 = (float)(1.0 - pow(c->beta1, (double)t)),
         .root_c2 = (float)sqrt(1.0 - pow(c->beta2, (double)t))};
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n)
     for (long start = 0; start < n; start += ADAM_BLOCK)
         adam_block(k, theta + start, grad + start, m + start, v + start,
                    n - start < ADAM_BLOCK ? n - start : ADAM_BLOCK);
@@ -256,7 +256,7 @@ double tp_grad_norm(const tp_params *params)
     grad_slice *slices = grad_slices(params, &n);
     double *sums = malloc((size_t)(n > 0 ? n : 1) * sizeof *sums);
     tp_check(sums != NULL, "out of memory");
-    TP_PARALLEL_FOR
+    TP_PARALLEL_FOR(n * SLICE)
     for (long k = 0; k < n; k++)
         sums[k] = sum_of_squares(slices[k].grad, slices[k].n);
     double total = 0.0;
@@ -274,7 +274,7 @@ double tp_clip_grad_norm(const tp_params *params, double max_norm)
         float scale = (float)(max_norm / norm);
         long n;
         grad_slice *slices = grad_slices(params, &n);
-        TP_PARALLEL_FOR
+        TP_PARALLEL_FOR(n * SLICE)
         for (long k = 0; k < n; k++)
             for (long j = 0; j < slices[k].n; j++)
                 slices[k].grad[j] *= scale;
