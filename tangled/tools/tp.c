@@ -2156,7 +2156,12 @@ typedef struct gpt_bench_state {
     tp_rng rng;
 } gpt_bench_state;
 
-static void compare_with_torch(gpt_bench_state *b, tp_gpt *decoder);
+typedef struct torch_speed {
+    double train, decode;  /* tokens per second */
+} torch_speed;
+
+static bool torch_installed(void);
+static torch_speed torch_best(void);
 /* <<tp: commands>> */
 static void gpt_bench_step(void *context)
 {
@@ -2193,6 +2198,36 @@ static void gpt_bench_decode(void *context)
     tp_gpt_cache_free(cache);
 }
 /* <<tp: commands>> */
+enum { BENCH_TRAIN, BENCH_FLOOR, BENCH_DECODE, BENCH_REACH, TORCH_TRAIN,
+       TORCH_DECODE, VS_TORCH_TRAIN, VS_TORCH_DECODE, BENCH_MEASURES };
+
+static void gpt_bench_round(gpt_bench_state *b, step_work *floor_work,
+                            tp_gpt *decoder, bool torch,
+                            double m[BENCH_MEASURES][100], int r)
+{
+    torch_speed t = torch ? torch_best() : (torch_speed){0, 0};
+    double train = 1024 / tp_time(gpt_bench_step, b, gpt_bench_steps).median;
+    double floor = 1024 / tp_time(run_step, floor_work, gpt_bench_steps).median;
+    double decode = 240 / tp_time(gpt_bench_decode, decoder, 3).median;
+    m[BENCH_TRAIN][r] = train, m[BENCH_FLOOR][r] = floor;
+    m[BENCH_DECODE][r] = decode, m[BENCH_REACH][r] = train / floor;
+    m[TORCH_TRAIN][r] = t.train, m[TORCH_DECODE][r] = t.decode;
+    m[VS_TORCH_TRAIN][r] = t.train > 0 ? train / t.train : 0;
+    m[VS_TORCH_DECODE][r] = t.decode > 0 ? decode / t.decode : 0;
+}
+
+typedef struct spread {
+    double median, low, high;
+} spread;
+
+static spread spread_of(const double *values, int n)
+{
+    double copy[100];
+    memcpy(copy, values, (size_t)n * sizeof *copy);
+    spread s = {tp_median(copy, n), copy[0], copy[n - 1]};  /* sorted */
+    return s;
+}
+/* <<tp: commands>> */
 static int gpt_bench(void)
 {
     if (bench_threads > 0)
@@ -2209,28 +2244,49 @@ static int gpt_bench(void)
     tp_arena *step = tp_arena_new("step");
     b->g = tp_graph_on(step);
     b->rng = tp_rng_seeded(2, 2);
-    double train = tp_time(gpt_bench_step, b, gpt_bench_steps).median;
-    /* <<gpt bench: the floor, decoding, and the table>> */
-    static step_work work;
+    /* <<gpt bench: the floor and the decoder>> */
+    static step_work floor_work;
     gemm_case list[MAX_PRODUCTS];
-    work.n = step_products(&floor_config, list);
+    floor_work.n = step_products(&floor_config, list);
     tp_arena *arena = tp_arena_new("gemm floor");
-    for (int i = 0; i < work.n; i++)
-        work.products[i] = make_operands(arena, &list[i]);
-    double floor_time = tp_time(run_step, &work, gpt_bench_steps).median;
+    for (int i = 0; i < floor_work.n; i++)
+        floor_work.products[i] = make_operands(arena, &list[i]);
     tp_gpt_config gpt_i = tp_gpt_t();
     gpt_i.n_positions = 256;
     tp_gpt *decoder = tp_gpt_new(gpt_i);
     tp_gpt_init(decoder, &init);
-    double decode = tp_time(gpt_bench_decode, decoder, 3).median;
-    printf("GPT-T training   %8.0f tokens/s   (%.1f ms per step)\n",
-           1024 / train, train * 1e3);
-    printf("GEMM floor       %8.0f tokens/s   (%.1f ms; training reaches %.0f%%)\n",
-           1024 / floor_time, floor_time * 1e3, 100 * floor_time / train);
+    /* <<gpt bench: run the rounds and report>> */
+    bool torch = torch_installed();
+    static double m[BENCH_MEASURES][100];
+    int n = gpt_bench_rounds;
+    for (int r = 0; r < n; r++)
+        gpt_bench_round(b, &floor_work, decoder, torch, m, r);
+    spread train = spread_of(m[BENCH_TRAIN], n);
+    spread floor = spread_of(m[BENCH_FLOOR], n);
+    spread decode = spread_of(m[BENCH_DECODE], n);
+    spread reach = spread_of(m[BENCH_REACH], n);
+    printf("# medians of %d rounds; the range of each ratio in brackets\n", n);
+    printf("GPT-T training   %8.0f tokens/s   (%.1f ms per step)\n", train.median,
+           1024e3 / train.median);
+    printf("GEMM floor       %8.0f tokens/s   (%.1f ms; training reaches %.0f%% "
+           "[%.0f-%.0f])\n", floor.median, 1024e3 / floor.median,
+           100 * reach.median, 100 * reach.low, 100 * reach.high);
     printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
-           240 / decode);
-    fflush(stdout);
-    compare_with_torch(b, decoder);
+           decode.median);
+    /* <<gpt bench: report the comparison>> */
+    if (!torch) {
+        printf("PyTorch          (not installed, or not run from the source "
+               "directory: skipped)\n");
+    } else {
+        spread tt = spread_of(m[TORCH_TRAIN], n);
+        spread td = spread_of(m[TORCH_DECODE], n);
+        spread vt = spread_of(m[VS_TORCH_TRAIN], n);
+        spread vd = spread_of(m[VS_TORCH_DECODE], n);
+        printf("PyTorch training %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
+               tt.median, vt.median, vt.low, vt.high);
+        printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
+               td.median, vd.median, vd.low, vd.high);
+    }
     tp_gpt_free(decoder);
     tp_arena_free(arena);
     tp_arena_free(step);
@@ -2240,10 +2296,6 @@ static int gpt_bench(void)
     return 0;
 }
 /* <<tp: commands>> */
-typedef struct torch_speed {
-    double train, decode;
-} torch_speed;
-
 static bool torch_run(int threads, torch_speed *speed)
 {
     char command[512], line[256];
@@ -2259,52 +2311,24 @@ static bool torch_run(int threads, torch_speed *speed)
     }
     return pclose(p) == 0 && speed->train > 0 && speed->decode > 0;
 }
-/* <<tp: commands>> */
-static double median_of(double *values, int n)
+
+static torch_speed torch_best(void)
 {
-    double copy[100];
-    memcpy(copy, values, (size_t)n * sizeof *copy);
-    return tp_median(copy, n);
+    torch_speed best = {0, 0};
+    for (int threads = 1; threads <= tp_threads(); threads *= 2) {
+        torch_speed s = {0, 0};
+        if (torch_run(threads, &s)) {
+            best.train = s.train > best.train ? s.train : best.train;
+            best.decode = s.decode > best.decode ? s.decode : best.decode;
+        }
+    }
+    return best;
 }
 
-static void compare_with_torch(gpt_bench_state *b, tp_gpt *decoder)
+static bool torch_installed(void)
 {
-    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0
-        || access("tangled/tools/gpt_torch.py", R_OK) != 0) {
-        printf("PyTorch          (not installed, or not run from the source "
-               "directory: skipped)\n");
-        return;
-    }
-    double torch_train[100] = {0}, torch_decode[100] = {0}, train[100] = {0},
-           decode[100] = {0};
-    int rounds = gpt_bench_rounds;
-    for (int r = 0; r < rounds; r++) {
-        /* <<gpt bench: one round of the comparison>> */
-        torch_speed best = {0, 0};
-        for (int threads = 1; threads <= tp_threads(); threads *= 2) {
-            torch_speed s = {0, 0};
-            if (torch_run(threads, &s)) {
-                best.train = s.train > best.train ? s.train : best.train;
-                best.decode = s.decode > best.decode ? s.decode : best.decode;
-            }
-        }
-        torch_train[r] = best.train, torch_decode[r] = best.decode;
-        double ours_train = 1024 / tp_time(gpt_bench_step, b, gpt_bench_steps).median;
-        double ours_decode = 240 / tp_time(gpt_bench_decode, decoder, 3).median;
-        train[r] = ours_train / best.train, decode[r] = ours_decode / best.decode;
-    }
-    /* <<gpt bench: report the comparison>> */
-    double lo_t = train[0], hi_t = train[0], lo_d = decode[0], hi_d = decode[0];
-    for (int r = 1; r < rounds; r++) {
-        lo_t = fmin(lo_t, train[r]), hi_t = fmax(hi_t, train[r]);
-        lo_d = fmin(lo_d, decode[r]), hi_d = fmax(hi_d, decode[r]);
-    }
-    printf("PyTorch training %8.0f tokens/s   (ours is %.2fx; %.2f to %.2f in %d "
-           "rounds)\n", median_of(torch_train, rounds), median_of(train, rounds),
-           lo_t, hi_t, rounds);
-    printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx; %.2f to %.2f in %d "
-           "rounds)\n", median_of(torch_decode, rounds), median_of(decode, rounds),
-           lo_d, hi_d, rounds);
+    return system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0
+           && access("tangled/tools/gpt_torch.py", R_OK) == 0;
 }
 /* <<tp: commands>> */
 static const char *attention_model = "gpt.safetensors",
