@@ -111,16 +111,28 @@ static void softmax_row(float *row, int n)
         row[j] = (float)(row[j] / sum);
 }
 /* <<attention: masking the scores>> */
+static bool only_causal(const tp_attention_options *o, const float *bias)
+{
+    return o->causal && bias == NULL && o->key_padding == NULL
+           && o->allowed == NULL && o->pattern == NULL;
+}
+
 static void scores_to_weights(const tp_attention_options *o, dims n, int b,
                               const float *bias, float *p)
 {
     for (int i = 0; i < n.tq; i++) {
         float *row = p + (long)i * n.tk;
-        for (int j = 0; j < n.tk; j++) {
-            if (bias != NULL)
-                row[j] += bias[(long)i * n.tk + j];
-            if (!tp_attention_allows(o, b, i, j, n.tq, n.tk))
+        if (only_causal(o, bias)) {
+            int seen = i + n.tk - n.tq + 1;  /* keys 0 .. seen - 1 */
+            for (int j = seen < 0 ? 0 : seen; j < n.tk; j++)
                 row[j] = -INFINITY;
+        } else {
+            for (int j = 0; j < n.tk; j++) {
+                if (bias != NULL)
+                    row[j] += bias[(long)i * n.tk + j];
+                if (!tp_attention_allows(o, b, i, j, n.tq, n.tk))
+                    row[j] = -INFINITY;
+            }
         }
         softmax_row(row, n.tk);
     }
