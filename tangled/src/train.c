@@ -239,15 +239,11 @@ float tp_lr_warmup_cosine(long step, long warmup, long total, float max_lr,
 /* <<train: the schedule and the norm>> */
 static double sum_of_squares(const float *x, long n)
 {
-    double lane[8] = {0};
-    long j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++)
-            lane[k] += (double)x[j + k] * x[j + k];
-    for (; j < n; j++)
-        lane[0] += (double)x[j] * x[j];
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3]))
-           + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    double sum = 0.0;
+    TP_SIMD_SUM(sum)
+    for (long j = 0; j < n; j++)
+        sum += (double)x[j] * x[j];
+    return sum;
 }
 
 double tp_grad_norm(const tp_params *params)
