@@ -60,7 +60,8 @@ CFLAGS ?= $(OPTIMIZE) -g
 # these let the compiler vectorise loops that compare floats or take square
 # roots; unlike -ffast-math they change no result.
 TP_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) \
-    -fno-trapping-math -fno-math-errno -MMD -MP -Itangled/include -Itests
+    -fno-trapping-math -fno-math-errno -MMD -MP -Itangled/include \
+    -Itangled/tools/tp -Itests
 # OpenBLAS, in its OpenMP build: its worker threads are OpenMP's threads, so
 # BLAS and the library's own parallel loops share one pool of threads instead
 # of two pools fighting over the same cores. The rpath makes the program load
@@ -135,8 +136,14 @@ endif
 LIB_SOURCES := $(wildcard tangled/src/*.c)
 LIB_OBJECTS := $(LIB_SOURCES:tangled/src/%.c=$(OBJ)/lib/%.o) $(CUDA_OBJECTS)
 LIB := $(if $(LIB_OBJECTS),$(OBJ)/libtp.a)
-PROGRAM_SOURCES := $(wildcard tangled/tools/*.c)
-PROGRAMS := $(PROGRAM_SOURCES:tangled/tools/%.c=$(OBJ)/%)
+# The tp program: one file per chapter in tangled/tools/tp/, all but main.c
+# in an archive that the tests link too (the figure tests draw every
+# chapter's figures).
+PROGRAM_PARTS := $(filter-out tangled/tools/tp/main.c,\
+    $(wildcard tangled/tools/tp/*.c))
+PROGRAM_OBJECTS := $(PROGRAM_PARTS:tangled/tools/tp/%.c=$(OBJ)/program/%.o)
+PROGRAM_LIB := $(OBJ)/libtp-program.a
+PROGRAMS := $(OBJ)/tp
 TEST_SOURCES := $(wildcard tests/t_*.c)
 TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 
@@ -249,17 +256,29 @@ $(CORPUS): $(OBJ)/gen/book-corpus.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OBJ)/%: tangled/tools/%.c $(LIB) $(CORPUS) $(OBJ)/flags
+$(OBJ)/program/%.o: tangled/tools/tp/%.c $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(PROGRAM_LIB): $(PROGRAM_OBJECTS)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(OBJ)/tp: $(OBJ)/program/main.o $(PROGRAM_LIB) $(LIB) $(CORPUS)
 	@mkdir -p $(@D)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(CORPUS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OBJ)/tests/%: tests/%.c $(LIB) $(CORPUS) $(OBJ)/flags
+$(OBJ)/tests/%: tests/%.c $(PROGRAM_LIB) $(LIB) $(CORPUS) $(OBJ)/flags
 	@mkdir -p $(@D)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(CORPUS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(PROGRAM_LIB) $(LIB) \
+	    $(CORPUS) $(LDLIBS) -o $@
 
--include $(wildcard $(OBJ)/*.d $(OBJ)/lib/*.d $(OBJ)/tests/*.d)
+-include $(wildcard $(OBJ)/lib/*.d $(OBJ)/program/*.d \
+    $(OBJ)/tests/*.d)
 
 # ---------------------------------------------------------------- figures
 # Every registered figure, drawn by `tp figures` into figures/ (a file is

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tp.h"
+#include "program.h"
 
 /* <<t-draw: ticks, colours and fits>> */
 static bool ticks_are(double lo, double hi, const double *expected, int n)
@@ -132,8 +132,8 @@ static void every_figure(void)
     char one[] = "/tmp/tp-figures-XXXXXX", two[] = "/tmp/tp-figures-XXXXXX";
     if (mkdtemp(one) == NULL || mkdtemp(two) == NULL)
         bail_out("cannot make temporary directories");
-    for (int i = 0; i < tp_figure_count(); i++) {
-        const tp_figure *f = tp_figure_at(i);
+    for (int i = 0; i < figure_count(); i++) {
+        const tp_figure *f = figure_at(i);
         tp_figure_report r1, r2;
         tp_error error = {""};
         int status = tp_figure_render(f, one, &r1, &error)

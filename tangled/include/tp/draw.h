@@ -116,9 +116,6 @@ typedef struct tp_figure_report {
     int missing_glyphs, overflows;
 } tp_figure_report;
 
-int tp_figure_count(void);
-const tp_figure *tp_figure_at(int i);
-const tp_figure *tp_figure_find(const char *name);
 int tp_figure_render(const tp_figure *f, const char *directory,
                      tp_figure_report *report, tp_error *error);
 

@@ -1,0 +1,769 @@
+/* Generated from book/224-gpt.nw; edit the book, not this file. */
+#include "program.h"
+
+/* <<tp gpt: commands>> */
+static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
+           gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100;
+static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
+                  *gpt_curve = NULL;
+
+static const option gpt_train_options[] = {
+    {"--data", OPTION_STRING, &data_path, 0, 0,
+     "a text file or a directory of them (default: the book)"},
+    {"--steps", OPTION_INT, &gpt_steps, 1, 100000000, "training steps in all"},
+    {"--batch", OPTION_INT, &gpt_batch, 1, 4096, "sequences per step"},
+    {"--context", OPTION_INT, &gpt_context, 2, 65536, "tokens per sequence"},
+    {"--layers", OPTION_INT, &gpt_layers, 1, 256, "blocks"},
+    {"--heads", OPTION_INT, &gpt_heads, 1, 256, "attention heads"},
+    {"--width", OPTION_INT, &gpt_width, 1, 65536, "the model width C"},
+    {"--seed", OPTION_INT, &gpt_seed, 0, 1000000000, "the seed"},
+    {"--eval-every", OPTION_INT, &gpt_eval, 1, 100000000,
+     "steps between validation losses"},
+    {"--out", OPTION_STRING, &gpt_out, 0, 0,
+     "the checkpoint to write (default: gpt.safetensors)"},
+    {"--resume", OPTION_STRING, &gpt_resume, 0, 0,
+     "continue the run saved in this checkpoint"},
+    {"--curve", OPTION_STRING, &gpt_curve, 0, 0,
+     "also write the losses as a table, for the learning-curve figure"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp gpt: commands>> */
+static double unigram_loss(const tp_corpus *train, const tp_corpus *validation)
+{
+    double count[256];
+    for (int b = 0; b < 256; b++)
+        count[b] = 1.0;
+    for (long i = 0; i < train->size; i++)
+        count[train->bytes[i]]++;
+    double total = (double)train->size + 256.0, loss = 0.0;
+    for (long i = 0; i < validation->size; i++)
+        loss -= log(count[validation->bytes[i]] / total);
+    return loss / (double)validation->size;
+}
+/* <<tp gpt: commands>> */
+typedef struct gpt_run {
+    tp_gpt *m;
+    const int *tokens;
+    long train, total;  /* tokens [0, train) train; [train, total) validate */
+    tp_rng rng;
+    int *inputs, *targets;
+    display shown;
+    FILE *curve;        /* the learning curve, or NULL */
+} gpt_run;
+
+static tp_tensor *gpt_batch_loss(tp_graph *g, gpt_run *r, const int *tokens,
+                                 long n)
+{
+    tp_random_windows(tokens, n, gpt_batch, gpt_context, &r->rng, r->inputs,
+                      r->targets);
+    return tp_gpt_loss(g, r->m, r->inputs, r->targets, gpt_batch, gpt_context);
+}
+
+static tp_tensor *gpt_train_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    gpt_run *r = context;
+    return gpt_batch_loss(g, r, r->tokens, r->train);
+}
+/* <<tp gpt: commands>> */
+static double gpt_validation(gpt_run *r)
+{
+    tp_arena *arena = tp_arena_new("validation");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_rng saved = r->rng;
+    r->rng = tp_rng_seeded(12345, 1);
+    double total = 0;
+    for (int i = 0; i < 8; i++) {
+        total += gpt_batch_loss(&g, r, r->tokens + r->train,
+                                r->total - r->train)->data[0];
+        tp_graph_reset(&g);
+    }
+    r->rng = saved;
+    tp_arena_free(arena);
+    return total / 8;
+}
+
+static bool gpt_progress(const tp_progress *p, void *context)
+{
+    gpt_run *r = context;
+    bool going = show_progress(p, &r->shown);
+    if ((p->step + 1) % gpt_eval == 0 || p->step + 1 == p->steps) {
+        double validation = gpt_validation(r);
+        printf("step %ld: validation loss %.4f\n", p->step + 1, validation);
+        fflush(stdout);
+        if (r->curve != NULL)
+            fprintf(r->curve, "%ld\t%.4f\t%.4f\t%.1f\n", p->step + 1,
+                    (double)p->loss, validation, p->seconds);
+    }
+    return going;
+}
+/* <<tp gpt: commands>> */
+static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
+{
+    tp_gpt *m;
+    if (gpt_resume != NULL) {
+        m = tp_gpt_load(gpt_resume, NULL, error);
+        if (m == NULL)
+            return NULL;
+    } else {
+        m = tp_gpt_new((tp_gpt_config){256, gpt_context, gpt_layers,
+                                       gpt_heads, gpt_width});
+        tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
+        tp_gpt_init(m, &init);
+    }
+    *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    *rng = tp_rng_seeded((uint64_t)gpt_seed, 2);
+    if (gpt_resume != NULL
+        && tp_gpt_load_run(gpt_resume, m, *opt, rng, error) != 0) {
+        tp_optimizer_free(*opt);
+        tp_gpt_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* <<tp gpt: commands>> */
+static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
+                        const tp_corpus *validation);
+
+static int gpt_train(void)
+{
+    if (gpt_width % gpt_heads != 0) {
+        fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
+                "%d\n", gpt_heads, gpt_width);
+        return 2;
+    }
+    tp_corpus corpus, train, validation;
+    if (load_corpus("gpt train", &corpus) != 0)
+        return 1;
+    tp_corpus_split(&corpus, &train, &validation);
+    int status = 1;
+    if (validation.size <= gpt_context)
+        fprintf(stderr, "tp gpt train: the data (%ld bytes) is too short for "
+                "--context %d\n", corpus.size, gpt_context);
+    else
+        status = gpt_train_on(&corpus, &train, &validation);
+    tp_corpus_free(&corpus);
+    return status;
+}
+/* <<tp gpt: commands>> */
+static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
+                        const tp_corpus *validation)
+{
+    tp_error error;
+    tp_optimizer *opt;
+    gpt_run r = {.train = train->size, .total = corpus->size,
+                 .shown = {.terminal = isatty(STDERR_FILENO)}};
+    r.m = gpt_model(&opt, &r.rng, &error);
+    if (r.m == NULL) {
+        fprintf(stderr, "tp gpt train: %s\n", error.message);
+        return 1;
+    }
+    /* <<gpt train: run the loop and save>> */
+    int *tokens = malloc((size_t)corpus->size * sizeof *tokens);
+    r.inputs = malloc(2 * (size_t)gpt_batch * (size_t)gpt_context * sizeof(int));
+    tp_check(tokens != NULL && r.inputs != NULL, "out of memory");
+    r.targets = r.inputs + gpt_batch * gpt_context;
+    tp_tokenizer bytes = tp_tokenizer_bytes();
+    tp_encode(&bytes, corpus->bytes, corpus->size, tokens);
+    r.tokens = tokens;
+    double unigram = unigram_loss(train, validation);
+    printf("GPT: %ld parameters; unigram baseline %.4f\n",
+           tp_params_count(&r.m->params), unigram);
+    if (gpt_curve != NULL && (r.curve = fopen(gpt_curve, "w")) != NULL) {
+        tp_describe_machine(r.curve);
+        fprintf(r.curve, "# written by: tp gpt train --steps %d --curve %s\n"
+                "# unigram baseline %.4f\nstep\ttrain_loss\tvalidation_loss\t"
+                "seconds\n", gpt_steps, gpt_curve, unigram);
+    }
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    long warmup = gpt_steps / 10 < 100 ? gpt_steps / 10 + 1 : 100;
+    tp_train_options o = {.steps = gpt_steps, .warmup = warmup, .max_lr = 3e-4f,
+                          .min_lr = 3e-5f, .clip = 1.0,
+                          .tokens_per_step = (long)gpt_batch * gpt_context,
+                          .progress = gpt_progress, .progress_context = &r};
+    r.shown.first = tp_optimizer_steps(opt);
+    catch_interrupts();
+    int status = tp_train(&g, &r.m->params, opt, &o, gpt_train_loss, &r, NULL,
+                          &error);
+    /* <<gpt train: save the run>> */
+    if (status == 0)
+        status = tp_gpt_save_run(gpt_out, r.m, opt, &r.rng, &error);
+    if (status != 0)
+        fprintf(stderr, "tp gpt train: %s\n", error.message);
+    else
+        printf("%s at step %ld; saved %s\n", interrupted ? "interrupted" : "done",
+               tp_optimizer_steps(opt), gpt_out);
+    status = status == 0 ? 0 : 1;
+    free(tokens), free(r.inputs);
+    if (r.curve != NULL)
+        fclose(r.curve);
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    tp_gpt_free(r.m);
+    return status;
+}
+/* <<tp gpt: commands>> */
+static int sample_tokens = 240, sample_top_k = 0, gpt_sample_seed = 1;
+static float sample_temperature = 0.8f, sample_top_p = 1.0f;
+static const char *sample_model = "gpt.safetensors", *sample_prompt = "The ",
+                  *sample_tokenizer = NULL;
+
+static const option gpt_sample_options[] = {
+    {"--model", OPTION_STRING, &sample_model, 0, 0,
+     "the checkpoint (default: gpt.safetensors)"},
+    {"--tokenizer", OPTION_STRING, &sample_tokenizer, 0, 0,
+     "a directory with GPT-2's vocab.json and merges.txt (default: bytes)"},
+    {"--prompt", OPTION_STRING, &sample_prompt, 0, 0, "the text to continue"},
+    {"--tokens", OPTION_INT, &sample_tokens, 1, 1000000, "tokens to write"},
+    {"--temperature", OPTION_FLOAT, &sample_temperature, 0, 100,
+     "0 for the most likely token (default: 0.8)"},
+    {"--top-k", OPTION_INT, &sample_top_k, 0, 1000000,
+     "keep the k most likely tokens (default: 0, all)"},
+    {"--top-p", OPTION_FLOAT, &sample_top_p, 0, 1,
+     "keep the most likely tokens up to this mass (default: 1)"},
+    {"--seed", OPTION_INT, &gpt_sample_seed, 0, 1000000000, "the seed"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp gpt: commands>> */
+static int sample_tokenizer_for(const tp_gpt *m, tp_tokenizer *t)
+{
+    tp_error error;
+    *t = tp_tokenizer_bytes();
+    if (sample_tokenizer != NULL) {
+        char vocab[4096], merges[4096];
+        snprintf(vocab, sizeof vocab, "%s/vocab.json", sample_tokenizer);
+        snprintf(merges, sizeof merges, "%s/merges.txt", sample_tokenizer);
+        if (tp_tokenizer_gpt2(vocab, merges, t, &error) != 0) {
+            fprintf(stderr, "tp gpt sample: %s\n", error.message);
+            return -1;
+        }
+    }
+    if (t->vocab_size != m->config.vocab_size) {
+        fprintf(stderr, "tp gpt sample: the tokenizer has %d tokens but the "
+                "model %d\n", t->vocab_size, m->config.vocab_size);
+        tp_tokenizer_free(t);
+        return -1;
+    }
+    return 0;
+}
+/* <<tp gpt: commands>> */
+static int gpt_sample(void)
+{
+    tp_error error;
+    tp_tokenizer t;
+    tp_gpt *m = tp_gpt_load(sample_model, NULL, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp gpt sample: %s\n", error.message);
+        return 1;
+    }
+    if (sample_tokenizer_for(m, &t) != 0) {
+        tp_gpt_free(m);
+        return 1;
+    }
+    long length = (long)strlen(sample_prompt);
+    int *prompt = malloc(((size_t)length + 1) * sizeof *prompt);
+    long n = tp_encode(&t, (const unsigned char *)sample_prompt, length, prompt);
+    int status = 0, capacity = m->config.n_positions;
+    if (n == 0 || n >= capacity) {
+        fprintf(stderr, "tp gpt sample: the prompt must have 1 to %d tokens\n",
+                capacity - 1);
+        status = 2;
+    } else
+        /* <<gpt sample: feed the prompt and write>> */
+        {
+            int vocab = m->config.vocab_size;
+            tp_gpt_cache *cache = tp_gpt_cache_new(m, capacity);
+            tp_arena *scratch = tp_arena_new("sample");
+            tp_rng rng = tp_rng_seeded((uint64_t)gpt_sample_seed, 3);
+            const float *logits = NULL;
+            fputs(sample_prompt, stdout);
+            for (long i = 0; i < n; i++) {
+                tp_arena_reset(scratch);  /* the logits of the last token must survive */
+                logits = tp_gpt_step(m, cache, prompt[i], scratch);
+            }
+            float *next = malloc((size_t)vocab * sizeof *next);
+            for (int written = 0; written < sample_tokens && cache->length < capacity;
+                 written++) {
+                memcpy(next, logits, (size_t)vocab * sizeof *next);
+                tp_arena_reset(scratch);
+                int token = tp_gpt_sample_token(next, vocab, sample_temperature,
+                                                sample_top_k, sample_top_p, &rng);
+                unsigned char bytes[1024];
+                fwrite(bytes, 1, (size_t)tp_decode(&t, &token, 1, bytes), stdout);
+                logits = tp_gpt_step(m, cache, token, scratch);
+            }
+            putchar('\n');
+            free(next);
+            tp_arena_free(scratch);
+            tp_gpt_cache_free(cache);
+        }
+    free(prompt);
+    tp_tokenizer_free(&t);
+    tp_gpt_free(m);
+    return status;
+}
+/* <<tp gpt: commands>> */
+static int gpt_bench_threads = 0, gpt_bench_steps = 10, gpt_bench_rounds = 3;
+
+static const option gpt_bench_options[] = {
+    {"--threads", OPTION_INT, &gpt_bench_threads, 1, 1024,
+     "threads (default: all cores)"},
+    {"--steps", OPTION_INT, &gpt_bench_steps, 1, 10000,
+     "timed training steps; the median is reported (default: 10)"},
+    {"--rounds", OPTION_INT, &gpt_bench_rounds, 1, 100,
+     "rounds of the comparison with PyTorch (default: 3)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+typedef struct gpt_bench_state {
+    tp_gpt *m;
+    tp_optimizer *opt;
+    tp_graph g;
+    int tokens[8 * 129], inputs[8 * 128], targets[8 * 128];
+    tp_rng rng;
+} gpt_bench_state;
+
+typedef struct torch_speed {
+    double train, decode;  /* tokens per second */
+} torch_speed;
+
+static bool torch_installed(void);
+static torch_speed torch_best(void);
+/* <<tp gpt: commands>> */
+static void gpt_bench_step(void *context)
+{
+    gpt_bench_state *b = context;
+    tp_corpus book = tp_corpus_book();
+    for (int i = 0; i < 8; i++) {
+        long start = (long)(tp_rng_uniform(&b->rng) * (double)(book.size - 130));
+        for (int t = 0; t < 128; t++) {
+            b->inputs[i * 128 + t] = book.bytes[start + t];
+            b->targets[i * 128 + t] = book.bytes[start + t + 1];
+        }
+    }
+    tp_backward(&b->g, tp_gpt_loss(&b->g, b->m, b->inputs, b->targets, 8, 128));
+    tp_clip_grad_norm(&b->m->params, 1.0);
+    tp_optimizer_step(b->opt, 3e-4f);
+    tp_zero_grad(&b->m->params);
+    tp_graph_reset(&b->g);
+}
+/* <<tp gpt: commands>> */
+static void gpt_bench_decode(void *context)
+{
+    tp_gpt *m = context;
+    tp_gpt_cache *cache = tp_gpt_cache_new(m, 256);
+    tp_arena *scratch = tp_arena_new("decode");
+    const float *logits = NULL;
+    int token = 'T';
+    for (int i = 0; i < 16 + 240; i++) {
+        tp_arena_reset(scratch);
+        logits = tp_gpt_step(m, cache, token, scratch);
+        token = i < 15 ? "The book is the "[i + 1]
+                       : tp_gpt_sample_token(logits, 256, 0.0f, 0, 1.0f, NULL);
+    }
+    tp_arena_free(scratch);
+    tp_gpt_cache_free(cache);
+}
+/* <<tp gpt: commands>> */
+enum { BENCH_TRAIN, BENCH_FLOOR, BENCH_DECODE, BENCH_REACH, TORCH_TRAIN,
+       TORCH_DECODE, VS_TORCH_TRAIN, VS_TORCH_DECODE, BENCH_MEASURES };
+
+static void gpt_bench_round(gpt_bench_state *b, step_work *floor_work,
+                            tp_gpt *decoder, bool torch,
+                            double m[BENCH_MEASURES][100], int r)
+{
+    torch_speed t = torch ? torch_best() : (torch_speed){0, 0};
+    double train = 1024 / tp_time(gpt_bench_step, b, gpt_bench_steps).median;
+    double floor = 1024 / tp_time(run_step, floor_work, gpt_bench_steps).median;
+    double decode = 240 / tp_time(gpt_bench_decode, decoder, 3).median;
+    m[BENCH_TRAIN][r] = train, m[BENCH_FLOOR][r] = floor;
+    m[BENCH_DECODE][r] = decode, m[BENCH_REACH][r] = train / floor;
+    m[TORCH_TRAIN][r] = t.train, m[TORCH_DECODE][r] = t.decode;
+    m[VS_TORCH_TRAIN][r] = t.train > 0 ? train / t.train : 0;
+    m[VS_TORCH_DECODE][r] = t.decode > 0 ? decode / t.decode : 0;
+}
+
+typedef struct spread {
+    double median, low, high;
+} spread;
+
+static spread spread_of(const double *values, int n)
+{
+    double copy[100];
+    memcpy(copy, values, (size_t)n * sizeof *copy);
+    spread s = {tp_median(copy, n), copy[0], copy[n - 1]};  /* sorted */
+    return s;
+}
+/* <<tp gpt: commands>> */
+static int gpt_bench(void)
+{
+    if (gpt_bench_threads > 0)
+        tp_set_threads(gpt_bench_threads);
+    tp_describe_machine(stdout);
+    gpt_bench_state *b = calloc(1, sizeof *b);
+    tp_check(b != NULL, "out of memory");
+    tp_rng init = tp_rng_seeded(1, 1);
+    b->m = tp_gpt_new(tp_gpt_t());
+    tp_gpt_init(b->m, &init);
+    b->opt = tp_optimizer_new(&b->m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    tp_arena *step = tp_arena_new("step");
+    b->g = tp_graph_on(step);
+    b->rng = tp_rng_seeded(2, 2);
+    /* <<gpt bench: the floor and the decoder>> */
+    static step_work floor_work;
+    tp_gpt_config gpt_t = tp_gpt_t();
+    gpt_config products = {8, 128, gpt_t.n_embd, gpt_t.n_layer, gpt_t.n_head,
+                           gpt_t.vocab_size};
+    tp_arena *arena = tp_arena_new("gemm floor");
+    make_step_work(&floor_work, arena, &products);
+    tp_gpt_config gpt_i = tp_gpt_t();
+    gpt_i.n_positions = 256;
+    tp_gpt *decoder = tp_gpt_new(gpt_i);
+    tp_gpt_init(decoder, &init);
+    /* <<gpt bench: run the rounds and report>> */
+    bool torch = torch_installed();
+    static double m[BENCH_MEASURES][100];
+    int n = gpt_bench_rounds;
+    for (int r = 0; r < n; r++)
+        gpt_bench_round(b, &floor_work, decoder, torch, m, r);
+    spread train = spread_of(m[BENCH_TRAIN], n);
+    spread floor = spread_of(m[BENCH_FLOOR], n);
+    spread decode = spread_of(m[BENCH_DECODE], n);
+    spread reach = spread_of(m[BENCH_REACH], n);
+    printf("# medians of %d rounds; the range of each ratio in brackets\n", n);
+    printf("GPT-T training   %8.0f tokens/s   (%.1f ms per step)\n", train.median,
+           1024e3 / train.median);
+    printf("GEMM floor       %8.0f tokens/s   (%.1f ms; training reaches %.0f%% "
+           "[%.0f-%.0f])\n", floor.median, 1024e3 / floor.median,
+           100 * reach.median, 100 * reach.low, 100 * reach.high);
+    printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
+           decode.median);
+    /* <<gpt bench: report the comparison>> */
+    if (!torch) {
+        printf("PyTorch          (not installed, or not run from the source "
+               "directory: skipped)\n");
+    } else {
+        spread tt = spread_of(m[TORCH_TRAIN], n);
+        spread td = spread_of(m[TORCH_DECODE], n);
+        spread vt = spread_of(m[VS_TORCH_TRAIN], n);
+        spread vd = spread_of(m[VS_TORCH_DECODE], n);
+        printf("PyTorch training %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
+               tt.median, vt.median, vt.low, vt.high);
+        printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
+               td.median, vd.median, vd.low, vd.high);
+    }
+    tp_gpt_free(decoder);
+    tp_arena_free(arena);
+    tp_arena_free(step);
+    tp_optimizer_free(b->opt);
+    tp_gpt_free(b->m);
+    free(b);
+    return 0;
+}
+/* <<tp gpt: commands>> */
+static bool torch_run(int threads, torch_speed *speed)
+{
+    char command[512], line[256];
+    snprintf(command, sizeof command, "/usr/bin/python3 "
+             "tangled/tools/gpt_torch.py --threads %d --steps %d 2>/dev/null",
+             threads, gpt_bench_steps);
+    FILE *p = popen(command, "r");
+    if (p == NULL)
+        return false;
+    while (fgets(line, sizeof line, p) != NULL) {
+        sscanf(line, "train_tokens_per_s %lf", &speed->train);
+        sscanf(line, "decode_tokens_per_s %lf", &speed->decode);
+    }
+    return pclose(p) == 0 && speed->train > 0 && speed->decode > 0;
+}
+
+static torch_speed torch_best(void)
+{
+    torch_speed best = {0, 0};
+    for (int threads = 1; threads <= tp_threads(); threads *= 2) {
+        torch_speed s = {0, 0};
+        if (torch_run(threads, &s)) {
+            best.train = s.train > best.train ? s.train : best.train;
+            best.decode = s.decode > best.decode ? s.decode : best.decode;
+        }
+    }
+    return best;
+}
+
+static bool torch_installed(void)
+{
+    return system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0
+           && access("tangled/tools/gpt_torch.py", R_OK) == 0;
+}
+/* <<tp gpt: commands>> */
+static const char *attention_model = "gpt.safetensors",
+                  *attention_prompt = "The book is the ",
+                  *attention_tsv = "gpt-attention.tsv";
+
+static const option gpt_attention_options[] = {
+    {"--model", OPTION_STRING, &attention_model, 0, 0, "the checkpoint"},
+    {"--prompt", OPTION_STRING, &attention_prompt, 0, 0,
+     "the text to look at (at most 24 bytes)"},
+    {"--tsv", OPTION_STRING, &attention_tsv, 0, 0, "the table to write"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp gpt: commands>> */
+static int gpt_attention(void)
+{
+    tp_error error;
+    tp_gpt *m = tp_gpt_load(attention_model, NULL, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp gpt attention: %s\n", error.message);
+        return 1;
+    }
+    int t = (int)strlen(attention_prompt), tokens[24];
+    if (t < 1 || t > 24 || t > m->config.n_positions) {
+        fprintf(stderr, "tp gpt attention: the prompt must have 1 to 24 bytes\n");
+        tp_gpt_free(m);
+        return 2;
+    }
+    for (int i = 0; i < t; i++)
+        tokens[i] = (unsigned char)attention_prompt[i];
+    tp_arena *arena = tp_arena_new("attention");
+    tp_tensor **maps = tp_gpt_attention_maps(m, tokens, t, arena);
+    FILE *f = fopen(attention_tsv, "w");
+    int status = f == NULL;
+    /* <<gpt attention: write the table>> */
+    if (f != NULL) {
+        fprintf(f, "# written by: tp gpt attention --model %s --tsv %s\n# prompt",
+                attention_model, attention_tsv);
+        for (int i = 0; i < t; i++)
+            fprintf(f, " %d", tokens[i]);
+        fprintf(f, "\nlayer.head.query\tweights\n");
+        for (int l = 0; l < m->config.n_layer; l++)
+            for (int h = 0; h < m->config.n_head; h++)
+                for (int i = 0; i < t; i++) {
+                    fprintf(f, "%d.%d.%d", l, h, i);
+                    for (int j = 0; j < t; j++)
+                        fprintf(f, "\t%.5f", *tp_at4(maps[l], 0, h, i, j));
+                    fprintf(f, "\n");
+                }
+        status = fclose(f) != 0;
+    }
+    if (status != 0)
+        fprintf(stderr, "tp gpt attention: cannot write %s\n", attention_tsv);
+    tp_arena_free(arena);
+    tp_gpt_free(m);
+    return status;
+}
+
+/* <<tp gpt: figures>> */
+static void stage(tp_draw *d, double y, double h, tp_color color,
+                  const char *what, const char *shape)
+{
+    tp_label_box(d, 130, y, 180, h, color, 8, what);
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    tp_text(d, 318, y + h / 2, 0.0, 0.5, 7, shape);
+}
+
+static void up(tp_draw *d, double from, double to)
+{
+    tp_arrow(d, 220, from, 220, to, tp_rgb(0x555555), 0.8);
+}
+/* <<tp gpt: figures>> */
+static void residual(tp_draw *d, double from, double x, double to)
+{
+    cairo_set_source_rgb(d->cr, 0.45, 0.45, 0.45);
+    cairo_set_line_width(d->cr, 0.8);
+    cairo_move_to(d->cr, 220, from);
+    cairo_line_to(d->cr, x, from);
+    cairo_line_to(d->cr, x, to);
+    cairo_stroke(d->cr);
+    tp_arrow(d, x, to, 215, to, tp_rgb(0x555555), 0.8);
+    cairo_set_source_rgb(d->cr, 1, 1, 1);
+    cairo_arc(d->cr, 220, to, 4.5, 0, 2 * 3.14159265358979);
+    cairo_fill_preserve(d->cr);
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    cairo_stroke(d->cr);
+    tp_text(d, 220, to, 0.5, 0.5, 8, "+");
+}
+/* <<tp gpt: figures>> */
+static int draw_gpt_architecture(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    tp_gpt_config c = tp_gpt_t();
+    char text[128], shape[64];
+    snprintf(shape, sizeof shape, "[B, T] bytes of %d", c.vocab_size);
+    stage(d, 286, 20, tp_category(7), "tokens", shape);
+    snprintf(shape, sizeof shape, "[B, T, %d]", c.n_embd);
+    stage(d, 250, 24, tp_category(4), "token + position embedding", shape);
+    up(d, 286, 274);
+    /* <<gpt architecture figure: one block, drawn once>> */
+    tp_rounded_box(d, 96, 80, 306, 162, 6, tp_rgb(0xFAFAFA), tp_rgb(0xBBBBBB));
+    snprintf(text, sizeof text, "\xc3\x97 %d blocks", c.n_layer);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 396, 84, 1.0, 0.0, 8, text);
+    up(d, 250, 226);
+    stage(d, 206, 20, tp_category(2), "LayerNorm", "");
+    snprintf(text, sizeof text, "causal self-attention, %d heads of %d",
+             c.n_head, c.n_embd / c.n_head);
+    up(d, 206, 192);
+    stage(d, 168, 24, tp_category(5), text, "");
+    up(d, 168, 164.5);
+    residual(d, 238, 112, 160);
+    up(d, 155.5, 152);
+    stage(d, 132, 20, tp_category(2), "LayerNorm", "");
+    snprintf(text, sizeof text, "MLP: %d \xe2\x86\x92 %d, GELU, \xe2\x86\x92 %d",
+             c.n_embd, 4 * c.n_embd, c.n_embd);
+    up(d, 132, 124);
+    stage(d, 100, 24, tp_category(0), text, "");
+    up(d, 100, 92.5);
+    residual(d, 156, 104, 88);
+    /* <<gpt architecture figure: the head>> */
+    up(d, 83.5, 78);
+    stage(d, 58, 20, tp_category(2), "LayerNorm", "");
+    snprintf(shape, sizeof shape, "[B, T, %d]", c.vocab_size);
+    up(d, 58, 46);
+    stage(d, 22, 24, tp_category(4), "logits = x W<sub>te</sub><sup>T</sup> "
+          "(tied embedding)", shape);
+    cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+    tp_text(d, 220, 8, 0.5, 0.5, 7, "cross-entropy against the next byte");
+    return 0;
+}
+/* <<tp gpt: figures>> */
+void prompt_label(char *out, size_t size, int byte)
+{
+    if (byte == ' ')
+        snprintf(out, size, "\xe2\x90\xa3");  /* the visible space sign */
+    else if (byte == '&' || byte == '<' || byte == '>')
+        snprintf(out, size, "%s", byte == '&' ? "&amp;"
+                                  : byte == '<' ? "&lt;" : "&gt;");
+    else
+        snprintf(out, size, "%c", byte >= 32 && byte < 127 ? byte : '?');
+}
+/* <<tp gpt: figures>> */
+void head_map(tp_draw *d, const table *t, int row0, int n, const int *prompt,
+              double x, double y, bool labels)
+{
+    float w[24 * 24] = {0};
+    unsigned char future[24 * 24] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            w[i * n + j] = (float)t->value[row0 + i][j];
+            future[i * n + j] = j > i;
+        }
+    tp_heatmap(d, x, y, 92, 92, w, n, n, future, 0.0, 1.0);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    for (int i = 0; labels && i < n; i++) {
+        char c[16];
+        prompt_label(c, sizeof c, prompt[i]);
+        tp_text(d, x - 2, y + (i + 0.5) * 92 / n, 1.0, 0.5, 5, c);
+        tp_text(d, x + (i + 0.5) * 92 / n, y + 94, 0.5, 0.0, 5, c);
+    }
+}
+/* <<tp gpt: figures>> */
+int read_attention_maps(table *t, int prompt[24], int *n, tp_error *error)
+{
+    int status = read_table("figures/data/gpt-attention.tsv", t, error);
+    const char *p = status == 0 ? strstr(t->comments, "prompt") : NULL;
+    *n = 0;
+    for (int used; p != NULL && *n < 24
+                   && sscanf(p + 6, " %d%n", &prompt[*n], &used) == 1;
+         p += used)
+        (*n)++;
+    if (status == 0 && (*n == 0 || t->cols != *n || t->rows < 4 * 4 * *n))
+        status = tp_error_set(error, "gpt-attention.tsv is not 4 layers of "
+                              "4 heads of the prompt's weights");
+    return status;
+}
+
+static int draw_gpt_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int prompt[24], n;
+    int status = read_attention_maps(t, prompt, &n, error);
+    /* <<gpt figure: draw layers 0 and 3>> */
+    for (int row = 0; status == 0 && row < 2; row++) {
+        int layer = row == 0 ? 0 : 3;
+        for (int h = 0; h < 4; h++) {
+            double x = 30 + h * 104, y = 16 + row * 122;
+            head_map(d, t, (layer * 4 + h) * n, n, prompt, x, y, true);
+            char title[32];
+            snprintf(title, sizeof title, "layer %d, head %d", layer, h);
+            cairo_set_source_rgb(d->cr, 0, 0, 0);
+            tp_text(d, x + 46, y - 2, 0.5, 1.0, 7, title);
+        }
+    }
+    free(t);
+    return status;
+}
+/* <<tp gpt: figures>> */
+static int draw_gpt_curve(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    double unigram = 0;
+    const char *baseline = NULL;
+    int status = read_table("figures/data/gpt-curve.tsv", t, error);
+    if (status == 0 && ((baseline = strstr(t->comments, "unigram baseline"))
+                            == NULL
+                        || sscanf(baseline, "unigram baseline %lf", &unigram)
+                               != 1))
+        status = tp_error_set(error, "gpt-curve.tsv has no unigram baseline");
+    if (status == 0)
+        /* <<gpt figure: plot the curve>> */
+        {
+            double steps[TABLE_ROWS], train[TABLE_ROWS], validation[TABLE_ROWS];
+            for (int r = 0; r < t->rows; r++) {
+                steps[r] = strtod(t->label[r], NULL);
+                train[r] = t->value[r][0], validation[r] = t->value[r][1];
+            }
+            double last = steps[t->rows - 1];
+            tp_plot p = {d, 44, 12, 300, 150,
+                         {.lo = 0, .hi = last, .label = "training step"},
+                         {.lo = 0, .hi = 6, .label = "loss (nats per byte)"}};
+            tp_plot_frame(&p);
+            double bx[2] = {0, last}, by[2] = {unigram, unigram};
+            tp_plot_line(&p, bx, by, 2, tp_category(7), true, false);
+            tp_plot_line(&p, steps, train, t->rows, tp_category(0), false, false);
+            tp_plot_line(&p, steps, validation, t->rows, tp_category(4), false, true);
+            tp_legend_entry legend[] = {{"unigram baseline", tp_category(7), true},
+                                        {"training loss", tp_category(0), false},
+                                        {"validation loss", tp_category(4), false}};
+            tp_plot_legend(&p, legend, 3, TP_TOP_RIGHT);
+        }
+    free(t);
+    return status;
+}
+
+static const command gpt_commands[] = {
+    /* <<tp gpt: command table>> */
+    {"gpt train", "train a GPT on the book or --data (GPT-T by default)",
+     gpt_train_options, gpt_train, NULL},
+    {"gpt sample", "continue a prompt with a trained GPT", gpt_sample_options,
+     gpt_sample, NULL},
+    /* <<tp gpt: command table>> */
+    {"gpt bench", "training and decoding speed of GPT-T and GPT-I, and the floor",
+     gpt_bench_options, gpt_bench, NULL},
+    /* <<tp gpt: command table>> */
+    {"gpt attention", "write a trained GPT's attention weights for a prompt",
+     gpt_attention_options, gpt_attention, NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static const tp_figure gpt_figures[] = {
+    /* <<tp gpt: figure table>> */
+    {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
+     420, 312, draw_gpt_architecture},
+    /* <<tp gpt: figure table>> */
+    {"gpt-attention", "what the heads of a trained GPT-T attend to", 440, 262,
+     draw_gpt_attention},
+    /* <<tp gpt: figure table>> */
+    {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",
+     360, 204, draw_gpt_curve},
+    {NULL, NULL, 0, 0, NULL}
+};
+
+const chapter_part gpt_part = {gpt_commands, gpt_figures};

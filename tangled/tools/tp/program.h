@@ -1,0 +1,147 @@
+/* Generated from book/175-command.nw; edit the book, not this file. */
+#ifndef TP_PROGRAM_H
+#define TP_PROGRAM_H
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tp.h"
+
+/* <<tp: commands and options>> */
+typedef struct option option;
+
+typedef struct command {
+    const char *name;        /* one or two words: "bench matmul" */
+    const char *summary;     /* one line, for tp help */
+    const option *options;   /* ends with an entry whose name is NULL */
+    int (*run)(void);        /* after the options are parsed */
+    const char *operands;    /* what may follow the options, or NULL */
+} command;
+/* <<tp: commands and options>> */
+typedef enum option_kind {
+    OPTION_INT, OPTION_FLOAT, OPTION_STRING, OPTION_FLAG
+} option_kind;
+
+struct option {
+    const char *name;       /* "--threads" */
+    option_kind kind;
+    void *value;            /* an int, a float, a const char *, or a bool */
+    long min, max;          /* the range of a number */
+    const char *help;       /* one line, for --help */
+};
+
+/* <<program: the frame's interface>> */
+extern char **operands;
+extern int operand_count;
+
+extern volatile sig_atomic_t interrupted;
+void catch_interrupts(void);
+
+typedef struct display {
+    bool terminal;
+    long first;          /* the first step of this run */
+    double last_printed;
+} display;
+
+bool show_progress(const tp_progress *p, void *context);
+
+int run_tp(int argc, char **argv);
+
+/* <<program: a chapter's part>> */
+typedef struct chapter_part {
+    const command *commands;
+    const tp_figure *figures;
+} chapter_part;
+
+extern const chapter_part *const chapter_parts[];  /* ends with NULL */
+
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part matmul_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part operators_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part attention_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part data_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part command_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part drawing_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part cuda_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part vanilla_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part bert_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part gpt_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part vit_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part quadratic_part;
+
+/* <<program.h: what chapters share>> */
+typedef struct gemm_case {
+    const char *label;
+    int batch, m, k, n;
+    bool transpose_a, transpose_b;
+} gemm_case;
+/* <<program.h: what chapters share>> */
+typedef struct gemm_operands {
+    const gemm_case *c;
+    tp_tensor *a, *b, *out;        /* as tp_gemm sees them */
+    const float *a_memory, *b_memory;
+} gemm_operands;
+/* <<program.h: what chapters share>> */
+typedef struct gpt_config {
+    int batch, context, width, layers, heads, vocab;
+} gpt_config;
+/* <<program.h: what chapters share>> */
+enum { MAX_PRODUCTS = 3 * (6 * 64 + 1) };
+
+typedef struct step_work {
+    gemm_operands products[MAX_PRODUCTS];
+    int n;
+    double gflop;
+} step_work;
+
+void make_step_work(step_work *w, tp_arena *arena, const gpt_config *g);
+void run_step(void *context);
+/* <<program.h: what chapters share>> */
+void plot_roof(tp_plot *p, double peak, double bandwidth, double unit,
+               tp_color color, bool dashed);
+/* <<program.h: what chapters share>> */
+extern const char *data_path, *data_tokenizer;
+int load_corpus(const char *command, tp_corpus *corpus);
+int make_tokenizer(const char *command, const tp_corpus *corpus,
+                   tp_tokenizer *t);
+/* <<program.h: what chapters share>> */
+int figure_count(void);
+const tp_figure *figure_at(int i);
+const tp_figure *figure_find(const char *name);
+/* <<program.h: what chapters share>> */
+enum { TABLE_ROWS = 512, TABLE_COLS = 32 };
+
+typedef struct table {
+    int rows, cols;
+    char label[TABLE_ROWS][48];
+    double value[TABLE_ROWS][TABLE_COLS];
+    char comments[1024];  /* the comment lines, joined */
+} table;
+
+int read_table(const char *path, table *t, tp_error *error);
+/* <<program.h: what chapters share>> */
+int argmax(const float *x, int n);
+/* <<program.h: what chapters share>> */
+void prompt_label(char *out, size_t size, int byte);
+void head_map(tp_draw *d, const table *t, int row0, int n, const int *prompt,
+              double x, double y, bool labels);
+int read_attention_maps(table *t, int prompt[24], int *n, tp_error *error);
+
+#endif

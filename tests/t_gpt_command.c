@@ -1,0 +1,57 @@
+/* Generated from book/224-gpt.nw; edit the book, not this file. */
+#include "command.h"
+
+int main(void)
+{
+    find_program();
+    /* <<t-gpt-command: checks>> */
+    struct tap_outcome gpt = tp("gpt train --steps 4 --batch 2 --context 16 "
+                                "--layers 1 --heads 2 --width 16 --eval-every 2 "
+                                "--out /tmp/tp-gpt-command.safetensors");
+    ok(gpt.status == 0 && strstr(gpt.output, "step 2: validation loss")
+           && strstr(gpt.output, "unigram baseline"),
+       "tp gpt train reports validation losses and the unigram baseline");
+    struct tap_outcome s1 = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                               "--prompt abc --tokens 8 --seed 5");
+    struct tap_outcome s2 = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                               "--prompt abc --tokens 8 --seed 5");
+    ok(s1.status == 0 && strncmp(s1.output, "abc", 3) == 0
+           && strcmp(s1.output, s2.output) == 0,
+       "tp gpt sample continues the prompt, the same way for the same seed");
+    struct tap_outcome hot = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                                "--temperature -1");
+    ok(hot.status == 2 && strstr(hot.output, "--temperature must be a number "
+                                             "from 0 to 100"),
+       "a negative temperature is refused");
+    /* <<t-command: gpt attention writes rows of weights>> */
+    struct tap_outcome maps = tp("gpt attention --model "
+                                 "/tmp/tp-gpt-command.safetensors --prompt abcd "
+                                 "--tsv /tmp/tp-gpt-attention.tsv");
+    FILE *table = fopen("/tmp/tp-gpt-attention.tsv", "r");
+    int rows = 0, distributions = 0;
+    char row[512];
+    while (table != NULL && fgets(row, sizeof row, table) != NULL) {
+        int layer, head, query, used;
+        if (sscanf(row, "%d.%d.%d%n", &layer, &head, &query, &used) != 3)
+            continue;
+        double w[4] = {0}, total = 0;
+        char *cursor = row + used;
+        for (int j = 0; j < 4; j++)
+            total += w[j] = strtod(cursor, &cursor);
+        rows++;
+        distributions += fabs(total - 1) < 1e-4 && (query == 3 || w[3] == 0);
+    }
+    ok(maps.status == 0 && rows == 8 && distributions == 8,
+       "tp gpt attention writes 8 rows, each a causal distribution (%d, %d)",
+       rows, distributions);
+    if (table != NULL)
+        fclose(table);
+    unlink("/tmp/tp-gpt-attention.tsv");
+    unlink("/tmp/tp-gpt-command.safetensors");
+    /* <<t-gpt-command: checks>> */
+    struct tap_outcome bench = tp("gpt bench --steps 1 --rounds 1");
+    ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
+           && strstr(bench.output, "GEMM floor"),
+       "tp gpt bench reports training, the floor and decoding");
+    return done_testing();
+}
