@@ -352,9 +352,9 @@ measure-gpt: programs
 
 # ---------------------------------------------------------------- the book
 # One noweave run over the whole book, so chunk cross-references and both
-# indexes span every chapter; then split into front, main and back matter.
+# indexes span every chapter; then split into front, main, workshop and back.
 TEX := $(BUILD)/tex
-WOVEN := $(TEX)/front.tex $(TEX)/main.tex $(TEX)/back.tex
+WOVEN := $(TEX)/front.tex $(TEX)/main.tex $(TEX)/workshop.tex $(TEX)/back.tex
 LATEX_INPUTS := book/transformer-problems.tex book/references.bib
 
 pdf: $(PDF)
@@ -374,8 +374,15 @@ $(TEX)/data-samples.txt: programs
 	$(OBJ)/tp data sample --seed 1 --count 2 --length 6 > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
+# The appendix that lists every generated file with the chapter it comes
+# from (mk/file-chapters.awk, which mk/tangle also runs).
+$(TEX)/files.tex: $(CHAPTERS) mk/files-table mk/file-chapters.awk \
+    book/shared-chunks
+	@mkdir -p $(@D)
+	mk/files-table $(CHAPTERS) > $@
+
 $(PDF): $(WOVEN) $(LATEX_INPUTS) $(wildcard figures/*.pdf) mk/check-latex-log \
-    mk/check-pdf $(TEX)/data-samples.txt
+    mk/check-pdf mk/page-counts $(TEX)/data-samples.txt $(TEX)/files.tex
 	cp $(LATEX_INPUTS) $(TEX)/
 	cd $(TEX) && latexmk -pdf -interaction=nonstopmode -halt-on-error \
 	    -quiet transformer-problems.tex > latexmk.out 2>&1 \
@@ -384,7 +391,9 @@ $(PDF): $(WOVEN) $(LATEX_INPUTS) $(wildcard figures/*.pdf) mk/check-latex-log \
 	mk/check-latex-log $(TEX)/transformer-problems.log
 	mk/check-pdf $(TEX)/transformer-problems.pdf
 	cp $(TEX)/transformer-problems.pdf $@
-	@echo "The book: $@ ($$(pdfinfo $@ | awk '/^Pages/{print $$2}') pages)"
+	@pages=$$(pdfinfo $@ | awk '/^Pages/{print $$2}'); \
+	    mk/page-counts $(TEX)/transformer-problems.toc $$pages; \
+	    echo "The book: $@ ($$pages pages)"
 
 clean:
 	rm -rf $(BUILD)
