@@ -687,15 +687,32 @@ static int draw_gpt_attention(tp_draw *d, tp_error *error)
     /* <<gpt figure: draw layers 0 and 3>> */
     for (int row = 0; status == 0 && row < 2; row++) {
         int layer = row == 0 ? 0 : 3;
+        double y = 16 + row * 130;
         for (int h = 0; h < 4; h++) {
-            double x = 30 + h * 104, y = 16 + row * 122;
-            head_map(d, t, (layer * 4 + h) * n, n, prompt, x, y, true);
+            double x = 26 + h * 98;
+            head_map(d, t, (layer * 4 + h) * n, n, prompt, x, y, h == 0);
+            /* <<gpt figure: the keys below a map>> */
+            cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+            for (int j = 0; h > 0 && j < n; j++) {
+                char c[16];
+                prompt_label(c, sizeof c, prompt[j]);
+                tp_text(d, x + (j + 0.5) * 92 / n, y + 94, 0.5, 0.0, 5, c);
+            }
+            tp_text(d, x + 46, y + 101, 0.5, 0.0, 6, "key");
             char title[32];
             snprintf(title, sizeof title, "layer %d, head %d", layer, h);
             cairo_set_source_rgb(d->cr, 0, 0, 0);
             tp_text(d, x + 46, y - 2, 0.5, 1.0, 7, title);
         }
+        /* <<gpt figure: the queries' axis>> */
+        cairo_save(d->cr);
+        cairo_translate(d->cr, 9, y + 46);
+        cairo_rotate(d->cr, -3.14159265358979 / 2);
+        tp_text(d, 0, 0, 0.5, 0.5, 6, "query");
+        cairo_restore(d->cr);
     }
+    if (status == 0)
+        tp_colorbar(d, 418, 16, 6, 92, 0.0, 1.0, "weight");
     free(t);
     return status;
 }
@@ -758,7 +775,7 @@ static const tp_figure gpt_figures[] = {
     {"gpt-architecture", "GPT as this chapter builds it, with GPT-T's sizes",
      420, 312, draw_gpt_architecture},
     /* <<tp gpt: figure table>> */
-    {"gpt-attention", "what the heads of a trained GPT-T attend to", 440, 262,
+    {"gpt-attention", "what the heads of a trained GPT-T attend to", 440, 260,
      draw_gpt_attention},
     /* <<tp gpt: figure table>> */
     {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",

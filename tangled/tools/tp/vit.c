@@ -424,6 +424,8 @@ static int draw_vit_attention(tp_draw *d, tp_error *error)
             tp_text(d, x0 + 48, 6, 0.5, 0.0, 6.5, caption);
         }
         tp_colorbar(d, 406, 20, 6, 46, 0.0, top, "");
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 414, 8, 0.5, 0.0, 6.5, "weight");
     }
     free(t);
     return status;
