@@ -107,6 +107,17 @@ double tp_gpu_bandwidth(const tp_gpu *gpu)
     return 2.0 * gpu->memory_clock_hz * gpu->bus_bits / 8.0;
 }
 /* <<gpu: peaks>> */
+tp_gpu tp_gpu_h100_sxm(void)
+{
+    return (tp_gpu){.name = "NVIDIA H100 SXM", .major = 9, .minor = 0,
+                    .sms = 132, .clock_hz = 1.98e9,
+                    .memory_clock_hz = 2.619e9, .bus_bits = 5120,
+                    .l2_bytes = 50L << 20, .shared_per_sm = 228L << 10,
+                    .shared_per_block = 227L << 10,
+                    .registers_per_sm = 65536, .threads_per_sm = 2048};
+}
+
+/* <<gpu: describing the device>> */
 void tp_gpu_describe(FILE *out, const tp_gpu *gpu)
 {
     fprintf(out, "# %s, compute capability %d.%d: %d SMs at %.2f GHz, "
@@ -116,16 +127,6 @@ void tp_gpu_describe(FILE *out, const tp_gpu *gpu)
     fprintf(out, "# peaks: FP32 %.1f TFLOP/s, bfloat16 %.0f TFLOP/s "
             "(0: unknown), memory %.0f GB/s\n", tp_gpu_fp32_peak(gpu) / 1e12,
             tp_gpu_bf16_peak(gpu) / 1e12, tp_gpu_bandwidth(gpu) / 1e9);
-}
-/* <<gpu: peaks>> */
-tp_gpu tp_gpu_h100_sxm(void)
-{
-    return (tp_gpu){.name = "NVIDIA H100 SXM", .major = 9, .minor = 0,
-                    .sms = 132, .clock_hz = 1.98e9,
-                    .memory_clock_hz = 2.619e9, .bus_bits = 5120,
-                    .l2_bytes = 50L << 20, .shared_per_sm = 228L << 10,
-                    .shared_per_block = 227L << 10,
-                    .registers_per_sm = 65536, .threads_per_sm = 2048};
 }
 
 /* <<gpu: bfloat16 conversions>> */
@@ -575,8 +576,8 @@ bool tp_gpu_case_check(const tp_gpu_case *c, int output, const float *got,
     return bad == 0;
 }
 
-/* <<gpu: running on the device>> */
 #ifdef TP_CUDA
+/* <<gpu: device buffers>> */
 typedef struct device_case {
     tp_kernel_args args;
     void *buffer[TP_GPU_MAX_INPUTS + TP_GPU_MAX_OUTPUTS];
@@ -590,7 +591,7 @@ static void *device_buffer(device_case *d, size_t bytes)
     d->buffer[d->buffers++] = p;
     return p;
 }
-/* <<gpu: running on the device>> */
+/* <<gpu: device buffers>> */
 static device_case upload(const tp_gpu_case *c)
 {
     device_case d = {.args = {c->rows, c->cols, c->inner, {0}, {0}}};
@@ -613,6 +614,7 @@ static void release(device_case *d)
     for (int i = 0; i < d->buffers; i++)
         TP_CUDA_CHECK(cudaFree(d->buffer[i]));
 }
+
 /* <<gpu: running on the device>> */
 static const tp_gpu_version *version_of(const tp_gpu_case *c, int version)
 {
@@ -674,8 +676,8 @@ double tp_gpu_time_version(const tp_gpu_case *c, int version, int repeats)
     release(&d);
     return median;
 }
-/* <<gpu: running on the device>> */
 #else
+/* <<gpu: running without a device>> */
 bool tp_gpu_check_version(const tp_gpu_case *c, int version,
                           tp_gpu_mismatch *worst)
 {
