@@ -712,6 +712,13 @@ static void bert_map(tp_draw *d, const table *t, int row0, int n,
         tp_text(d, 0, 0, 1.0, 0.5, 6, label);
         cairo_restore(d->cr);
     }
+    /* <<bert figure: the axes of a map>> */
+    tp_text(d, x + side / 2, y + side + 30, 0.5, 0.0, 7, "keys");
+    cairo_save(d->cr);
+    cairo_translate(d->cr, x - 34, y + side / 2);
+    cairo_rotate(d->cr, -acos(0.0));
+    tp_text(d, 0, 0, 0.5, 1.0, 7, "queries");
+    cairo_restore(d->cr);
 }
 /* <<tp bert: figures>> */
 static int draw_bert_attention(tp_draw *d, tp_error *error)
@@ -732,7 +739,7 @@ static int draw_bert_attention(tp_draw *d, tp_error *error)
         bert_map(d, t, 0, n, words, 50, 16, top, "layer 0");
         snprintf(title, sizeof title, "layer %d", last / n);
         bert_map(d, t, last, n, words, 250, 16, top, title);
-        tp_colorbar(d, 402, 16, 6, 140, 0.0, top, "");
+        tp_colorbar(d, 402, 16, 6, 140, 0.0, top, "weight");
     }
     free(words), free(t);
     return status;

@@ -444,7 +444,12 @@ static int draw_vanilla_attention(tp_draw *d, tp_error *error)
             tp_text(d, x + (j + 0.5) * cell, y + rows * cell + 3, 0.5, 0.0, 8, digit);
         }
         tp_text(d, x + cell * cols / 2, y + rows * cell + 16, 0.5, 0.0, 7,
-                "source digits");
+                "keys: the source digits");
+        cairo_save(d->cr);
+        cairo_translate(d->cr, x - 52, y + cell * rows / 2);
+        cairo_rotate(d->cr, -acos(0.0));  /* a quarter turn */
+        tp_text(d, 0, 0, 0.5, 1.0, 7, "queries: the words written");
+        cairo_restore(d->cr);
     }
     free(t);
     return status;
