@@ -807,14 +807,25 @@ static int draw_vit_attention(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<figures: drawings>> */
-static const char *const scaling_methods[] = {"naive", "tiled", "linear"};
+static const char *const scaling_methods[] = {"naive", "tiled", "linear",
+                                              "linformer"};
+enum { SCALING_METHODS = 4 };
 
-static int scaling_series(const table *t, int method, int column, double *x,
-                          double *y)
+static int most_threads(const table *t)
+{
+    int most = 1;
+    for (int r = 0; r < t->rows; r++)
+        most = t->value[r][1] > most ? (int)t->value[r][1] : most;
+    return most;
+}
+
+static int scaling_series(const table *t, int method, int threads, int column,
+                          double *x, double *y)
 {
     int n = 0;
     for (int r = 0; r < t->rows && n < 16; r++)
-        if (strcmp(t->label[r], scaling_methods[method]) == 0) {
+        if (strcmp(t->label[r], scaling_methods[method]) == 0
+            && (int)t->value[r][1] == threads) {
             x[n] = t->value[r][0];
             y[n++] = t->value[r][column];
         }
@@ -832,29 +843,38 @@ static double slope_from_1024(const double *x, const double *y, int n)
                           : NAN;
 }
 /* <<figures: drawings>> */
-enum { FORWARD_MS = 1, TRAINING_MS = 3, TRAINING_MIB = 4 };
+enum { FORWARD_MS = 2, TRAINING_MS = 4, TRAINING_MIB = 5 };
 
 static tp_color scaling_color(int method)
 {
-    return tp_category(method == 0 ? 5 : method == 1 ? 4 : 2);
+    static const int category[SCALING_METHODS] = {5, 4, 2, 6};
+    return tp_category(category[method]);
 }
 
 static void scaling_panel(tp_plot *p, const table *t, int column,
                           bool legend_too)
 {
     tp_plot_frame(p);
-    tp_legend_entry legend[3];
-    char text[3][64];
-    for (int m = 0; m < 3; m++) {
+    tp_legend_entry legend[SCALING_METHODS + 1];
+    char text[SCALING_METHODS][64];
+    int most = most_threads(t);
+    for (int m = 0; m < SCALING_METHODS; m++) {
         double x[16], y[16];
-        int n = scaling_series(t, m, column, x, y);
+        int n = scaling_series(t, m, 1, column, x, y);
         tp_plot_line(p, x, y, n, scaling_color(m), false, true);
         snprintf(text[m], sizeof text[m], "%s, slope %.2f", scaling_methods[m],
                  slope_from_1024(x, y, n));
         legend[m] = (tp_legend_entry){text[m], scaling_color(m), false};
+        if (column != TRAINING_MIB && most > 1) {
+            n = scaling_series(t, m, most, column, x, y);
+            tp_plot_line(p, x, y, n, scaling_color(m), true, false);
+        }
     }
+    legend[SCALING_METHODS] = (tp_legend_entry){
+        column == TRAINING_MIB ? "any number of threads"
+                               : "dashed: all threads", tp_rgb(0x999999), true};
     if (legend_too)
-        tp_plot_legend(p, legend, 3, TP_TOP_LEFT);
+        tp_plot_legend(p, legend, SCALING_METHODS + 1, TP_TOP_LEFT);
 }
 /* <<figures: drawings>> */
 static int draw_attention_scaling(tp_draw *d, tp_error *error)
@@ -864,7 +884,7 @@ static int draw_attention_scaling(tp_draw *d, tp_error *error)
     int status = read_table("figures/data/attention-scaling.tsv", t, error);
     if (status == 0) {
         tp_axis n = {.lo = 256, .hi = 16384, .log = true,
-                     .label = "sequence length N"};
+                     .label = "sequence length T"};
         tp_plot time = {d, 46, 12, 160, 160, n,
                         {.lo = 0.1, .hi = 100000, .log = true,
                          .label = "training step (ms)"}};
@@ -897,7 +917,7 @@ static int draw_card_quadratic(tp_draw *d, tp_error *error)
         /* <<quadratic card: the problem>> */
         double px = problem.x, py = problem.y;
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-        tp_text(d, px + 64, py + 22, 0.5, 0.0, 7, "N \xc3\x97 N weights of one head");
+        tp_text(d, px + 64, py + 22, 0.5, 0.0, 7, "T \xc3\x97 T weights of one head");
         head_map(d, maps, (3 * 4 + 2) * n, n, prompt, px + 18, py + 34, true);
         tp_axis length = {.lo = 256, .hi = 16384, .log = true};
         tp_plot time = {d, px + 142, py + 34, 94, 66, length,
@@ -905,18 +925,19 @@ static int draw_card_quadratic(tp_draw *d, tp_error *error)
         tp_plot memory = {d, px + 142, py + 140, 94, 66, length,
                           {.lo = 0.1, .hi = 10000, .log = true}};
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-        tp_text(d, px + 189, py + 22, 0.5, 0.0, 7, "training step (ms) against N");
-        tp_text(d, px + 189, py + 128, 0.5, 0.0, 7, "peak memory (MiB) against N");
+        tp_text(d, px + 189, py + 22, 0.5, 0.0, 7, "training step (ms) against T");
+        tp_text(d, px + 189, py + 128, 0.5, 0.0, 7, "peak memory (MiB) against T");
         scaling_panel(&time, scaling, TRAINING_MS, false);
         scaling_panel(&memory, scaling, TRAINING_MIB, false);
         /* <<quadratic card: the numbers of the longest run>> */
         double x[16], ms[16], mib[16];
-        for (int m = 0; m < 3; m++) {
-            int count = scaling_series(scaling, m, TRAINING_MS, x, ms);
-            scaling_series(scaling, m, TRAINING_MIB, x, mib);
+        for (int m = 0; m < SCALING_METHODS; m++) {
+            int count = scaling_series(scaling, m, 1, TRAINING_MS, x, ms);
+            scaling_series(scaling, m, 1, TRAINING_MIB, x, mib);
             char line[96];
             if (m == 0) {
-                snprintf(line, sizeof line, "<b>one step, N = %.0f</b>", x[count - 1]);
+                snprintf(line, sizeof line, "<b>one step, one thread, T = %.0f</b>",
+                         x[count - 1]);
                 cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
                 tp_text(d, px + 18, py + 156, 0.0, 0.0, 7, line);
             }
@@ -927,27 +948,29 @@ static int draw_card_quadratic(tp_draw *d, tp_error *error)
         }
         /* <<quadratic card: the solutions>> */
         static const char *const solution[][3] = {
-            {"FlashAttention", "exact, O(N) memory: this chapter",
+            {"FlashAttention", "exact, O(T) memory: this chapter",
              "as a GPU kernel: Hardware inefficiency"},
+            {"Linear attention", "elu+1 features, a running state",
+             "O(T d\xc2\xb2): this chapter"},
             {"Linformer", "keys and values mixed down to r",
-             "O(Nr): this chapter"},
-            {"Performer", "random features instead of exp",
-             "Part II; ReLU features: this chapter"},
-            {"Sparse attention", "strided patterns, O(N\xe2\x88\x9aN)",
+             "O(Tr): this chapter"},
+            {"Performer", "random features that approximate exp",
+             "Part II, Performer"},
+            {"Sparse attention", "strided patterns, O(T\xe2\x88\x9aT)",
              "Part II, Sparse Transformer"},
-            {"Longformer", "a window and global tokens, O(Nw)", "Part II, Longformer"},
+            {"Longformer", "a window and global tokens, O(Tw)", "Part II, Longformer"},
             {"Transformer-XL", "segments and a cached memory",
              "Part II, Transformer-XL"},
         };
-        for (int i = 0; i < 6; i++) {
-            double y = solutions.y + 22 + 36 * i;
+        for (int i = 0; i < 7; i++) {
+            double y = solutions.y + 20 + 31 * i;
             char name[64];
             snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
             cairo_set_source_rgb(d->cr, 0, 0, 0);
             tp_text(d, solutions.x + 8, y, 0.0, 0.0, 8, name);
             cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-            tp_text(d, solutions.x + 8, y + 11, 0.0, 0.0, 7, solution[i][1]);
-            tp_text(d, solutions.x + 8, y + 20, 0.0, 0.0, 7, solution[i][2]);
+            tp_text(d, solutions.x + 8, y + 10, 0.0, 0.0, 7, solution[i][1]);
+            tp_text(d, solutions.x + 8, y + 19, 0.0, 0.0, 7, solution[i][2]);
         }
     }
     free(maps), free(scaling);
@@ -1005,7 +1028,7 @@ static const tp_figure figures[] = {
      84, draw_vit_attention},
     /* <<figures: registry>> */
     {"attention-scaling", "time and memory of one head's training step, "
-     "naive, tiled and linear", 440, 210, draw_attention_scaling},
+     "naive, tiled, linear and Linformer", 440, 210, draw_attention_scaling},
     /* <<figures: registry>> */
     {"card-quadratic", "the card of quadratic complexity", 440, 320,
      draw_card_quadratic},

@@ -2734,34 +2734,47 @@ static int write_cls_attention(tp_vit *m, const image_set *test,
     return 0;
 }
 /* <<tp: commands>> */
-static int scaling_max = 16384;
+static int scaling_max = 16384, scaling_rank = 256;
 static const char *scaling_tsv = NULL;
 
 static const option bench_attention_options[] = {
     {"--threads", OPTION_INT, &bench_threads, 1, 1024,
-     "threads (default: all cores)"},
+     "the most threads (default: all cores); also measured on one"},
     {"--max", OPTION_INT, &scaling_max, 256, 65536,
      "the longest sequence; lengths double from 256 (default: 16384)"},
+    {"--rank", OPTION_INT, &scaling_rank, 1, 65536,
+     "the Linformer's rank r (default: 256)"},
     {"--tsv", OPTION_STRING, &scaling_tsv, 0, 0,
      "also write the results as a table, for the figures"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp: commands>> */
-enum { NAIVE, TILED, LINEAR, METHODS };
-static const char *const method_names[METHODS] = {"naive", "tiled", "linear"};
+enum { NAIVE, TILED, LINEAR, LINFORMER, METHODS };
+static const char *const method_names[METHODS] = {"naive", "tiled", "linear",
+                                                  "linformer"};
 
-static tp_tensor *attention_by(int method, tp_graph *g, tp_tensor *q,
-                               tp_tensor *k, tp_tensor *v)
+static tp_tensor *attention_by(int method, tp_graph *g, tp_tensor *const in[5])
 {
-    return method == NAIVE   ? tp_attention(g, q, k, v, NULL)
-           : method == TILED ? tp_attention_tiled(g, q, k, v, NULL)
-                             : tp_linear_attention(g, q, k, v);
+    return method == NAIVE    ? tp_attention(g, in[0], in[1], in[2], NULL)
+           : method == TILED  ? tp_attention_tiled(g, in[0], in[1], in[2], NULL)
+           : method == LINEAR ? tp_linear_attention(g, in[0], in[1], in[2], NULL)
+                              : tp_linformer(g, in[0], in[1], in[2], in[3], in[4]);
+}
+/* <<tp: commands>> */
+static tp_tensor *jl_projection(tp_arena *arena, int t, int r, tp_rng *rng,
+                                tp_grad_mode grad)
+{
+    tp_tensor *e = tp_tensor_normal(arena, tp_shape2(t, r), grad, rng);
+    float deviation = 1.0f / sqrtf((float)r);
+    for (long i = 0, n = tp_tensor_count(e); i < n; i++)
+        e->data[i] *= deviation;
+    return e;
 }
 /* <<tp: commands>> */
 typedef struct scaling_case {
     int method;
     bool training;
-    tp_tensor *q, *k, *v, *seed;
+    tp_tensor *in[5], *seed;  /* q, k, v, and the Linformer's e and f */
     tp_arena *step;
 } scaling_case;
 
@@ -2771,7 +2784,7 @@ static void scaling_step(void *context)
     tp_arena_reset(c->step);
     tp_graph g = tp_graph_on(c->step);
     tp_set_grad(&g, c->training);
-    tp_tensor *out = attention_by(c->method, &g, c->q, c->k, c->v);
+    tp_tensor *out = attention_by(c->method, &g, c->in);
     if (c->training)
         tp_backward_from(&g, out, c->seed);
 }
@@ -2786,75 +2799,88 @@ static scaling_result measure_scaling(scaling_case *c)
     tp_arena_reset_peak(c->step);
     scaling_step(c);
     double mib = (double)tp_arena_peak(c->step) / (1 << 20);
-    int n = c->q->shape.dim[2], runs = n <= 1024 ? 10 : n <= 4096 ? 3 : 1;
+    int n = c->in[0]->shape.dim[2], runs = n <= 1024 ? 10 : n <= 4096 ? 3 : 1;
     return (scaling_result){tp_time(scaling_step, c, runs).median * 1e3, mib};
 }
 /* <<tp: commands>> */
-enum { MAX_LENGTHS = 16 };
+enum { MAX_LENGTHS = 16, SETTINGS = 2 };
 
 typedef struct scaling_row {
-    int n;
+    int n, threads;
     scaling_result forward, training;
 } scaling_row;
 
-static int measure_all(scaling_row rows[][METHODS], tp_arena *inputs)
+typedef scaling_row scaling_rows[SETTINGS][METHODS];
+
+static int measure_all(scaling_rows rows[], const int threads[SETTINGS],
+                       tp_arena *inputs)
 {
     tp_rng rng = tp_rng_seeded(3, 3);
     int lengths = 0;
     for (int n = 256; n <= scaling_max && lengths < MAX_LENGTHS; n *= 2) {
         scaling_case c = {.step = tp_arena_new("attention step")};
         tp_arena_reset(inputs);
-        c.q = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_WITH_GRAD, &rng);
-        c.k = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_WITH_GRAD, &rng);
-        c.v = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_WITH_GRAD, &rng);
+        for (int i = 0; i < 3; i++)
+            c.in[i] = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64),
+                                       TP_WITH_GRAD, &rng);
+        c.in[3] = jl_projection(inputs, n, scaling_rank, &rng, TP_WITH_GRAD);
+        c.in[4] = jl_projection(inputs, n, scaling_rank, &rng, TP_WITH_GRAD);
         c.seed = tp_tensor_normal(inputs, tp_shape4(1, 1, n, 64), TP_NO_GRAD, &rng);
         /* <<bench attention: measure every method at this length>> */
-        for (c.method = 0; c.method < METHODS; c.method++) {
-            scaling_row *r = &rows[lengths][c.method];
-            r->n = n;
-            c.training = false, r->forward = measure_scaling(&c);
-            c.training = true, r->training = measure_scaling(&c);
-            printf("%6d  %-7s %11.2f %9.1f %13.2f %9.1f\n", n,
-                   method_names[c.method], r->forward.ms, r->forward.mib,
-                   r->training.ms, r->training.mib);
-            fflush(stdout);
+        for (int t = 0; t < SETTINGS; t++) {
+            tp_set_threads(threads[t]);
+            for (c.method = 0; c.method < METHODS; c.method++) {
+                scaling_row *r = &rows[lengths][t][c.method];
+                r->n = n, r->threads = threads[t];
+                c.training = false, r->forward = measure_scaling(&c);
+                c.training = true, r->training = measure_scaling(&c);
+                printf("%6d %3d  %-9s %11.2f %9.1f %13.2f %9.1f\n", n, threads[t],
+                       method_names[c.method], r->forward.ms, r->forward.mib,
+                       r->training.ms, r->training.mib);
+                fflush(stdout);
+            }
         }
+        tp_set_threads(threads[SETTINGS - 1]);
         tp_arena_free(c.step);
         lengths++;
     }
     return lengths;
 }
 /* <<tp: commands>> */
-static double exponent_of(scaling_row rows[][METHODS], int lengths, int method,
-                          bool memory)
+static double exponent_of(scaling_rows rows[], int lengths, int setting,
+                          int method, bool memory)
 {
     double x[MAX_LENGTHS], y[MAX_LENGTHS], coefficient;
     int n = 0;
-    for (int i = 0; i < lengths; i++)
-        if (rows[i][method].n >= 1024) {
-            x[n] = rows[i][method].n;
-            y[n++] = memory ? rows[i][method].training.mib
-                            : rows[i][method].training.ms;
+    for (int i = 0; i < lengths; i++) {
+        const scaling_row *r = &rows[i][setting][method];
+        if (r->n >= 1024) {
+            x[n] = r->n;
+            y[n++] = memory ? r->training.mib : r->training.ms;
         }
+    }
     return n >= 2 ? tp_power_fit(x, y, n, &coefficient) : NAN;
 }
 /* <<tp: commands>> */
-static void print_scaling_summary(scaling_row rows[][METHODS], int lengths)
+static void print_scaling_summary(scaling_rows rows[], int lengths,
+                                  const int threads[SETTINGS])
 {
-    printf("# training step, fitted over N >= 1024: time ~ N^a, memory ~ N^b\n");
-    for (int m = 0; m < METHODS; m++)
-        printf("#   %-7s a = %.2f   b = %.2f\n", method_names[m],
-               exponent_of(rows, lengths, m, false),
-               exponent_of(rows, lengths, m, true));
-    printf("# tiled / naive:      N   forward time   training time   "
-           "training memory\n");
-    for (int i = 0; i < lengths; i++) {
-        const scaling_row *naive = &rows[i][NAIVE], *tiled = &rows[i][TILED];
-        printf("#               %6d %13.2f %15.2f %14.1fx less\n", naive->n,
-               tiled->forward.ms / naive->forward.ms,
-               tiled->training.ms / naive->training.ms,
-               naive->training.mib / tiled->training.mib);
-    }
+    printf("# training step, fitted over T >= 1024: time ~ T^a, memory ~ T^b\n");
+    for (int t = 0; t < SETTINGS; t++)
+        for (int m = 0; m < METHODS; m++)
+            printf("#   %-9s %2d thread(s)  a = %.2f   b = %.2f\n",
+                   method_names[m], threads[t],
+                   exponent_of(rows, lengths, t, m, false),
+                   exponent_of(rows, lengths, t, m, true));
+    printf("# tiled / naive, training time:     T   %d thread(s)  %d thread(s)"
+           "   naive memory x\n", threads[0], threads[1]);
+    for (int i = 0; i < lengths; i++)
+        printf("#                              %6d %12.2f %12.2f %12.2f\n",
+               rows[i][0][NAIVE].n,
+               rows[i][0][TILED].training.ms / rows[i][0][NAIVE].training.ms,
+               rows[i][1][TILED].training.ms / rows[i][1][NAIVE].training.ms,
+               i == 0 ? NAN : rows[i][0][NAIVE].training.mib
+                                  / rows[i - 1][0][NAIVE].training.mib);
 }
 /* <<tp: commands>> */
 static double relative_error(const tp_tensor *a, const tp_tensor *exact)
@@ -2867,6 +2893,28 @@ static double relative_error(const tp_tensor *a, const tp_tensor *exact)
     return sqrt(diff / norm);
 }
 /* <<tp: commands>> */
+static double norm_of(const float *x, long n)
+{
+    double total = 0.0;
+    for (long i = 0; i < n; i++)
+        total += (double)x[i] * x[i];
+    return sqrt(total);
+}
+
+static double theorem_error(const tp_tensor *a, const tp_tensor *exact,
+                            const tp_tensor *p, const tp_tensor *v)
+{
+    int t = exact->shape.dim[2], dv = exact->shape.dim[3];
+    double v_norm = norm_of(v->data, tp_tensor_count(v)), total = 0.0;
+    for (int i = 0; i < t; i++) {
+        double diff = 0.0;
+        for (int e = 0; e < dv; e++)
+            diff += pow((double)a->data[i * dv + e] - exact->data[i * dv + e], 2);
+        total += sqrt(diff) / (norm_of(p->data + (long)i * t, t) * v_norm);
+    }
+    return total / t;
+}
+/* <<tp: commands>> */
 static void print_errors(tp_arena *arena)
 {
     tp_rng rng = tp_rng_seeded(4, 4);
@@ -2875,26 +2923,28 @@ static void print_errors(tp_arena *arena)
     tp_tensor *k = tp_tensor_normal(arena, shape, TP_NO_GRAD, &rng);
     tp_tensor *v = tp_tensor_normal(arena, shape, TP_NO_GRAD, &rng);
     tp_graph g = tp_graph_on(arena);
-    tp_tensor *exact = tp_attention(&g, q, k, v, NULL);
-    printf("# error against exact attention at N = 1024 (relative, all outputs)\n");
-    printf("#   tiled            %.1e\n", relative_error(
+    tp_tensor *p;
+    tp_tensor *exact = tp_attention(&g, q, k, v,
+                                    &(tp_attention_options){.weights = &p});
+    printf("# error against exact attention at T = 1024 (relative, all outputs)\n");
+    printf("#   tiled                %.1e\n", relative_error(
                tp_attention_tiled(&g, q, k, v, NULL), exact));
-    printf("#   linear (ReLU)    %.3f\n", relative_error(
-               tp_linear_attention(&g, q, k, v), exact));
+    printf("#   linear (elu+1)       %.3f\n", relative_error(
+               tp_linear_attention(&g, q, k, v, NULL), exact));
+    printf("#   linear (ReLU)        %.3f\n", relative_error(
+               tp_linear_attention_relu(&g, q, k, v, NULL), exact));
     /* <<bench attention: the Linformer's error at several ranks>> */
+    printf("#   Linformer     r   relative   Theorem 2's measure\n");
     for (int r = 16; r <= 1024; r *= 4) {
-        float deviation = 1.0f / sqrtf((float)r);
-        tp_shape projection = tp_shape2(1024, r);
-        tp_tensor *e = tp_scale(&g, tp_tensor_normal(arena, projection, TP_NO_GRAD,
-                                                     &rng), deviation);
-        tp_tensor *f = tp_scale(&g, tp_tensor_normal(arena, projection, TP_NO_GRAD,
-                                                     &rng), deviation);
-        printf("#   Linformer r=%-4d %.3f\n", r,
-               relative_error(tp_linformer(&g, q, k, v, e, f), exact));
+        tp_tensor *e = jl_projection(arena, 1024, r, &rng, TP_NO_GRAD);
+        tp_tensor *f = jl_projection(arena, 1024, r, &rng, TP_NO_GRAD);
+        tp_tensor *o = tp_linformer(&g, q, k, v, e, f);
+        printf("#   Linformer %5d %10.3f %12.3f\n", r, relative_error(o, exact),
+               theorem_error(o, exact, p, v));
     }
 }
 /* <<tp: commands>> */
-static int write_scaling_table(scaling_row rows[][METHODS], int lengths)
+static int write_scaling_table(scaling_rows rows[], int lengths)
 {
     FILE *f = fopen(scaling_tsv, "w");
     if (f == NULL) {
@@ -2903,14 +2953,16 @@ static int write_scaling_table(scaling_row rows[][METHODS], int lengths)
     }
     tp_describe_machine(f);
     fprintf(f, "# written by: tp bench attention --tsv %s\n", scaling_tsv);
-    fprintf(f, "method\tn\tforward_ms\tforward_mib\ttraining_ms\ttraining_mib\n");
+    fprintf(f, "method\tn\tthreads\tforward_ms\tforward_mib\ttraining_ms\t"
+            "training_mib\n");
     for (int i = 0; i < lengths; i++)
-        for (int m = 0; m < METHODS; m++) {
-            const scaling_row *r = &rows[i][m];
-            fprintf(f, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\n", method_names[m], r->n,
-                    r->forward.ms, r->forward.mib, r->training.ms,
-                    r->training.mib);
-        }
+        for (int t = 0; t < SETTINGS; t++)
+            for (int m = 0; m < METHODS; m++) {
+                const scaling_row *r = &rows[i][t][m];
+                fprintf(f, "%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\n",
+                        method_names[m], r->n, r->threads, r->forward.ms,
+                        r->forward.mib, r->training.ms, r->training.mib);
+            }
     return fclose(f) == 0 ? 0 : 1;
 }
 /* <<tp: commands>> */
@@ -2918,14 +2970,15 @@ static int bench_attention(void)
 {
     if (bench_threads > 0)
         tp_set_threads(bench_threads);
+    int threads[SETTINGS] = {1, tp_threads()};
     tp_describe_machine(stdout);
     printf("# one head of width 64; milliseconds (median) and MiB (peak)\n");
-    printf("%6s  %-7s %11s %9s %13s %9s\n", "N", "method", "forward ms",
-           "MiB", "training ms", "MiB");
-    static scaling_row rows[MAX_LENGTHS][METHODS];
+    printf("%6s %3s  %-9s %11s %9s %13s %9s\n", "T", "thr", "method",
+           "forward ms", "MiB", "training ms", "MiB");
+    static scaling_rows rows[MAX_LENGTHS];
     tp_arena *inputs = tp_arena_new("attention inputs");
-    int lengths = measure_all(rows, inputs);
-    print_scaling_summary(rows, lengths);
+    int lengths = measure_all(rows, threads, inputs);
+    print_scaling_summary(rows, lengths, threads);
     tp_arena_reset(inputs);
     print_errors(inputs);
     tp_arena_free(inputs);
@@ -2983,8 +3036,9 @@ static const command commands[] = {
     {"vit eval", "test accuracy and CLS attention of a trained ViT",
      vit_eval_options, vit_eval, NULL},
     /* <<tp: command table>> */
-    {"bench attention", "time and memory of naive, tiled and linear attention",
-     bench_attention_options, bench_attention, NULL},
+    {"bench attention", "time and memory of naive, tiled, linear attention and "
+     "Linformer, on one thread and all", bench_attention_options,
+     bench_attention, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
