@@ -328,5 +328,14 @@ int main(void)
            && access("/tmp/tp-attention-scaling.tsv", R_OK) == 0,
        "tp bench attention measures, compares and writes its table");
     unlink("/tmp/tp-attention-scaling.tsv");
+    /* <<t-command: the commands of later chapters>> */
+    struct tap_outcome compare = tp("quadratic compare --steps 2 --eval-every 1 "
+                                    "--context 64 --width 16 --layers 1 --heads 2 "
+                                    "--tsv /tmp/tp-quadratic.tsv");
+    ok(compare.status == 0 && strstr(compare.output, "linear  step    2")
+           && strstr(compare.output, "# peak tiled")
+           && access("/tmp/tp-quadratic.tsv", R_OK) == 0,
+       "tp quadratic compare trains with each attention and writes its table");
+    unlink("/tmp/tp-quadratic.tsv");
     return done_testing();
 }

@@ -807,6 +807,62 @@ static int draw_vit_attention(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<figures: drawings>> */
+enum { DIAGRAM_TILES = 8 };
+
+static void diagram_tile(tp_draw *d, double x, double y, double size,
+                         int row, int col, int owner)
+{
+    cairo_rectangle(d->cr, x + col * size + 1, y + row * size + 1, size - 2,
+                    size - 2);
+    if (col > row) {
+        cairo_set_source_rgb(d->cr, 0.93, 0.93, 0.93);
+        cairo_fill(d->cr);
+        return;
+    }
+    tp_color c = tp_category(owner == 0 ? 1 : 4);
+    cairo_set_source_rgba(d->cr, c.r, c.g, c.b, col == row ? 0.45 : 0.85);
+    cairo_fill(d->cr);
+}
+/* <<figures: drawings>> */
+static void diagram_panel(tp_draw *d, double x, double y, double size,
+                          bool by_rows, const char *title)
+{
+    for (int i = 0; i < DIAGRAM_TILES; i++)
+        for (int j = 0; j < DIAGRAM_TILES; j++)
+            diagram_tile(d, x, y, size, i, j,
+                         (by_rows ? i : j) < DIAGRAM_TILES / 2 ? 0 : 1);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x + DIAGRAM_TILES * size / 2, y - 16, 0.5, 0.0, 8, title);
+    tp_text(d, x + DIAGRAM_TILES * size / 2, y + DIAGRAM_TILES * size + 3,
+            0.5, 0.0, 7, "key tiles j\xe2\x82\x80 = 0, 64, \xe2\x80\xa6, 448");
+    tp_text(d, x - 4, y + DIAGRAM_TILES * size / 2, 1.0, 0.5, 7,
+            "query\ntiles i\xe2\x82\x80");
+}
+/* <<figures: drawings>> */
+static int draw_tiled_attention(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    double size = 16;
+    diagram_panel(d, 56, 26, size, true,
+                  "<b>forward</b>: a thread owns rows of query tiles");
+    diagram_panel(d, 290, 26, size, false,
+                  "<b>backward</b>: a part owns a column of key tiles");
+    tp_legend_entry legend[3] = {
+        {"thread 1", tp_category(1), false}, {"thread 2", tp_category(4), false},
+        {"skipped (above the diagonal)", tp_rgb(0xdddddd), false}};
+    for (int i = 0; i < 3; i++) {
+        tp_set_color(d->cr, legend[i].color);
+        cairo_rectangle(d->cr, 56 + 130 * i, 180, 10, 10);
+        cairo_fill(d->cr);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 70 + 130 * i, 180, 0.0, 0.0, 7, legend[i].label);
+    }
+    tp_text(d, 56, 196, 0.0, 0.0, 7, "pale: diagonal tiles, masked "
+            "element by element; each part also adds into its own copy of "
+            "dQ, summed in order at the end");
+    return 0;
+}
+/* <<figures: drawings>> */
 static const char *const scaling_methods[] = {"naive", "tiled", "linear",
                                               "linformer"};
 enum { SCALING_METHODS = 4 };
@@ -894,6 +950,84 @@ static int draw_attention_scaling(tp_draw *d, tp_error *error)
         scaling_panel(&time, t, TRAINING_MS, true);
         scaling_panel(&memory, t, TRAINING_MIB, true);
     }
+    free(t);
+    return status;
+}
+/* <<figures: drawings>> */
+enum { QUADRATIC_FIGURE_METHODS = 3 };
+
+static double quadratic_peak(const table *t, const char *method)
+{
+    char key[64];
+    snprintf(key, sizeof key, " peak %s ", method);
+    const char *at = strstr(t->comments, key);
+    return at != NULL ? strtod(at + strlen(key), NULL) : NAN;
+}
+
+static int quadratic_curve(const table *t, const char *method, double *x,
+                           double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 64; r++)
+        if (strcmp(t->label[r], method) == 0) {
+            x[n] = t->value[r][3];  /* seconds */
+            y[n++] = t->value[r][2];  /* validation loss */
+        }
+    return n;
+}
+/* <<figures: drawings>> */
+static void quadratic_panels(tp_draw *d, const table *t, double x0, double y0,
+                             double w, double h, bool legend_too)
+{
+    static const int colour[QUADRATIC_FIGURE_METHODS] = {5, 4, 2};
+    static const char *const name[QUADRATIC_FIGURE_METHODS] = {
+        "exact", "tiled", "linear"};
+    double most = 1.0, peaks[QUADRATIC_FIGURE_METHODS], top = 1.0;
+    for (int m = 0; m < QUADRATIC_FIGURE_METHODS; m++) {
+        double x[64], y[64];
+        int n = quadratic_curve(t, name[m], x, y);
+        most = n > 0 && x[n - 1] > most ? x[n - 1] : most;
+        peaks[m] = quadratic_peak(t, name[m]);
+        top = peaks[m] > top ? peaks[m] : top;
+    }
+    /* <<quadratic figure: the loss against time>> */
+    tp_plot loss = {d, x0, y0, w, h, {.lo = 0, .hi = most * 1.05,
+                                      .label = "training time (s)"},
+                    {.lo = 1.5, .hi = 4.0, .label = "validation loss"}};
+    tp_plot_frame(&loss);
+    tp_legend_entry legend[QUADRATIC_FIGURE_METHODS];
+    for (int m = 0; m < QUADRATIC_FIGURE_METHODS; m++) {
+        double x[64], y[64];
+        int n = quadratic_curve(t, name[m], x, y);
+        tp_plot_line(&loss, x, y, n, tp_category(colour[m]), false, true);
+        legend[m] = (tp_legend_entry){name[m], tp_category(colour[m]), false};
+    }
+    if (legend_too)
+        tp_plot_legend(&loss, legend, QUADRATIC_FIGURE_METHODS, TP_TOP_RIGHT);
+    /* <<quadratic figure: the peak memory>> */
+    tp_plot memory = {d, x0 + w + 70, y0, w * 0.6, h,
+                      {.lo = -0.5, .hi = QUADRATIC_FIGURE_METHODS - 0.5},
+                      {.lo = 0, .hi = top * 1.15, .label = "peak memory (MiB)"}};
+    tp_plot_frame(&memory);
+    for (int m = 0; m < QUADRATIC_FIGURE_METHODS; m++) {
+        double bars[QUADRATIC_FIGURE_METHODS] = {0};
+        char label[32];
+        bars[m] = peaks[m];
+        tp_plot_bars(&memory, bars, QUADRATIC_FIGURE_METHODS, tp_category(colour[m]));
+        snprintf(label, sizeof label, "%s %.0f", name[m], peaks[m]);
+        tp_set_color(d->cr, tp_category(colour[m]));
+        tp_text(d, tp_plot_x(&memory, m), tp_plot_y(&memory, peaks[m]) - 9, 0.5,
+                0.0, 7, label);
+    }
+}
+/* <<figures: drawings>> */
+static int draw_quadratic_gpt(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/quadratic-gpt.tsv", t, error);
+    if (status == 0)
+        quadratic_panels(d, t, 46, 12, 200, 150, true);
     free(t);
     return status;
 }
@@ -1027,8 +1161,15 @@ static const tp_figure figures[] = {
     {"vit-attention", "where a trained ViT's CLS token looks, last block", 440,
      84, draw_vit_attention},
     /* <<figures: registry>> */
+    {"tiled-attention", "the tiles of a causal head and the threads that own "
+     "them, forward and backward", 440, 212, draw_tiled_attention},
+    /* <<figures: registry>> */
     {"attention-scaling", "time and memory of one head's training step, "
      "naive, tiled, linear and Linformer", 440, 210, draw_attention_scaling},
+    /* <<figures: registry>> */
+    {"quadratic-gpt", "GPT trained with exact, tiled and linear attention: "
+     "validation loss against time, and peak memory", 440, 200,
+     draw_quadratic_gpt},
     /* <<figures: registry>> */
     {"card-quadratic", "the card of quadratic complexity", 440, 320,
      draw_card_quadratic},

@@ -322,7 +322,7 @@ typedef struct linear_saved {
     feature_map phi;
     bool causal;
     tp_tensor *qf, *kf;  /* the features phi(q) and phi(k) */
-    tp_tensor *state;    /* S: [B, H, d, dv] (causal: the last S_i) */
+    tp_tensor *state;    /* A: [B, H, d, dv] (causal: the last A_i) */
     tp_tensor *z;        /* [B, H, 1, d]: the sum of the key features */
     tp_tensor *den;      /* [B, H, Tq, 1]: each query's denominator */
 } linear_saved;
@@ -561,7 +561,7 @@ static void causal_query_gradients(const linear_saved *s, tp_tensor *v,
     memset(st, 0, (size_t)d * dv * sizeof *st);
     memset(z, 0, (size_t)d * sizeof *z);
     for (int i = 0; i < t; i++)
-        /* <<causal linear attention: rebuild S_i and z_i, then the query's gradient>> */
+        /* <<causal linear attention: rebuild A_i and z_i, then the query's gradient>> */
         for (int c = 0; c < d; c++) {
             float *row = st + c * dv, kc = kf.data[i * d + c];
             double dot = 0.0;

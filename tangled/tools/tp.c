@@ -2984,6 +2984,173 @@ static int bench_attention(void)
     tp_arena_free(inputs);
     return scaling_tsv ? write_scaling_table(rows, lengths) : 0;
 }
+/* <<tp: commands>> */
+static int quadratic_steps = 60, quadratic_context = 1024,
+           quadratic_batch = 2, quadratic_width = 64, quadratic_layers = 2,
+           quadratic_heads = 4, quadratic_eval = 15;
+static const char *quadratic_tsv = NULL;
+
+static const option quadratic_compare_options[] = {
+    {"--steps", OPTION_INT, &quadratic_steps, 1, 1000000, "training steps"},
+    {"--context", OPTION_INT, &quadratic_context, 8, 65536,
+     "tokens per sequence T"},
+    {"--batch", OPTION_INT, &quadratic_batch, 1, 4096, "sequences per step"},
+    {"--width", OPTION_INT, &quadratic_width, 4, 65536, "the model width C"},
+    {"--layers", OPTION_INT, &quadratic_layers, 1, 256, "blocks"},
+    {"--heads", OPTION_INT, &quadratic_heads, 1, 256, "attention heads"},
+    {"--eval-every", OPTION_INT, &quadratic_eval, 1, 1000000,
+     "steps between validation losses"},
+    {"--tsv", OPTION_STRING, &quadratic_tsv, 0, 0,
+     "also write the curves as a table, for the figure"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp: commands>> */
+enum { QUADRATIC_METHODS = 3 };
+static const char *const quadratic_names[QUADRATIC_METHODS] = {
+    "exact", "tiled", "linear"};
+static tp_attention_op *const quadratic_ops[QUADRATIC_METHODS] = {
+    NULL, tp_attention_tiled, tp_linear_attention};
+
+typedef struct quadratic_run {
+    int method;
+    tp_gpt *m;
+    const int *tokens;
+    long train, total;
+    tp_rng rng;
+    int *inputs, *targets;
+    double evaluating;  /* seconds spent on validation so far */
+    FILE *tsv;
+} quadratic_run;
+/* <<tp: commands>> */
+static tp_tensor *quadratic_batch_loss(tp_graph *g, quadratic_run *r,
+                                       const int *tokens, long n)
+{
+    tp_random_windows(tokens, n, quadratic_batch, quadratic_context, &r->rng,
+                      r->inputs, r->targets);
+    return tp_gpt_loss(g, r->m, r->inputs, r->targets, quadratic_batch,
+                       quadratic_context);
+}
+
+static tp_tensor *quadratic_train_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    quadratic_run *r = context;
+    return quadratic_batch_loss(g, r, r->tokens, r->train);
+}
+/* <<tp: commands>> */
+static double quadratic_validation(quadratic_run *r)
+{
+    tp_arena *arena = tp_arena_new("validation");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_rng saved = r->rng;
+    r->rng = tp_rng_seeded(12345, 1);
+    double total = 0;
+    for (int i = 0; i < 2; i++) {
+        total += quadratic_batch_loss(&g, r, r->tokens + r->train,
+                                      r->total - r->train)->data[0];
+        tp_graph_reset(&g);
+    }
+    r->rng = saved;
+    tp_arena_free(arena);
+    return total / 2;
+}
+/* <<tp: commands>> */
+static bool quadratic_progress(const tp_progress *p, void *context)
+{
+    quadratic_run *r = context;
+    if ((p->step + 1) % quadratic_eval != 0 && p->step + 1 != p->steps)
+        return true;
+    double start = tp_seconds(), validation = quadratic_validation(r);
+    double seconds = p->seconds - r->evaluating;
+    r->evaluating += tp_seconds() - start;
+    printf("%-7s step %4ld  train %.3f  validation %.3f  %7.1f s\n",
+           quadratic_names[r->method], p->step + 1, (double)p->loss,
+           validation, seconds);
+    fflush(stdout);
+    if (r->tsv != NULL)
+        fprintf(r->tsv, "%s\t%ld\t%.4f\t%.4f\t%.2f\n",
+                quadratic_names[r->method], p->step + 1, (double)p->loss,
+                validation, seconds);
+    return true;
+}
+/* <<tp: commands>> */
+static double quadratic_train(quadratic_run *r, tp_error *error)
+{
+    r->m = tp_gpt_new((tp_gpt_config){256, quadratic_context,
+                                      quadratic_layers, quadratic_heads,
+                                      quadratic_width});
+    r->m->attention = quadratic_ops[r->method];
+    tp_rng init = tp_rng_seeded(1, 1);
+    tp_gpt_init(r->m, &init);
+    r->rng = tp_rng_seeded(1, 2);
+    r->evaluating = 0.0;
+    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    /* <<quadratic compare: train and measure the peak>> */
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_train_options o = {.steps = quadratic_steps, .warmup = quadratic_steps / 10,
+                          .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
+                          .tokens_per_step = (long)quadratic_batch * quadratic_context,
+                          .progress = quadratic_progress, .progress_context = r};
+    int status = tp_train(&g, &r->m->params, opt, &o, quadratic_train_loss, r,
+                          NULL, error);
+    double mib = status == 0 ? (double)tp_arena_peak(step) / (1 << 20) : -1.0;
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    tp_gpt_free(r->m);
+    return mib;
+}
+/* <<tp: commands>> */
+static int quadratic_compare(void)
+{
+    tp_corpus corpus = tp_corpus_book(), train, validation;
+    tp_corpus_split(&corpus, &train, &validation);
+    int *tokens = malloc((size_t)corpus.size * sizeof *tokens);
+    int *inputs = malloc(2 * (size_t)quadratic_batch * quadratic_context
+                         * sizeof *inputs);
+    tp_check(tokens != NULL && inputs != NULL, "out of memory");
+    tp_tokenizer bytes = tp_tokenizer_bytes();
+    tp_encode(&bytes, corpus.bytes, corpus.size, tokens);
+    quadratic_run r = {.tokens = tokens, .train = train.size,
+                       .total = corpus.size, .inputs = inputs,
+                       .targets = inputs + quadratic_batch * quadratic_context};
+    /* <<quadratic compare: open the table>> */
+    tp_describe_machine(stdout);
+    printf("# GPT: %d layers, width %d, %d heads; context %d, batch %d, %d steps\n",
+           quadratic_layers, quadratic_width, quadratic_heads, quadratic_context,
+           quadratic_batch, quadratic_steps);
+    if (quadratic_tsv != NULL && (r.tsv = fopen(quadratic_tsv, "w")) != NULL) {
+        tp_describe_machine(r.tsv);
+        fprintf(r.tsv, "# written by: tp quadratic compare --tsv %s\n# GPT: %d "
+                "layers, width %d, %d heads; context %d, batch %d, %d steps\n"
+                "method\tstep\ttrain_loss\tvalidation_loss\tseconds\n",
+                quadratic_tsv, quadratic_layers, quadratic_width, quadratic_heads,
+                quadratic_context, quadratic_batch, quadratic_steps);
+    }
+    /* <<quadratic compare: run every method>> */
+    int status = 0;
+    double peak[QUADRATIC_METHODS];
+    for (r.method = 0; r.method < QUADRATIC_METHODS && status == 0; r.method++) {
+        tp_error error;
+        peak[r.method] = quadratic_train(&r, &error);
+        if (peak[r.method] < 0) {
+            fprintf(stderr, "tp quadratic compare: %s\n", error.message);
+            status = 1;
+        }
+    }
+    for (int m = 0; m < QUADRATIC_METHODS && status == 0; m++) {
+        printf("# peak %s %.1f MiB\n", quadratic_names[m], peak[m]);
+        if (r.tsv != NULL)
+            fprintf(r.tsv, "# peak %s %.1f MiB\n", quadratic_names[m], peak[m]);
+    }
+    if (r.tsv != NULL && fclose(r.tsv) != 0)
+        status = 1;
+    free(tokens), free(inputs);
+    return status;
+}
 
 static const command commands[] = {
     /* <<tp: command table>> */
@@ -3039,6 +3206,10 @@ static const command commands[] = {
     {"bench attention", "time and memory of naive, tiled, linear attention and "
      "Linformer, on one thread and all", bench_attention_options,
      bench_attention, NULL},
+    /* <<tp: command table>> */
+    {"quadratic compare", "train GPT with exact, tiled and linear attention at a "
+     "long context: loss, time, memory", quadratic_compare_options,
+     quadratic_compare, NULL},
 };
 enum { COMMANDS = sizeof commands / sizeof commands[0] };
 
