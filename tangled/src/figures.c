@@ -993,7 +993,7 @@ static void quadratic_panels(tp_draw *d, const table *t, double x0, double y0,
     /* <<quadratic figure: the loss against time>> */
     tp_plot loss = {d, x0, y0, w, h, {.lo = 0, .hi = most * 1.05,
                                       .label = "training time (s)"},
-                    {.lo = 1.5, .hi = 4.0, .label = "validation loss"}};
+                    {.lo = 3.0, .hi = 5.0, .label = "validation loss"}};
     tp_plot_frame(&loss);
     tp_legend_entry legend[QUADRATIC_FIGURE_METHODS];
     for (int m = 0; m < QUADRATIC_FIGURE_METHODS; m++) {
@@ -1006,7 +1006,8 @@ static void quadratic_panels(tp_draw *d, const table *t, double x0, double y0,
         tp_plot_legend(&loss, legend, QUADRATIC_FIGURE_METHODS, TP_TOP_RIGHT);
     /* <<quadratic figure: the peak memory>> */
     tp_plot memory = {d, x0 + w + 70, y0, w * 0.6, h,
-                      {.lo = -0.5, .hi = QUADRATIC_FIGURE_METHODS - 0.5},
+                      {.lo = -0.5, .hi = QUADRATIC_FIGURE_METHODS - 0.5,
+                       .names = name},
                       {.lo = 0, .hi = top * 1.15, .label = "peak memory (MiB)"}};
     tp_plot_frame(&memory);
     for (int m = 0; m < QUADRATIC_FIGURE_METHODS; m++) {
@@ -1014,7 +1015,7 @@ static void quadratic_panels(tp_draw *d, const table *t, double x0, double y0,
         char label[32];
         bars[m] = peaks[m];
         tp_plot_bars(&memory, bars, QUADRATIC_FIGURE_METHODS, tp_category(colour[m]));
-        snprintf(label, sizeof label, "%s %.0f", name[m], peaks[m]);
+        snprintf(label, sizeof label, "%.0f", peaks[m]);
         tp_set_color(d->cr, tp_category(colour[m]));
         tp_text(d, tp_plot_x(&memory, m), tp_plot_y(&memory, peaks[m]) - 9, 0.5,
                 0.0, 7, label);
@@ -1070,7 +1071,7 @@ static int draw_card_quadratic(tp_draw *d, tp_error *error)
             scaling_series(scaling, m, 1, TRAINING_MIB, x, mib);
             char line[96];
             if (m == 0) {
-                snprintf(line, sizeof line, "<b>one step, one thread, T = %.0f</b>",
+                snprintf(line, sizeof line, "<b>one thread, T = %.0f</b>",
                          x[count - 1]);
                 cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
                 tp_text(d, px + 18, py + 156, 0.0, 0.0, 7, line);
