@@ -154,7 +154,7 @@ CORPUS := $(OBJ)/gen/book-corpus.o
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
-    figures measure-matmul measure-gpt measure-attention measure-vanilla \
+    figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-cuda cuda-resources pdf deps clean help
 
 all:
@@ -187,7 +187,8 @@ help:
 	@echo "make figures       render every registered figure into figures/"
 	@echo "make measure-matmul  re-measure the matrix products (figures/data)"
 	@echo "make measure-gpt   train GPT-T for 1,000 steps (figures/data)"
-	@echo "make measure-attention  time naive, tiled, linear attention (figures/data)"
+	@echo "make measure-attention  time naive, tiled, linear attention, Linformer (figures/data)"
+	@echo "make measure-quadratic  train GPT with exact, tiled, linear attention (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
@@ -293,6 +294,9 @@ measure-matmul: programs
 
 measure-attention: programs
 	$(OBJ)/tp bench attention --tsv figures/data/attention-scaling.tsv
+
+measure-quadratic: programs
+	$(OBJ)/tp quadratic compare --tsv figures/data/quadratic-gpt.tsv
 
 measure-vanilla: programs
 	$(OBJ)/tp translate train --out $(BUILD)/translate.safetensors \

@@ -1,4 +1,6 @@
 /* Generated from book/305-quadratic.nw; edit the book, not this file. */
+#include <string.h>
+
 #include "gradients.h"
 
 static tp_arena *arena;
@@ -109,7 +111,7 @@ static size_t training_peak(int method, int n)
     tp_graph g = tp_graph_on(step);
     tp_tensor *out = method == NAIVE   ? tp_attention(&g, q, k, v, NULL)
                      : method == TILED ? tp_attention_tiled(&g, q, k, v, NULL)
-                                       : tp_linear_attention(&g, q, k, v);
+                                       : tp_linear_attention(&g, q, k, v, NULL);
     tp_backward_from(&g, out, q);
     size_t peak = tp_arena_peak(step);
     tp_arena_free(step);
@@ -126,6 +128,52 @@ static void memory_grows_as_claimed(void)
            "%s attention: twice the length, %.2f times the memory (%s)",
            method_names[method], ratio, quadratic ? "quadratic" : "linear");
     }
+}
+
+/* <<t-quadratic: threads>> */
+typedef struct tiled_run {
+    outcome result;
+    size_t peak;
+} tiled_run;
+
+static tiled_run tiled_on(int threads, const configuration *c,
+                          tp_tensor *const in[3], const tp_tensor *seed)
+{
+    tp_set_threads(threads);
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_tensor *out = tp_attention_tiled(&g, in[0], in[1], in[2], &c->options);
+    tp_backward_from(&g, out, seed);
+    tiled_run r = {{tp_tensor_empty(arena, out->shape, TP_NO_GRAD),
+                    gradient_copy(in[0]), gradient_copy(in[1]),
+                    gradient_copy(in[2])}, tp_arena_peak(step)};
+    tp_copy(r.result.out, out);
+    tp_arena_free(step);
+    return r;
+}
+/* <<t-quadratic: threads>> */
+static bool same_bits(const tp_tensor *a, const tp_tensor *b)
+{
+    return memcmp(a->data, b->data, tp_tensor_count(a) * sizeof(float)) == 0;
+}
+
+static void threads_change_nothing(void)
+{
+    const configuration *c = &configurations[3];  /* causal */
+    tp_tensor *in[3] = {random_tensor(tp_shape4(2, 1, 300, 64)),
+                        random_tensor(tp_shape4(2, 1, 300, 64)),
+                        random_tensor(tp_shape4(2, 1, 300, 64))};
+    tp_tensor *seed = random_tensor(tp_shape4(2, 1, 300, 64));
+    int all = tp_threads();
+    tiled_run one = tiled_on(1, c, in, seed), two = tiled_on(2, c, in, seed);
+    tp_set_threads(all);
+    ok(same_bits(one.result.out, two.result.out)
+           && same_bits(one.result.dq, two.result.dq)
+           && same_bits(one.result.dk, two.result.dk)
+           && same_bits(one.result.dv, two.result.dv),
+       "tiled attention: output and gradients identical on 1 and 2 threads");
+    ok(one.peak == two.peak, "tiled attention: the same peak memory on 1 and 2 "
+       "threads (%zu and %zu bytes)", one.peak, two.peak);
 }
 
 /* <<t-quadratic: Linformer>> */
@@ -163,18 +211,24 @@ static void linformer(void)
 }
 
 /* <<t-quadratic: linear attention>> */
-static double feature_dot(const tp_tensor *q, const tp_tensor *k, int b,
-                          int h, int i, int j)
+static double phi(double x, bool relu)
+{
+    return relu ? fmax(x, 0.0) : x > 0 ? x + 1.0 : exp(x);
+}
+
+static double feature_dot(const tp_tensor *q, const tp_tensor *k, bool relu,
+                          int b, int h, int i, int j)
 {
     double dot = 0.0;
     for (int c = 0; c < q->shape.dim[3]; c++)
-        dot += fmax(*tp_at4(q, b, h, i, c), 0.0) * fmax(*tp_at4(k, b, h, j, c), 0.0);
+        dot += phi(*tp_at4(q, b, h, i, c), relu) * phi(*tp_at4(k, b, h, j, c), relu);
     return dot;
 }
 /* <<t-quadratic: linear attention>> */
-static float pairwise_error(const tp_tensor *q, const tp_tensor *k,
-                            const tp_tensor *v, const tp_tensor *out)
+static float pairwise_error(tp_tensor *const in[3], bool relu,
+                            bool causal, const tp_tensor *out)
 {
+    const tp_tensor *q = in[0], *k = in[1], *v = in[2];
     double worst = 0.0;
     const int *n = q->shape.dim;
     for (int b = 0; b < n[0]; b++)
@@ -182,8 +236,8 @@ static float pairwise_error(const tp_tensor *q, const tp_tensor *k,
             for (int i = 0; i < n[2]; i++)
                 for (int e = 0; e < v->shape.dim[3]; e++) {
                     double num = 0.0, den = 1e-6;
-                    for (int j = 0; j < k->shape.dim[2]; j++) {
-                        double w = feature_dot(q, k, b, h, i, j);
+                    for (int j = 0; j < (causal ? i + 1 : k->shape.dim[2]); j++) {
+                        double w = feature_dot(q, k, relu, b, h, i, j);
                         num += w * *tp_at4(v, b, h, j, e), den += w;
                     }
                     worst = fmax(worst, fabs(num / den - *tp_at4(out, b, h, i, e)));
@@ -191,11 +245,17 @@ static float pairwise_error(const tp_tensor *q, const tp_tensor *k,
     return (float)worst;
 }
 /* <<t-quadratic: linear attention>> */
+typedef struct linear_form {
+    bool relu, causal;
+} linear_form;
+
 static tp_tensor *linear_forward(tp_graph *g, tp_tensor *const in[],
                                  void *context)
 {
-    (void)context;
-    return tp_linear_attention(g, in[0], in[1], in[2]);
+    const linear_form *f = context;
+    tp_attention_options o = {.causal = f->causal};
+    return (f->relu ? tp_linear_attention_relu : tp_linear_attention)(
+        g, in[0], in[1], in[2], &o);
 }
 
 static tp_tensor *away_from_zero(tp_tensor *x)
@@ -204,17 +264,42 @@ static tp_tensor *away_from_zero(tp_tensor *x)
         x->data[i] += x->data[i] < 0 ? -0.1f : 0.1f;
     return x;
 }
-
+/* <<t-quadratic: linear attention>> */
 static void linear_attention(void)
 {
-    tp_tensor *q = away_from_zero(random_tensor(tp_shape4(2, 2, 33, 8)));
-    tp_tensor *k = away_from_zero(random_tensor(tp_shape4(2, 2, 47, 8)));
-    tp_tensor *v = random_tensor(tp_shape4(2, 2, 47, 5));
+    for (int form = 0; form < 4; form++) {
+        linear_form f = {.relu = form & 1, .causal = form & 2};
+        const char *name = f.relu ? f.causal ? "causal ReLU" : "ReLU"
+                                  : f.causal ? "causal elu+1" : "elu+1";
+        int tk = f.causal ? 33 : 47;
+        tp_tensor *in[3] = {
+            away_from_zero(random_tensor(tp_shape4(2, 2, 33, 8))),
+            away_from_zero(random_tensor(tp_shape4(2, 2, tk, 8))),
+            random_tensor(tp_shape4(2, 2, tk, 5))};
+        tp_graph g = tp_graph_on(arena);
+        near(pairwise_error(in, f.relu, f.causal, linear_forward(&g, in, &f)),
+             0, 1e-5, "linear attention, %s: equals its formula summed over "
+             "every pair%s", name, f.causal ? " j <= i" : "");
+        tp_tensor *small[3] = {random_tensor(tp_shape4(1, 2, 9, 4)),
+                               random_tensor(tp_shape4(1, 2, 9, 4)),
+                               random_tensor(tp_shape4(1, 2, 9, 3))};
+        check_gradients(linear_forward, f.relu ? in : small, 3, &f, name);
+    }
+}
+/* <<t-quadratic: linear attention>> */
+static void causal_first_output(void)
+{
+    tp_tensor *q = random_tensor(tp_shape4(1, 1, 5, 4));
+    tp_tensor *k = random_tensor(tp_shape4(1, 1, 5, 4));
+    tp_tensor *v = random_tensor(tp_shape4(1, 1, 5, 3));
     tp_graph g = tp_graph_on(arena);
-    near(pairwise_error(q, k, v, tp_linear_attention(&g, q, k, v)), 0, 1e-5,
-         "linear attention equals its formula summed over every pair");
-    check_gradients(linear_forward, (tp_tensor *[]){q, k, v}, 3, NULL,
-                    "linear attention");
+    tp_tensor *o = tp_linear_attention(&g, q, k, v,
+                                       &(tp_attention_options){.causal = true});
+    float worst = 0.0f;
+    for (int e = 0; e < 3; e++)
+        worst = fmaxf(worst, fabsf(*tp_at4(o, 0, 0, 0, e) - *tp_at4(v, 0, 0, 0, e)));
+    near(worst, 0, 1e-5, "causal linear attention: the first output is the "
+         "first value");
 }
 
 /* <<t-quadratic: broken contracts>> */
@@ -250,8 +335,10 @@ int main(void)
     rng = tp_rng_seeded(7, 7);
     tiled_equals_naive();
     memory_grows_as_claimed();
+    threads_change_nothing();
     linformer();
     linear_attention();
+    causal_first_output();
     broken_contracts();
     tp_arena_free(arena);
     return done_testing();

@@ -108,9 +108,10 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
 {
     tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
     int h = o->heads;
-    tp_tensor *heads = tp_attention(g, tp_split_heads(g, qkv, 0, 3, h),
-                                    tp_split_heads(g, qkv, 1, 3, h),
-                                    tp_split_heads(g, qkv, 2, 3, h), &o->self);
+    tp_attention_op *attend = o->attend != NULL ? o->attend : tp_attention;
+    tp_tensor *heads = attend(g, tp_split_heads(g, qkv, 0, 3, h),
+                              tp_split_heads(g, qkv, 1, 3, h),
+                              tp_split_heads(g, qkv, 2, 3, h), &o->self);
     return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
 }
 

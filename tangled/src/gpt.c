@@ -71,7 +71,8 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
     tp_tensor *x = tp_add(g, tp_embedding(g, m->wte, tokens,
                                           tp_shape2(batch, length)),
                           tp_embedding(g, m->wpe, positions, tp_shape1(length)));
-    tp_block_options o = {.heads = m->config.n_head, .self.causal = true};
+    tp_block_options o = {.heads = m->config.n_head, .self.causal = true,
+                          .attend = m->attention};
     for (int i = 0; i < m->config.n_layer; i++) {
         o.self.weights = weights != NULL ? &weights[i] : NULL;
         x = tp_block_forward(g, &m->blocks[i], x, NULL, &o);

@@ -181,6 +181,8 @@ static void row_dots(const tp_tensor *out, tp_tensor *delta)
     }
 }
 /* <<subquadratic: the tiled backward pass>> */
+enum { BACKWARD_PARTS = 8 };
+
 typedef struct backward_part {
     tp_tensor *dq;       /* [B, H, Tq, d]: this part's share of q's gradient */
     tp_tensor *dk, *dv;  /* [TILE_K, d], [TILE_K, dv]: one tile of keys' */
@@ -275,7 +277,7 @@ static void tiled_backward(tp_node *node)
                                        tp_shape3(n.batch, n.heads, n.tq),
                                        TP_NO_GRAD);
     row_dots(node->output, delta);
-    int parts = tp_threads(), tiles = (n.tk + TILE_K - 1) / TILE_K;
+    int parts = BACKWARD_PARTS, tiles = (n.tk + TILE_K - 1) / TILE_K;
     int work = n.batch * n.kv_heads * tiles;
     backward_part *w = tp_arena_alloc(node->arena, (size_t)parts * sizeof *w);
     for (int p = 0; p < parts; p++)
@@ -314,20 +316,32 @@ tp_tensor *tp_linformer(tp_graph *g, tp_tensor *q, tp_tensor *k, tp_tensor *v,
 }
 
 /* <<subquadratic: linear attention>> */
+typedef enum feature_map { ELU_PLUS_ONE, RELU } feature_map;
+
 typedef struct linear_saved {
-    tp_tensor *qf, *kf;  /* the features ReLU(q) and ReLU(k) */
-    tp_tensor *state;    /* S: [B, H, d, dv] */
+    feature_map phi;
+    bool causal;
+    tp_tensor *qf, *kf;  /* the features phi(q) and phi(k) */
+    tp_tensor *state;    /* A: [B, H, d, dv] (causal: the last A_i) */
     tp_tensor *z;        /* [B, H, 1, d]: the sum of the key features */
     tp_tensor *den;      /* [B, H, Tq, 1]: each query's denominator */
 } linear_saved;
 
 static const float linear_epsilon = 1e-6f;
-
-static void relu_into(tp_tensor *into, const tp_tensor *x)
+/* <<subquadratic: linear attention>> */
+static void features_into(tp_tensor *into, const tp_tensor *x, feature_map phi)
 {
     tp_copy(into, x);
-    for (long i = 0, n = tp_tensor_count(into); i < n; i++)
-        into->data[i] = fmaxf(into->data[i], 0.0f);
+    for (long i = 0, n = tp_tensor_count(into); i < n; i++) {
+        float a = into->data[i];
+        into->data[i] = phi == RELU ? fmaxf(a, 0.0f)
+                                    : a > 0.0f ? a + 1.0f : expf(a);
+    }
+}
+
+static float feature_slope(float x, feature_map phi)
+{
+    return x > 0.0f ? 1.0f : phi == RELU ? 0.0f : expf(x);
 }
 
 static tp_tensor *per_head(tp_arena *arena, tp_attention_dims n, int rows,
@@ -363,18 +377,62 @@ static void linear_forward_head(const linear_saved *s, tp_tensor *v,
     }
 }
 /* <<subquadratic: linear attention>> */
+static void causal_forward_head(const linear_saved *s, tp_tensor *v,
+                                tp_tensor *out, int b, int h)
+{
+    tp_tensor qf = tp_head(s->qf, b, h), kf = tp_head(s->kf, b, h);
+    tp_tensor vh = tp_head(v, b, h), oh = tp_head(out, b, h);
+    float *st = tp_head(s->state, b, h).data, *z = tp_head(s->z, b, h).data;
+    float *den = tp_head(s->den, b, h).data;
+    int t = qf.shape.dim[0], d = qf.shape.dim[1], dv = vh.shape.dim[1];
+    memset(st, 0, (size_t)d * dv * sizeof *st);
+    memset(z, 0, (size_t)d * sizeof *z);
+    for (int i = 0; i < t; i++) {
+        const float *qi = qf.data + i * d, *ki = kf.data + i * d;
+        float *oi = oh.data + i * oh.stride[0];
+        /* <<linear attention: add key i to the state and read query i>> */
+        double dot = linear_epsilon;
+        for (int e = 0; e < dv; e++)
+            oi[e] = 0.0f;
+        for (int c = 0; c < d; c++) {
+            float *row = st + c * dv;
+            z[c] += ki[c];
+            for (int e = 0; e < dv; e++) {
+                row[e] += ki[c] * vh.data[i * vh.stride[0] + e * vh.stride[1]];
+                oi[e] += qi[c] * row[e];
+            }
+            dot += (double)qi[c] * z[c];
+        }
+        den[i] = (float)dot;
+        for (int e = 0; e < dv; e++)
+            oi[e] /= den[i];
+    }
+}
+/* <<subquadratic: linear attention>> */
 static void linear_backward(tp_node *node);
 
-tp_tensor *tp_linear_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
-                               tp_tensor *v)
+static tp_tensor *linear_attention(const char *name, feature_map phi,
+                                   tp_graph *g, tp_tensor *q, tp_tensor *k,
+                                   tp_tensor *v, const tp_attention_options *o)
 {
-    tp_attention_dims n = tp_attention_check("tp_linear_attention", q, k, v);
-    tp_check(n.kv_heads == n.heads, "tp_linear_attention: %d query heads and "
-             "%d key-value heads; they must be equal", n.heads, n.kv_heads);
+    tp_attention_dims n = tp_attention_check(name, q, k, v);
+    tp_attention_options none = {0};
+    if (o == NULL)
+        o = &none;
+    /* <<linear attention: check what it can honour>> */
+    tp_check(n.kv_heads == n.heads, "%s: %d query heads and %d key-value "
+             "heads; they must be equal", name, n.heads, n.kv_heads);
+    tp_check(o->key_padding == NULL && o->bias == NULL && o->allowed == NULL
+                 && o->pattern == NULL && o->weights == NULL && o->scale == 0.0f,
+             "%s: takes only the causal mask (no padding, bias, pattern, scale "
+             "or weights)", name);
+    tp_check(!o->causal || n.tq == n.tk, "%s: the causal form needs as many "
+             "queries as keys, not %d and %d", name, n.tq, n.tk);
     linear_saved *s = tp_arena_zeroed(g->arena, 1, sizeof *s);
+    s->phi = phi, s->causal = o->causal;
     s->qf = tp_tensor_empty(g->arena, q->shape, TP_NO_GRAD);
     s->kf = tp_tensor_empty(g->arena, k->shape, TP_NO_GRAD);
-    relu_into(s->qf, q), relu_into(s->kf, k);
+    features_into(s->qf, q, phi), features_into(s->kf, k, phi);
     s->state = per_head(g->arena, n, n.d, n.dv);
     s->z = per_head(g->arena, n, 1, n.d);
     s->den = per_head(g->arena, n, n.tq, 1);
@@ -386,10 +444,23 @@ tp_tensor *tp_linear_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
                                      grad ? TP_WITH_GRAD : TP_NO_GRAD);
     TP_PARALLEL_PRODUCTS
     for (int bh = 0; bh < n.batch * n.heads; bh++)
-        linear_forward_head(s, v, out, bh / n.heads, bh % n.heads);
+        (s->causal ? causal_forward_head : linear_forward_head)(
+            s, v, out, bh / n.heads, bh % n.heads);
     if (grad)
         tp_record(g, "linear attention", linear_backward, out, 3, inputs)->saved = s;
     return out;
+}
+/* <<subquadratic: linear attention>> */
+tp_tensor *tp_linear_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
+                               tp_tensor *v, const tp_attention_options *o)
+{
+    return linear_attention("tp_linear_attention", ELU_PLUS_ONE, g, q, k, v, o);
+}
+
+tp_tensor *tp_linear_attention_relu(tp_graph *g, tp_tensor *q, tp_tensor *k,
+                                    tp_tensor *v, const tp_attention_options *o)
+{
+    return linear_attention("tp_linear_attention_relu", RELU, g, q, k, v, o);
 }
 /* <<subquadratic: linear attention>> */
 typedef struct linear_grads {  /* scratch, [B, H, rows, cols] each */
@@ -410,7 +481,8 @@ static linear_grads linear_grads_for(tp_arena *arena, tp_attention_dims n)
         .dz = per_head(arena, n, 1, n.d)};
 }
 /* <<subquadratic: linear attention>> */
-static void through_relu(tp_tensor *input, tp_tensor *dfeatures, int b, int h)
+static void through_features(feature_map phi, tp_tensor *input,
+                             tp_tensor *dfeatures, int b, int h)
 {
     if (input->grad == NULL)
         return;
@@ -418,30 +490,34 @@ static void through_relu(tp_tensor *input, tp_tensor *dfeatures, int b, int h)
     int rows = x.shape.dim[0], cols = x.shape.dim[1];
     for (int i = 0; i < rows; i++)
         for (int c = 0; c < cols; c++)
-            if (x.data[i * x.stride[0] + c * x.stride[1]] > 0.0f)
-                dx.data[i * dx.stride[0] + c * dx.stride[1]] +=
-                    dfeatures->data[i * cols + c];
+            dx.data[i * dx.stride[0] + c * dx.stride[1]] +=
+                feature_slope(x.data[i * x.stride[0] + c * x.stride[1]], phi)
+                * dfeatures->data[i * cols + c];
 }
 /* <<subquadratic: linear attention>> */
 static void linear_backward_head(const linear_saved *s, tp_node *node,
                                  linear_grads *w, int b, int h)
 {
     tp_tensor *v = node->input[2];
-    tp_tensor o = tp_head(node->output, b, h);
-    tp_tensor dout = tp_head_grad(node->output, b, h);
     tp_tensor du = tp_head(w->du, b, h), dqf = tp_head(w->dqf, b, h);
     tp_tensor dkf = tp_head(w->dkf, b, h), dst = tp_head(w->dstate, b, h);
-    float *den = tp_head(s->den, b, h).data, *z = tp_head(s->z, b, h).data;
+    float *z = tp_head(s->z, b, h).data;
     float *dden = tp_head(w->dden, b, h).data, *dz = tp_head(w->dz, b, h).data;
-    int tq = o.shape.dim[0], dv = o.shape.dim[1], d = dqf.shape.dim[1];
+    int tq = du.shape.dim[0], d = dqf.shape.dim[1];
     /* <<linear attention: through the division>> */
-    for (int i = 0; i < tq; i++) {
-        double dot = 0.0;
-        for (int e = 0; e < dv; e++) {
-            du.data[i * dv + e] = dout.data[i * dout.stride[0] + e] / den[i];
-            dot += (double)dout.data[i * dout.stride[0] + e] * o.data[i * dv + e];
+    {
+        tp_tensor o = tp_head(node->output, b, h);
+        tp_tensor dout = tp_head_grad(node->output, b, h);
+        float *den = tp_head(s->den, b, h).data;
+        int dv = o.shape.dim[1];
+        for (int i = 0; i < tq; i++) {
+            double dot = 0.0;
+            for (int e = 0; e < dv; e++) {
+                du.data[i * dv + e] = dout.data[i * dout.stride[0] + e] / den[i];
+                dot += (double)dout.data[i * dout.stride[0] + e] * o.data[i * dv + e];
+            }
+            dden[i] = (float)(-dot / den[i]);
         }
-        dden[i] = (float)(-dot / den[i]);
     }
     /* <<linear attention: to the query features and the state>> */
     tp_tensor st = tp_head(s->state, b, h), qf = tp_head(s->qf, b, h);
@@ -450,7 +526,7 @@ static void linear_backward_head(const linear_saved *s, tp_node *node,
     for (int i = 0; i < tq; i++)
         for (int c = 0; c < d; c++)
             dqf.data[i * d + c] += dden[i] * z[c];
-    through_relu(node->input[0], &dqf, b, h);
+    through_features(s->phi, node->input[0], &dqf, b, h);
     tp_gemm(&dst, &qft, &du, 1.0f, 0.0f);
     for (int c = 0; c < d; c++) {
         double total = 0.0;
@@ -465,10 +541,96 @@ static void linear_backward_head(const linear_saved *s, tp_node *node,
     for (int j = 0; j < dkf.shape.dim[0]; j++)
         for (int c = 0; c < d; c++)
             dkf.data[j * d + c] += dz[c];
-    through_relu(node->input[1], &dkf, b, h);
+    through_features(s->phi, node->input[1], &dkf, b, h);
     if (v->grad != NULL) {
         tp_tensor into = tp_head_grad(v, b, h), dvh = tp_head(w->dv, b, h);
         tp_gemm(&dvh, &kf, &dst, 1.0f, 0.0f);
+        tp_axpy(&into, 1.0f, &dvh);
+    }
+}
+/* <<subquadratic: linear attention>> */
+static void causal_query_gradients(const linear_saved *s, tp_tensor *v,
+                                   linear_grads *w, int b, int h)
+{
+    tp_tensor qf = tp_head(s->qf, b, h), kf = tp_head(s->kf, b, h);
+    tp_tensor vh = tp_head(v, b, h);
+    float *st = tp_head(w->dstate, b, h).data, *z = tp_head(w->dz, b, h).data;
+    float *du = tp_head(w->du, b, h).data, *dden = tp_head(w->dden, b, h).data;
+    float *dqf = tp_head(w->dqf, b, h).data;
+    int t = qf.shape.dim[0], d = qf.shape.dim[1], dv = vh.shape.dim[1];
+    memset(st, 0, (size_t)d * dv * sizeof *st);
+    memset(z, 0, (size_t)d * sizeof *z);
+    for (int i = 0; i < t; i++)
+        /* <<causal linear attention: rebuild A_i and z_i, then the query's gradient>> */
+        for (int c = 0; c < d; c++) {
+            float *row = st + c * dv, kc = kf.data[i * d + c];
+            double dot = 0.0;
+            z[c] += kc;
+            for (int e = 0; e < dv; e++) {
+                row[e] += kc * vh.data[i * vh.stride[0] + e * vh.stride[1]];
+                dot += (double)row[e] * du[i * dv + e];
+            }
+            dqf[i * d + c] = (float)dot + dden[i] * z[c];
+        }
+}
+/* <<subquadratic: linear attention>> */
+static void causal_key_gradients(const linear_saved *s, tp_tensor *v,
+                                 linear_grads *w, int b, int h)
+{
+    tp_tensor qf = tp_head(s->qf, b, h), kf = tp_head(s->kf, b, h);
+    tp_tensor vh = tp_head(v, b, h), dvh = tp_head(w->dv, b, h);
+    float *big_g = tp_head(w->dstate, b, h).data, *g = tp_head(w->dz, b, h).data;
+    float *du = tp_head(w->du, b, h).data, *dden = tp_head(w->dden, b, h).data;
+    float *dkf = tp_head(w->dkf, b, h).data;
+    int t = qf.shape.dim[0], d = qf.shape.dim[1], dv = vh.shape.dim[1];
+    memset(big_g, 0, (size_t)d * dv * sizeof *big_g);
+    memset(g, 0, (size_t)d * sizeof *g);
+    memset(dvh.data, 0, (size_t)t * dv * sizeof *dvh.data);
+    for (int j = t - 1; j >= 0; j--)
+        /* <<causal linear attention: add query j to the sums, then key j's gradients>> */
+        for (int c = 0; c < d; c++) {
+            float *row = big_g + c * dv, qc = qf.data[j * d + c];
+            float kc = kf.data[j * d + c];
+            double dot = 0.0;
+            g[c] += dden[j] * qc;
+            for (int e = 0; e < dv; e++) {
+                row[e] += qc * du[j * dv + e];
+                dot += (double)row[e] * vh.data[j * vh.stride[0] + e * vh.stride[1]];
+                dvh.data[j * dv + e] += row[e] * kc;
+            }
+            dkf[j * d + c] = (float)dot + g[c];
+        }
+}
+/* <<subquadratic: linear attention>> */
+static void causal_backward_head(const linear_saved *s, tp_node *node,
+                                 linear_grads *w, int b, int h)
+{
+    tp_tensor du = tp_head(w->du, b, h);
+    float *dden = tp_head(w->dden, b, h).data;
+    int tq = du.shape.dim[0];
+    /* <<linear attention: through the division>> */
+    {
+        tp_tensor o = tp_head(node->output, b, h);
+        tp_tensor dout = tp_head_grad(node->output, b, h);
+        float *den = tp_head(s->den, b, h).data;
+        int dv = o.shape.dim[1];
+        for (int i = 0; i < tq; i++) {
+            double dot = 0.0;
+            for (int e = 0; e < dv; e++) {
+                du.data[i * dv + e] = dout.data[i * dout.stride[0] + e] / den[i];
+                dot += (double)dout.data[i * dout.stride[0] + e] * o.data[i * dv + e];
+            }
+            dden[i] = (float)(-dot / den[i]);
+        }
+    }
+    tp_tensor *v = node->input[2];
+    causal_query_gradients(s, v, w, b, h);
+    causal_key_gradients(s, v, w, b, h);
+    tp_tensor dqf = tp_head(w->dqf, b, h), dkf = tp_head(w->dkf, b, h);
+    through_features(s->phi, node->input[0], &dqf, b, h);
+    through_features(s->phi, node->input[1], &dkf, b, h);
+    if (v->grad != NULL) {
+        tp_tensor into = tp_head_grad(v, b, h), dvh = tp_head(w->dv, b, h);
         tp_axpy(&into, 1.0f, &dvh);
     }
 }
@@ -482,5 +644,6 @@ static void linear_backward(tp_node *node)
     linear_grads w = linear_grads_for(node->arena, n);
     TP_PARALLEL_PRODUCTS
     for (int bh = 0; bh < n.batch * n.heads; bh++)
-        linear_backward_head(s, node, &w, bh / n.heads, bh % n.heads);
+        (s->causal ? causal_backward_head : linear_backward_head)(
+            s, node, &w, bh / n.heads, bh % n.heads);
 }

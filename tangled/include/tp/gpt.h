@@ -22,6 +22,7 @@ typedef struct tp_gpt {
     tp_params params;
     tp_tensor *wte, *wpe, *ln_f_w, *ln_f_b;
     tp_block *blocks;
+    tp_attention_op *attention;  /* the blocks' self-attention; NULL: exact */
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

@@ -9,6 +9,8 @@ tp_tensor *tp_attention_tiled(tp_graph *g, tp_tensor *q, tp_tensor *k,
 tp_tensor *tp_linformer(tp_graph *g, tp_tensor *q, tp_tensor *k, tp_tensor *v,
                         tp_tensor *e, tp_tensor *f);
 tp_tensor *tp_linear_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
-                               tp_tensor *v);
+                               tp_tensor *v, const tp_attention_options *o);
+tp_tensor *tp_linear_attention_relu(tp_graph *g, tp_tensor *q, tp_tensor *k,
+                                    tp_tensor *v, const tp_attention_options *o);
 
 #endif
