@@ -295,8 +295,12 @@ measure-matmul: programs
 measure-attention: programs
 	$(OBJ)/tp bench attention --tsv figures/data/attention-scaling.tsv
 
+# GPT trained with each attention, on all threads and on one: a speed
+# claim compares the methods at equal parallelism, both ways.
 measure-quadratic: programs
 	$(OBJ)/tp quadratic compare --tsv figures/data/quadratic-gpt.tsv
+	$(OBJ)/tp quadratic compare --threads 1 \
+	    --tsv figures/data/quadratic-gpt-1thread.tsv
 
 measure-vanilla: programs
 	$(OBJ)/tp translate train --out $(BUILD)/translate.safetensors \

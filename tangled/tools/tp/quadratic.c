@@ -255,7 +255,7 @@ static int bench_attention(void)
 /* <<tp quadratic: commands>> */
 static int quadratic_steps = 60, quadratic_context = 1024,
            quadratic_batch = 2, quadratic_width = 64, quadratic_layers = 2,
-           quadratic_heads = 4, quadratic_eval = 15;
+           quadratic_heads = 4, quadratic_eval = 15, quadratic_threads = 0;
 static const char *quadratic_tsv = NULL;
 
 static const option quadratic_compare_options[] = {
@@ -268,6 +268,8 @@ static const option quadratic_compare_options[] = {
     {"--heads", OPTION_INT, &quadratic_heads, 1, 256, "attention heads"},
     {"--eval-every", OPTION_INT, &quadratic_eval, 1, 1000000,
      "steps between validation losses"},
+    {"--threads", OPTION_INT, &quadratic_threads, 1, 1024,
+     "threads (default: all cores)"},
     {"--tsv", OPTION_STRING, &quadratic_tsv, 0, 0,
      "also write the curves as a table, for the figure"},
     {NULL, 0, NULL, 0, 0, NULL},
@@ -374,6 +376,8 @@ static double quadratic_train(quadratic_run *r, tp_error *error)
 /* <<tp quadratic: commands>> */
 static int quadratic_compare(void)
 {
+    if (quadratic_threads > 0)
+        tp_set_threads(quadratic_threads);
     tp_corpus corpus = tp_corpus_book(), train, validation;
     tp_corpus_split(&corpus, &train, &validation);
     int *tokens = malloc((size_t)corpus.size * sizeof *tokens);
@@ -392,11 +396,12 @@ static int quadratic_compare(void)
            quadratic_batch, quadratic_steps);
     if (quadratic_tsv != NULL && (r.tsv = fopen(quadratic_tsv, "w")) != NULL) {
         tp_describe_machine(r.tsv);
-        fprintf(r.tsv, "# written by: tp quadratic compare --tsv %s\n# GPT: %d "
-                "layers, width %d, %d heads; context %d, batch %d, %d steps\n"
-                "method\tstep\ttrain_loss\tvalidation_loss\tseconds\n",
-                quadratic_tsv, quadratic_layers, quadratic_width, quadratic_heads,
-                quadratic_context, quadratic_batch, quadratic_steps);
+        fprintf(r.tsv, "# written by: tp quadratic compare --threads %d --tsv %s\n"
+                "# GPT: %d layers, width %d, %d heads; context %d, batch %d, %d "
+                "steps\nmethod\tstep\ttrain_loss\tvalidation_loss\tseconds\n",
+                tp_threads(), quadratic_tsv, quadratic_layers, quadratic_width,
+                quadratic_heads, quadratic_context, quadratic_batch,
+                quadratic_steps);
     }
     /* <<quadratic compare: run every method>> */
     int status = 0;
