@@ -41,55 +41,51 @@ static double unigram_loss(const tp_corpus *train, const tp_corpus *validation)
     return loss / (double)validation->size;
 }
 /* <<tp gpt: commands>> */
-typedef struct gpt_run {
-    tp_gpt *m;
-    const int *tokens;
-    long train, total;  /* tokens [0, train) train; [train, total) validate */
-    tp_rng rng;
-    int *inputs, *targets;
-    display shown;
-    FILE *curve;        /* the learning curve, or NULL */
-} gpt_run;
-
-static tp_tensor *gpt_batch_loss(tp_graph *g, gpt_run *r, const int *tokens,
-                                 long n)
+static tp_tensor *windows_loss(tp_graph *g, gpt_windows *w, const int *tokens,
+                               long n)
 {
-    tp_random_windows(tokens, n, gpt_batch, gpt_context, &r->rng, r->inputs,
-                      r->targets);
-    return tp_gpt_loss(g, r->m, r->inputs, r->targets, gpt_batch, gpt_context);
+    tp_random_windows(tokens, n, w->batch, w->context, &w->rng, w->inputs,
+                      w->targets);
+    return tp_gpt_loss(g, w->m, w->inputs, w->targets, w->batch, w->context);
 }
 
-static tp_tensor *gpt_train_loss(tp_graph *g, long step, void *context)
+tp_tensor *gpt_windows_loss(tp_graph *g, long step, void *windows)
 {
     (void)step;
-    gpt_run *r = context;
-    return gpt_batch_loss(g, r, r->tokens, r->train);
+    gpt_windows *w = windows;
+    return windows_loss(g, w, w->tokens, w->train);
 }
 /* <<tp gpt: commands>> */
-static double gpt_validation(gpt_run *r)
+double gpt_windows_validation(gpt_windows *w, int batches)
 {
     tp_arena *arena = tp_arena_new("validation");
     tp_graph g = tp_graph_on(arena);
     tp_set_grad(&g, false);
-    tp_rng saved = r->rng;
-    r->rng = tp_rng_seeded(12345, 1);
+    tp_rng saved = w->rng;
+    w->rng = tp_rng_seeded(12345, 1);
     double total = 0;
-    for (int i = 0; i < 8; i++) {
-        total += gpt_batch_loss(&g, r, r->tokens + r->train,
-                                r->total - r->train)->data[0];
+    for (int i = 0; i < batches; i++) {
+        total += windows_loss(&g, w, w->tokens + w->train,
+                              w->total - w->train)->data[0];
         tp_graph_reset(&g);
     }
-    r->rng = saved;
+    w->rng = saved;
     tp_arena_free(arena);
-    return total / 8;
+    return total / batches;
 }
+/* <<tp gpt: commands>> */
+typedef struct gpt_run {
+    gpt_windows w;
+    display shown;
+    FILE *curve;        /* the learning curve, or NULL */
+} gpt_run;
 
 static bool gpt_progress(const tp_progress *p, void *context)
 {
     gpt_run *r = context;
     bool going = show_progress(p, &r->shown);
     if ((p->step + 1) % gpt_eval == 0 || p->step + 1 == p->steps) {
-        double validation = gpt_validation(r);
+        double validation = gpt_windows_validation(&r->w, 8);
         printf("step %ld: validation loss %.4f\n", p->step + 1, validation);
         fflush(stdout);
         if (r->curve != NULL)
@@ -154,24 +150,25 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
 {
     tp_error error;
     tp_optimizer *opt;
-    gpt_run r = {.train = train->size, .total = corpus->size,
+    gpt_run r = {.w = {.train = train->size, .total = corpus->size,
+                       .batch = gpt_batch, .context = gpt_context},
                  .shown = {.terminal = isatty(STDERR_FILENO)}};
-    r.m = gpt_model(&opt, &r.rng, &error);
-    if (r.m == NULL) {
+    r.w.m = gpt_model(&opt, &r.w.rng, &error);
+    if (r.w.m == NULL) {
         fprintf(stderr, "tp gpt train: %s\n", error.message);
         return 1;
     }
     /* <<gpt train: run the loop and save>> */
     int *tokens = malloc((size_t)corpus->size * sizeof *tokens);
-    r.inputs = malloc(2 * (size_t)gpt_batch * (size_t)gpt_context * sizeof(int));
-    tp_check(tokens != NULL && r.inputs != NULL, "out of memory");
-    r.targets = r.inputs + gpt_batch * gpt_context;
+    r.w.inputs = malloc(2 * (size_t)gpt_batch * (size_t)gpt_context * sizeof(int));
+    tp_check(tokens != NULL && r.w.inputs != NULL, "out of memory");
+    r.w.targets = r.w.inputs + gpt_batch * gpt_context;
     tp_tokenizer bytes = tp_tokenizer_bytes();
     tp_encode(&bytes, corpus->bytes, corpus->size, tokens);
-    r.tokens = tokens;
+    r.w.tokens = tokens;
     double unigram = unigram_loss(train, validation);
     printf("GPT: %ld parameters; unigram baseline %.4f\n",
-           tp_params_count(&r.m->params), unigram);
+           tp_params_count(&r.w.m->params), unigram);
     if (gpt_curve != NULL && (r.curve = fopen(gpt_curve, "w")) != NULL) {
         tp_describe_machine(r.curve);
         fprintf(r.curve, "# written by: tp gpt train --steps %d --curve %s\n"
@@ -187,23 +184,23 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
                           .progress = gpt_progress, .progress_context = &r};
     r.shown.first = tp_optimizer_steps(opt);
     catch_interrupts();
-    int status = tp_train(&g, &r.m->params, opt, &o, gpt_train_loss, &r, NULL,
+    int status = tp_train(&g, &r.w.m->params, opt, &o, gpt_windows_loss, &r.w, NULL,
                           &error);
     /* <<gpt train: save the run>> */
     if (status == 0)
-        status = tp_gpt_save_run(gpt_out, r.m, opt, &r.rng, &error);
+        status = tp_gpt_save_run(gpt_out, r.w.m, opt, &r.w.rng, &error);
     if (status != 0)
         fprintf(stderr, "tp gpt train: %s\n", error.message);
     else
         printf("%s at step %ld; saved %s\n", interrupted ? "interrupted" : "done",
                tp_optimizer_steps(opt), gpt_out);
     status = status == 0 ? 0 : 1;
-    free(tokens), free(r.inputs);
+    free(tokens), free(r.w.inputs);
     if (r.curve != NULL)
         fclose(r.curve);
     tp_arena_free(step);
     tp_optimizer_free(opt);
-    tp_gpt_free(r.m);
+    tp_gpt_free(r.w.m);
     return status;
 }
 /* <<tp gpt: commands>> */

@@ -139,6 +139,18 @@ int read_table(const char *path, table *t, tp_error *error);
 /* <<program.h: what chapters share>> */
 int argmax(const float *x, int n);
 /* <<program.h: what chapters share>> */
+typedef struct gpt_windows {
+    tp_gpt *m;
+    const int *tokens;
+    long train, total;  /* tokens [0, train) train; [train, total) validate */
+    int batch, context;
+    tp_rng rng;
+    int *inputs, *targets;  /* batch * context each */
+} gpt_windows;
+
+tp_tensor *gpt_windows_loss(tp_graph *g, long step, void *windows);
+double gpt_windows_validation(gpt_windows *w, int batches);
+/* <<program.h: what chapters share>> */
 void prompt_label(char *out, size_t size, int byte);
 void head_map(tp_draw *d, const table *t, int row0, int n, const int *prompt,
               double x, double y, bool labels);

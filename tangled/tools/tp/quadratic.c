@@ -282,56 +282,18 @@ static tp_attention_op *const quadratic_ops[QUADRATIC_METHODS] = {
     NULL, tp_attention_tiled, tp_linear_attention};
 
 typedef struct quadratic_run {
+    gpt_windows w;
     int method;
-    tp_gpt *m;
-    const int *tokens;
-    long train, total;
-    tp_rng rng;
-    int *inputs, *targets;
     double evaluating;  /* seconds spent on validation so far */
     FILE *tsv;
 } quadratic_run;
-/* <<tp quadratic: commands>> */
-static tp_tensor *quadratic_batch_loss(tp_graph *g, quadratic_run *r,
-                                       const int *tokens, long n)
-{
-    tp_random_windows(tokens, n, quadratic_batch, quadratic_context, &r->rng,
-                      r->inputs, r->targets);
-    return tp_gpt_loss(g, r->m, r->inputs, r->targets, quadratic_batch,
-                       quadratic_context);
-}
-
-static tp_tensor *quadratic_train_loss(tp_graph *g, long step, void *context)
-{
-    (void)step;
-    quadratic_run *r = context;
-    return quadratic_batch_loss(g, r, r->tokens, r->train);
-}
-/* <<tp quadratic: commands>> */
-static double quadratic_validation(quadratic_run *r)
-{
-    tp_arena *arena = tp_arena_new("validation");
-    tp_graph g = tp_graph_on(arena);
-    tp_set_grad(&g, false);
-    tp_rng saved = r->rng;
-    r->rng = tp_rng_seeded(12345, 1);
-    double total = 0;
-    for (int i = 0; i < 2; i++) {
-        total += quadratic_batch_loss(&g, r, r->tokens + r->train,
-                                      r->total - r->train)->data[0];
-        tp_graph_reset(&g);
-    }
-    r->rng = saved;
-    tp_arena_free(arena);
-    return total / 2;
-}
 /* <<tp quadratic: commands>> */
 static bool quadratic_progress(const tp_progress *p, void *context)
 {
     quadratic_run *r = context;
     if ((p->step + 1) % quadratic_eval != 0 && p->step + 1 != p->steps)
         return true;
-    double start = tp_seconds(), validation = quadratic_validation(r);
+    double start = tp_seconds(), validation = gpt_windows_validation(&r->w, 2);
     double seconds = p->seconds - r->evaluating;
     r->evaluating += tp_seconds() - start;
     printf("%-7s step %4ld  train %.3f  validation %.3f  %7.1f s\n",
@@ -347,15 +309,16 @@ static bool quadratic_progress(const tp_progress *p, void *context)
 /* <<tp quadratic: commands>> */
 static double quadratic_train(quadratic_run *r, tp_error *error)
 {
-    r->m = tp_gpt_new((tp_gpt_config){256, quadratic_context,
-                                      quadratic_layers, quadratic_heads,
-                                      quadratic_width});
-    r->m->attention = quadratic_ops[r->method];
+    tp_gpt *m = tp_gpt_new((tp_gpt_config){256, quadratic_context,
+                                           quadratic_layers, quadratic_heads,
+                                           quadratic_width});
+    m->attention = quadratic_ops[r->method];
     tp_rng init = tp_rng_seeded(1, 1);
-    tp_gpt_init(r->m, &init);
-    r->rng = tp_rng_seeded(1, 2);
+    tp_gpt_init(m, &init);
+    r->w.m = m;
+    r->w.rng = tp_rng_seeded(1, 2);
     r->evaluating = 0.0;
-    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
+    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
         .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
         .weight_decay = 0.1f});
     /* <<quadratic compare: train and measure the peak>> */
@@ -365,12 +328,12 @@ static double quadratic_train(quadratic_run *r, tp_error *error)
                           .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
                           .tokens_per_step = (long)quadratic_batch * quadratic_context,
                           .progress = quadratic_progress, .progress_context = r};
-    int status = tp_train(&g, &r->m->params, opt, &o, quadratic_train_loss, r,
-                          NULL, error);
+    int status = tp_train(&g, &m->params, opt, &o, gpt_windows_loss, &r->w, NULL,
+                          error);
     double mib = status == 0 ? (double)tp_arena_peak(step) / (1 << 20) : -1.0;
     tp_arena_free(step);
     tp_optimizer_free(opt);
-    tp_gpt_free(r->m);
+    tp_gpt_free(m);
     return mib;
 }
 /* <<tp quadratic: commands>> */
@@ -386,9 +349,11 @@ static int quadratic_compare(void)
     tp_check(tokens != NULL && inputs != NULL, "out of memory");
     tp_tokenizer bytes = tp_tokenizer_bytes();
     tp_encode(&bytes, corpus.bytes, corpus.size, tokens);
-    quadratic_run r = {.tokens = tokens, .train = train.size,
-                       .total = corpus.size, .inputs = inputs,
-                       .targets = inputs + quadratic_batch * quadratic_context};
+    quadratic_run r = {.w = {.tokens = tokens, .train = train.size,
+                             .total = corpus.size, .batch = quadratic_batch,
+                             .context = quadratic_context, .inputs = inputs,
+                             .targets = inputs
+                                        + quadratic_batch * quadratic_context}};
     /* <<quadratic compare: open the table>> */
     tp_describe_machine(stdout);
     printf("# GPT: %d layers, width %d, %d heads; context %d, batch %d, %d steps\n",
