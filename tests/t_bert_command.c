@@ -17,7 +17,7 @@ int main(void)
     ok(fill.status == 0 && strstr(fill.output, "[MASK] 2:")
            && access("/tmp/tp-bert.tsv", R_OK) == 0,
        "tp bert fill predicts every [MASK] and writes the attention");
-    /* <<t-command: fine-tuning and the errors of tp bert>> */
+    /* <<t-bert-command: fine-tuning and the errors of tp bert>> */
     struct tap_outcome tuned = tp("bert finetune --model /tmp/tp-bert.safetensors "
                                   "--examples 50 --steps 3 --batch 4");
     struct tap_outcome scratch = tp("bert finetune --scratch --length 16 "

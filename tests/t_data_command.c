@@ -22,7 +22,7 @@ int main(void)
     struct tap_outcome binary_data = tp("data stats --data /tmp/tp-binary.dat");
     ok(binary_data.status != 0 && strstr(binary_data.output, "binary"),
        "a binary data file gets a one-line error");
-    /* <<t-command: more bad data input>> */
+    /* <<t-data-command: more bad data input>> */
     struct tap_outcome zero = tp("data sample --length 0");
     ok(zero.status == 2 && strstr(zero.output, "--length must be an integer "
                                                "from 1 to 200"),

@@ -23,7 +23,7 @@ int main(void)
     ok(hot.status == 2 && strstr(hot.output, "--temperature must be a number "
                                              "from 0 to 100"),
        "a negative temperature is refused");
-    /* <<t-command: gpt attention writes rows of weights>> */
+    /* <<t-gpt-command: gpt attention writes rows of weights>> */
     struct tap_outcome maps = tp("gpt attention --model "
                                  "/tmp/tp-gpt-command.safetensors --prompt abcd "
                                  "--tsv /tmp/tp-gpt-attention.tsv");
