@@ -98,6 +98,7 @@ static void write_file(const char *header, int data_bytes)
 }
 
 #define GOOD_BIAS "\"bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[24,36]}"
+#define GOOD_WEIGHT "\"weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}"
 /* <<t-checkpoint: bad files>> */
 static void refused(const char *header, int data_bytes, const char *message,
                     const char *what)
@@ -136,6 +137,25 @@ static void bad_files(void)
             "a shape that differs from the model's is refused");
     refused("{" GOOD_BIAS "}", 36, "tensor \"weight\" is missing",
             "a missing tensor is named");
+    /* <<t-checkpoint: headers of the wrong types and sizes>> */
+    refused("{\"__metadata__\":[\"pt\"]," GOOD_WEIGHT "," GOOD_BIAS "}", 36,
+            "__metadata__ is not an object", "metadata that is not an object is "
+            "refused");
+    refused("{\"__metadata__\":{\"format\":1}," GOOD_WEIGHT "," GOOD_BIAS "}", 36,
+            "the metadata \"format\" is not a string",
+            "a metadata value that is not a string is named");
+    refused("{\"weight\":{\"dtype\":\"F32\",\"shape\":[2.5,3],"
+            "\"data_offsets\":[0,24]}," GOOD_BIAS "}", 36, "has a bad shape",
+            "a fractional dimension is refused");
+    refused("{\"weight\":{\"dtype\":\"F32\",\"shape\":[1e12,1e12,1e12],"
+            "\"data_offsets\":[0,24]}," GOOD_BIAS "}", 36, "has a bad shape",
+            "dimensions whose product overflows are refused");
+    refused("{\"weight\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+            "\"data_offsets\":[0.5,24]}," GOOD_BIAS "}", 36, "is out of range",
+            "a fractional offset is refused");
+    refused("{\"weight\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+            "\"data_offsets\":[1e300,1e301]}," GOOD_BIAS "}", 36,
+            "is out of range", "an offset beyond any integer is refused");
     /* <<t-checkpoint: damaged files>> */
     model m = make_model(4);
     tp_safetensors_save(path, m.params.items, 2, NULL, NULL);

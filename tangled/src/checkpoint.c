@@ -1,6 +1,7 @@
 /* Generated from book/168-checkpoints.nw; edit the book, not this file. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,15 @@ static int dtype_size(const char *dtype)
     return 0;
 }
 /* <<checkpoint: validating the header>> */
+static long whole_number(const cJSON *v, long max)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0)
+        || v->valuedouble > (double)max
+        || v->valuedouble != (double)(long)v->valuedouble)
+        return -1;
+    return (long)v->valuedouble;
+}
+/* <<checkpoint: validating the header>> */
 typedef struct entry {
     const char *name;
     long begin, end;
@@ -229,23 +239,22 @@ static int read_entry(const char *path, const cJSON *item, long data_size,
     int ndim = cJSON_GetArraySize(shape);
     e->shape = (tp_shape){.ndim = ndim <= TP_MAX_DIMS ? ndim : 0};
     for (int d = 0; d < ndim; d++) {
-        const cJSON *dim = cJSON_GetArrayItem(shape, d);
-        if (!cJSON_IsNumber(dim) || dim->valuedouble < 0
-            || dim->valuedouble > 1e12)
-            return tp_error_set(error, "%s: tensor \"%s\" has a bad shape", path,
-                                e->name);
-        count *= (long)dim->valuedouble;
+        long n = whole_number(cJSON_GetArrayItem(shape, d), INT_MAX);
+        if (n < 0 || (n > 0 && count > data_size / n))
+            return tp_error_set(error, "%s: tensor \"%s\" has a bad shape: its "
+                                "dimensions must be whole numbers, with no more "
+                                "elements than the file has bytes", path, e->name);
+        count *= n;
         if (d < TP_MAX_DIMS)
-            e->shape.dim[d] = (int)dim->valuedouble;
+            e->shape.dim[d] = (int)n;
     }
-    const cJSON *begin = cJSON_GetArrayItem(offsets, 0),
-                *end = cJSON_GetArrayItem(offsets, 1);
-    e->begin = cJSON_IsNumber(begin) ? (long)begin->valuedouble : -1;
-    e->end = cJSON_IsNumber(end) ? (long)end->valuedouble : -1;
-    if (e->begin < 0 || e->end < e->begin || e->end > data_size)
-        return tp_error_set(error, "%s: the data of tensor \"%s\", bytes %ld to "
-                            "%ld, is out of range (the file has %ld bytes of "
-                            "data)", path, e->name, e->begin, e->end, data_size);
+    e->begin = whole_number(cJSON_GetArrayItem(offsets, 0), data_size);
+    e->end = whole_number(cJSON_GetArrayItem(offsets, 1), data_size);
+    if (e->begin < 0 || e->end < e->begin)
+        return tp_error_set(error, "%s: the data of tensor \"%s\" is out of "
+                            "range: its offsets must be whole numbers from 0 to "
+                            "%ld, the bytes of data, in order", path, e->name,
+                            data_size);
     if (e->end - e->begin != count * size)
         return tp_error_set(error, "%s: tensor \"%s\" has %ld bytes for %ld "
                             "elements of %s", path, e->name, e->end - e->begin,
@@ -281,9 +290,14 @@ static int read_entries(const char *path, const loaded *file,
     cJSON_ArrayForEach(item, file->header) {
         if (strcmp(item->string, "__metadata__") == 0) {
             /* <<checkpoint: read the metadata>> */
+            if (!cJSON_IsObject(item))
+                return tp_error_set(error, "%s: __metadata__ is not an object", path);
             const cJSON *pair;
             cJSON_ArrayForEach(pair, item) {
-                if (metadata != NULL && cJSON_IsString(pair)
+                if (!cJSON_IsString(pair))
+                    return tp_error_set(error, "%s: the metadata \"%s\" is not a string",
+                                        path, pair->string);
+                if (metadata != NULL
                     && strlen(pair->string) < sizeof metadata->entries[0].key
                     && strlen(pair->valuestring) < sizeof metadata->entries[0].value
                     && metadata->count < TP_METADATA_MAX)
