@@ -136,6 +136,9 @@ static void training_and_sampling(void)
 
 /* <<t-gpt: checkpoints>> */
 static void train_run(const char *path, long interrupt_after, float *losses);
+static void refuse_configuration(const tp_gpt *m, const char *path,
+                                 const char *key, const char *value,
+                                 const char *message, const char *what);
 
 static void checkpoints(void)
 {
@@ -206,9 +209,41 @@ static void checkpoints(void)
     snprintf(file, sizeof file, "%s/config.json", hf);
     unlink(file);
     rmdir(hf);
+    /* <<t-gpt: hostile configurations>> */
+    refuse_configuration(m, path, "n_embd", "8.5", "not a whole number",
+                         "a fractional width is refused");
+    refuse_configuration(m, path, "n_layer", "99999999999", "not a whole number",
+                         "a layer count past an int is refused");
+    refuse_configuration(m, path, "n_head", "-2", "not a whole number",
+                         "a negative head count is refused");
+    refuse_configuration(m, path, "n_embd", "60000", "more than the file can hold",
+                         "a model larger than its file is refused before it is "
+                         "made");
     unlink(path);
     tp_gpt_free(back);
     tp_gpt_free(m);
+}
+/* <<t-gpt: checkpoints>> */
+static void refuse_configuration(const tp_gpt *m, const char *path,
+                                 const char *key, const char *value,
+                                 const char *message, const char *what)
+{
+    static const char *const keys[5] = {"vocab_size", "n_positions",
+                                        "n_layer", "n_head", "n_embd"};
+    static const char *const tiny_values[5] = {"16", "12", "2", "2", "8"};
+    tp_metadata meta = {0};
+    for (int i = 0; i < 5; i++)
+        tp_metadata_set(&meta, keys[i],
+                        strcmp(keys[i], key) == 0 ? value : tiny_values[i]);
+    tp_error error = {""};
+    if (tp_safetensors_save(path, m->params.items, m->params.count, &meta,
+                            &error) != 0)
+        bail_out("cannot write %s: %s", path, error.message);
+    tp_gpt *back = tp_gpt_load(path, NULL, &error);
+    if (!ok(back == NULL && strstr(error.message, message) != NULL, "%s", what))
+        diag("the message was: %s", error.message);
+    if (back != NULL)
+        tp_gpt_free(back);
 }
 /* <<t-gpt: checkpoints>> */
 typedef struct windows {

@@ -201,7 +201,7 @@ static int dtype_size(const char *dtype)
     return 0;
 }
 /* <<checkpoint: validating the header>> */
-static long whole_number(const cJSON *v, long max)
+long tp_json_whole_number(const cJSON *v, long max)
 {
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0)
         || v->valuedouble > (double)max
@@ -239,7 +239,7 @@ static int read_entry(const char *path, const cJSON *item, long data_size,
     int ndim = cJSON_GetArraySize(shape);
     e->shape = (tp_shape){.ndim = ndim <= TP_MAX_DIMS ? ndim : 0};
     for (int d = 0; d < ndim; d++) {
-        long n = whole_number(cJSON_GetArrayItem(shape, d), INT_MAX);
+        long n = tp_json_whole_number(cJSON_GetArrayItem(shape, d), INT_MAX);
         if (n < 0 || (n > 0 && count > data_size / n))
             return tp_error_set(error, "%s: tensor \"%s\" has a bad shape: its "
                                 "dimensions must be whole numbers, with no more "
@@ -248,8 +248,8 @@ static int read_entry(const char *path, const cJSON *item, long data_size,
         if (d < TP_MAX_DIMS)
             e->shape.dim[d] = (int)n;
     }
-    e->begin = whole_number(cJSON_GetArrayItem(offsets, 0), data_size);
-    e->end = whole_number(cJSON_GetArrayItem(offsets, 1), data_size);
+    e->begin = tp_json_whole_number(cJSON_GetArrayItem(offsets, 0), data_size);
+    e->end = tp_json_whole_number(cJSON_GetArrayItem(offsets, 1), data_size);
     if (e->begin < 0 || e->end < e->begin)
         return tp_error_set(error, "%s: the data of tensor \"%s\" is out of "
                             "range: its offsets must be whole numbers from 0 to "

@@ -1,9 +1,12 @@
 /* Generated from book/224-gpt.nw; edit the book, not this file. */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tp/gpt.h"
 
@@ -280,15 +283,57 @@ static int config_from_json(const char *path, tp_metadata *meta,
     cJSON *root = cJSON_ParseWithLength((const char *)text.bytes,
                                         (size_t)text.size);
     tp_corpus_free(&text);
-    for (int i = 0; i < 5 && root != NULL; i++) {
+    int status = root != NULL ? 0 : tp_error_set(error, "%s is not JSON",
+                                                 json_path);
+    for (int i = 0; i < 5 && status == 0; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, config_keys[i]);
+        long n = tp_json_whole_number(v, INT_MAX);
         char value[16];
-        snprintf(value, sizeof value, "%d",
-                 cJSON_IsNumber(v) ? (int)v->valuedouble : 0);
-        tp_metadata_set(meta, config_keys[i], value);
+        snprintf(value, sizeof value, "%ld", n);
+        if (v != NULL && n < 0)
+            status = tp_error_set(error, "%s: %s is not a whole number",
+                                  json_path, config_keys[i]);
+        else if (v != NULL)
+            tp_metadata_set(meta, config_keys[i], value);
     }
     cJSON_Delete(root);
-    return root != NULL ? 0 : tp_error_set(error, "%s is not JSON", json_path);
+    return status;
+}
+/* <<gpt: saving and loading>> */
+static const long config_limits[5] = {1 << 20, 1 << 20, 1024, 1024, 1 << 16};
+
+static int config_number(const char *path, const tp_metadata *meta, int i,
+                         int *value, tp_error *error)
+{
+    const char *text = tp_metadata_get(meta, config_keys[i]);
+    if (text == NULL)
+        return tp_error_set(error, "%s has no GPT configuration (no %s in its "
+                            "metadata or its config.json)", path,
+                            config_keys[i]);
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno != 0 || n < 1
+        || n > config_limits[i])
+        return tp_error_set(error, "%s: %s is \"%s\", not a whole number from "
+                            "1 to %ld", path, config_keys[i], text,
+                            config_limits[i]);
+    *value = (int)n;
+    return 0;
+}
+
+static int check_file_holds(const char *path, const tp_gpt_config *c,
+                            tp_error *error)
+{
+    double width = c->n_embd;
+    double parameters = ((double)c->vocab_size + c->n_positions + 2) * width
+                        + c->n_layer * (12 * width * width + 13 * width);
+    struct stat s;
+    if (stat(path, &s) != 0 || parameters > (double)s.st_size)
+        return tp_error_set(error, "%s: its configuration makes a model of "
+                            "%.0f parameters, more than the file can hold",
+                            path, parameters);
+    return 0;
 }
 /* <<gpt: saving and loading>> */
 tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
@@ -300,21 +345,16 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
         && config_from_json(path, &meta, error) != 0)
         return NULL;
     tp_gpt_config config;
-    for (int i = 0; i < 5; i++) {
-        const char *value = tp_metadata_get(&meta, config_keys[i]);
-        if (value == NULL || atoi(value) <= 0) {
-            tp_error_set(error, "%s has no GPT configuration (no %s in its "
-                         "metadata or its config.json)", path,
-                         config_keys[i]);
+    for (int i = 0; i < 5; i++)
+        if (config_number(path, &meta, i, config_field(&config, i), error))
             return NULL;
-        }
-        *config_field(&config, i) = atoi(value);
-    }
     if (config.n_embd % config.n_head != 0) {
         tp_error_set(error, "%s: %d heads do not divide the width %d", path,
                      config.n_head, config.n_embd);
         return NULL;
     }
+    if (check_file_holds(path, &config, error) != 0)
+        return NULL;
     tp_gpt *m = tp_gpt_new(config);
     if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
                             error) != 0) {

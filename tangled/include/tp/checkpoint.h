@@ -24,4 +24,7 @@ int tp_safetensors_save(const char *path, const tp_param *tensors, int n,
 int tp_safetensors_load(const char *path, const tp_param *tensors, int n,
                         tp_metadata *metadata, tp_error *error);
 
+struct cJSON;
+long tp_json_whole_number(const struct cJSON *v, long max);
+
 #endif
