@@ -139,6 +139,8 @@ static void train_run(const char *path, long interrupt_after, float *losses);
 static void refuse_configuration(const tp_gpt *m, const char *path,
                                  const char *key, const char *value,
                                  const char *message, const char *what);
+static void refuse_run(const tp_gpt *m, const char *path, const char *key,
+                       const char *bad, const char *message, const char *what);
 
 static void checkpoints(void)
 {
@@ -219,9 +221,48 @@ static void checkpoints(void)
     refuse_configuration(m, path, "n_embd", "60000", "more than the file can hold",
                          "a model larger than its file is refused before it is "
                          "made");
+    refuse_run(m, path, "\"optimizer.steps\":\"", "x",
+               "optimizer.steps is \"x\"", "a run whose step count is not a "
+               "number is refused");
+    refuse_run(m, path, "\"data.rng.increment\":\"", "-",
+               "not two whole numbers", "a run whose generator state is negative "
+               "is refused");
     unlink(path);
     tp_gpt_free(back);
     tp_gpt_free(m);
+}
+/* <<t-gpt: checkpoints>> */
+static void refuse_run(const tp_gpt *m, const char *path, const char *key,
+                       const char *bad, const char *message, const char *what)
+{
+    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f});
+    tp_rng rng = tp_rng_seeded(7, 7), before = rng;
+    tp_error error = {""};
+    if (tp_gpt_save_run(path, m, opt, &rng, &error) != 0)
+        bail_out("cannot write %s: %s", path, error.message);
+    FILE *f = fopen(path, "r+b");
+    unsigned char length[8] = {0};
+    size_t n = 0;
+    if (f == NULL || fread(length, 1, 8, f) != 8)
+        bail_out("cannot read %s", path);
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | length[i];
+    char *header = calloc(n + 1, 1);
+    char *at = header != NULL && fread(header, 1, n, f) == n
+                   ? strstr(header, key) : NULL;
+    if (at == NULL)
+        bail_out("no %s in the header of %s", key, path);
+    fseek(f, 8 + (at - header) + (long)strlen(key), SEEK_SET);
+    free(header);
+    fwrite(bad, 1, strlen(bad), f);
+    fclose(f);
+    int status = tp_gpt_load_run(path, m, opt, &rng, &error);
+    if (!ok(status != 0 && strstr(error.message, message) != NULL
+                && rng.state == before.state && tp_optimizer_steps(opt) == 0,
+            "%s", what))
+        diag("the message was: %s", error.message);
+    tp_optimizer_free(opt);
 }
 /* <<t-gpt: checkpoints>> */
 static void refuse_configuration(const tp_gpt *m, const char *path,

@@ -1,4 +1,5 @@
 /* Generated from book/208-vanilla.nw; edit the book, not this file. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,11 +220,11 @@ int tp_model_config(const char *path, const char *kind,
         return tp_error_set(error, "%s is not a checkpoint of a %s model (it "
                             "says %s)", path, kind, model ? model : "nothing");
     for (int i = 0; i < n; i++) {
-        const char *value = tp_metadata_get(&meta, fields[i].key);
-        if (value == NULL)
-            return tp_error_set(error, "%s has no %s in its metadata", path,
-                                fields[i].key);
-        *fields[i].value = atoi(value);
+        long n;
+        if (tp_metadata_number(&meta, path, fields[i].key, 0, INT_MAX, &n,
+                               error) != 0)
+            return -1;
+        *fields[i].value = (int)n;
     }
     return 0;
 }

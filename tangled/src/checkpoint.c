@@ -35,6 +35,23 @@ const char *tp_metadata_get(const tp_metadata *m, const char *key)
             return m->entries[i].value;
     return NULL;
 }
+/* <<checkpoint: metadata entries>> */
+int tp_metadata_number(const tp_metadata *m, const char *path,
+                       const char *key, long lo, long hi, long *value,
+                       tp_error *error)
+{
+    const char *text = tp_metadata_get(m, key);
+    if (text == NULL)
+        return tp_error_set(error, "%s has no %s in its metadata", path, key);
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno != 0 || n < lo || n > hi)
+        return tp_error_set(error, "%s: %s is \"%s\", not a whole number from "
+                            "%ld to %ld", path, key, text, lo, hi);
+    *value = n;
+    return 0;
+}
 
 /* <<checkpoint: little-endian numbers>> */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

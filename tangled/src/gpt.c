@@ -305,19 +305,14 @@ static const long config_limits[5] = {1 << 20, 1 << 20, 1024, 1024, 1 << 16};
 static int config_number(const char *path, const tp_metadata *meta, int i,
                          int *value, tp_error *error)
 {
-    const char *text = tp_metadata_get(meta, config_keys[i]);
-    if (text == NULL)
+    if (tp_metadata_get(meta, config_keys[i]) == NULL)
         return tp_error_set(error, "%s has no GPT configuration (no %s in its "
                             "metadata or its config.json)", path,
                             config_keys[i]);
-    char *end;
-    errno = 0;
-    long n = strtol(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || errno != 0 || n < 1
-        || n > config_limits[i])
-        return tp_error_set(error, "%s: %s is \"%s\", not a whole number from "
-                            "1 to %ld", path, config_keys[i], text,
-                            config_limits[i]);
+    long n;
+    if (tp_metadata_number(meta, path, config_keys[i], 1, config_limits[i], &n,
+                           error) != 0)
+        return -1;
     *value = (int)n;
     return 0;
 }
@@ -404,6 +399,17 @@ int tp_gpt_save_run(const char *path, const tp_gpt *m,
     return status;
 }
 /* <<gpt: saving and loading>> */
+static int read_u64(const char *text, uint64_t *value)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end != '\0' || errno != 0)
+        return -1;
+    *value = (uint64_t)n;
+    return 0;
+}
+/* <<gpt: saving and loading>> */
 int tp_gpt_load_run(const char *path, const tp_gpt *m, tp_optimizer *opt,
                     tp_rng *data, tp_error *error)
 {
@@ -417,10 +423,18 @@ int tp_gpt_load_run(const char *path, const tp_gpt *m, tp_optimizer *opt,
     if (status == 0 && (steps == NULL || state == NULL || increment == NULL))
         status = tp_error_set(error, "%s is a model, not a training run: it "
                               "has no optimiser state", path);
+    long done = 0;
+    tp_rng saved = {0};
+    if (status == 0)
+        status = tp_metadata_number(&meta, path, "optimizer.steps", 0,
+                                    LONG_MAX, &done, error);
+    if (status == 0 && (read_u64(state, &saved.state) != 0
+                        || read_u64(increment, &saved.increment) != 0))
+        status = tp_error_set(error, "%s: the state of its data generator is "
+                              "not two whole numbers", path);
     if (status == 0) {
-        tp_optimizer_set_steps(opt, atol(steps));
-        data->state = strtoull(state, NULL, 10);
-        data->increment = strtoull(increment, NULL, 10);
+        tp_optimizer_set_steps(opt, done);
+        *data = saved;
     }
     tp_arena_free(arena);
     return status;

@@ -18,6 +18,9 @@ typedef struct tp_metadata {
 
 void tp_metadata_set(tp_metadata *m, const char *key, const char *value);
 const char *tp_metadata_get(const tp_metadata *m, const char *key);
+int tp_metadata_number(const tp_metadata *m, const char *path,
+                       const char *key, long lo, long hi, long *value,
+                       tp_error *error);
 
 int tp_safetensors_save(const char *path, const tp_param *tensors, int n,
                         const tp_metadata *metadata, tp_error *error);
