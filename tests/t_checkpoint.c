@@ -1,6 +1,7 @@
 /* Generated from book/168-checkpoints.nw; edit the book, not this file. */
 #include <dirent.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -170,6 +171,34 @@ static void bad_files(void)
     refused(NULL, 0, "cannot open", "a missing file is refused");
 }
 
+/* <<t-checkpoint: special files>> */
+static void special_files(void)
+{
+    char fifo[4300], link[4300], target[4300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", directory);
+    snprintf(link, sizeof link, "%s/link.safetensors", directory);
+    snprintf(target, sizeof target, "%s/target.safetensors", directory);
+    if (mkfifo(fifo, 0600) != 0 || symlink("target.safetensors", link) != 0)
+        bail_out("cannot make a FIFO and a link in %s", directory);
+    model m = make_model(5);
+    tp_error error = {""};
+    ok(tp_safetensors_load(fifo, m.params.items, 2, NULL, &error) == -1
+           && strstr(error.message, "not a regular file") != NULL,
+       "a FIFO is refused at once, not waited on");
+    struct stat st;
+    ok(tp_safetensors_save(fifo, m.params.items, 2, NULL, &error) == -1
+           && strstr(error.message, "not a regular file") != NULL
+           && lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode),
+       "saving onto a FIFO is refused, and the FIFO stays");
+    ok(tp_safetensors_save(link, m.params.items, 2, NULL, &error) == 0
+           && lstat(link, &st) == 0 && S_ISLNK(st.st_mode)
+           && stat(target, &st) == 0 && S_ISREG(st.st_mode)
+           && tp_safetensors_load(link, m.params.items, 2, NULL, &error) == 0,
+       "saving through a link writes its target and keeps the link");
+    unlink(fifo), unlink(link), unlink(target);
+    free_model(&m);
+}
+
 int main(void)
 {
     if (mkdtemp(directory) == NULL)
@@ -177,6 +206,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/model.safetensors", directory);
     round_trip();
     bad_files();
+    special_files();
     unlink(path);
     rmdir(directory);
     return done_testing();

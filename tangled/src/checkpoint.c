@@ -1,6 +1,7 @@
 /* Generated from book/168-checkpoints.nw; edit the book, not this file. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,10 +128,40 @@ static int write_checkpoint(FILE *f, const char *header, const tp_param *t,
 }
 
 /* <<checkpoint: saving atomically>> */
-int tp_safetensors_save(const char *path, const tp_param *tensors, int n,
+static int resolve_target(const char *path, char *target, size_t size,
+                          tp_error *error)
+{
+    struct stat st;
+    if (snprintf(target, size, "%s", path) >= (int)size)
+        return tp_error_set(error, "the path %s is too long", path);
+    for (int links = 0; lstat(target, &st) == 0 && S_ISLNK(st.st_mode);
+         links++) {
+        char to[PATH_MAX];
+        ssize_t n = readlink(target, to, sizeof to - 1);
+        if (n < 0 || links == 40)
+            return tp_error_set(error, "cannot save %s: its links lead "
+                                "nowhere", path);
+        to[n] = '\0';
+        const char *slash = strrchr(target, '/');
+        int dir = to[0] == '/' || slash == NULL ? 0 : (int)(slash - target) + 1;
+        char next[PATH_MAX];
+        if (snprintf(next, sizeof next, "%.*s%s", dir, target, to)
+            >= (int)sizeof next)
+            return tp_error_set(error, "the path %s is too long", path);
+        snprintf(target, size, "%s", next);
+    }
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
+        return tp_error_set(error, "cannot save %s: it is not a regular file",
+                            path);
+    return 0;
+}
+/* <<checkpoint: saving atomically>> */
+int tp_safetensors_save(const char *named, const tp_param *tensors, int n,
                         const tp_metadata *metadata, tp_error *error)
 {
-    char temporary[4096];
+    char path[PATH_MAX], temporary[PATH_MAX + 16];
+    if (resolve_target(named, path, sizeof path, error) != 0)
+        return -1;
     if (snprintf(temporary, sizeof temporary, "%s.tmp.XXXXXX", path)
         >= (int)sizeof temporary)
         return tp_error_set(error, "the path %s is too long", path);
@@ -167,14 +198,19 @@ typedef struct loaded {
 
 static int read_file(const char *path, loaded *file, tp_error *error)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
         return tp_error_set(error, "cannot open %s: %s", path,
                             strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return tp_error_set(error, "%s is not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        close(fd);
+        return tp_error_set(error, "cannot read %s", path);
     }
     file->size = (long)st.st_size;
     file->bytes = malloc(file->size > 0 ? (size_t)file->size : 1);
