@@ -74,6 +74,15 @@ int main(void)
     ok(missing.status == 2 && strstr(missing.output, "--threads needs a value"),
        "an option without its value is refused");
     /* <<t-command: training and interrupting>> */
+    struct tap_outcome nowhere = tp("bigram train --steps 3 --batch 2 --context 8 "
+                                    "--out /nonexistent/tp/bigram.safetensors");
+    ok(nowhere.status == 1 && strstr(nowhere.output, "cannot write")
+           && !strstr(nowhere.output, "step "),
+       "an output that cannot be written is refused before the first step");
+    struct tap_outcome directory = tp("gpt train --steps 1 --batch 1 --context 8 "
+                                      "--layers 1 --heads 1 --width 8 --out /tmp");
+    ok(directory.status == 1 && strstr(directory.output, "not a regular file"),
+       "an output that is a directory is refused before the first step");
     struct tap_outcome trained = tp("bigram train --steps 30 --batch 4 --context 16 "
                                     "--out /tmp/tp-bigram.safetensors");
     ok(trained.status == 0 && strstr(trained.output, "validation loss")

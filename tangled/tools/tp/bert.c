@@ -154,6 +154,8 @@ static int bert_pretrain_on(bert_run *r, const tp_words *words);
 
 static int bert_pretrain(void)
 {
+    if (check_output("bert pretrain", bert_out) != 0)
+        return 1;
     tp_corpus corpus, train, validation;
     if (load_corpus("bert pretrain", &corpus) != 0)
         return 1;

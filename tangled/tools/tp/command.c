@@ -51,6 +51,8 @@ static double bigram_validation(bigram *m, tp_arena *arena)
 /* <<tp command: commands>> */
 static int bigram_train(void)
 {
+    if (check_output("bigram train", bigram_out) != 0)
+        return 1;
     tp_corpus corpus, train, validation;
     if (load_corpus("bigram train", &corpus) != 0)
         return 1;

@@ -126,6 +126,8 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
 
 static int gpt_train(void)
 {
+    if (check_output("gpt train", gpt_out) != 0)
+        return 1;
     if (gpt_width % gpt_heads != 0) {
         fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
                 "%d\n", gpt_heads, gpt_width);

@@ -138,6 +138,29 @@ bool show_progress(const tp_progress *p, void *context)
     fflush(stderr);
     return !interrupted;
 }
+/* <<tp: progress and interruption>> */
+int check_output(const char *command, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "tp %s: cannot write %s: it is not a regular file\n",
+                command, path);
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path) + 1 : 0;
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%.*s.tp-probe-XXXXXX", dir, path);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        fprintf(stderr, "tp %s: cannot write %s: %s\n", command, path,
+                strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
 
 /* <<tp: help>> */
 enum { MAX_COMMANDS = 128 };

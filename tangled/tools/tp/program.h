@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tp.h"
@@ -50,6 +51,7 @@ typedef struct display {
 } display;
 
 bool show_progress(const tp_progress *p, void *context);
+int check_output(const char *command, const char *path);
 
 int run_tp(int argc, char **argv);
 

@@ -198,6 +198,8 @@ static bool translate_progress(const tp_progress *p, void *context)
 /* <<tp vanilla: commands>> */
 static int translate_train(void)
 {
+    if (check_output("translate train", translate_out) != 0)
+        return 1;
     if (translate_width % (2 * translate_heads) != 0
         || translate_smoothing >= 1.0f) {
         fprintf(stderr, "tp translate train: --width %d must be a multiple of "

@@ -203,6 +203,8 @@ static int vit_train_on(vit_run *r);
 
 static int vit_train(void)
 {
+    if (check_output("vit train", vit_out) != 0)
+        return 1;
     tp_error error;
     vit_run r = {.shown = {.terminal = isatty(STDERR_FILENO)}};
     bool digits = strcmp(vit_data, "digits") == 0;
