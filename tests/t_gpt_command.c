@@ -5,6 +5,13 @@ int main(void)
 {
     find_program();
     /* <<t-gpt-command: checks>> */
+    struct tap_outcome no_curve = tp("gpt train --steps 1 --batch 1 --context 8 "
+                                     "--layers 1 --heads 1 --width 8 --out "
+                                     "/tmp/tp-gpt-curve.safetensors --curve "
+                                     "/nonexistent/tp/curve.tsv");
+    ok(no_curve.status == 1 && strstr(no_curve.output, "cannot write")
+           && access("/tmp/tp-gpt-curve.safetensors", F_OK) != 0,
+       "a learning curve that cannot be written is refused before training");
     struct tap_outcome gpt = tp("gpt train --steps 4 --batch 2 --context 16 "
                                 "--layers 1 --heads 2 --width 16 --eval-every 2 "
                                 "--out /tmp/tp-gpt-command.safetensors");

@@ -126,7 +126,8 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
 
 static int gpt_train(void)
 {
-    if (check_output("gpt train", gpt_out) != 0)
+    if (check_output("gpt train", gpt_out) != 0
+        || (gpt_curve != NULL && check_output("gpt train", gpt_curve) != 0))
         return 1;
     if (gpt_width % gpt_heads != 0) {
         fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
@@ -198,8 +199,10 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
                tp_optimizer_steps(opt), gpt_out);
     status = status == 0 ? 0 : 1;
     free(tokens), free(r.w.inputs);
-    if (r.curve != NULL)
-        fclose(r.curve);
+    if (r.curve != NULL && fclose(r.curve) != 0) {
+        fprintf(stderr, "tp gpt train: cannot write %s\n", gpt_curve);
+        status = 1;
+    }
     tp_arena_free(step);
     tp_optimizer_free(opt);
     tp_gpt_free(r.w.m);
