@@ -172,6 +172,26 @@ static void bad_files(void)
 }
 
 /* <<t-checkpoint: special files>> */
+static void not_finite(void)
+{
+    model m = make_model(6);
+    tp_safetensors_save(path, m.params.items, 2, NULL, NULL);
+    free_model(&m);
+    FILE *f = fopen(path, "r+b");
+    unsigned char length[8];
+    if (f == NULL || fread(length, 1, 8, f) != 8)
+        bail_out("cannot read %s", path);
+    long header = 0;
+    for (int i = 7; i >= 0; i--)
+        header = header << 8 | length[i];
+    float infinity = INFINITY;
+    fseek(f, 8 + header + 2 * (long)sizeof infinity, SEEK_SET);
+    fwrite(&infinity, sizeof infinity, 1, f);
+    fclose(f);
+    refused(NULL, 0, "holds inf at element 2", "an infinite weight is named, "
+            "with its tensor and its place");
+}
+
 static void special_files(void)
 {
     char fifo[4300], link[4300], target[4300];
@@ -206,6 +226,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/model.safetensors", directory);
     round_trip();
     bad_files();
+    not_finite();
     special_files();
     unlink(path);
     rmdir(directory);

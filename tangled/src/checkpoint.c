@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,20 @@ static int match_request(const char *path, const tp_param *p, const entry *e,
     return 0;
 }
 /* <<checkpoint: loading>> */
+static int check_finite(const char *path, const entry *e,
+                        const unsigned char *data, tp_error *error)
+{
+    long count = (e->end - e->begin) / (long)sizeof(float);
+    for (long i = 0; i < count; i++) {
+        float x;
+        memcpy(&x, data + e->begin + i * (long)sizeof x, sizeof x);
+        if (!isfinite(x))
+            return tp_error_set(error, "%s: tensor \"%s\" holds %g at element "
+                                "%ld", path, e->name, (double)x, i);
+    }
+    return 0;
+}
+/* <<checkpoint: loading>> */
 int tp_safetensors_load(const char *path, const tp_param *tensors, int n,
                         tp_metadata *metadata, tp_error *error)
 {
@@ -401,10 +416,12 @@ int tp_safetensors_load(const char *path, const tp_param *tensors, int n,
         status = parse_header(path, &file, error);
     if (status == 0)
         status = read_entries(path, &file, &entries, &count, metadata, error);
-    for (int i = 0; status == 0 && i < n; i++)
-        status = match_request(path, &tensors[i],
-                               find_entry(entries, count, tensors[i].name),
-                               error);
+    for (int i = 0; status == 0 && i < n; i++) {
+        const entry *e = find_entry(entries, count, tensors[i].name);
+        status = match_request(path, &tensors[i], e, error);
+        if (status == 0)
+            status = check_finite(path, e, file.data, error);
+    }
     for (int i = 0; status == 0 && i < n; i++) {
         const entry *e = find_entry(entries, count, tensors[i].name);
         memcpy(tensors[i].tensor->data, file.data + e->begin,
