@@ -235,7 +235,7 @@ static int bert_pretrain_on(bert_run *r, const tp_words *words)
     tp_arena_free(step);
     tp_optimizer_free(opt);
     tp_bert_free(r->m);
-    return status == 0 ? 0 : 1;
+    return exit_status(status);
 }
 /* <<tp bert: commands>> */
 static tp_bert *bert_load(const char *command, const char *path,
@@ -601,7 +601,7 @@ static int finetune_on(finetune_run *r)
     free(r->chosen);
     tp_arena_free(step);
     tp_optimizer_free(opt);
-    return status == 0 ? 0 : 1;
+    return exit_status(status);
 }
 /* <<tp bert: commands>> */
 static int write_bert_attention(const tp_bert *m, const tp_words *w,

@@ -108,7 +108,7 @@ static int bigram_train(void)
             printf("%s after %ld steps: validation loss %.4f; saved %s\n",
                    interrupted ? "interrupted" : "trained", done, loss, bigram_out);
     }
-    status = status == 0 ? 0 : 1;
+    status = exit_status(status);
     free(tokens), free(inputs);
     tp_params_free(&params);
     tp_arena_free(step), tp_arena_free(arena);

@@ -197,7 +197,7 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
     else
         printf("%s at step %ld; saved %s\n", interrupted ? "interrupted" : "done",
                tp_optimizer_steps(opt), gpt_out);
-    status = status == 0 ? 0 : 1;
+    status = exit_status(status);
     free(tokens), free(r.w.inputs);
     if (r.curve != NULL && fclose(r.curve) != 0) {
         fprintf(stderr, "tp gpt train: cannot write %s\n", gpt_curve);

@@ -139,6 +139,11 @@ bool show_progress(const tp_progress *p, void *context)
     return !interrupted;
 }
 /* <<tp: progress and interruption>> */
+int exit_status(int status)
+{
+    return status != 0 ? 1 : interrupted ? EXIT_INTERRUPTED : 0;
+}
+
 int check_output(const char *command, const char *path)
 {
     struct stat st;
@@ -183,7 +188,9 @@ static void list_commands(FILE *out)
     fprintf(out, "usage: tp COMMAND [OPTIONS]\n\ncommands:\n");
     for (int i = 0; i < command_count; i++)
         fprintf(out, "  %-16s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(out, "\n'tp COMMAND --help' explains one command.\n");
+    fprintf(out, "\n'tp COMMAND --help' explains one command.\n"
+            "Exit status: 0 done, 1 failed, 2 used wrongly, 130 stopped by "
+            "Ctrl-C\n(a training command saves its work first).\n");
 }
 
 static void command_help(const command *c)

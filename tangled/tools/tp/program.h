@@ -53,6 +53,9 @@ typedef struct display {
 bool show_progress(const tp_progress *p, void *context);
 int check_output(const char *command, const char *path);
 
+enum { EXIT_INTERRUPTED = 130 };  /* 128 + SIGINT, as a shell reports it */
+int exit_status(int status);
+
 int run_tp(int argc, char **argv);
 
 /* <<program: a chapter's part>> */

@@ -242,7 +242,7 @@ static int translate_train(void)
     else
         printf("%s; saved %s\n", interrupted ? "interrupted" : "done",
                translate_out);
-    status = status == 0 ? 0 : 1;
+    status = exit_status(status);
     tp_arena_free(step);
     tp_optimizer_free(opt);
     tp_vanilla_free(r->m);

@@ -265,7 +265,7 @@ static int vit_train_on(vit_run *r)
     free(r->images), free(r->labels);
     tp_arena_free(step);
     tp_optimizer_free(opt);
-    return status == 0 ? 0 : 1;
+    return exit_status(status);
 }
 /* <<tp vit: commands>> */
 static const option vit_eval_options[] = {
