@@ -215,6 +215,7 @@ static int tokenize_encode(const tp_tokenizer *t, const unsigned char *text,
             printf("%d", ids[i]);
     }
     putchar('\n');
+    fflush(stdout);  /* the counts come after the ids */
     fprintf(stderr, "tp tokenize: %ld bytes, %ld tokens (vocabulary %d)\n",
             n, count, t->vocab_size);
     free(ids);
@@ -247,6 +248,7 @@ static int tokenize_decode_ids(const tp_tokenizer *t, const char *text)
         fwrite(out, 1, (size_t)n, stdout);
         bytes += n;
     }
+    fflush(stdout);
     fprintf(stderr, "tp tokenize: %ld tokens, %ld bytes\n", count, bytes);
     free(ids);
     return 0;
@@ -273,6 +275,58 @@ static int tokenize(void)
     free(text);
     tp_tokenizer_free(&t);
     return status;
+}
+/* <<tp data: commands>> */
+static const char *bench_tokenizer = NULL;
+static int bench_repeat = 3;
+
+static const option bench_tokenize_options[] = {
+    {"--tokenizer", OPTION_STRING, &bench_tokenizer, 0, 0,
+     "a directory with GPT-2's vocab.json and merges.txt (default: none)"},
+    {"--repeat", OPTION_INT, &bench_repeat, 1, 100, "runs of each (best)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp data: commands>> */
+static void time_encoding(const char *name, const tp_tokenizer *t,
+                          const tp_corpus *book, int *ids)
+{
+    double best = 1e30;
+    long count = 0;
+    for (int r = 0; r < bench_repeat; r++) {
+        double start = tp_seconds();
+        count = t ? tp_encode(t, book->bytes, book->size, ids)
+                  : tp_gpt2_pieces(book->bytes, book->size, (long *)ids);
+        double seconds = tp_seconds() - start;
+        best = seconds < best ? seconds : best;
+    }
+    printf("%-16s %8.2f MB/s  %9ld %s\n", name, book->size / best / 1e6,
+           count, t ? "tokens" : "pieces");
+}
+/* <<tp data: commands>> */
+static int bench_tokenize(void)
+{
+    tp_corpus book = tp_corpus_book();
+    int *ids = malloc((size_t)(book.size + 1) * sizeof(long));
+    tp_check(ids != NULL, "out of memory");
+    tp_tokenizer bytes = tp_tokenizer_bytes(), chars = tp_tokenizer_chars(&book);
+    printf("the book, %ld bytes; Unicode %s\n", book.size, tp_unicode_version);
+    time_encoding("GPT-2 pieces", NULL, &book, ids);
+    time_encoding("bytes", &bytes, &book, ids);
+    time_encoding("chars", &chars, &book, ids);
+    int status = 0;
+    if (bench_tokenizer != NULL) {
+        tp_tokenizer gpt2;
+        double start = tp_seconds();
+        status = named_tokenizer("bench tokenize", bench_tokenizer, &gpt2);
+        if (status == 0) {
+            printf("GPT-2 loaded in %.2f s\n", tp_seconds() - start);
+            time_encoding("GPT-2", &gpt2, &book, ids);
+            tp_tokenizer_free(&gpt2);
+        }
+    }
+    tp_tokenizer_free(&chars);
+    free(ids);
+    return status == 0 ? 0 : 1;
 }
 
 /* <<tp data: figures>> */
@@ -303,6 +357,9 @@ static const command data_commands[] = {
     /* <<tp data: command table>> */
     {"tokenize", "turn a text into ids, or ids back into text",
      tokenize_options, tokenize, "[FILE]"},
+    /* <<tp data: command table>> */
+    {"bench tokenize", "time the tokenisers on the whole book (MB/s)",
+     bench_tokenize_options, bench_tokenize, NULL},
     /* <<tp data: command table>> */
     {"data stats", "describe a corpus: bytes, lines, tokens, the split",
      data_stats_options, data_stats, NULL},
