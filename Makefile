@@ -30,7 +30,7 @@ endif
 # Every Debian package the project needs, and nothing from anywhere else.
 PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-openmp-dev \
     libcjson-dev libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre \
-    fonts-dejavu-core poppler-utils
+    fonts-dejavu-core poppler-utils unicode-data python3-regex
 PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
     lmodern tex-gyre latexmk
 NEED := mk/need-packages
@@ -151,6 +151,12 @@ TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 # the chapters into a C array and linked into every program and test. It is
 # the one object a prose-only edit rebuilds; no code is recompiled.
 CORPUS := $(OBJ)/gen/book-corpus.o
+# The classes of characters of GPT-2's pre-tokenisation (letters, numbers,
+# white space), generated from the Unicode data that Debian's unicode-data
+# ships, by an awk program of the data chapter; part of the library.
+UNICODE_DATA := /usr/share/unicode
+UNICODE_CLASSES := $(OBJ)/gen/unicode-classes.o
+LIB_OBJECTS += $(UNICODE_CLASSES)
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
@@ -254,6 +260,17 @@ $(OBJ)/gen/book-corpus.c: $(CHAPTERS) mk/embed-corpus
 	$(Q)mk/embed-corpus $@ $(CHAPTERS)
 
 $(CORPUS): $(OBJ)/gen/book-corpus.c $(OBJ)/flags
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/gen/unicode-classes.c: tangled/tools/unicode-classes.awk \
+    $(UNICODE_DATA)/PropList.txt $(UNICODE_DATA)/UnicodeData.txt
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)awk -f $< $(UNICODE_DATA)/PropList.txt \
+	    $(UNICODE_DATA)/UnicodeData.txt > $@
+
+$(UNICODE_CLASSES): $(OBJ)/gen/unicode-classes.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

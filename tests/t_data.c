@@ -139,11 +139,13 @@ static void write_gpt2_files(bool all_bytes)
                 (wint_t)unit, byte_id(b));
     }
     fputs("\"he\": 256, \"ll\": 257, \"hell\": 258, \"\u0120w\": 259, "
-          "\"\u0120\u0120\": 260, \"'s\": 261}", f);
+          "\"\u0120\u0120\": 260, \"'s\": 261, \"\u0120=\": 262, "
+          "\"})\": 263, \"});\": 264}", f);
     fclose(f);
     snprintf(path, sizeof path, "%s/merges.txt", dir);
     f = fopen(path, "w");
-    fputs("#version: 0.2\nh e\nl l\nhe ll\n\xc4\xa0 w\n\xc4\xa0 \xc4\xa0\n' s\n", f);
+    fputs("#version: 0.2\nh e\nl l\nhe ll\n\xc4\xa0 w\n\xc4\xa0 \xc4\xa0\n' s\n"
+          "\xc4\xa0 =\n} )\n}) ;\n", f);
     fclose(f);
 }
 /* <<t-data: the GPT-2 tokeniser>> */
@@ -171,8 +173,8 @@ static void gpt2_tokeniser(void)
     write_gpt2_files(true);
     tp_tokenizer t;
     tp_error error = {""};
-    if (!ok(load_gpt2(&t, &error) == 0 && t.vocab_size == 262,
-            "a vocabulary of 262 tokens and six merges load"))
+    if (!ok(load_gpt2(&t, &error) == 0 && t.vocab_size == 265,
+            "a vocabulary of 265 tokens and nine merges load"))
         diag("%s", error.message);
     ok(encodes_to(&t, "hello world", (const int[]){258, 78, 259, 78, 81, 75, 67},
                   7), "\"hello world\" is hell o / \u0120w o r l d");
@@ -180,6 +182,12 @@ static void gpt2_tokeniser(void)
        "the last of two spaces goes with the next word");
     ok(encodes_to(&t, "it's", (const int[]){72, 83, 261}, 3),
        "a contraction is a piece of its own");
+    ok(encodes_to(&t, "x = 1;", (const int[]){87, 262, 220, 16, 26}, 5),
+       "\"x = 1;\" is x / \u0120= / \u0120 1 / ;: a space joins punctuation");
+    ok(encodes_to(&t, "});", (const int[]){264}, 1),
+       "\"});\" is one piece, and merges into one token");
+    ok(encodes_to(&t, "\xff", (const int[]){byte_id(255)}, 1),
+       "a byte that is not UTF-8 is its byte's token");
     /* <<t-data: GPT-2 round trips and bad files>> */
     unsigned char bytes[2048];
     tp_rng rng = tp_rng_seeded(6, 6);
@@ -202,7 +210,144 @@ static void gpt2_tokeniser(void)
     fclose(f);
     ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "line 2"),
        "a malformed merge is refused with its line number");
+    f = fopen(path, "w");
+    fputs("h e\nq z\n", f);
+    fclose(f);
+    ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "line 2")
+           && strstr(error.message, "lacks"),
+       "a merge whose result is not in the vocabulary is refused");
+    /* <<t-data: a vocabulary with a repeated id>> */
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"a\": 0, \"b\": 0}", f);
+    fclose(f);
+    ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "a repeated id 0"),
+       "a vocabulary with a repeated id is refused");
+    f = fopen(path, "w");
+    fputs("{\"a\": 0, \"b\": 7}", f);
+    fclose(f);
+    ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "a bad id 7"),
+       "and one with an id out of range");
     setlocale(LC_CTYPE, "C");
+}
+
+/* <<t-data: GPT-2's pieces>> */
+static const struct { const char *text, *pieces[9]; } piece_cases[] = {
+    {"it's", {"it", "'s"}},
+    {"IT'S", {"IT", "'", "S"}},
+    {"we'll 've", {"we", "'ll", " '", "ve"}},
+    {"don't", {"don", "'t"}},
+    {"ab'sd", {"ab", "'s", "d"}},
+    {"hello world", {"hello", " world"}},
+    {"a = b->c << d]]", {"a", " =", " b", "->", "c", " <<", " d", "]]"}},
+    {"});", {"});"}},
+    {"3.14 2024", {"3", ".", "14", " 2024"}},
+    /* <<t-data: pieces of white space>> */
+    {"a   b", {"a", "  ", " b"}},
+    {"end   ", {"end", "   "}},
+    {"a\t\tb", {"a", "\t", "\t", "b"}},
+    {"a\r\nb", {"a", "\r", "\n", "b"}},
+    {"x  \ny", {"x", "  ", "\n", "y"}},
+    {"\xc2\xa0x", {"\xc2\xa0", "x"}},               /* no-break space */
+    {"  \u3000x", {"  ", "\u3000", "x"}},           /* ideographic space */
+    {"x\u200by", {"x", "\u200b", "y"}},             /* zero-width space */
+    {"a\x1c" "b", {"a", "\x1c", "b"}},              /* file separator */
+    /* <<t-data: pieces of other scripts>> */
+    {"nai\u0308ve", {"nai", "\u0308", "ve"}},       /* combining diaeresis */
+    {"\U0001F44D\U0001F3FD ok", {"\U0001F44D\U0001F3FD", " ok"}},
+    {"\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd",           /* Hebrew */
+     {"\u05e9\u05dc\u05d5\u05dd", " \u05e2\u05d5\u05dc\u05dd"}},
+    {"\u0639\u0627\u0645 \u0662\u0660\u0662\u0664",   /* Arabic, its digits */
+     {"\u0639\u0627\u0645", " \u0662\u0660\u0662\u0664"}},
+    {"\u0967\u0968\u0969 \u096a", {"\u0967\u0968\u0969", " \u096a"}},
+    {"a \u00b2\u00bd \u216b", {"a", " \u00b2\u00bd", " \u216b"}},
+    {"ab\xff\xfe cd", {"ab", "\xff\xfe", " cd"}},  /* not UTF-8 */
+};
+/* <<t-data: GPT-2's pieces>> */
+static bool pieces_are(const char *text, const char *const *expected)
+{
+    long ends[64], n = (long)strlen(text);
+    long count = tp_gpt2_pieces((const unsigned char *)text, n, ends);
+    long start = 0, k = 0;
+    for (; k < count && expected[k] != NULL; start = ends[k++])
+        if ((long)strlen(expected[k]) != ends[k] - start
+            || memcmp(text + start, expected[k], strlen(expected[k])) != 0)
+            return false;
+    return k == count && expected[k] == NULL;
+}
+/* <<t-data: GPT-2's pieces>> */
+static long random_mixture(unsigned char *out, int count)
+{
+    static const char *const kinds[] = {
+        "a", "Z", " ", " ", "\t", "\n", "\r", "7", ".", ";", "'", "s", "t",
+        "ll", "\xc2\xa0", "\u3000", "\u0308", "\U0001F44D", "\u05e9",
+        "\u0662", "\u00bd", "\u200b", "\x1c", "\xff", "\xe2\x82", "\xc2\x85"};
+    int kinds_count = (int)(sizeof kinds / sizeof kinds[0]);
+    tp_rng rng = tp_rng_seeded(31, 31);
+    long size = 0;
+    for (int i = 0; i < count; i++) {
+        const char *k = kinds[tp_rng_below(&rng, (uint32_t)kinds_count)];
+        memcpy(out + size, k, strlen(k));
+        size += (long)strlen(k);
+    }
+    return size;
+}
+/* <<t-data: GPT-2's pieces>> */
+static const char python_pieces[] =
+    "import regex, sys\n"
+    "p = regex.compile(r\"\"\"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+|"
+    " ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+\"\"\")\n"
+    "text = open(sys.argv[1], 'rb').read().decode('utf-8', 'surrogateescape')\n"
+    "for piece in p.findall(text):\n"
+    "    print(len(piece.encode('utf-8', 'surrogateescape')))\n";
+/* <<t-data: GPT-2's pieces>> */
+static bool same_pieces_as_python(const char *python,
+                                  const unsigned char *text, long n)
+{
+    char path[256], script[256], command[1024];
+    snprintf(path, sizeof path, "%s/pieces.txt", dir);
+    snprintf(script, sizeof script, "%s/pieces.py", dir);
+    write_file("pieces.txt", (const char *)text, (size_t)n);
+    write_file("pieces.py", python_pieces, sizeof python_pieces - 1);
+    snprintf(command, sizeof command, "%s %s %s", python, script, path);
+    long *ends = malloc((size_t)(n + 1) * sizeof *ends);
+    long count = tp_gpt2_pieces(text, n, ends), k = 0, start = 0, length;
+    FILE *p = popen(command, "r");
+    bool same = p != NULL;
+    for (; same && fscanf(p, "%ld", &length) == 1; start = ends[k++])
+        if (k >= count || ends[k] - start != length) {
+            diag("piece %ld, at byte %ld: Python's has %ld bytes, ours %ld",
+                 k, start, length, k < count ? ends[k] - start : 0L);
+            same = false;
+        }
+    same = (p != NULL && pclose(p) == 0) && same && k == count;
+    free(ends);
+    return same;
+}
+/* <<t-data: GPT-2's pieces>> */
+static void gpt2_pieces(void)
+{
+    size_t cases = sizeof piece_cases / sizeof piece_cases[0];
+    for (size_t i = 0; i < cases; i++)
+        ok(pieces_are(piece_cases[i].text, piece_cases[i].pieces),
+           "pieces of case %zu (%s)", i + 1, piece_cases[i].pieces[0]);
+    /* <<t-data: the pieces against Python's regex>> */
+    const char *python = access("/usr/bin/python3", X_OK) == 0
+                             ? "/usr/bin/python3" : "python3";
+    char check[256];
+    snprintf(check, sizeof check, "%s -c 'import regex' 2>/dev/null", python);
+    if (system(check) != 0) {
+        skip(2, "python3 with the regex module (Debian's python3-regex) is "
+                "not installed");
+        return;
+    }
+    tp_corpus book = tp_corpus_book();
+    ok(same_pieces_as_python(python, book.bytes, book.size),
+       "the pieces of the book are Python regex's (%ld bytes)", book.size);
+    unsigned char mixed[20000 * 4];
+    long size = random_mixture(mixed, 20000);
+    ok(same_pieces_as_python(python, mixed, size),
+       "and those of 20,000 random characters of every kind");
 }
 
 /* <<t-data: tasks>> */
@@ -323,6 +468,7 @@ int main(void)
     corpora();
     tokenisers();
     gpt2_tokeniser();
+    gpt2_pieces();
     tasks();
     batches();
     char command[64];

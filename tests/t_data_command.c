@@ -1,6 +1,24 @@
 /* Generated from book/170-data.nw; edit the book, not this file. */
 #include "command.h"
 
+/* <<t-data-command: tokenize>> */
+static void write_tokenizer(const char *merges)
+{
+    mkdir("/tmp/tp-tokenize", 0700);
+    FILE *f = fopen("/tmp/tp-tokenize/vocab.json", "w");
+    fputs("{", f);
+    for (int b = 0, extra = 0; b < 256; b++) {
+        bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172)
+                         || b >= 174;
+        fprintf(f, "\"\\u%04x\": %d, ", printable ? b : 256 + extra++, b);
+    }
+    fputs("\"\\u0120=\": 256}", f);
+    fclose(f);
+    f = fopen("/tmp/tp-tokenize/merges.txt", "w");
+    fputs(merges, f);
+    fclose(f);
+}
+
 int main(void)
 {
     find_program();
@@ -51,5 +69,56 @@ int main(void)
     unlink("/tmp/tp-unreadable.txt");
     unlink("/tmp/tp-empty.txt");
     unlink("/tmp/tp-binary.dat");
+    /* <<t-data-command: more bad data input>> */
+    write_tokenizer("#version: 0.2\n\xc4\xa0 =\n");
+    f = fopen("/tmp/tp-tokenize/x.txt", "w");
+    fputs("x = 1;", f);
+    fclose(f);
+    const char *dir = "--tokenizer /tmp/tp-tokenize";
+    snprintf(command, sizeof command, "tokenize %s /tmp/tp-tokenize/x.txt", dir);
+    struct tap_outcome ids = tp(command);
+    ok(ids.status == 0 && strncmp(ids.output, "120 256 32 49 59\n", 17) == 0
+           && strstr(ids.output, "6 bytes, 5 tokens"),
+       "tp tokenize: \"x = 1;\" is 120 256 32 49 59, counts on standard error");
+    snprintf(command, sizeof command, "tokenize %s --pieces /tmp/tp-tokenize/x.txt",
+             dir);
+    struct tap_outcome pieces = tp(command);
+    ok(pieces.status == 0
+           && strncmp(pieces.output, "x \xe2\x90\xa3= \xe2\x90\xa3 1 ;\n", 15) == 0,
+       "--pieces writes each token, spaces visible");
+    /* <<t-data-command: tokenize back and forth>> */
+    char pipeline[512];
+    snprintf(pipeline, sizeof pipeline, "tokenize %s /tmp/tp-tokenize/x.txt "
+             "2>/dev/null | %s tokenize --decode %s", dir, getenv("TP_PROGRAM"), dir);
+    struct tap_outcome back = tp(pipeline);
+    ok(back.status == 0 && strncmp(back.output, "x = 1;", 6) == 0,
+       "--decode turns the ids back into the text");
+    f = fopen("/tmp/tp-tokenize/bad.txt", "w");
+    fputs("\xff\xfe", f);
+    fclose(f);
+    struct tap_outcome invalid = tp("tokenize < /tmp/tp-tokenize/bad.txt");
+    ok(invalid.status == 0 && strstr(invalid.output, "255 254\n"),
+       "bytes that are not UTF-8 are encoded, one by one");
+    f = fopen("/tmp/tp-tokenize/ids.txt", "w");
+    fputs("1 2 256\n", f);
+    fclose(f);
+    struct tap_outcome out_of_range = tp("tokenize --decode < /tmp/tp-tokenize/ids.txt");
+    ok(out_of_range.status == 1 && strstr(out_of_range.output, "token 3, '256', "
+                                          "is not an id from 0 to 255"),
+       "an id out of range for --decode gets a one-line error");
+    write_tokenizer("\xc4\xa0 =\nq z\n");
+    snprintf(command, sizeof command, "tokenize %s /tmp/tp-tokenize/x.txt", dir);
+    struct tap_outcome disagree = tp(command);
+    ok(disagree.status == 1 && strstr(disagree.output, "line 2")
+           && strstr(disagree.output, "lacks"),
+       "a vocabulary and merges that disagree get a one-line error");
+    f = fopen("/tmp/tp-tokenize/vocab.json", "w");
+    fputs("{\"a\": 0, \"b\": 0}", f);
+    fclose(f);
+    struct tap_outcome repeated = tp(command);
+    ok(repeated.status == 1 && strstr(repeated.output, "a repeated id 0"),
+       "a repeated token id gets a one-line error");
+    if (system("rm -rf /tmp/tp-tokenize") != 0)
+        diag("could not remove /tmp/tp-tokenize");
     return done_testing();
 }

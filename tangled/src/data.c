@@ -3,9 +3,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
-#include <wctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +223,6 @@ struct tp_bpe {
     int vocab_size;
     uint32_t byte_to_unit[256];
     int unit_to_byte[512];
-    locale_t ctype;       /* C.UTF-8, for classifying characters */
 };
 
 static void bpe_free(tp_bpe *bpe)
@@ -234,8 +231,6 @@ static void bpe_free(tp_bpe *bpe)
         free(bpe->token_of[i]);
     free(bpe->token_of);
     tp_string_table_free(&bpe->vocab), tp_string_table_free(&bpe->ranks);
-    if (bpe->ctype != (locale_t)0)
-        freelocale(bpe->ctype);
     free(bpe);
 }
 /* <<data: byte-pair encoding>> */
@@ -279,10 +274,14 @@ static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
     int status = 0;
     cJSON_ArrayForEach(item, root) {
         /* <<data: enter one token of the vocabulary>> */
-        int id = cJSON_IsNumber(item) ? (int)item->valuedouble : -1;
-        if (id < 0 || id >= bpe->vocab_size || bpe->token_of[id] != NULL) {
-            status = tp_error_set(error, "%s: token \"%s\" has a bad or repeated "
-                                  "id", path, item->string);
+        double value = cJSON_IsNumber(item) ? item->valuedouble : -1;
+        int id = value >= 0 && value < bpe->vocab_size && value == (int)value
+                     ? (int)value : -1;
+        if (id < 0 || bpe->token_of[id] != NULL) {
+            status = tp_error_set(error, "%s: token \"%s\" has %s id %g (ids are "
+                                  "0 to %d, each once)", path, item->string,
+                                  id < 0 ? "a bad" : "a repeated", value,
+                                  bpe->vocab_size - 1);
             break;
         }
         bpe->token_of[id] = strdup(item->string);
@@ -290,6 +289,17 @@ static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
     }
     cJSON_Delete(root);
     return status;
+}
+/* <<data: byte-pair encoding>> */
+static bool merge_in_vocab(const tp_bpe *bpe, const char *line, size_t n,
+                           const char *space)
+{
+    char joined[1024];
+    size_t left = (size_t)(space - line), right = n - left - 1;
+    if (n > sizeof joined)
+        return false;
+    memcpy(joined, line, left), memcpy(joined + left, space + 1, right);
+    return tp_string_get(&bpe->vocab, joined, left + right) >= 0;
 }
 /* <<data: byte-pair encoding>> */
 static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
@@ -313,6 +323,10 @@ static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
             || memchr(space + 1, ' ', n - (size_t)(space + 1 - line)) != NULL)
             status = tp_error_set(error, "%s, line %d: a merge is two tokens "
                                   "separated by one space", path, line_number);
+        else if (!merge_in_vocab(bpe, line, n, space))
+            status = tp_error_set(error, "%s, line %d: the merge \"%.*s\" "
+                                  "makes a token that the vocabulary lacks",
+                                  path, line_number, (int)n, line);
         else
             tp_string_put(&bpe->ranks, line, n, rank++);
     }
@@ -338,7 +352,6 @@ int tp_tokenizer_gpt2(const char *vocab_json, const char *merges_txt,
     tp_bpe *bpe = calloc(1, sizeof *bpe);
     tp_check(bpe != NULL, "out of memory");
     gpt2_byte_map(bpe);
-    bpe->ctype = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
     if (load_vocab(bpe, vocab_json, error) != 0
         || load_merges(bpe, merges_txt, error) != 0
         || check_bytes(bpe, vocab_json, error) != 0) {
@@ -352,59 +365,80 @@ int tp_tokenizer_gpt2(const char *vocab_json, const char *merges_txt,
 /* <<data: byte-pair encoding>> */
 enum { LETTER, NUMBER, SPACE, OTHER };
 
-static int unit_class(const tp_bpe *bpe, uint32_t u)
+extern const unsigned int tp_unicode_ranges[][3];
+extern const int tp_unicode_range_count;
+
+static int unit_class(uint32_t u)
 {
-    if (u < 128)
-        return isalpha((int)u) ? LETTER : isdigit((int)u) ? NUMBER
-               : isspace((int)u) ? SPACE : OTHER;
-    if (u >= RAW_BYTE || bpe->ctype == (locale_t)0)
-        return u >= RAW_BYTE ? OTHER : LETTER;
-    wint_t w = (wint_t)u;
-    return iswalpha_l(w, bpe->ctype) ? LETTER
-           : iswalnum_l(w, bpe->ctype) ? NUMBER
-           : iswspace_l(w, bpe->ctype) ? SPACE : OTHER;
+    int lo = 0, hi = tp_unicode_range_count - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (u < tp_unicode_ranges[mid][0])
+            hi = mid - 1;
+        else if (u > tp_unicode_ranges[mid][1])
+            lo = mid + 1;
+        else
+            return (int)tp_unicode_ranges[mid][2];
+    }
+    return OTHER;
 }
 /* <<data: byte-pair encoding>> */
-static int contraction(const uint32_t *u, int i, int n)
+static int class_at(const unsigned char *s, long n, long i, long *next)
 {
-    static const char *const forms[] = {"'s", "'t", "'re", "'ve", "'m",
-                                        "'ll", "'d"};
-    for (int f = 0; f < 7; f++) {
-        int len = (int)strlen(forms[f]), k = 0;
-        while (k < len && i + k < n && u[i + k] == (uint32_t)forms[f][k])
-            k++;
-        if (k == len)
-            return len;
-    }
-    return 0;
+    int length;
+    int cls = unit_class(next_unit(s + i, n - i, &length));
+    *next = i + length;
+    return cls;
 }
 
-static int run_of(const int *cls, int i, int n, int wanted, bool negate)
+static long run_end(const unsigned char *s, long n, long i, int cls,
+                    long *last)
 {
-    int j = i;
-    while (j < n && ((cls[j] == wanted) != negate)
-           && !(negate && (cls[j] == SPACE || cls[j] == LETTER
-                           || cls[j] == NUMBER)))
-        j++;
-    return j - i;
+    long next;
+    *last = i;
+    while (i < n && class_at(s, n, i, &next) == cls)
+        *last = i, i = next;
+    return i;
 }
 /* <<data: byte-pair encoding>> */
-static int piece_length(const uint32_t *u, const int *cls, int i, int n)
+static long contraction_end(const unsigned char *s, long n, long i)
 {
-    int len = contraction(u, i, n);
-    if (len > 0)
-        return len;
-    int lead = u[i] == ' ' && i + 1 < n ? 1 : 0;
-    for (int kind = LETTER; kind <= OTHER; kind += kind == NUMBER ? 2 : 1) {
-        int run = kind == OTHER ? run_of(cls, i + lead, n, OTHER, true)
-                                : run_of(cls, i + lead, n, kind, false);
-        if (run > 0)
-            return lead + run;
+    static const char *const endings[] = {"s", "t", "re", "ve", "m", "ll",
+                                          "d"};
+    if (s[i] != '\'')
+        return i;
+    for (int k = 0; k < 7; k++) {
+        long len = (long)strlen(endings[k]);
+        if (i + 1 + len <= n && memcmp(s + i + 1, endings[k], (size_t)len) == 0)
+            return i + 1 + len;
     }
-    int spaces = run_of(cls, i, n, SPACE, false);
-    if (spaces > 1 && i + spaces < n)
-        return spaces - 1;  /* leave the last space to the next word */
-    return spaces > 0 ? spaces : 1;
+    return i;
+}
+/* <<data: byte-pair encoding>> */
+static long piece_end(const unsigned char *s, long n, long i)
+{
+    long end = contraction_end(s, n, i), next, after, last;
+    if (end > i)
+        return end;                                  /* rule 1 */
+    int cls = class_at(s, n, i, &next);
+    long start = i;
+    if (s[i] == ' ' && next < n) {
+        int following = class_at(s, n, next, &after);
+        if (following != SPACE)
+            start = next, cls = following;
+    }
+    if (cls != SPACE)
+        return run_end(s, n, start, cls, &last);     /* rules 2, 3, 4 */
+    end = run_end(s, n, i, SPACE, &last);
+    return end < n && last > i ? last : end;         /* rules 5, 6 */
+}
+/* <<data: byte-pair encoding>> */
+long tp_gpt2_pieces(const unsigned char *text, long n, long *ends)
+{
+    long count = 0;
+    for (long i = 0; i < n; i = ends[count++])
+        ends[count] = piece_end(text, n, i);
+    return count;
 }
 /* <<data: byte-pair encoding>> */
 static int best_pair(const tp_bpe *bpe, char **symbol, int n)
@@ -483,27 +517,11 @@ static long encode_piece(const tp_bpe *bpe, const unsigned char *bytes,
 static long bpe_encode(const tp_bpe *bpe, const unsigned char *text, long n,
                        int *ids)
 {
-    uint32_t *units = malloc(((size_t)n + 1) * sizeof *units);
-    int *cls = malloc(((size_t)n + 1) * sizeof *cls);
-    long *offset = malloc(((size_t)n + 1) * sizeof *offset);
-    tp_check(units && cls && offset, "out of memory");
-    int count = 0;
-    for (long i = 0; i < n; count++) {
-        int length;
-        offset[count] = i;
-        units[count] = next_unit(text + i, n - i, &length);
-        cls[count] = unit_class(bpe, units[count]);
-        i += length;
-    }
-    offset[count] = n;
     long written = 0;
-    for (int i = 0; i < count;) {
-        int len = piece_length(units, cls, i, count);
-        written += encode_piece(bpe, text + offset[i],
-                                offset[i + len] - offset[i], ids + written);
-        i += len;
+    for (long i = 0, end; i < n; i = end) {
+        end = piece_end(text, n, i);
+        written += encode_piece(bpe, text + i, end - i, ids + written);
     }
-    free(units), free(cls), free(offset);
     return written;
 }
 /* <<data: byte-pair encoding>> */

@@ -42,6 +42,9 @@ long tp_encode(const tp_tokenizer *t, const unsigned char *text, long n,
                int *ids);
 long tp_decode(const tp_tokenizer *t, const int *ids, long n,
                unsigned char *out);
+/* <<data: tokenisers>> */
+long tp_gpt2_pieces(const unsigned char *text, long n, long *ends);
+extern const char tp_unicode_version[];
 
 /* <<data: string tables>> */
 typedef struct tp_string_table {

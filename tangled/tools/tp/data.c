@@ -119,6 +119,215 @@ static int data_sample(void)
     }
     return 0;
 }
+/* <<tp data: commands>> */
+static const char *tokenize_with = "bytes";
+static bool tokenize_decode = false, tokenize_pieces = false;
+
+static const option tokenize_options[] = {
+    {"--tokenizer", OPTION_STRING, &tokenize_with, 0, 0,
+     "bytes, chars, or a directory with GPT-2's vocab.json and merges.txt"},
+    {"--decode", OPTION_FLAG, &tokenize_decode, 0, 0,
+     "read ids and write the text they stand for"},
+    {"--pieces", OPTION_FLAG, &tokenize_pieces, 0, 0,
+     "write each token as text, spaces made visible"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp data: commands>> */
+static int named_tokenizer(const char *command, const char *name,
+                           tp_tokenizer *t)
+{
+    if (strcmp(name, "bytes") == 0 || strcmp(name, "chars") == 0) {
+        tp_corpus book = tp_corpus_book();
+        data_tokenizer = name;
+        return make_tokenizer(command, &book, t);
+    }
+    char vocab[4096], merges[4096];
+    tp_error error;
+    snprintf(vocab, sizeof vocab, "%s/vocab.json", name);
+    snprintf(merges, sizeof merges, "%s/merges.txt", name);
+    if (tp_tokenizer_gpt2(vocab, merges, t, &error) != 0) {
+        fprintf(stderr, "tp %s: %s\n", command, error.message);
+        return -1;
+    }
+    return 0;
+}
+/* <<tp data: commands>> */
+static unsigned char *read_input(const char *path, long *size)
+{
+    FILE *f = path ? fopen(path, "rb") : stdin;
+    if (f == NULL) {
+        fprintf(stderr, "tp tokenize: cannot read %s: %s\n", path,
+                strerror(errno));
+        return NULL;
+    }
+    unsigned char *text = NULL;
+    long n = 0, capacity = 0;
+    for (size_t got = 1; got > 0; n += (long)got) {
+        if (n == capacity) {
+            capacity = capacity ? 2 * capacity : 65536;
+            text = realloc(text, (size_t)capacity);
+            tp_check(text != NULL, "out of memory");
+        }
+        got = fread(text + n, 1, (size_t)(capacity - n), f);
+    }
+    if (path)
+        fclose(f);
+    *size = n;
+    return text;
+}
+/* <<tp data: commands>> */
+static void print_token_text(const unsigned char *s, long n)
+{
+    for (long i = 0; i < n; i++) {
+        int need = s[i] >= 0xC2 && s[i] <= 0xDF ? 1
+                   : s[i] >= 0xE0 && s[i] <= 0xEF ? 2
+                   : s[i] >= 0xF0 && s[i] <= 0xF4 ? 3 : 0;
+        bool whole = need > 0 && i + need < n;
+        for (int k = 1; whole && k <= need; k++)
+            whole = (s[i + k] & 0xC0) == 0x80;
+        if (s[i] == ' ')
+            fputs("\xe2\x90\xa3", stdout);
+        else if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r' || s[i] == '\\')
+            printf("\\%c", s[i] == '\n' ? 'n' : s[i] == '\t' ? 't'
+                           : s[i] == '\r' ? 'r' : '\\');
+        else if (s[i] > ' ' && s[i] < 0x7F)
+            putchar(s[i]);
+        else if (whole)
+            fwrite(s + i, 1, (size_t)need + 1, stdout), i += need;
+        else
+            printf("\\x%02x", s[i]);
+    }
+}
+/* <<tp data: commands>> */
+static int tokenize_encode(const tp_tokenizer *t, const unsigned char *text,
+                           long n)
+{
+    int *ids = malloc(((size_t)n + 1) * sizeof *ids);
+    tp_check(ids != NULL, "out of memory");
+    long count = tp_encode(t, text, n, ids);
+    for (long i = 0; i < count; i++) {
+        if (i > 0)
+            putchar(' ');
+        if (tokenize_pieces) {
+            unsigned char bytes[4096];
+            print_token_text(bytes, tp_decode(t, ids + i, 1, bytes));
+        } else
+            printf("%d", ids[i]);
+    }
+    putchar('\n');
+    fflush(stdout);  /* the counts come after the ids */
+    fprintf(stderr, "tp tokenize: %ld bytes, %ld tokens (vocabulary %d)\n",
+            n, count, t->vocab_size);
+    free(ids);
+    return 0;
+}
+/* <<tp data: commands>> */
+static int tokenize_decode_ids(const tp_tokenizer *t, const char *text)
+{
+    long count = 0, bytes = 0;
+    int *ids = malloc((strlen(text) / 2 + 1) * sizeof *ids);
+    tp_check(ids != NULL, "out of memory");
+    for (const char *p = text + strspn(text, " \n\t\r"); *p != '\0';
+         p += strspn(p, " \n\t\r")) {
+        char *end;
+        errno = 0;
+        long id = strtol(p, &end, 10);
+        if (end == p || errno != 0 || id < 0 || id >= t->vocab_size
+            || !strchr(" \n\t\r", *end)) {
+            fprintf(stderr, "tp tokenize: token %ld, '%.*s', is not an id "
+                    "from 0 to %d\n", count + 1, (int)strcspn(p, " \n\t\r"),
+                    p, t->vocab_size - 1);
+            free(ids);
+            return 1;
+        }
+        ids[count++] = (int)id, p = end;
+    }
+    for (long i = 0; i < count; i++) {  /* a GPT-2 token may be long */
+        unsigned char out[4096];
+        long n = tp_decode(t, ids + i, 1, out);
+        fwrite(out, 1, (size_t)n, stdout);
+        bytes += n;
+    }
+    fflush(stdout);
+    fprintf(stderr, "tp tokenize: %ld tokens, %ld bytes\n", count, bytes);
+    free(ids);
+    return 0;
+}
+/* <<tp data: commands>> */
+static int tokenize(void)
+{
+    if (operand_count > 1) {
+        fprintf(stderr, "tp tokenize: one file at most, or standard input\n");
+        return 2;
+    }
+    tp_tokenizer t;
+    if (named_tokenizer("tokenize", tokenize_with, &t) != 0)
+        return 1;
+    long n;
+    unsigned char *text = read_input(operand_count ? operands[0] : NULL, &n);
+    int status = 1;
+    if (text != NULL && tokenize_decode) {
+        char *ids = strndup((const char *)text, (size_t)n);
+        status = tokenize_decode_ids(&t, ids);
+        free(ids);
+    } else if (text != NULL)
+        status = tokenize_encode(&t, text, n);
+    free(text);
+    tp_tokenizer_free(&t);
+    return status;
+}
+/* <<tp data: commands>> */
+static const char *bench_tokenizer = NULL;
+static int bench_repeat = 3;
+
+static const option bench_tokenize_options[] = {
+    {"--tokenizer", OPTION_STRING, &bench_tokenizer, 0, 0,
+     "a directory with GPT-2's vocab.json and merges.txt (default: none)"},
+    {"--repeat", OPTION_INT, &bench_repeat, 1, 100, "runs of each (best)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp data: commands>> */
+static void time_encoding(const char *name, const tp_tokenizer *t,
+                          const tp_corpus *book, int *ids)
+{
+    double best = 1e30;
+    long count = 0;
+    for (int r = 0; r < bench_repeat; r++) {
+        double start = tp_seconds();
+        count = t ? tp_encode(t, book->bytes, book->size, ids)
+                  : tp_gpt2_pieces(book->bytes, book->size, (long *)ids);
+        double seconds = tp_seconds() - start;
+        best = seconds < best ? seconds : best;
+    }
+    printf("%-16s %8.2f MB/s  %9ld %s\n", name, book->size / best / 1e6,
+           count, t ? "tokens" : "pieces");
+}
+/* <<tp data: commands>> */
+static int bench_tokenize(void)
+{
+    tp_corpus book = tp_corpus_book();
+    int *ids = malloc((size_t)(book.size + 1) * sizeof(long));
+    tp_check(ids != NULL, "out of memory");
+    tp_tokenizer bytes = tp_tokenizer_bytes(), chars = tp_tokenizer_chars(&book);
+    printf("the book, %ld bytes; Unicode %s\n", book.size, tp_unicode_version);
+    time_encoding("GPT-2 pieces", NULL, &book, ids);
+    time_encoding("bytes", &bytes, &book, ids);
+    time_encoding("chars", &chars, &book, ids);
+    int status = 0;
+    if (bench_tokenizer != NULL) {
+        tp_tokenizer gpt2;
+        double start = tp_seconds();
+        status = named_tokenizer("bench tokenize", bench_tokenizer, &gpt2);
+        if (status == 0) {
+            printf("GPT-2 loaded in %.2f s\n", tp_seconds() - start);
+            time_encoding("GPT-2", &gpt2, &book, ids);
+            tp_tokenizer_free(&gpt2);
+        }
+    }
+    tp_tokenizer_free(&chars);
+    free(ids);
+    return status == 0 ? 0 : 1;
+}
 
 /* <<tp data: figures>> */
 static int draw_data_shapes(tp_draw *d, tp_error *error)
@@ -145,6 +354,12 @@ static int draw_data_shapes(tp_draw *d, tp_error *error)
 }
 
 static const command data_commands[] = {
+    /* <<tp data: command table>> */
+    {"tokenize", "turn a text into ids, or ids back into text",
+     tokenize_options, tokenize, "[FILE]"},
+    /* <<tp data: command table>> */
+    {"bench tokenize", "time the tokenisers on the whole book (MB/s)",
+     bench_tokenize_options, bench_tokenize, NULL},
     /* <<tp data: command table>> */
     {"data stats", "describe a corpus: bytes, lines, tokens, the split",
      data_stats_options, data_stats, NULL},
