@@ -228,6 +228,14 @@ static void gpt2_tokeniser(void)
     fclose(f);
     ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "a bad id 7"),
        "and one with an id out of range");
+    f = fopen(path, "w");
+    fputs("{\"a\": 0, \"", f);
+    for (int i = 0; i < TP_TOKEN_MAX_BYTES + 1; i++)
+        fputc('x', f);
+    fputs("\": 1}", f);
+    fclose(f);
+    ok(load_gpt2(&t, &error) == -1 && strstr(error.message, "257 bytes long"),
+       "and one with a token longer than a token may be");
     setlocale(LC_CTYPE, "C");
 }
 

@@ -284,6 +284,15 @@ static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
                                   bpe->vocab_size - 1);
             break;
         }
+        long characters = 0;
+        for (const char *c = item->string; *c != '\0'; c++)
+            characters += ((unsigned char)*c & 0xC0) != 0x80;  /* a unit, one byte */
+        if (characters > TP_TOKEN_MAX_BYTES) {
+            status = tp_error_set(error, "%s: token %d is %ld bytes long, more than "
+                                  "the %d a token may be", path, id, characters,
+                                  TP_TOKEN_MAX_BYTES);
+            break;
+        }
         bpe->token_of[id] = strdup(item->string);
         tp_string_put(&bpe->vocab, item->string, strlen(item->string), id);
     }

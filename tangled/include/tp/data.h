@@ -46,6 +46,8 @@ long tp_decode(const tp_tokenizer *t, const int *ids, long n,
 long tp_gpt2_pieces(const unsigned char *text, long n, long *ends);
 extern const char tp_unicode_version[];
 
+enum { TP_TOKEN_MAX_BYTES = 256 };
+
 /* <<data: string tables>> */
 typedef struct tp_string_table {
     char **keys;

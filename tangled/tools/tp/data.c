@@ -209,7 +209,7 @@ static int tokenize_encode(const tp_tokenizer *t, const unsigned char *text,
         if (i > 0)
             putchar(' ');
         if (tokenize_pieces) {
-            unsigned char bytes[4096];
+            unsigned char bytes[TP_TOKEN_MAX_BYTES];
             print_token_text(bytes, tp_decode(t, ids + i, 1, bytes));
         } else
             printf("%d", ids[i]);
@@ -243,7 +243,7 @@ static int tokenize_decode_ids(const tp_tokenizer *t, const char *text)
         ids[count++] = (int)id, p = end;
     }
     for (long i = 0; i < count; i++) {  /* a GPT-2 token may be long */
-        unsigned char out[4096];
+        unsigned char out[TP_TOKEN_MAX_BYTES];
         long n = tp_decode(t, ids + i, 1, out);
         fwrite(out, 1, (size_t)n, stdout);
         bytes += n;

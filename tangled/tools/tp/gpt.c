@@ -294,7 +294,7 @@ static int gpt_sample(void)
                 tp_arena_reset(scratch);
                 int token = tp_gpt_sample_token(next, vocab, sample_temperature,
                                                 sample_top_k, sample_top_p, &rng);
-                unsigned char bytes[1024];
+                unsigned char bytes[TP_TOKEN_MAX_BYTES];
                 fwrite(bytes, 1, (size_t)tp_decode(&t, &token, 1, bytes), stdout);
                 logits = tp_gpt_step(m, cache, token, scratch);
             }
