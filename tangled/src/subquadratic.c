@@ -495,6 +495,24 @@ static void through_features(feature_map phi, tp_tensor *input,
                 * dfeatures->data[i * cols + c];
 }
 /* <<subquadratic: linear attention>> */
+static void through_the_division(const linear_saved *s, tp_node *node,
+                                 linear_grads *w, int b, int h)
+{
+    tp_tensor o = tp_head(node->output, b, h);
+    tp_tensor dout = tp_head_grad(node->output, b, h);
+    tp_tensor du = tp_head(w->du, b, h);
+    float *den = tp_head(s->den, b, h).data, *dden = tp_head(w->dden, b, h).data;
+    int tq = du.shape.dim[0], dv = o.shape.dim[1];
+    for (int i = 0; i < tq; i++) {
+        double dot = 0.0;
+        for (int e = 0; e < dv; e++) {
+            du.data[i * dv + e] = dout.data[i * dout.stride[0] + e] / den[i];
+            dot += (double)dout.data[i * dout.stride[0] + e] * o.data[i * dv + e];
+        }
+        dden[i] = (float)(-dot / den[i]);
+    }
+}
+/* <<subquadratic: linear attention>> */
 static void linear_backward_head(const linear_saved *s, tp_node *node,
                                  linear_grads *w, int b, int h)
 {
@@ -504,21 +522,7 @@ static void linear_backward_head(const linear_saved *s, tp_node *node,
     float *z = tp_head(s->z, b, h).data;
     float *dden = tp_head(w->dden, b, h).data, *dz = tp_head(w->dz, b, h).data;
     int tq = du.shape.dim[0], d = dqf.shape.dim[1];
-    /* <<linear attention: through the division>> */
-    {
-        tp_tensor o = tp_head(node->output, b, h);
-        tp_tensor dout = tp_head_grad(node->output, b, h);
-        float *den = tp_head(s->den, b, h).data;
-        int dv = o.shape.dim[1];
-        for (int i = 0; i < tq; i++) {
-            double dot = 0.0;
-            for (int e = 0; e < dv; e++) {
-                du.data[i * dv + e] = dout.data[i * dout.stride[0] + e] / den[i];
-                dot += (double)dout.data[i * dout.stride[0] + e] * o.data[i * dv + e];
-            }
-            dden[i] = (float)(-dot / den[i]);
-        }
-    }
+    through_the_division(s, node, w, b, h);
     /* <<linear attention: to the query features and the state>> */
     tp_tensor st = tp_head(s->state, b, h), qf = tp_head(s->qf, b, h);
     tp_tensor stt = tp_transposed_view(st), qft = tp_transposed_view(qf);
@@ -605,24 +609,7 @@ static void causal_key_gradients(const linear_saved *s, tp_tensor *v,
 static void causal_backward_head(const linear_saved *s, tp_node *node,
                                  linear_grads *w, int b, int h)
 {
-    tp_tensor du = tp_head(w->du, b, h);
-    float *dden = tp_head(w->dden, b, h).data;
-    int tq = du.shape.dim[0];
-    /* <<linear attention: through the division>> */
-    {
-        tp_tensor o = tp_head(node->output, b, h);
-        tp_tensor dout = tp_head_grad(node->output, b, h);
-        float *den = tp_head(s->den, b, h).data;
-        int dv = o.shape.dim[1];
-        for (int i = 0; i < tq; i++) {
-            double dot = 0.0;
-            for (int e = 0; e < dv; e++) {
-                du.data[i * dv + e] = dout.data[i * dout.stride[0] + e] / den[i];
-                dot += (double)dout.data[i * dout.stride[0] + e] * o.data[i * dv + e];
-            }
-            dden[i] = (float)(-dot / den[i]);
-        }
-    }
+    through_the_division(s, node, w, b, h);
     tp_tensor *v = node->input[2];
     causal_query_gradients(s, v, w, b, h);
     causal_key_gradients(s, v, w, b, h);
