@@ -40,6 +40,16 @@ int main(void)
     struct tap_outcome binary_data = tp("data stats --data /tmp/tp-binary.dat");
     ok(binary_data.status != 0 && strstr(binary_data.output, "binary"),
        "a binary data file gets a one-line error");
+    struct tap_outcome endless = tp("data stats --data /dev/zero");
+    ok(endless.status == 1 && strstr(endless.output, "not a regular file"),
+       "a device as data is refused, not read forever");
+    unlink("/tmp/tp-fifo");
+    struct tap_outcome fifo = mkfifo("/tmp/tp-fifo", 0600) == 0
+                                  ? tp("data stats --data /tmp/tp-fifo")
+                                  : (struct tap_outcome){.status = -1};
+    ok(fifo.status == 1 && strstr(fifo.output, "not a regular file"),
+       "a FIFO as data is refused at once, not waited on");
+    unlink("/tmp/tp-fifo");
     /* <<t-data-command: more bad data input>> */
     struct tap_outcome zero = tp("data sample --length 0");
     ok(zero.status == 2 && strstr(zero.output, "--length must be an integer "

@@ -3,11 +3,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tp/data.h"
 
@@ -26,15 +28,43 @@ void tp_corpus_free(tp_corpus *text)
     *text = (tp_corpus){0};
 }
 /* <<data: reading texts>> */
+enum { CORPUS_MAX_BYTES = 1L << 30 };
+
+static FILE *open_regular(const char *path, long size, tp_error *error)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0) {
+        tp_error_set(error, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    FILE *f = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        tp_error_set(error, "cannot read %s: it is not a regular file", path);
+    else if (st.st_size > CORPUS_MAX_BYTES - size)
+        tp_error_set(error, "%s: the text is larger than %ld bytes", path,
+                     (long)CORPUS_MAX_BYTES);
+    else if ((f = fdopen(fd, "rb")) == NULL)
+        tp_error_set(error, "cannot read %s: %s", path, strerror(errno));
+    if (f == NULL)
+        close(fd);
+    return f;
+}
+/* <<data: reading texts>> */
 static int append_file(const char *path, unsigned char **buffer, long *size,
                        tp_error *error)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_regular(path, *size, error);
     if (f == NULL)
-        return tp_error_set(error, "cannot read %s: %s", path, strerror(errno));
+        return -1;
     unsigned char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if ((long)n > CORPUS_MAX_BYTES - *size) {
+            fclose(f);
+            return tp_error_set(error, "%s: the text is larger than %ld bytes",
+                                path, (long)CORPUS_MAX_BYTES);
+        }
         unsigned char *grown = realloc(*buffer, (size_t)*size + n);
         if (grown == NULL) {
             fclose(f);
