@@ -210,6 +210,14 @@ static void special_files(void)
            && strstr(error.message, "not a regular file") != NULL
            && lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode),
        "saving onto a FIFO is refused, and the FIFO stays");
+    char leftover[4400];
+    snprintf(leftover, sizeof leftover, "%s.tmp.AbC123", target);
+    FILE *stale = fopen(leftover, "w");
+    if (stale != NULL)
+        fclose(stale);
+    ok(tp_safetensors_save(link, m.params.items, 2, NULL, &error) == 0
+           && access(leftover, F_OK) != 0,
+       "a save removes what a killed save of the same file left behind");
     ok(tp_safetensors_save(link, m.params.items, 2, NULL, &error) == 0
            && lstat(link, &st) == 0 && S_ISLNK(st.st_mode)
            && stat(target, &st) == 0 && S_ISREG(st.st_mode)

@@ -1,5 +1,6 @@
 /* Generated from book/168-checkpoints.nw; edit the book, not this file. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -157,12 +158,35 @@ static int resolve_target(const char *path, char *target, size_t size,
     return 0;
 }
 /* <<checkpoint: saving atomically>> */
+static void remove_leftovers(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+             slash ? path : ".");
+    DIR *d = opendir(slash == path ? "/" : dir);
+    size_t n = strlen(base);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, base, n) == 0
+            && strncmp(e->d_name + n, ".tmp.", 5) == 0
+            && strlen(e->d_name + n + 5) == 6) {
+            char old[PATH_MAX + 256];
+            snprintf(old, sizeof old, "%s/%s", slash == path ? "" : dir,
+                     e->d_name);
+            unlink(old);
+        }
+    if (d != NULL)
+        closedir(d);
+}
+/* <<checkpoint: saving atomically>> */
 int tp_safetensors_save(const char *named, const tp_param *tensors, int n,
                         const tp_metadata *metadata, tp_error *error)
 {
     char path[PATH_MAX], temporary[PATH_MAX + 16];
     if (resolve_target(named, path, sizeof path, error) != 0)
         return -1;
+    remove_leftovers(path);
     if (snprintf(temporary, sizeof temporary, "%s.tmp.XXXXXX", path)
         >= (int)sizeof temporary)
         return tp_error_set(error, "the path %s is too long", path);
