@@ -25,6 +25,10 @@ int main(void)
     ok(s1.status == 0 && strncmp(s1.output, "abc", 3) == 0
            && strcmp(s1.output, s2.output) == 0,
        "tp gpt sample continues the prompt, the same way for the same seed");
+    struct tap_outcome full = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
+                                 "--prompt abc --tokens 100");
+    ok(full.status == 0 && strstr(full.output, "stopped after 13 of 100 tokens"),
+       "tp gpt sample says when it stops at the model's last position");
     struct tap_outcome hot = tp("gpt sample --model /tmp/tp-gpt-command.safetensors "
                                 "--temperature -1");
     ok(hot.status == 2 && strstr(hot.output, "--temperature must be a number "

@@ -288,8 +288,8 @@ static int gpt_sample(void)
                 logits = tp_gpt_step(m, cache, prompt[i], scratch);
             }
             float *next = malloc((size_t)vocab * sizeof *next);
-            for (int written = 0; written < sample_tokens && cache->length < capacity;
-                 written++) {
+            int written = 0;
+            for (; written < sample_tokens && cache->length < capacity; written++) {
                 memcpy(next, logits, (size_t)vocab * sizeof *next);
                 tp_arena_reset(scratch);
                 int token = tp_gpt_sample_token(next, vocab, sample_temperature,
@@ -299,6 +299,9 @@ static int gpt_sample(void)
                 logits = tp_gpt_step(m, cache, token, scratch);
             }
             putchar('\n');
+            if (written < sample_tokens)
+                fprintf(stderr, "tp gpt sample: stopped after %d of %d tokens: the "
+                        "model has %d positions\n", written, sample_tokens, capacity);
             free(next);
             tp_arena_free(scratch);
             tp_gpt_cache_free(cache);
