@@ -5,6 +5,10 @@ int main(void)
 {
     find_program();
     /* <<t-vit-command: checks>> */
+    struct tap_outcome uneven = tp("vit train --steps 1 --patch 3 --width 8 "
+                                   "--heads 2 --layers 1 --out /tmp/tp-vit3.safetensors");
+    ok(uneven.status == 2 && strstr(uneven.output, "--patch 3 divide images of 16"),
+       "a patch that does not divide the image is refused");
     struct tap_outcome vit = tp("vit train --steps 4 --batch 4 --layers 1 "
                                 "--heads 2 --width 8 --eval-every 2 "
                                 "--out /tmp/tp-vit.safetensors");

@@ -214,9 +214,10 @@ static int vit_train(void)
         return 1;
     }
     int status = 2;
-    if (vit_width % vit_heads != 0 || patch > r.train.size)
+    if (vit_width % vit_heads != 0 || patch > r.train.size
+        || r.train.size % patch != 0)
         fprintf(stderr, "tp vit train: --heads %d must divide --width %d, and "
-                "--patch %d fit in images of %d\n", vit_heads, vit_width,
+                "--patch %d divide images of %d\n", vit_heads, vit_width,
                 patch, r.train.size);
     else {
         r.m = tp_vit_new((tp_vit_config){r.train.size, patch,
