@@ -62,6 +62,15 @@ static int stopped_early(void)
     return done_testing();
 }
 
+static int endless(void)
+{
+    setenv("TAP_TIME_LIMIT", "1", 1);
+    tap_start_clock();
+    while (tap_state.run >= 0)
+        pause();  /* a test stuck for good, waiting without spinning */
+    return 0;
+}
+
 static int awkward_descriptions(void)
 {
     ok(1, "fixes issue #7");
@@ -109,10 +118,11 @@ int main(void)
                        nothing = tap_run(nothing_to_do),
                        bailed = tap_run(disaster),
                        early = tap_run(stopped_early),
+                       stuck = tap_run(endless),
                        awkward = tap_run(awkward_descriptions),
                        died = tap_run(deaths);
 
-    plan(31);
+    plan(33);
     /* <<t-tap: check the passing scenario>> */
     is_str(passed.output,
            "1..3\n"
@@ -176,6 +186,9 @@ int main(void)
     ok(contains(early.output, "# Looks like you planned 3 tests but ran 2.\n"),
        "a program that ran fewer tests than planned says so");
     is(early.status, 255, "and fails, although every check it ran passed");
+    ok(contains(stuck.output, "Bail out! the test ran past its time limit"),
+       "a program stuck past its time limit bails out, saying so");
+    is(stuck.status, 255, "and exits with status 255");
     is_str(awkward.output,
            "ok 1 - fixes issue \\#7\n"
            "ok 2 - a back\\\\slash and a line break\n"

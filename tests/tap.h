@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,7 +31,43 @@ static struct {
     int run;            /* test points reported so far */
     int failed;         /* failed test points, not counting TODO ones */
     const char *todo;   /* why the current checks may fail, or NULL */
-} tap_state = {-1, 0, 0, NULL};
+    int clock_started;  /* whether the time limit is running */
+} tap_state = {-1, 0, 0, NULL, 0};
+
+/* <<tap: a time limit>> */
+enum { TAP_DEFAULT_SECONDS = 300 };
+
+static inline void tap_out_of_time(int signal_number)
+{
+    static const char line[] =
+        "Bail out! the test ran past its time limit (TAP_TIME_LIMIT)\n";
+    (void)signal_number;
+    (void)!write(STDOUT_FILENO, line, sizeof line - 1);
+    _exit(255);
+}
+
+static inline void tap_start_clock(void)
+{
+    const char *text = getenv("TAP_TIME_LIMIT");
+    char *end = NULL;
+    long seconds = text ? strtol(text, &end, 10) : TAP_DEFAULT_SECONDS;
+    if (text && (end == text || *end != '\0' || seconds < 0))
+        seconds = TAP_DEFAULT_SECONDS;  /* nonsense: keep the default */
+    if (seconds == 0)
+        return;
+    struct sigaction action = {.sa_handler = tap_out_of_time};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGALRM, &action, NULL);
+    alarm((unsigned)(seconds < 86400 ? seconds : 86400));
+    tap_state.clock_started = 1;
+}
+
+#if defined(__GNUC__)
+__attribute__((constructor)) static void tap_clock_before_main(void)
+{
+    tap_start_clock();
+}
+#endif
 
 /* <<tap: diagnostics>> */
 static inline void tap_print_comment(FILE *stream, const char *format,
@@ -82,6 +119,8 @@ static inline void tap_print_description(const char *format, va_list args)
 static inline int tap_report(int passed, const char *file, int line,
                              const char *format, va_list args)
 {
+    if (!tap_state.clock_started)
+        tap_start_clock();  /* a compiler without constructors */
     tap_state.run++;
     printf("%s %d - ", passed ? "ok" : "not ok", tap_state.run);
     tap_print_description(format, args);
@@ -280,6 +319,7 @@ static inline struct tap_outcome tap_run(int (*body)(void))
         dup2(ends[1], STDERR_FILENO);
         close(ends[0]);
         close(ends[1]);
+        tap_start_clock();
         exit(body());
     }
     close(ends[1]);
