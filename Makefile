@@ -89,7 +89,16 @@ LDLIBS := $(BLAS_LIBS) $(JSON_LIBS) $(DRAW_LIBS) -lm
 
 # `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a
 # build directory of its own.
-ifneq ($(SANITIZE),)
+# `make fuzz` builds the library once more, with Clang's coverage
+# instrumentation for libFuzzer and the same sanitizers, in build/fuzz.
+ifneq ($(FUZZ),)
+OBJ := $(BUILD)/fuzz
+# The coverage counters keep Clang from vectorising some loops that ask
+# for it; speed does not matter here, so that warning is not an error.
+TP_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
+    -fno-omit-frame-pointer -fno-sanitize-recover=all -Wno-pass-failed
+LDFLAGS += -fsanitize=address,undefined
+else ifneq ($(SANITIZE),)
 OBJ := $(BUILD)/sanitize
 TP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
     -fno-sanitize-recover=all
@@ -161,7 +170,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
-    measure-vit measure-bert measure-cuda cuda-resources pdf deps clean help
+    measure-vit measure-bert measure-cuda cuda-resources pdf deps clean help \
+    fuzz fuzz-run
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -187,6 +197,8 @@ help:
 	@echo "make               tangle, build, render figures, typeset $(PDF)"
 	@echo "make check         build and run the TAP tests with prove"
 	@echo "make check SANITIZE=1   the same under ASan and UBSan"
+	@echo "make fuzz          run every file reader's fuzz harness (Clang, libFuzzer),"
+	@echo "                   FUZZ_SECONDS (60) seconds each"
 	@echo "make tangle        extract tangled/ and tests/ from book/*.nw"
 	@echo "make check-tangle  fail if tangled/ or tests/ differ from the book"
 	@echo "make pdf           weave and typeset the book"
@@ -295,8 +307,46 @@ $(OBJ)/tests/%: tests/%.c $(PROGRAM_LIB) $(LIB) $(CORPUS) $(OBJ)/flags
 	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(PROGRAM_LIB) $(LIB) \
 	    $(CORPUS) $(LDLIBS) -o $@
 
+# ---------------------------------------------------------------- fuzzing
+# Each tests/fuzz_*.c is a libFuzzer harness of one reader. The harness
+# writes its own seeds (valid files from the library's writers) into its
+# corpus, then the fuzzer runs for FUZZ_SECONDS; a crash, leak, hang or
+# sanitizer report stops it, keeps the input under build/fuzz/crashes/ and
+# fails the target. Needs Clang (CI installs it).
+FUZZ_SECONDS ?= 60
+# Debian 12's Clang is version 14; libFuzzer's runtime comes with the
+# package it only recommends.
+PACKAGES_FUZZ := clang libclang-rt-14-dev
+FUZZ_HARNESSES := $(patsubst tests/%.c,%,$(wildcard tests/fuzz_*.c))
+
+fuzz:
+	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_FUZZ)
+	@$(MAKE) tangle
+	@$(MAKE) FUZZ=1 CC=clang fuzz-run
+
+fuzz-run: $(FUZZ_HARNESSES:%=$(OBJ)/harness/%)
+	@mkdir -p $(OBJ)/crashes
+	@for h in $(FUZZ_HARNESSES); do \
+	    corpus=$(OBJ)/corpus/$$h; mkdir -p $$corpus; \
+	    TP_FUZZ_SEEDS=$$corpus $(OBJ)/harness/$$h; \
+	    printf '  FUZZ %s, %s s\n' $$h $(FUZZ_SECONDS); \
+	    $(OBJ)/harness/$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=2048 -artifact_prefix=$(OBJ)/crashes/$$h- \
+	        $$corpus > $(OBJ)/harness/$$h.log 2>&1 \
+	    || { tail -n 60 $(OBJ)/harness/$$h.log; \
+	         echo "$$h: the fuzzer found a failure; its input is in $(OBJ)/crashes/"; \
+	         exit 1; }; \
+	    grep -E '^#[0-9]+.*DONE' $(OBJ)/harness/$$h.log | sed 's/^/       /'; \
+	done
+
+$(OBJ)/harness/%: tests/%.c tests/fuzz.h $(LIB) $(CORPUS) $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $< $(LIB) \
+	    $(CORPUS) $(LDLIBS) -o $@
+
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/program/*.d \
-    $(OBJ)/tests/*.d)
+    $(OBJ)/tests/*.d $(OBJ)/harness/*.d)
 
 # ---------------------------------------------------------------- figures
 # Every registered figure, drawn by `tp figures` into figures/ (a file is

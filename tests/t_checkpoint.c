@@ -64,6 +64,16 @@ static void round_trip(void)
        "every number comes back bit for bit");
     is_str(tp_metadata_get(&read_back, "n_layer"), "4",
            "and so does the metadata");
+    tp_metadata full = {0};  /* a list already full of other entries */
+    for (int i = 0; i < TP_METADATA_MAX; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "old-%d", i);
+        tp_metadata_set(&full, key, "stale");
+    }
+    tp_safetensors_load(path, restored.params.items, 2, &full, &error);
+    ok(full.count == 1 && tp_metadata_get(&full, "old-0") == NULL
+           && tp_metadata_get(&full, "n_layer") != NULL,
+       "loading replaces what the metadata list held before");
     /* <<t-checkpoint: the file has the documented layout>> */
     FILE *f = fopen(path, "rb");
     unsigned char bytes[512];

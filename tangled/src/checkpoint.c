@@ -435,6 +435,8 @@ int tp_safetensors_load(const char *path, const tp_param *tensors, int n,
 {
     loaded file = {0};
     entry *entries = NULL;
+    if (metadata != NULL)
+        metadata->count = 0;  /* it receives this file's, nothing else */
     int count = 0, status = read_file(path, &file, error);
     if (status == 0)
         status = parse_header(path, &file, error);
