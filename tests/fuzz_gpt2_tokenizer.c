@@ -55,9 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long n = (long)(size - at);
     tp_tokenizer t;
     tp_error error;
-    if (tp_tokenizer_gpt2(fuzz_file(0, data + vocab_at, vocab),
-                          fuzz_file(1, data + merges_at, merges), &t,
-                          &error) != 0)
+    const char *vocab_path = fuzz_file("vocab.json", data + vocab_at, vocab);
+    const char *merges_path = fuzz_file("merges.txt", data + merges_at,
+                                        merges);
+    if (tp_tokenizer_gpt2(vocab_path, merges_path, &t, &error) != 0)
         return 0;
     int *ids = malloc((size_t)(n + 1) * sizeof *ids);
     unsigned char *back = malloc((size_t)n + 1);

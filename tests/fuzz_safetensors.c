@@ -31,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = fuzz_file(0, data, size);
+    const char *path = fuzz_file("model.safetensors", data, size);
     tp_metadata metadata;
     tp_error error;
     if (tp_safetensors_load(path, params.items, params.count, &metadata,

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tp_corpus text;
     tp_error error;
-    if (tp_corpus_load(fuzz_file(0, data, size), &text, &error) != 0)
+    const char *path = fuzz_file("text.txt", data, size);
+    if (tp_corpus_load(path, &text, &error) != 0)
         return 0;
     tp_corpus train, validation;
     tp_corpus_split(&text, &train, &validation);
