@@ -376,6 +376,14 @@ static void english_examples(void)
     }
 }
 /* <<t-data: tasks>> */
+static int too_long_addition(void)
+{
+    tp_rng rng = tp_rng_seeded(1, 0);
+    tp_example e;
+    tp_task_example(TP_TASK_ADDITION, 19, &rng, &e);
+    return 0;
+}
+
 static void tasks(void)
 {
     english_examples();
@@ -408,6 +416,23 @@ static void tasks(void)
     snprintf(pair, sizeof pair, "%s:%s", key, e.target);
     ok(strstr(e.input, pair) != NULL && strlen(e.input) > 30 * 8,
        "retrieval: the target is the value of the asked key");
+    /* <<t-data: retrieval at its longest>> */
+    is(tp_task_longest(TP_TASK_RETRIEVAL), 127, "retrieval takes 127 pairs");
+    bool asked = true, distinct = true;
+    for (int i = 0; i < 200; i++) {
+        tp_task_example(TP_TASK_RETRIEVAL, 127, &rng, &e);
+        const char *question = strrchr(e.input, ' ') + 1;
+        char wanted[16];
+        snprintf(wanted, sizeof wanted, "%.3s:%s ", question, e.target);
+        asked = asked && strlen(question) == 4 && strstr(e.input, wanted) != NULL;
+        for (int p = 0; p < 127 && distinct; p++)
+            for (int q = 0; q < p; q++)
+                distinct = distinct && strncmp(e.input + 8 * p, e.input + 8 * q, 3);
+    }
+    ok(asked, "at 127 pairs, every question asks a key the input holds");
+    ok(distinct, "and no input holds a key twice");
+    dies_with(too_long_addition, "length 19 is not in 1..18",
+              "a longer addition than 18 digits stops, it is not cut to 18");
     /* <<t-data: shapes>> */
     float pixels[32 * 32];
     int seen[TP_SHAPE_CLASSES] = {0};

@@ -55,6 +55,13 @@ int main(void)
     ok(zero.status == 2 && strstr(zero.output, "--length must be an integer "
                                                "from 1 to 200"),
        "a zero-length sequence is refused");
+    struct tap_outcome too_long = tp("data sample --task addition --length 19");
+    ok(too_long.status == 2 && strstr(too_long.output, "at most 18"),
+       "a length past what a named task takes is refused, not capped");
+    struct tap_outcome capped = tp("data sample --count 1 --length 50");
+    ok(capped.status == 0 && strstr(capped.output, "the addition task takes a "
+                                                   "length of at most 18"),
+       "asked for all tasks, a task that takes less says so");
     struct tap_outcome no_task = tp("data sample --task juggle");
     ok(no_task.status == 2 && strstr(no_task.output, "no task is named"),
        "an unknown task is refused");

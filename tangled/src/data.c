@@ -690,27 +690,47 @@ static long random_number(tp_rng *rng, int digits)
     return n;
 }
 
+enum { RETRIEVAL_PAIRS = 127 };  /* "abc:def " each, and "abc?" */
+
 static void retrieval(int pairs, tp_rng *rng, tp_example *out)
 {
-    char key[8], value[8], asked[8] = "", given[8] = "";
+    char keys[RETRIEVAL_PAIRS][4], value[4], given[4] = "";
     int which = (int)tp_rng_below(rng, (uint32_t)pairs);
     size_t used = 0;
-    for (int i = 0; i < pairs && used + 16 < sizeof out->input; i++) {
-        random_letters(rng, 3, key);
+    for (int i = 0; i < pairs; i++) {
+        bool repeated;
+        do {  /* one answer per question: no key twice */
+            random_letters(rng, 3, keys[i]);
+            repeated = false;
+            for (int j = 0; j < i; j++)
+                repeated = repeated || strcmp(keys[i], keys[j]) == 0;
+        } while (repeated);
         random_letters(rng, 3, value);
         used += (size_t)snprintf(out->input + used, sizeof out->input - used,
-                                 "%s:%s ", key, value);
+                                 "%s:%s ", keys[i], value);
         if (i == which)
-            strcpy(asked, key), strcpy(given, value);
+            strcpy(given, value);
     }
-    snprintf(out->input + used, sizeof out->input - used, "%s?", asked);
+    snprintf(out->input + used, sizeof out->input - used, "%s?",
+             keys[which]);
     snprintf(out->target, sizeof out->target, "%s", given);
 }
 /* <<data: the text tasks>> */
+int tp_task_longest(tp_task task)
+{
+    static const int longest[TP_TASKS] = {
+        [TP_TASK_COPY] = 200, [TP_TASK_REVERSE] = 200, [TP_TASK_SORT] = 200,
+        [TP_TASK_ADDITION] = 18, [TP_TASK_ENGLISH] = 9,
+        [TP_TASK_RETRIEVAL] = RETRIEVAL_PAIRS};
+    tp_check(task >= 0 && task < TP_TASKS, "no task %d", (int)task);
+    return longest[task];
+}
+
 void tp_task_example(tp_task task, int length, tp_rng *rng, tp_example *out)
 {
-    tp_check(length >= 1 && length <= 200, "task length %d is not in 1..200",
-             length);
+    tp_check(length >= 1 && length <= tp_task_longest(task),
+             "the %s task's length %d is not in 1..%d", tp_task_name(task),
+             length, tp_task_longest(task));
     char letters[256];
     long a, b;
     switch (task) {
@@ -731,13 +751,13 @@ void tp_task_example(tp_task task, int length, tp_rng *rng, tp_example *out)
         snprintf(out->target, sizeof out->target, "%s", letters);
         break;
     case TP_TASK_ADDITION:
-        a = random_number(rng, length < 18 ? length : 18);
-        b = random_number(rng, length < 18 ? length : 18);
+        a = random_number(rng, length);
+        b = random_number(rng, length);
         snprintf(out->input, sizeof out->input, "%ld+%ld=", a, b);
         snprintf(out->target, sizeof out->target, "%ld", a + b);
         break;
     case TP_TASK_ENGLISH:
-        a = random_number(rng, length < 9 ? length : 9);
+        a = random_number(rng, length);
         snprintf(out->input, sizeof out->input, "%ld", a);
         tp_number_to_english(a, out->target, sizeof out->target);
         break;

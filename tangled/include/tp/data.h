@@ -72,6 +72,7 @@ typedef struct tp_example {
 } tp_example;
 
 const char *tp_task_name(tp_task task);
+int tp_task_longest(tp_task task);
 void tp_task_example(tp_task task, int length, tp_rng *rng, tp_example *out);
 int tp_number_to_english(long n, char *out, size_t size);
 /* <<data: synthetic tasks>> */

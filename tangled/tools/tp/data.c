@@ -95,6 +95,19 @@ static void print_shape(tp_rng *rng)
     }
 }
 /* <<tp data: commands>> */
+static int sample_length_of(tp_task task, bool all)
+{
+    int longest = tp_task_longest(task);
+    if (sample_length <= longest)
+        return sample_length;
+    if (!all)
+        return -1;
+    fprintf(stderr, "tp data sample: the %s task takes a length of at "
+            "most %d; its examples have %d\n", tp_task_name(task), longest,
+            longest);
+    return longest;
+}
+
 static int data_sample(void)
 {
     bool all = strcmp(sample_task, "all") == 0, found = all;
@@ -103,9 +116,16 @@ static int data_sample(void)
         if (!all && strcmp(sample_task, tp_task_name(task)) != 0)
             continue;
         found = true;
+        int length = sample_length_of(task, all);
+        if (length < 0) {
+            fprintf(stderr, "tp data sample: --length %d is more than the "
+                    "%s task takes (at most %d)\n", sample_length,
+                    tp_task_name(task), tp_task_longest(task));
+            return 2;
+        }
         for (int i = 0; i < sample_count; i++) {
             tp_example e;
-            tp_task_example(task, sample_length, &rng, &e);
+            tp_task_example(task, length, &rng, &e);
             printf("%-10s %s -> %s\n", tp_task_name(task), e.input, e.target);
         }
     }
