@@ -47,6 +47,9 @@ static void words(void)
     ok(same, "a vocabulary reads back from its file with the same ids");
     if (same)
         tp_words_free(&back);
+    ok(tp_words_save(&w, "/dev/null", &error) != 0
+           && strstr(error.message, "not a regular file") != NULL,
+       "a vocabulary is saved as a checkpoint is: never over a device");
     FILE *f = fopen(path, "w");
     fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\ncat\ncat\n");
     fclose(f);

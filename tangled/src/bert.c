@@ -141,14 +141,18 @@ void tp_words_free(tp_words *w)
 }
 
 /* <<bert: saving and loading a vocabulary>> */
+static int write_words(FILE *f, const void *contents)
+{
+    const tp_words *w = contents;
+    for (int id = 0; id < w->count; id++)
+        if (fprintf(f, "%s\n", w->word[id]) < 0)
+            return -1;
+    return 0;
+}
+
 int tp_words_save(const tp_words *w, const char *path, tp_error *error)
 {
-    FILE *f = fopen(path, "w");
-    for (int id = 0; f != NULL && id < w->count; id++)
-        fprintf(f, "%s\n", w->word[id]);
-    if (f == NULL || fclose(f) != 0)
-        return tp_error_set(error, "cannot write %s", path);
-    return 0;
+    return tp_save_file(path, write_words, w, error);
 }
 /* <<bert: saving and loading a vocabulary>> */
 static const char *vocabulary_problem(char *const *lines, int count)

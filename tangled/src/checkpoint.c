@@ -180,8 +180,8 @@ static void remove_leftovers(const char *path)
         closedir(d);
 }
 /* <<checkpoint: saving atomically>> */
-int tp_safetensors_save(const char *named, const tp_param *tensors, int n,
-                        const tp_metadata *metadata, tp_error *error)
+int tp_save_file(const char *named, tp_file_writer *write,
+                 const void *contents, tp_error *error)
 {
     char path[PATH_MAX], temporary[PATH_MAX + 16];
     if (resolve_target(named, path, sizeof path, error) != 0)
@@ -196,12 +196,10 @@ int tp_safetensors_save(const char *named, const tp_param *tensors, int n,
                             strerror(errno));
     fchmod(fd, 0644);  /* mkstemp makes the file private to its owner */
     FILE *f = fdopen(fd, "wb");
-    char *header = header_json(tensors, n, metadata);
-    int failed = f == NULL || header == NULL
-                 || write_checkpoint(f, header, tensors, n) != 0
-                 || fflush(f) != 0 || fsync(fd) != 0;
-    int saved_errno = errno;
-    cJSON_free(header);
+    errno = 0;
+    int failed = f == NULL || write(f, contents) != 0 || fflush(f) != 0
+                 || fsync(fd) != 0;
+    int saved_errno = errno != 0 ? errno : EIO;
     failed |= f != NULL ? fclose(f) != 0 : close(fd) != 0;
     if (failed || rename(temporary, path) != 0) {
         saved_errno = failed ? saved_errno : errno;
@@ -210,6 +208,30 @@ int tp_safetensors_save(const char *named, const tp_param *tensors, int n,
                             strerror(saved_errno));
     }
     return 0;
+}
+/* <<checkpoint: saving atomically>> */
+typedef struct checkpoint_contents {
+    const char *header;
+    const tp_param *tensors;
+    int n;
+} checkpoint_contents;
+
+static int write_contents(FILE *f, const void *contents)
+{
+    const checkpoint_contents *c = contents;
+    return write_checkpoint(f, c->header, c->tensors, c->n);
+}
+
+int tp_safetensors_save(const char *path, const tp_param *tensors, int n,
+                        const tp_metadata *metadata, tp_error *error)
+{
+    char *header = header_json(tensors, n, metadata);
+    if (header == NULL)
+        return tp_error_set(error, "cannot save %s: out of memory", path);
+    checkpoint_contents contents = {header, tensors, n};
+    int status = tp_save_file(path, write_contents, &contents, error);
+    cJSON_free(header);
+    return status;
 }
 
 /* <<checkpoint: reading the file>> */

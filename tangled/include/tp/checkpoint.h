@@ -2,6 +2,8 @@
 #ifndef TP_CHECKPOINT_H
 #define TP_CHECKPOINT_H
 
+#include <stdio.h>
+
 #include "tp/check.h"
 #include "tp/train.h"
 
@@ -26,6 +28,10 @@ int tp_safetensors_save(const char *path, const tp_param *tensors, int n,
                         const tp_metadata *metadata, tp_error *error);
 int tp_safetensors_load(const char *path, const tp_param *tensors, int n,
                         tp_metadata *metadata, tp_error *error);
+
+typedef int tp_file_writer(FILE *f, const void *contents);
+int tp_save_file(const char *path, tp_file_writer *write,
+                 const void *contents, tp_error *error);
 
 struct cJSON;
 long tp_json_whole_number(const struct cJSON *v, long max);
