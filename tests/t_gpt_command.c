@@ -34,6 +34,22 @@ int main(void)
     ok(hot.status == 2 && strstr(hot.output, "--temperature must be a number "
                                              "from 0 to 100"),
        "a negative temperature is refused");
+    struct tap_outcome wider = tp("gpt train --steps 5 --resume "
+                                  "/tmp/tp-gpt-command.safetensors --width 32 "
+                                  "--out /tmp/tp-gpt-command.safetensors");
+    ok(wider.status == 1 && strstr(wider.output, "--width 32, but the run in")
+           && strstr(wider.output, "has 16"),
+       "a shape option that disagrees with the resumed run is refused");
+    struct tap_outcome longer = tp("gpt train --steps 5 --resume "
+                                   "/tmp/tp-gpt-command.safetensors --context 32 "
+                                   "--out /tmp/tp-gpt-command.safetensors");
+    ok(longer.status == 1 && strstr(longer.output, "has 16 positions"),
+       "a resumed run cannot take a context longer than its positions");
+    struct tap_outcome resumed = tp("gpt train --steps 5 --batch 2 --resume "
+                                    "/tmp/tp-gpt-command.safetensors --out "
+                                    "/tmp/tp-gpt-command.safetensors");
+    ok(resumed.status == 0 && strstr(resumed.output, "done at step 5"),
+       "resumed without --context, a run takes its model's positions");
     /* <<t-gpt-command: gpt attention writes rows of weights>> */
     struct tap_outcome maps = tp("gpt attention --model "
                                  "/tmp/tp-gpt-command.safetensors --prompt abcd "

@@ -95,13 +95,41 @@ static bool gpt_progress(const tp_progress *p, void *context)
     return going;
 }
 /* <<tp gpt: commands>> */
+static int resumed_shape(const tp_gpt *m, tp_error *error)
+{
+    const tp_gpt_config *c = &m->config;
+    const struct {
+        const char *name;
+        const int *value;
+        int saved;
+    } shape[] = {{"--layers", &gpt_layers, c->n_layer},
+                 {"--heads", &gpt_heads, c->n_head},
+                 {"--width", &gpt_width, c->n_embd}};
+    for (int i = 0; i < 3; i++)
+        if (option_given(shape[i].value) && *shape[i].value != shape[i].saved)
+            return tp_error_set(error, "%s %d, but the run in %s has %d; a "
+                                "resumed run keeps its model's shape",
+                                shape[i].name, *shape[i].value, gpt_resume,
+                                shape[i].saved);
+    if (!option_given(&gpt_context))
+        gpt_context = c->n_positions;
+    else if (gpt_context > c->n_positions)
+        return tp_error_set(error, "--context %d, but the model in %s has %d "
+                            "positions", gpt_context, gpt_resume,
+                            c->n_positions);
+    return 0;
+}
+/* <<tp gpt: commands>> */
 static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
 {
     tp_gpt *m;
     if (gpt_resume != NULL) {
         m = tp_gpt_load(gpt_resume, NULL, error);
-        if (m == NULL)
+        if (m == NULL || resumed_shape(m, error) != 0) {
+            if (m != NULL)
+                tp_gpt_free(m);
             return NULL;
+        }
     } else {
         m = tp_gpt_new((tp_gpt_config){256, gpt_context, gpt_layers,
                                        gpt_heads, gpt_width});
@@ -138,12 +166,7 @@ static int gpt_train(void)
     if (load_corpus("gpt train", &corpus) != 0)
         return 1;
     tp_corpus_split(&corpus, &train, &validation);
-    int status = 1;
-    if (validation.size <= gpt_context)
-        fprintf(stderr, "tp gpt train: the data (%ld bytes) is too short for "
-                "--context %d\n", corpus.size, gpt_context);
-    else
-        status = gpt_train_on(&corpus, &train, &validation);
+    int status = gpt_train_on(&corpus, &train, &validation);
     tp_corpus_free(&corpus);
     return status;
 }
@@ -159,6 +182,14 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
     r.w.m = gpt_model(&opt, &r.w.rng, &error);
     if (r.w.m == NULL) {
         fprintf(stderr, "tp gpt train: %s\n", error.message);
+        return 1;
+    }
+    r.w.context = gpt_context;  /* a resumed run's, unless given */
+    if (validation->size <= gpt_context) {
+        fprintf(stderr, "tp gpt train: the data (%ld bytes) is too short for "
+                "--context %d\n", corpus->size, gpt_context);
+        tp_optimizer_free(opt);
+        tp_gpt_free(r.w.m);
         return 1;
     }
     /* <<gpt train: run the loop and save>> */

@@ -73,12 +73,26 @@ static const option *find_option(const option *options, const char *name)
     return NULL;
 }
 /* <<tp: parsing options>> */
+static const void *given[64];
+static int given_count;
+
+bool option_given(const void *value)
+{
+    for (int i = 0; i < given_count; i++)
+        if (given[i] == value)
+            return true;
+    return false;
+}
+
 static int parse_options(const command *c, int argc, char **argv)
 {
     operands = argv;
     operand_count = 0;
+    given_count = 0;
     for (int i = 0; i < argc; i++) {
         const option *o = find_option(c->options, argv[i]);
+        if (o != NULL && given_count < 64)
+            given[given_count++] = o->value;
         if (o == NULL && c->operands != NULL && argv[i][0] != '-') {
             operands[operand_count++] = argv[i];  /* never past i */
             continue;
