@@ -50,6 +50,47 @@ int main(void)
                                     "/tmp/tp-gpt-command.safetensors");
     ok(resumed.status == 0 && strstr(resumed.output, "done at step 5"),
        "resumed without --context, a run takes its model's positions");
+    /* <<t-gpt-command: nothing lost>> */
+    unlink("/tmp/tp-gpt-periodic.safetensors");
+    struct tap_outcome killed = tp("gpt train --steps 100000 --batch 1 "
+                                   "--context 8 --layers 1 --heads 1 --width 8 "
+                                   "--eval-every 100000 --save-every 3 --out "
+                                   "/tmp/tp-gpt-periodic.safetensors & "
+                                   "until [ -e /tmp/tp-gpt-periodic.safetensors ]"
+                                   "; do sleep 0.1; done; kill -KILL $!; "
+                                   "wait $!");
+    tp_metadata saved = {0};
+    tp_error error;
+    tp_gpt *periodic = tp_gpt_load("/tmp/tp-gpt-periodic.safetensors", &saved,
+                                   &error);
+    const char *steps = tp_metadata_get(&saved, "optimizer.steps");
+    ok(killed.signal == 0 && killed.status != 0 && periodic != NULL
+           && steps != NULL && atol(steps) > 0 && atol(steps) % 3 == 0,
+       "a run killed with kill -9 leaves its last periodic save, whole");
+    if (periodic != NULL)
+        tp_gpt_free(periodic);
+    unlink("/tmp/tp-gpt-periodic.safetensors");
+    if (system("rm -rf /tmp/tp-gpt-gone && mkdir /tmp/tp-gpt-gone") != 0)
+        diag("could not make /tmp/tp-gpt-gone");
+    struct tap_outcome gone = tp("gpt train --steps 100000 --batch 1 --context 8 "
+                                 "--layers 1 --heads 1 --width 8 --eval-every "
+                                 "100000 --save-every 3 --out "
+                                 "/tmp/tp-gpt-gone/m.safetensors & until [ -e "
+                                 "/tmp/tp-gpt-gone/m.safetensors ]; do sleep 0.1;"
+                                 " done; rm -rf /tmp/tp-gpt-gone; kill -TERM $!; "
+                                 "wait $!");
+    const char *kept = strstr(gone.output, "the run is kept in ");
+    char rescue[256] = "";
+    if (kept != NULL)
+        sscanf(kept + strlen("the run is kept in "), "%255s", rescue);
+    tp_gpt *rescued = rescue[0] ? tp_gpt_load(rescue, NULL, &error) : NULL;
+    ok(gone.status == 1 && rescued != NULL,
+       "a run whose final save fails is kept elsewhere, and the message says "
+       "where");
+    if (rescued != NULL)
+        tp_gpt_free(rescued);
+    if (rescue[0])
+        unlink(rescue);
     /* <<t-gpt-command: gpt attention writes rows of weights>> */
     struct tap_outcome maps = tp("gpt attention --model "
                                  "/tmp/tp-gpt-command.safetensors --prompt abcd "

@@ -3,7 +3,8 @@
 
 /* <<tp gpt: commands>> */
 static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
-           gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100;
+           gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100,
+           gpt_save_every = 500;
 static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
                   *gpt_curve = NULL;
 
@@ -25,6 +26,8 @@ static const option gpt_train_options[] = {
      "continue the run saved in this checkpoint"},
     {"--curve", OPTION_STRING, &gpt_curve, 0, 0,
      "also write the losses as a table, for the learning-curve figure"},
+    {"--save-every", OPTION_INT, &gpt_save_every, 0, 100000000,
+     "steps between saves of the run to --out (default 500; 0: at the end)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp gpt: commands>> */
@@ -78,12 +81,45 @@ typedef struct gpt_run {
     gpt_windows w;
     display shown;
     FILE *curve;        /* the learning curve, or NULL */
+    tp_optimizer *opt;  /* saved with the model, to resume */
 } gpt_run;
+
+/* <<gpt train: save the run every so many steps>> */
+static void save_on_the_way(gpt_run *r, const tp_progress *p)
+{
+    long done = p->step + 1;
+    if (gpt_save_every == 0 || done % gpt_save_every != 0
+        || done == p->steps || interrupted)
+        return;  /* the last save is the end's */
+    tp_error error;
+    if (tp_gpt_save_run(gpt_out, r->w.m, r->opt, &r->w.rng, &error) != 0)
+        fprintf(stderr, "tp gpt train: %s; training goes on\n",
+                error.message);
+}
+
+static int save_or_rescue(gpt_run *r, tp_error *error)
+{
+    if (tp_gpt_save_run(gpt_out, r->w.m, r->opt, &r->w.rng, error) == 0)
+        return 0;
+    const char *tmp = getenv("TMPDIR");
+    char rescue[4096];
+    snprintf(rescue, sizeof rescue, "%s/tp-gpt-rescue-%ld.safetensors",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    tp_error second;
+    size_t n = strlen(error->message);
+    if (tp_gpt_save_run(rescue, r->w.m, r->opt, &r->w.rng, &second) == 0
+        && snprintf(error->message + n, sizeof error->message - n,
+                    "; the run is kept in %s (continue it with --resume)",
+                    rescue) >= (int)(sizeof error->message - n))
+        fprintf(stderr, "tp gpt train: the run is kept in %s\n", rescue);
+    return -1;
+}
 
 static bool gpt_progress(const tp_progress *p, void *context)
 {
     gpt_run *r = context;
     bool going = show_progress(p, &r->shown);
+    save_on_the_way(r, p);
     if ((p->step + 1) % gpt_eval == 0 || p->step + 1 == p->steps) {
         double validation = gpt_windows_validation(&r->w, 8);
         printf("step %ld: validation loss %.4f\n", p->step + 1, validation);
@@ -217,12 +253,13 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
                           .tokens_per_step = (long)gpt_batch * gpt_context,
                           .progress = gpt_progress, .progress_context = &r};
     r.shown.first = tp_optimizer_steps(opt);
+    r.opt = opt;
     catch_interrupts();
     int status = tp_train(&g, &r.w.m->params, opt, &o, gpt_windows_loss, &r.w, NULL,
                           &error);
     /* <<gpt train: save the run>> */
     if (status == 0)
-        status = tp_gpt_save_run(gpt_out, r.w.m, opt, &r.w.rng, &error);
+        status = save_or_rescue(&r, &error);
     if (status != 0)
         fprintf(stderr, "tp gpt train: %s\n", error.message);
     else
