@@ -266,6 +266,18 @@ static void checkpoints(void)
            && strstr(error.message, "not a checkpoint of a vanilla") != NULL,
        "a GPT checkpoint is refused: %s", error.message);
     tp_gpt_free(gpt);
+    /* <<t-vanilla: a configuration larger than its file>> */
+    tp_metadata huge = {0};
+    const char *fields[][2] = {
+        {"model", "vanilla"}, {"source_vocab", "1000"}, {"target_vocab", "1000"},
+        {"n_positions", "64"}, {"n_layer", "1000"}, {"n_head", "8"},
+        {"n_embd", "65536"}, {"n_inner", "65536"}, {"post_ln", "0"}};
+    for (int i = 0; i < 9; i++)
+        tp_metadata_set(&huge, fields[i][0], fields[i][1]);
+    tp_safetensors_save(path, NULL, 0, &huge, &error);
+    ok(tp_vanilla_load(path, &error) == NULL
+           && strstr(error.message, "more than the file can hold") != NULL,
+       "a configuration larger than its file is refused before it is made");
     tp_vanilla_free(back);
     tp_vanilla_free(m);
     unlink(path);

@@ -367,6 +367,11 @@ tp_bert *tp_bert_load(const char *path, tp_error *error)
         tp_error_set(error, "%s: an impossible configuration", path);
         return NULL;
     }
+    double width = c.n_embd;  /* embeddings and attention alone */
+    if (tp_model_fits(path, ((double)c.vocab_size + c.n_positions) * width
+                                + c.n_layer * 4 * width * width,
+                      error) != 0)
+        return NULL;
     tp_bert *m = tp_bert_new(c);
     if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
                             error) != 0) {

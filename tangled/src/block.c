@@ -1,6 +1,7 @@
 /* Generated from book/208-vanilla.nw; edit the book, not this file. */
 #include <limits.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,16 @@ int tp_model_save(const tp_params *params, const char *kind,
     }
     return tp_safetensors_save(path, params->items, params->count, &meta,
                                error);
+}
+/* <<block: configurations>> */
+int tp_model_fits(const char *path, double parameters, tp_error *error)
+{
+    struct stat s;
+    if (stat(path, &s) != 0 || 4.0 * parameters > (double)s.st_size)
+        return tp_error_set(error, "%s: its configuration makes a model of "
+                            "at least %.0f parameters, more than the file "
+                            "can hold", path, parameters);
+    return 0;
 }
 /* <<block: configurations>> */
 int tp_model_config(const char *path, const char *kind,

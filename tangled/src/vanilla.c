@@ -282,10 +282,16 @@ tp_vanilla *tp_vanilla_load(const char *path, tp_error *error)
     tp_config_field f[8];
     if (tp_model_config(path, "vanilla", f, config_fields(&c, f), error) != 0)
         return NULL;
-    if (!valid(&c)) {
+    if (!valid(&c) || c.n_positions > 65536) {
         tp_error_set(error, "%s: an impossible configuration", path);
         return NULL;
     }
+    double width = c.n_embd;  /* the products alone, in both stacks */
+    if (tp_model_fits(path, (double)(c.source_vocab + c.target_vocab) * width
+                                + c.n_layer * (12 * width * width
+                                               + 4 * width * c.n_inner),
+                      error) != 0)
+        return NULL;
     tp_vanilla *m = tp_vanilla_new(c);
     if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
                             error) != 0) {

@@ -177,6 +177,12 @@ tp_vit *tp_vit_load(const char *path, tp_error *error)
         tp_error_set(error, "%s: an impossible configuration", path);
         return NULL;
     }
+    double width = c.n_embd, side = c.image_size / c.patch_size;
+    if (tp_model_fits(path, (side * side + (double)c.patch_size * c.patch_size
+                             + c.n_classes) * width
+                                + c.n_layer * 4 * width * width,
+                      error) != 0)
+        return NULL;  /* positions, patches, head and attention alone */
     tp_vit *m = tp_vit_new(c);
     if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
                             error) != 0) {

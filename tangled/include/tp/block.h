@@ -55,5 +55,6 @@ int tp_model_save(const tp_params *params, const char *kind,
                   tp_error *error);
 int tp_model_config(const char *path, const char *kind,
                     const tp_config_field *fields, int n, tp_error *error);
+int tp_model_fits(const char *path, double parameters, tp_error *error);
 
 #endif
