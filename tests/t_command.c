@@ -73,6 +73,32 @@ int main(void)
     struct tap_outcome missing = tp("bench matmul --threads");
     ok(missing.status == 2 && strstr(missing.output, "--threads needs a value"),
        "an option without its value is refused");
+    /* <<t-command: the manual page and the completion>> */
+    struct tap_outcome manual = tp("manual > /tmp/tp-manual.1");
+    static char page[1 << 16];
+    FILE *f = fopen("/tmp/tp-manual.1", "r");
+    size_t length = f ? fread(page, 1, sizeof page - 1, f) : 0;
+    page[length] = '\0';
+    if (f != NULL)
+        fclose(f);
+    ok(manual.status == 0 && strncmp(page, ".TH TP 1 ", 9) == 0
+           && strstr(page, "\n.SS \"tp gpt train\"\n")
+           && strstr(page, "\n\\fB\\-\\-save\\-every\\fR \\fIN\\fR\n")
+           && strstr(page, "\n.SS \"tp bench matmul\"\n")
+           && strstr(page, "(1 to 1024)"),
+       "tp manual writes a man page with the commands, options and ranges");
+    unlink("/tmp/tp-manual.1");
+    struct tap_outcome completion = tp(
+        "completion > /tmp/tp-completion.bash && bash -c '. "
+        "/tmp/tp-completion.bash; c() { COMP_WORDS=(\"$@\"); "
+        "COMP_CWORD=$(($# - 1)); _tp; echo \"${COMPREPLY[*]}\"; }; "
+        "c tp bigr; c tp bench mat; c tp gpt train --save'");
+    ok(completion.status == 0
+           && strcmp(completion.output, "bigram\nmatmul\n--save-every\n") == 0,
+       "tp completion completes commands, second words and options in bash");
+    if (completion.status != 0 || manual.status != 0)
+        diag("%s%s", manual.output, completion.output);
+    unlink("/tmp/tp-completion.bash");
     /* <<t-command: training and interrupting>> */
     struct tap_outcome nowhere = tp("bigram train --steps 3 --batch 2 --context 8 "
                                     "--out /nonexistent/tp/bigram.safetensors");

@@ -120,6 +120,10 @@ static const command command_commands[] = {
     /* <<tp command: command table>> */
     {"bigram train", "train the simplest language model: next byte from this one",
      bigram_options, bigram_train, NULL},
+    {"manual", "write the manual page tp(1), made from the tables --help shows",
+     NULL, write_manual, NULL},
+    {"completion", "write a bash completion script for tp's commands and options",
+     NULL, write_completion, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 

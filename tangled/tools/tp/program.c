@@ -225,6 +225,137 @@ static void command_help(const command *c)
     }
 }
 
+/* <<tp: the manual page and the completion>> */
+static void roff(FILE *out, const char *text)
+{
+    if (text[0] == '.' || text[0] == '\'')
+        fputs("\\&", out);
+    for (const char *c = text; *c != '\0'; c++)
+        if (*c == '\\')
+            fputs("\\e", out);
+        else if (*c == '-')
+            fputs("\\-", out);
+        else
+            fputc(*c, out);
+}
+
+static const char *value_name(const option *o)
+{
+    return o->kind == OPTION_INT ? "N" : o->kind == OPTION_FLOAT ? "X"
+           : o->kind == OPTION_STRING ? "TEXT" : NULL;
+}
+/* <<tp: the manual page and the completion>> */
+static void manual_command(const command *c)
+{
+    printf(".SS \"tp ");
+    roff(stdout, c->name);
+    printf("%s%s\"\n", c->operands ? " " : "", c->operands ? c->operands : "");
+    roff(stdout, c->summary);
+    printf(".\n");
+    for (const option *o = c->options; o != NULL && o->name != NULL; o++) {
+        printf(".TP\n\\fB");
+        roff(stdout, o->name);
+        printf("\\fR%s%s%s\n", value_name(o) ? " \\fI" : "",
+               value_name(o) ? value_name(o) : "", value_name(o) ? "\\fR" : "");
+        roff(stdout, o->help);
+        if (o->kind == OPTION_INT || o->kind == OPTION_FLOAT)
+            printf(" (%ld to %ld)", o->min, o->max);
+        printf("\n");
+    }
+}
+
+int write_manual(void)
+{
+    printf(".TH TP 1 \"\" \"Transformer Problems\" \"User Commands\"\n"
+           ".SH NAME\ntp \\- train, measure and draw the models of "
+           "Transformer Problems\n.SH SYNOPSIS\n.B tp\n.I COMMAND\n"
+           ".RI [ OPTIONS ]\n.br\n.B tp\n.I COMMAND\n.B \\-\\-help\n"
+           ".SH DESCRIPTION\n\\fBtp\\fR is the program of the book "
+           "\\fITransformer Problems, a literate program in C\\fR: every "
+           "model the book trains, every measurement it prints and every "
+           "figure it draws is one of its commands. The default corpus is "
+           "the book itself, compiled into the program.\n.SH COMMANDS\n");
+    for (int i = 0; i < command_count; i++)
+        manual_command(commands[i]);
+    printf(".SH \"EXIT STATUS\"\n0 done, 1 failed, 2 used wrongly, 130 "
+           "stopped by Ctrl\\-C (a training command saves its work "
+           "first).\n.SH \"SEE ALSO\"\nThe book, whose chapters are the "
+           "source of this program and of this page.\n");
+    return 0;
+}
+/* <<tp: the manual page and the completion>> */
+static bool same_first_word(const char *a, const char *b)
+{
+    size_t n = strcspn(a, " ");
+    return n == strcspn(b, " ") && strncmp(a, b, n) == 0;
+}
+
+static void completion_cases(void)
+{
+    for (int i = 0; i < command_count; i++) {
+        printf("        \"%s\"|\"%s \"*) words=\"", commands[i]->name,
+               commands[i]->name);
+        for (const option *o = commands[i]->options; o && o->name; o++)
+            printf("%s%s", o == commands[i]->options ? "" : " ", o->name);
+        printf(" --help\";;\n");
+    }
+    for (int i = 0; i < command_count; i++) {
+        const char *space = strchr(commands[i]->name, ' ');
+        bool first = true;
+        for (int j = 0; j < i; j++)
+            first = first && !same_first_word(commands[j]->name,
+                                              commands[i]->name);
+        if (space == NULL || !first)
+            continue;
+        printf("        \"%.*s\") words=\"", (int)(space - commands[i]->name),
+               commands[i]->name);
+        for (int j = i; j < command_count; j++)
+            if (same_first_word(commands[j]->name, commands[i]->name))
+                printf("%s ", strchr(commands[j]->name, ' ') + 1);
+        printf("\";;\n");
+    }
+}
+
+int write_completion(void)
+{
+    printf("# bash completion for tp, written by 'tp completion'\n"
+           "_tp()\n{\n    local cur=${COMP_WORDS[COMP_CWORD]}\n"
+           "    local prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+           "    local typed=\"${COMP_WORDS[*]:1:COMP_CWORD-1}\" words=\"\"\n"
+           "    case \"$prev\" in\n");
+    const char *texts[256];  /* the options that take a text, once each */
+    int n = 0;
+    for (int i = 0; i < command_count; i++)
+        for (const option *o = commands[i]->options; o && o->name; o++) {
+            bool seen = o->kind != OPTION_STRING;
+            for (int j = 0; j < n && !seen; j++)
+                seen = strcmp(texts[j], o->name) == 0;
+            if (!seen && n < 256)
+                texts[n++] = o->name;
+        }
+    bool any = n > 0;
+    for (int j = 0; j < n; j++)
+        printf("%s%s", j ? "|" : "        ", texts[j]);
+    printf("%s)\n            COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+           "            return;;\n    esac\n    case \"$typed\" in\n",
+           any ? "" : "        --never");
+    completion_cases();
+    printf("        \"\") words=\"help");
+    for (int i = 0; i < command_count; i++) {
+        bool first = true;
+        for (int j = 0; j < i; j++)
+            first = first && !same_first_word(commands[j]->name,
+                                              commands[i]->name);
+        if (first)
+            printf(" %.*s", (int)strcspn(commands[i]->name, " "),
+                   commands[i]->name);
+    }
+    printf("\";;\n    esac\n"
+           "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n}\n"
+           "complete -o default -F _tp tp\n");
+    return 0;
+}
+
 /* <<tp: finding and running a command>> */
 static int words_match(const char *name, int argc, char **argv)
 {

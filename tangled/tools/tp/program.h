@@ -53,6 +53,8 @@ typedef struct display {
 bool show_progress(const tp_progress *p, void *context);
 int check_output(const char *command, const char *path);
 bool option_given(const void *value);
+int write_manual(void);
+int write_completion(void);
 
 enum { EXIT_INTERRUPTED = 130 };  /* 128 + SIGINT, as a shell reports it */
 int exit_status(int status);
