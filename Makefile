@@ -153,6 +153,10 @@ PROGRAM_PARTS := $(filter-out tangled/tools/tp/main.c,\
 PROGRAM_OBJECTS := $(PROGRAM_PARTS:tangled/tools/tp/%.c=$(OBJ)/program/%.o)
 PROGRAM_LIB := $(OBJ)/libtp-program.a
 PROGRAMS := $(OBJ)/tp
+# The book's example programs, built against the library as a reader's
+# own program would be.
+EXAMPLES := $(patsubst tangled/examples/%.c,$(OBJ)/examples/%,\
+    $(wildcard tangled/examples/*.c))
 TEST_SOURCES := $(wildcard tests/t_*.c)
 TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 
@@ -171,7 +175,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-cuda cuda-resources pdf deps clean help \
-    fuzz fuzz-run
+    fuzz fuzz-run install uninstall
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -215,6 +219,10 @@ help:
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
 	@echo "make deps          install every Debian package the project needs"
+	@echo "make install       install tp, libtp (static and shared), headers, tp.pc,"
+	@echo "                   the man page and bash completion under PREFIX"
+	@echo "                   (/usr/local); DESTDIR stages them elsewhere"
+	@echo "make uninstall     remove what make install installed"
 	@echo "make clean         remove build/"
 
 # ---------------------------------------------------------------- tangling
@@ -230,7 +238,7 @@ check-tangle:
 
 # ---------------------------------------------------------------- building
 library: $(LIB)
-programs: $(PROGRAMS)
+programs: $(PROGRAMS) $(EXAMPLES)
 test-programs: $(TESTS)
 
 # `make V=1` shows each command in full.
@@ -301,6 +309,12 @@ $(OBJ)/tp: $(OBJ)/program/main.o $(PROGRAM_LIB) $(LIB) $(CORPUS)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(OBJ)/examples/%: tangled/examples/%.c $(LIB) $(CORPUS) $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(CORPUS) \
+	    $(LDLIBS) -o $@
+
 $(OBJ)/tests/%: tests/%.c $(PROGRAM_LIB) $(LIB) $(CORPUS) $(OBJ)/flags
 	@mkdir -p $(@D)
 	$(call say,LINK,$@)
@@ -346,7 +360,7 @@ $(OBJ)/harness/%: tests/%.c tests/fuzz.h $(LIB) $(CORPUS) $(OBJ)/flags
 	    $(CORPUS) $(LDLIBS) -o $@
 
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/program/*.d \
-    $(OBJ)/tests/*.d $(OBJ)/harness/*.d)
+    $(OBJ)/tests/*.d $(OBJ)/harness/*.d $(OBJ)/pic/*.d $(OBJ)/examples/*.d)
 
 # ---------------------------------------------------------------- figures
 # Every registered figure, drawn by `tp figures` into figures/ (a file is
@@ -469,6 +483,95 @@ $(PDF): $(WOVEN) $(LATEX_INPUTS) $(wildcard figures/*.pdf) mk/check-latex-log \
 	@pages=$$(pdfinfo $@ | awk '/^Pages/{print $$2}'); \
 	    mk/page-counts $(TEX)/transformer-problems.toc $$pages; \
 	    echo "The book: $@ ($$pages pages)"
+
+# ---------------------------------------------------------------- installing
+# The installed library holds the embedded book too, so that a program of
+# one's own has the corpus the commands train on. The shared library is
+# built from objects compiled once more as position-independent code.
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+SONAME := libtp.so.0
+PIC_OBJECTS := $(LIB_SOURCES:tangled/src/%.c=$(OBJ)/pic/%.o) \
+    $(OBJ)/pic/gen/book-corpus.o $(OBJ)/pic/gen/unicode-classes.o \
+    $(CUDA_OBJECTS:$(OBJ)/cuda/%.o=$(OBJ)/pic/cuda/%.o)
+INSTALL_FILES := $(OBJ)/install/libtp.a $(OBJ)/install/libtp.so.$(VERSION) \
+    $(OBJ)/install/tp.pc $(OBJ)/install/tp.1 $(OBJ)/install/tp.bash
+
+$(OBJ)/pic/%.o: tangled/src/%.c $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+$(OBJ)/pic/gen/%.o: $(OBJ)/gen/%.c $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(OBJ)/pic/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,NVCC,$@)
+	$(Q)$(NVCC) $(NVCC_FLAGS) -Xcompiler -fPIC -c $< -o $@
+
+$(OBJ)/install/libtp.so.$(VERSION): $(PIC_OBJECTS)
+	@mkdir -p $(@D)
+	$(call say,LINK,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OBJ)/install/libtp.a: $(LIB_OBJECTS) $(CORPUS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(OBJ)/install/tp.pc: $(OBJ)/flags
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' \
+	    'libdir=$${prefix}/lib' '' 'Name: tp' \
+	    'Description: the library of Transformer Problems, a literate program in C' \
+	    'Version: $(VERSION)' 'Requires.private: cairo pangocairo libcjson' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltp' \
+	    'Libs.private: $(strip $(LDFLAGS) $(LDLIBS))' > $@
+
+$(OBJ)/install/tp.1: $(OBJ)/tp
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)$(OBJ)/tp manual > $@
+
+$(OBJ)/install/tp.bash: $(OBJ)/tp
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)$(OBJ)/tp completion > $@
+
+install: $(OBJ)/tp $(INSTALL_FILES)
+	@$(NEED) $(PACKAGES_BUILD)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include/tp $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(OBJ)/tp $(DESTDIR)$(PREFIX)/bin/tp
+	install -m 644 $(OBJ)/install/libtp.a $(DESTDIR)$(PREFIX)/lib/libtp.a
+	install -m 755 $(OBJ)/install/libtp.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libtp.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtp.so
+	install -m 644 tangled/include/tp.h $(DESTDIR)$(PREFIX)/include/tp.h
+	install -m 644 tangled/include/tp/*.h $(DESTDIR)$(PREFIX)/include/tp/
+	install -m 644 $(OBJ)/install/tp.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/tp.pc
+	install -m 644 $(OBJ)/install/tp.1 $(DESTDIR)$(PREFIX)/share/man/man1/tp.1
+	install -m 644 $(OBJ)/install/tp.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tp
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tp $(DESTDIR)$(PREFIX)/lib/libtp.a \
+	    $(DESTDIR)$(PREFIX)/lib/libtp.so $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
+	    $(DESTDIR)$(PREFIX)/lib/libtp.so.$(VERSION) \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/tp.pc \
+	    $(DESTDIR)$(PREFIX)/include/tp.h \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/tp.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tp
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/,\
+	    $(patsubst tangled/include/%,%,$(wildcard tangled/include/tp/*.h)))
+	-rmdir $(DESTDIR)$(PREFIX)/include/tp
 
 clean:
 	rm -rf $(BUILD)
