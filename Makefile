@@ -496,7 +496,7 @@ PIC_OBJECTS := $(LIB_SOURCES:tangled/src/%.c=$(OBJ)/pic/%.o) \
     $(OBJ)/pic/gen/book-corpus.o $(OBJ)/pic/gen/unicode-classes.o \
     $(CUDA_OBJECTS:$(OBJ)/cuda/%.o=$(OBJ)/pic/cuda/%.o)
 INSTALL_FILES := $(OBJ)/install/libtp.a $(OBJ)/install/libtp.so.$(VERSION) \
-    $(OBJ)/install/tp.pc $(OBJ)/install/tp.1 $(OBJ)/install/tp.bash
+    $(OBJ)/install/tp.1 $(OBJ)/install/tp.bash
 
 $(OBJ)/pic/%.o: tangled/src/%.c $(OBJ)/flags
 	@mkdir -p $(@D)
@@ -524,16 +524,6 @@ $(OBJ)/install/libtp.a: $(LIB_OBJECTS) $(CORPUS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(OBJ)/install/tp.pc: $(OBJ)/flags
-	@mkdir -p $(@D)
-	$(call say,GEN,$@)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' \
-	    'libdir=$${prefix}/lib' '' 'Name: tp' \
-	    'Description: the library of Transformer Problems, a literate program in C' \
-	    'Version: $(VERSION)' 'Requires.private: cairo pangocairo libcjson' \
-	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltp' \
-	    'Libs.private: $(strip $(LDFLAGS) $(LDLIBS))' > $@
-
 $(OBJ)/install/tp.1: $(OBJ)/tp
 	@mkdir -p $(@D)
 	$(call say,GEN,$@)
@@ -556,7 +546,13 @@ install: $(OBJ)/tp $(INSTALL_FILES)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtp.so
 	install -m 644 tangled/include/tp.h $(DESTDIR)$(PREFIX)/include/tp.h
 	install -m 644 tangled/include/tp/*.h $(DESTDIR)$(PREFIX)/include/tp/
-	install -m 644 $(OBJ)/install/tp.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/tp.pc
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' \
+	    'libdir=$${prefix}/lib' '' 'Name: tp' \
+	    'Description: the library of Transformer Problems, a literate program in C' \
+	    'Version: $(VERSION)' 'Requires.private: cairo pangocairo libcjson' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltp' \
+	    'Libs.private: $(strip $(LDFLAGS) $(LDLIBS))' \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tp.pc
 	install -m 644 $(OBJ)/install/tp.1 $(DESTDIR)$(PREFIX)/share/man/man1/tp.1
 	install -m 644 $(OBJ)/install/tp.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tp
