@@ -44,5 +44,7 @@
 #include "tp/vit.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
+/* <<tp.h: module headers>> */
+#include "tp/positions.h"
 
 #endif

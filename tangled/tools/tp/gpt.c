@@ -5,7 +5,8 @@
 static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
            gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100;
 static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
-                  *gpt_curve = NULL;
+                  *gpt_curve = NULL, *gpt_positions_name = "learned";
+static tp_position_kind gpt_positions;
 
 static const option gpt_train_options[] = {
     {"--data", OPTION_STRING, &data_path, 0, 0,
@@ -25,6 +26,9 @@ static const option gpt_train_options[] = {
      "continue the run saved in this checkpoint"},
     {"--curve", OPTION_STRING, &gpt_curve, 0, 0,
      "also write the losses as a table, for the learning-curve figure"},
+    {"--positions", OPTION_STRING, &gpt_positions_name, 0, 0,
+     "how positions are encoded: learned (default), sinusoidal, relative, "
+     "t5, rope, alibi or none"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp gpt: commands>> */
@@ -104,7 +108,7 @@ static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
             return NULL;
     } else {
         m = tp_gpt_new((tp_gpt_config){256, gpt_context, gpt_layers,
-                                       gpt_heads, gpt_width});
+                                       gpt_heads, gpt_width, gpt_positions});
         tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
         tp_gpt_init(m, &init);
     }
@@ -132,6 +136,11 @@ static int gpt_train(void)
     if (gpt_width % gpt_heads != 0) {
         fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
                 "%d\n", gpt_heads, gpt_width);
+        return 2;
+    }
+    tp_error unknown;
+    if (tp_position_parse(gpt_positions_name, &gpt_positions, &unknown)) {
+        fprintf(stderr, "tp gpt train: --positions: %s\n", unknown.message);
         return 2;
     }
     tp_corpus corpus, train, validation;
