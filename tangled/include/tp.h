@@ -46,5 +46,7 @@
 #include "tp/subquadratic.h"
 /* <<tp.h: module headers>> */
 #include "tp/positions.h"
+/* <<tp.h: module headers>> */
+#include "tp/length.h"
 
 #endif

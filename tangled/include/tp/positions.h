@@ -23,6 +23,8 @@ int tp_position_parse(const char *name, tp_position_kind *kind,
                       tp_error *error);
 
 /* <<positions: rotary embeddings>> */
+#define TP_ROPE_BASE 10000.0
+
 typedef struct tp_rope {
     int pairs;      /* d / 2 */
     float *theta;   /* [pairs]: the angle per position of each pair */
