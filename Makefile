@@ -174,8 +174,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
-    measure-vit measure-bert measure-cuda cuda-resources pdf deps clean help \
-    fuzz fuzz-run install uninstall
+    measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
+    deps clean help fuzz fuzz-run install uninstall
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -214,6 +214,7 @@ help:
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
+	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
@@ -382,6 +383,16 @@ measure-quadratic: programs
 	$(OBJ)/tp quadratic compare --tsv figures/data/quadratic-gpt.tsv
 	$(OBJ)/tp quadratic compare --threads 1 \
 	    --tsv figures/data/quadratic-gpt-1thread.tsv
+
+# Every encoding of positions: a task that needs order (No sense of order),
+# and the loss past the training length, RoPE scaled three ways (Length
+# generalisation).
+# Losses, not times, so one thread: the same numbers, and no fight for the
+# cores with whatever else runs.
+measure-positions: programs
+	$(OBJ)/tp order compare --threads 1 --tsv figures/data/order-reverse.tsv
+	$(OBJ)/tp length compare --threads 1 \
+	    --tsv figures/data/length-extrapolation.tsv
 
 measure-vanilla: programs
 	$(OBJ)/tp translate train --out $(BUILD)/translate.safetensors \

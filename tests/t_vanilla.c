@@ -260,7 +260,9 @@ static void checkpoints(void)
            && tp_vanilla_greedy(back, source, 3, 8, b) == n
            && memcmp(a, b, (size_t)n * sizeof *a) == 0,
        "the loaded model translates as the saved one");
-    tp_gpt *gpt = tp_gpt_new((tp_gpt_config){16, 8, 1, 2, 8});
+    tp_gpt *gpt = tp_gpt_new((tp_gpt_config){.vocab_size = 16, .n_positions = 8,
+                                                .n_layer = 1, .n_head = 2,
+                                                .n_embd = 8});
     tp_gpt_save(gpt, path, NULL, 0, NULL, &error);
     ok(tp_vanilla_load(path, &error) == NULL
            && strstr(error.message, "not a checkpoint of a vanilla") != NULL,

@@ -44,5 +44,9 @@
 #include "tp/vit.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
+/* <<tp.h: module headers>> */
+#include "tp/positions.h"
+/* <<tp.h: module headers>> */
+#include "tp/length.h"
 
 #endif

@@ -111,9 +111,15 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
     tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
     int h = o->heads;
     tp_attention_op *attend = o->attend != NULL ? o->attend : tp_attention;
-    tp_tensor *heads = attend(g, tp_split_heads(g, qkv, 0, 3, h),
-                              tp_split_heads(g, qkv, 1, 3, h),
-                              tp_split_heads(g, qkv, 2, 3, h), &o->self);
+    tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
+    tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
+    tp_attention_options self = o->self;
+    if (o->positions != NULL) {
+        tp_check(self.bias == NULL, "tp_block_forward: a bias and positions "
+                 "that give their own");
+        self.bias = o->positions(g, &q, &k, o->positions_context);
+    }
+    tp_tensor *heads = attend(g, q, k, tp_split_heads(g, qkv, 2, 3, h), &self);
     return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
 }
 

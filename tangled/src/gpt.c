@@ -33,8 +33,9 @@ tp_gpt *tp_gpt_new(tp_gpt_config config)
     int c = config.n_embd;
     m->wte = tp_param_new(&m->params, m->arena, "wte.weight",
                           tp_shape2(config.vocab_size, c));
-    m->wpe = tp_param_new(&m->params, m->arena, "wpe.weight",
-                          tp_shape2(config.n_positions, c));
+    if (config.positions == TP_POSITIONS_LEARNED)
+        m->wpe = tp_param_new(&m->params, m->arena, "wpe.weight",
+                              tp_shape2(config.n_positions, c));
     for (int i = 0; i < config.n_layer; i++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "h.%d.", i);
@@ -43,6 +44,8 @@ tp_gpt *tp_gpt_new(tp_gpt_config config)
     }
     m->ln_f_w = tp_param_new(&m->params, m->arena, "ln_f.weight", tp_shape1(c));
     m->ln_f_b = tp_param_new(&m->params, m->arena, "ln_f.bias", tp_shape1(c));
+    tp_position_encoding_make(&m->encoding, config.positions, &m->params,
+                              m->arena, config.n_layer, config.n_head, c);
     return m;
 }
 
@@ -65,19 +68,19 @@ void tp_gpt_init(tp_gpt *m, tp_rng *rng)
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
 {
-    tp_check(length >= 1 && length <= m->config.n_positions,
+    tp_check(length >= 1 && (length <= m->config.n_positions
+                             || m->config.positions != TP_POSITIONS_LEARNED),
              "tp_gpt_forward: %d tokens, but the model has %d positions",
              length, m->config.n_positions);
-    int *positions = tp_arena_alloc(g->arena, (size_t)length * sizeof(int));
-    for (int t = 0; t < length; t++)
-        positions[t] = t;
-    tp_tensor *x = tp_add(g, tp_embedding(g, m->wte, tokens,
-                                          tp_shape2(batch, length)),
-                          tp_embedding(g, m->wpe, positions, tp_shape1(length)));
+    tp_tensor *x = tp_embedding(g, m->wte, tokens, tp_shape2(batch, length));
+    x = tp_position_embed(g, &m->encoding, m->wpe, x, 0);
     tp_block_options o = {.heads = m->config.n_head, .self.causal = true,
-                          .attend = m->attention};
+                          .attend = m->attention,
+                          .positions = tp_position_attend};
     for (int i = 0; i < m->config.n_layer; i++) {
         o.self.weights = weights != NULL ? &weights[i] : NULL;
+        tp_position_layer layer = {&m->encoding, i};
+        o.positions_context = &layer;
         x = tp_block_forward(g, &m->blocks[i], x, NULL, &o);
     }
     x = tp_layernorm(g, x, m->ln_f_w, m->ln_f_b, 1e-5f);
@@ -111,7 +114,8 @@ tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,
 /* <<gpt: decoding with a cache>> */
 tp_gpt_cache *tp_gpt_cache_new(const tp_gpt *m, int capacity)
 {
-    tp_check(capacity >= 1 && capacity <= m->config.n_positions,
+    tp_check(capacity >= 1 && (capacity <= m->config.n_positions
+                               || m->config.positions != TP_POSITIONS_LEARNED),
              "a cache of %d positions for a model of %d", capacity,
              m->config.n_positions);
     tp_gpt_cache *c = calloc(1, sizeof *c);
@@ -145,8 +149,11 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
     const tp_block *b = &m->blocks[layer];
     tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,1,3C] */
     int h = m->config.n_head, t = c->length;
+    tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
     tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
     tp_tensor *v = tp_split_heads(g, qkv, 2, 3, h);
+    q = tp_position_rotate(g, &m->encoding, q, t);
+    k = tp_position_rotate(g, &m->encoding, k, t);
     tp_tensor kt = *c->k[layer], vt = *c->v[layer];
     kt.data += (long)t * kt.stride[2], vt.data += (long)t * vt.stride[2];
     kt.shape.dim[2] = vt.shape.dim[2] = 1;
@@ -154,8 +161,9 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
     tp_copy(&vt, v);
     tp_tensor *keys = tp_slice(g->arena, c->k[layer], 2, 0, t + 1);
     tp_tensor *values = tp_slice(g->arena, c->v[layer], 2, 0, t + 1);
-    tp_tensor *o = tp_attention(g, tp_split_heads(g, qkv, 0, 3, h), keys,
-                                values, NULL);
+    tp_attention_options o_positions = {
+        .bias = tp_position_bias(g, &m->encoding, layer, q, t, t + 1)};
+    tp_tensor *o = tp_attention(g, q, keys, values, &o_positions);
     return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
 }
 /* <<gpt: decoding with a cache>> */
@@ -167,9 +175,8 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
     const float eps = 1e-5f;
-    int position = c->length;
-    tp_tensor *x = tp_add(&g, tp_embedding(&g, m->wte, &token, tp_shape2(1, 1)),
-                          tp_embedding(&g, m->wpe, &position, tp_shape1(1)));
+    tp_tensor *x = tp_embedding(&g, m->wte, &token, tp_shape2(1, 1));
+    x = tp_position_embed(&g, &m->encoding, m->wpe, x, c->length);
     for (int l = 0; l < m->config.n_layer; l++) {
         const tp_block *b = &m->blocks[l];
         x = tp_add(&g, x, cached_attention(&g, m, l, c, tp_layernorm(
@@ -259,6 +266,7 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
         snprintf(value, sizeof value, "%d", *config_field(&config, i));
         tp_metadata_set(&meta, config_keys[i], value);
     }
+    tp_metadata_set(&meta, "positions", tp_position_name(config.positions));
     int n = m->params.count;
     tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
     tp_check(all != NULL, "out of memory");
@@ -317,11 +325,25 @@ static int config_number(const char *path, const tp_metadata *meta, int i,
     return 0;
 }
 
+static int config_positions(const char *path, const tp_metadata *meta,
+                            tp_position_kind *kind, tp_error *error)
+{
+    const char *name = tp_metadata_get(meta, "positions");
+    *kind = TP_POSITIONS_LEARNED;
+    if (name != NULL && tp_position_parse(name, kind, error) != 0) {
+        char why[sizeof error->message];
+        snprintf(why, sizeof why, "%s", error->message);
+        return tp_error_set(error, "%s: %s", path, why);
+    }
+    return 0;
+}
+
 static int check_file_holds(const char *path, const tp_gpt_config *c,
                             tp_error *error)
 {
     double width = c->n_embd;
-    double parameters = ((double)c->vocab_size + c->n_positions + 2) * width
+    double table = c->positions == TP_POSITIONS_LEARNED ? c->n_positions : 0;
+    double parameters = ((double)c->vocab_size + table + 2) * width
                         + c->n_layer * (12 * width * width + 13 * width);
     struct stat s;
     if (stat(path, &s) != 0 || parameters > (double)s.st_size)
@@ -343,6 +365,8 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
     for (int i = 0; i < 5; i++)
         if (config_number(path, &meta, i, config_field(&config, i), error))
             return NULL;
+    if (config_positions(path, &meta, &config.positions, error) != 0)
+        return NULL;
     if (config.n_embd % config.n_head != 0) {
         tp_error_set(error, "%s: %d heads do not divide the width %d", path,
                      config.n_head, config.n_embd);

@@ -23,6 +23,8 @@ void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers);
 typedef tp_tensor *tp_activation(tp_graph *g, tp_tensor *x);
 typedef tp_tensor *tp_attention_op(tp_graph *g, tp_tensor *q, tp_tensor *k,
                                    tp_tensor *v, const tp_attention_options *o);
+typedef tp_tensor *tp_position_op(tp_graph *g, tp_tensor **q, tp_tensor **k,
+                                  const void *context);
 
 typedef struct tp_block_options {
     int heads;
@@ -31,6 +33,8 @@ typedef struct tp_block_options {
     tp_attention_options self;   /* the masks of the self-attention */
     tp_attention_options cross;  /* and of the cross-attention */
     tp_attention_op *attend;     /* the self-attention; NULL: tp_attention */
+    tp_position_op *positions;   /* rotates q and k, gives a bias; or NULL */
+    const void *positions_context;
 } tp_block_options;
 
 tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,

@@ -7,11 +7,13 @@
 #include "tp/checkpoint.h"
 #include "tp/data.h"
 #include "tp/ops.h"
+#include "tp/positions.h"
 #include "tp/train.h"
 
 /* <<gpt: configuration and parameters>> */
 typedef struct tp_gpt_config {
     int vocab_size, n_positions, n_layer, n_head, n_embd;
+    tp_position_kind positions;  /* how tokens know where they are */
 } tp_gpt_config;
 
 tp_gpt_config tp_gpt_t(void);
@@ -23,6 +25,7 @@ typedef struct tp_gpt {
     tp_tensor *wte, *wpe, *ln_f_w, *ln_f_b;
     tp_block *blocks;
     tp_attention_op *attention;  /* the blocks' self-attention; NULL: exact */
+    tp_position_encoding encoding;  /* config.positions' parameters */
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

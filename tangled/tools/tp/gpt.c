@@ -6,7 +6,8 @@ static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
            gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100,
            gpt_save_every = 500;
 static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
-                  *gpt_curve = NULL;
+                  *gpt_curve = NULL, *gpt_positions_name = "learned";
+static tp_position_kind gpt_positions;
 
 static const option gpt_train_options[] = {
     {"--data", OPTION_STRING, &data_path, 0, 0,
@@ -28,6 +29,9 @@ static const option gpt_train_options[] = {
      "also write the losses as a table, for the learning-curve figure"},
     {"--save-every", OPTION_INT, &gpt_save_every, 0, 100000000,
      "steps between saves of the run to --out (default 500; 0: at the end)"},
+    {"--positions", OPTION_STRING, &gpt_positions_name, 0, 0,
+     "how positions are encoded: learned (default), sinusoidal, relative, "
+     "t5, rope, alibi or none"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp gpt: commands>> */
@@ -147,6 +151,11 @@ static int resumed_shape(const tp_gpt *m, tp_error *error)
                                 "resumed run keeps its model's shape",
                                 shape[i].name, *shape[i].value, gpt_resume,
                                 shape[i].saved);
+    if (option_given(&gpt_positions_name) && gpt_positions != c->positions)
+        return tp_error_set(error, "--positions %s, but the run in %s has "
+                            "%s; a resumed run keeps its model's shape",
+                            gpt_positions_name, gpt_resume,
+                            tp_position_name(c->positions));
     if (!option_given(&gpt_context))
         gpt_context = c->n_positions;
     else if (gpt_context > c->n_positions)
@@ -168,7 +177,7 @@ static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
         }
     } else {
         m = tp_gpt_new((tp_gpt_config){256, gpt_context, gpt_layers,
-                                       gpt_heads, gpt_width});
+                                       gpt_heads, gpt_width, gpt_positions});
         tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
         tp_gpt_init(m, &init);
     }
@@ -196,6 +205,11 @@ static int gpt_train(void)
     if (gpt_width % gpt_heads != 0) {
         fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
                 "%d\n", gpt_heads, gpt_width);
+        return 2;
+    }
+    tp_error unknown;
+    if (tp_position_parse(gpt_positions_name, &gpt_positions, &unknown)) {
+        fprintf(stderr, "tp gpt train: --positions: %s\n", unknown.message);
         return 2;
     }
     tp_corpus corpus, train, validation;

@@ -93,6 +93,10 @@ extern const chapter_part gpt_part;
 extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part quadratic_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part order_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part length_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {

@@ -311,7 +311,8 @@ static double quadratic_train(quadratic_run *r, tp_error *error)
 {
     tp_gpt *m = tp_gpt_new((tp_gpt_config){256, quadratic_context,
                                            quadratic_layers, quadratic_heads,
-                                           quadratic_width});
+                                           quadratic_width,
+                                           TP_POSITIONS_LEARNED});
     m->attention = quadratic_ops[r->method];
     tp_rng init = tp_rng_seeded(1, 1);
     tp_gpt_init(m, &init);
