@@ -44,5 +44,9 @@
 #include "tp/vit.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
+/* <<tp.h: module headers>> */
+#include "tp/stability.h"
+/* <<tp.h: module headers>> */
+#include "tp/smoothing.h"
 
 #endif

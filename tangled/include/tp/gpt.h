@@ -23,6 +23,8 @@ typedef struct tp_gpt {
     tp_tensor *wte, *wpe, *ln_f_w, *ln_f_b;
     tp_block *blocks;
     tp_attention_op *attention;  /* the blocks' self-attention; NULL: exact */
+    bool post_ln;                /* post-LN blocks (Chapter 350) */
+    tp_block_depth *depth;       /* per layer (Chapters 350, 355), or NULL */
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

@@ -26,6 +26,10 @@ const chapter_part *const chapter_parts[] = {
     &vit_part,
     /* <<program: the chapters' parts>> */
     &quadratic_part,
+    /* <<program: the chapters' parts>> */
+    &instability_part,
+    /* <<program: the chapters' parts>> */
+    &oversmoothing_part,
     NULL
 };
 
