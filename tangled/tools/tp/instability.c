@@ -249,20 +249,38 @@ static void describe_model(FILE *out, const char *command, long steps,
             (double)inst_spike, b->unigram);
 }
 /* <<tp instability: commands>> */
+static FILE *open_table(const char *command, long steps, const book_bytes *b,
+                        const char *columns)
+{
+    FILE *tsv = inst_tsv != NULL ? fopen(inst_tsv, "w") : NULL;
+    tp_describe_machine(stdout);
+    describe_model(stdout, command, steps, b);
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        describe_model(tsv, command, steps, b);
+        fprintf(tsv, "%s\n", columns);
+    }
+    return tsv;
+}
+
+static int close_table(const char *command, FILE *tsv, book_bytes *b)
+{
+    free(b->tokens), free(b->inputs);
+    if (tsv != NULL && fclose(tsv) != 0) {
+        fprintf(stderr, "tp %s: cannot write %s\n", command, inst_tsv);
+        return 1;
+    }
+    return interrupted ? EXIT_INTERRUPTED : 0;
+}
+/* <<tp instability: commands>> */
 static int instability_compare(void)
 {
     if (check_settings("instability compare", inst_steps) != 0
         || check_recipes("instability compare") != 0)
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
-    FILE *tsv = inst_tsv != NULL ? fopen(inst_tsv, "w") : NULL;
-    tp_describe_machine(stdout);
-    describe_model(stdout, "instability compare", inst_steps, &b);
-    if (tsv != NULL) {
-        tp_describe_machine(tsv);
-        describe_model(tsv, "instability compare", inst_steps, &b);
-        fprintf(tsv, "recipe\tstep\tloss\tgrad_norm\tupdate_ratio\tlr\n");
-    }
+    FILE *tsv = open_table("instability compare", inst_steps, &b,
+                           "recipe\tstep\tloss\tgrad_norm\tupdate_ratio\tlr");
     /* <<instability compare: run the recipes and report>> */
     catch_interrupts();
     printf("# recipe        first   final  validation  spikes  largest update  "
@@ -281,12 +299,7 @@ static int instability_compare(void)
         if (tsv != NULL)
             fputs(line, tsv);
     }
-    free(b.tokens), free(b.inputs);
-    if (tsv != NULL && fclose(tsv) != 0) {
-        fprintf(stderr, "tp instability compare: cannot write %s\n", inst_tsv);
-        return 1;
-    }
-    return interrupted ? EXIT_INTERRUPTED : 0;
+    return close_table("instability compare", tsv, &b);
 }
 /* <<tp instability: commands>> */
 static int grad_steps = 50;
@@ -365,23 +378,11 @@ static int instability_gradients(void)
     if (inst_tsv != NULL && check_output("instability gradients", inst_tsv))
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
-    FILE *tsv = inst_tsv != NULL ? fopen(inst_tsv, "w") : NULL;
-    tp_describe_machine(stdout);
-    describe_model(stdout, "instability gradients", grad_steps, &b);
-    if (tsv != NULL) {
-        tp_describe_machine(tsv);
-        describe_model(tsv, "instability gradients", grad_steps, &b);
-        fprintf(tsv, "model@step\tblock\tgrad_norm\n");
-    }
+    FILE *tsv = open_table("instability gradients", grad_steps, &b,
+                           "model@step\tblock\tgrad_norm");
     gradients_of(&recipes[0], &b, tsv);  /* bare: post-LN */
     gradients_of(&recipes[1], &b, tsv);  /* pre-LN */
-    free(b.tokens), free(b.inputs);
-    if (tsv != NULL && fclose(tsv) != 0) {
-        fprintf(stderr, "tp instability gradients: cannot write %s\n",
-                inst_tsv);
-        return 1;
-    }
-    return 0;
+    return close_table("instability gradients", tsv, &b);
 }
 /* <<tp instability: commands>> */
 static const char *grid_rates = "1e-3,1e-2,1e-1";
@@ -434,14 +435,8 @@ static int instability_grid(void)
         || check_recipes("instability grid") != 0)
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
-    FILE *tsv = inst_tsv != NULL ? fopen(inst_tsv, "w") : NULL;
-    tp_describe_machine(stdout);
-    describe_model(stdout, "instability grid", grid_steps, &b);
-    if (tsv != NULL) {
-        tp_describe_machine(tsv);
-        describe_model(tsv, "instability grid", grid_steps, &b);
-        fprintf(tsv, "recipe\tlr\tfirst\tfinal\tvalidation\tverdict\n");
-    }
+    FILE *tsv = open_table("instability grid", grid_steps, &b,
+                           "recipe\tlr\tfirst\tfinal\tvalidation\tverdict");
     /* <<instability grid: every recipe at every rate>> */
     catch_interrupts();
     printf("# recipe          rate     first   final  validation  verdict\n");
@@ -459,15 +454,274 @@ static int instability_grid(void)
                         (double)rates[k], (double)r.first, r.final, r.validation,
                         (int)v);
         }
-    free(b.tokens), free(b.inputs);
-    if (tsv != NULL && fclose(tsv) != 0) {
-        fprintf(stderr, "tp instability grid: cannot write %s\n", inst_tsv);
-        return 1;
-    }
-    return interrupted ? EXIT_INTERRUPTED : 0;
+    return close_table("instability grid", tsv, &b);
 }
 
 /* <<tp instability: figures>> */
+enum { CURVE_RECIPES = 6 };
+static const char *const curve_recipes[CURVE_RECIPES] = {
+    "bare", "pre-LN", "warm-up", "pre-LN+warm-up", "GPT-2", "all"};
+
+static int recipe_series(const table *t, const char *name, int column,
+                         double *x, double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 256; r++)
+        if (strcmp(t->label[r], name) == 0 && isfinite(t->value[r][column])) {
+            x[n] = t->value[r][0];
+            y[n++] = t->value[r][column];
+        }
+    return n;
+}
+/* <<tp instability: figures>> */
+static void curves_panel(tp_plot *p, const table *t, int column, bool legend)
+{
+    tp_plot_frame(p);
+    tp_legend_entry entries[CURVE_RECIPES];
+    for (int i = 0; i < CURVE_RECIPES; i++) {
+        double x[256], y[256];
+        int n = recipe_series(t, curve_recipes[i], column, x, y);
+        tp_plot_line(p, x, y, n, tp_category(i), false, false);
+        entries[i] = (tp_legend_entry){curve_recipes[i], tp_category(i),
+                                       false};
+    }
+    if (legend)
+        tp_plot_legend(p, entries, CURVE_RECIPES, TP_TOP_RIGHT);
+}
+
+static double last_step(const table *t)
+{
+    double most = 1;
+    for (int r = 0; r < t->rows; r++)
+        most = fmax(most, t->value[r][0]);
+    return most;
+}
+/* <<tp instability: figures>> */
+static int draw_instability_curves(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/instability-compare.tsv", t, error);
+    if (status == 0) {
+        tp_axis steps = {.lo = 0, .hi = last_step(t), .label = "step"};
+        tp_plot loss = {d, 46, 12, 160, 150, steps,
+                        {.lo = 2.0, .hi = 6.0, .label = "training loss"}};
+        tp_plot norm = {d, 262, 12, 160, 150, steps,
+                        {.lo = 0.01, .hi = 100, .log = true,
+                         .label = "gradient norm (before clipping)"}};
+        curves_panel(&loss, t, 1, true);
+        curves_panel(&norm, t, 2, false);
+    }
+    free(t);
+    return status;
+}
+/* <<tp instability: figures>> */
+static const unsigned verdict_colours[3] = {0x009E73, 0xE69F00, 0xD55E00};
+
+static int grid_rows(const table *t, const char *names[16], double rates[8],
+                     int *n_rates)
+{
+    int rows = 0;
+    *n_rates = 0;
+    for (int r = 0; r < t->rows; r++) {
+        bool seen = false;
+        for (int i = 0; i < rows; i++)
+            seen |= strcmp(names[i], t->label[r]) == 0;
+        if (!seen && rows < 16)
+            names[rows++] = t->label[r];
+        seen = false;
+        for (int k = 0; k < *n_rates; k++)
+            seen |= rates[k] == t->value[r][0];
+        if (!seen && *n_rates < 8)
+            rates[(*n_rates)++] = t->value[r][0];
+    }
+    return rows;
+}
+/* <<tp instability: figures>> */
+static void grid_cells(tp_draw *d, const table *t, double x0, double y0,
+                       double cw, double ch, double size)
+{
+    const char *names[16];
+    double rates[8];
+    int n_rates, rows = grid_rows(t, names, rates, &n_rates);
+    for (int r = 0; r < t->rows; r++) {
+        int i = 0, k = 0;
+        while (strcmp(names[i], t->label[r]) != 0)
+            i++;
+        while (rates[k] != t->value[r][0])
+            k++;
+        tp_color fill = tp_rgb(verdict_colours[(int)t->value[r][4]]);
+        tp_rounded_box(d, x0 + k * cw, y0 + i * ch, cw - 2, ch - 2, 2, fill,
+                       fill);
+        char text[32];
+        snprintf(text, sizeof text, isfinite(t->value[r][3]) ? "%.2f" : "NaN",
+                 t->value[r][3]);
+        cairo_set_source_rgb(d->cr, 1, 1, 1);
+        tp_text(d, x0 + (k + 0.5) * cw - 1, y0 + (i + 0.5) * ch - 1, 0.5, 0.5,
+                size, text);
+    }
+    /* <<instability grid figure: the labels>> */
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    for (int i = 0; i < rows; i++)
+        tp_text(d, x0 - 4, y0 + (i + 0.5) * ch - 1, 1.0, 0.5, size, names[i]);
+    for (int k = 0; k < n_rates; k++) {
+        char rate[16];
+        snprintf(rate, sizeof rate, "%g", rates[k]);
+        tp_text(d, x0 + (k + 0.5) * cw - 1, y0 - 3, 0.5, 1.0, size, rate);
+    }
+}
+/* <<tp instability: figures>> */
+static int draw_instability_grid(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/instability-grid.tsv", t, error);
+    if (status == 0) {
+        grid_cells(d, t, 110, 38, 62, 22, 8);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 110 + 2 * 62, 8, 0.5, 0.0, 8, "peak learning rate");
+        static const char *const legend[3] = {"trained", "stalled",
+                                              "diverged"};
+        for (int v = 0; v < 3; v++) {
+            tp_color c = tp_rgb(verdict_colours[v]);
+            tp_rounded_box(d, 370, 40 + 18 * v, 10, 10, 2, c, c);
+            cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+            tp_text(d, 385, 45 + 18 * v, 0.0, 0.5, 8, legend[v]);
+        }
+    }
+    free(t);
+    return status;
+}
+/* <<tp instability: figures>> */
+static void gradients_panel(tp_plot *p, const table *t, bool legend)
+{
+    tp_plot_frame(p);
+    tp_legend_entry entries[4];
+    char names[4][48];
+    int n_entries = 0;
+    for (int r = 0; r < t->rows; r++) {
+        if (r > 0 && strcmp(t->label[r], t->label[r - 1]) == 0)
+            continue;
+        double x[256], y[256];
+        int n = 0;
+        for (int q = r; q < t->rows && strcmp(t->label[q], t->label[r]) == 0
+                        && n < 256; q++)
+            x[n] = t->value[q][0], y[n++] = t->value[q][1];
+        bool later = strstr(t->label[r], "@0") == NULL;
+        tp_color c = tp_category(strncmp(t->label[r], "pre", 3) == 0 ? 1 : 0);
+        tp_plot_line(p, x, y, n, c, later, true);
+        if (n_entries < 4) {
+            const char *at = strchr(t->label[r], '@');
+            int length = at != NULL ? (int)(at - t->label[r])
+                                    : (int)strlen(t->label[r]);
+            snprintf(names[n_entries], sizeof names[0], "%.*s, step %s",
+                     length, t->label[r], at != NULL ? at + 1 : "0");
+            entries[n_entries] = (tp_legend_entry){names[n_entries], c, later};
+            n_entries++;
+        }
+    }
+    if (legend)
+        tp_plot_legend(p, entries, n_entries, TP_TOP_RIGHT);
+}
+
+static int draw_instability_gradients(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/instability-gradients.tsv", t,
+                            error);
+    if (status == 0) {
+        tp_plot p = {d, 50, 12, 300, 150,
+                     {.lo = 0.5, .hi = t->value[t->rows - 1][0] + 0.5,
+                      .label = "block"},
+                     {.lo = 0.001, .hi = 100, .log = true,
+                      .label = "gradient norm of the block"}};
+        gradients_panel(&p, t, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp instability: figures>> */
+static void card_problem(tp_draw *d, tp_rect problem, const table *gradients,
+                         const table *curves, const table *grid)
+{
+    double px = problem.x, py = problem.y;
+    tp_plot norms = {d, px + 34, py + 34, 84, 80,
+                     {.lo = 0.5, .hi = gradients->value[gradients->rows - 1][0]
+                                      + 0.5, .label = "block"},
+                     {.lo = 0.001, .hi = 10, .log = true}};
+    tp_plot loss = {d, px + 150, py + 34, 84, 80,
+                    {.lo = 0, .hi = last_step(curves), .label = "step"},
+                    {.lo = 2.0, .hi = 6.0}};
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, px + 76, py + 22, 0.5, 0.0, 7, "gradient norm per block");
+    tp_text(d, px + 192, py + 22, 0.5, 0.0, 7, "training loss");
+    gradients_panel(&norms, gradients, false);
+    curves_panel(&loss, curves, 1, false);
+    /* <<instability card: the verdicts at one rate>> */
+    char line[96];
+    snprintf(line, sizeof line, "<b>validation loss after the grid's runs, "
+             "rate %g</b>", (double)inst_lr);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, px + 12, py + 152, 0.0, 0.0, 7, line);
+    int shown = 0;
+    for (int r = 0; r < grid->rows && shown < 6; r++) {
+        if (fabs(grid->value[r][0] - inst_lr) > 1e-6 * inst_lr)
+            continue;
+        int v = (int)grid->value[r][4];
+        snprintf(line, sizeof line, "%s  %.3f  %s", grid->label[r],
+                 grid->value[r][3], verdict_names[v]);
+        tp_set_color(d->cr, tp_rgb(verdict_colours[v]));
+        tp_text(d, px + 12, py + 166 + 12 * shown++, 0.0, 0.0, 7, line);
+    }
+}
+/* <<tp instability: figures>> */
+static void card_solutions(tp_draw *d, tp_rect solutions)
+{
+    static const char *const solution[8][2] = {
+        {"Pre-LN", "normalise the branch, not the sum"},
+        {"Warm-up", "a rising rate while Adam's moments settle"},
+        {"AdamW", "decay the weights, not the gradient"},
+        {"Gradient clipping", "no step larger than a norm c"},
+        {"Scaled init", "residual projections 1/\xe2\x88\x9a(2L)"},
+        {"\xce\xb2\xe2\x82\x82 = 0.95", "a second moment that keeps up"},
+        {"QK-LayerNorm", "bounded attention scores"},
+        {"Spike skipping", "no update from a bad batch"},
+    };
+    for (int i = 0; i < 8; i++) {
+        double y = solutions.y + 20 + 27 * i;
+        char name[64];
+        snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
+        cairo_set_source_rgb(d->cr, 0, 0, 0);
+        tp_text(d, solutions.x + 8, y, 0.0, 0.0, 8, name);
+        cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+        tp_text(d, solutions.x + 8, y + 10, 0.0, 0.0, 7, solution[i][1]);
+    }
+}
+/* <<tp instability: figures>> */
+static int draw_card_instability(tp_draw *d, tp_error *error)
+{
+    table *g = calloc(1, sizeof *g), *c = calloc(1, sizeof *c),
+          *grid = calloc(1, sizeof *grid);
+    tp_check(g != NULL && c != NULL && grid != NULL, "out of memory");
+    int status = read_table("figures/data/instability-gradients.tsv", g, error);
+    if (status == 0)
+        status = read_table("figures/data/instability-compare.tsv", c, error);
+    if (status == 0)
+        status = read_table("figures/data/instability-grid.tsv", grid, error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>10. Training instability</b>",
+                "Deep stacks, high rates, no warm-up: a loss that stalls, "
+                "spikes or diverges",
+                "Data: tp instability gradients, compare and grid "
+                "(make measure-instability)", &problem, &solutions);
+        card_problem(d, problem, g, c, grid);
+        card_solutions(d, solutions);
+    }
+    free(g), free(c), free(grid);
+    return status;
+}
 
 static const command instability_commands[] = {
     /* <<tp instability: command table>> */
@@ -487,6 +741,18 @@ static const command instability_commands[] = {
 
 static const tp_figure instability_figures[] = {
     /* <<tp instability: figure table>> */
+    {"instability-curves", "a deep GPT trained with each recipe: the loss and "
+     "the gradient norm against the step", 440, 200, draw_instability_curves},
+    /* <<tp instability: figure table>> */
+    {"instability-grid", "which recipes train, stall or diverge at each "
+     "learning rate", 440, 180, draw_instability_grid},
+    /* <<tp instability: figure table>> */
+    {"instability-gradients", "the gradient norm of each block, post-LN and "
+     "pre-LN, at initialisation and after the first steps", 440, 200,
+     draw_instability_gradients},
+    /* <<tp instability: figure table>> */
+    {"card-instability", "the card of training instability", 440, 320,
+     draw_card_instability},
     {NULL, NULL, 0, 0, NULL}
 };
 

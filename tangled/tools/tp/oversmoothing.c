@@ -236,6 +236,136 @@ static int oversmoothing_compare(void)
 }
 
 /* <<tp oversmoothing: figures>> */
+static int model_series(const table *t, const char *label, int column,
+                        double *x, double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 257; r++)
+        if (strcmp(t->label[r], label) == 0 && isfinite(t->value[r][column]))
+            x[n] = t->value[r][0], y[n++] = t->value[r][column];
+    return n;
+}
+
+static void smoothing_panel(tp_plot *p, const table *t, const char *const *labels,
+                            int n_labels, int column, bool legend)
+{
+    tp_plot_frame(p);
+    tp_legend_entry entries[8];
+    for (int i = 0; i < n_labels; i++) {
+        double x[257], y[257];
+        int n = model_series(t, labels[i], column, x, y);
+        bool dashed = strchr(labels[i], '@') != NULL;
+        tp_plot_line(p, x, y, n, tp_category(i), dashed, false);
+        entries[i] = (tp_legend_entry){labels[i], tp_category(i), dashed};
+    }
+    if (legend)
+        tp_plot_legend(p, entries, n_labels, TP_BOTTOM_RIGHT);
+}
+/* <<tp oversmoothing: figures>> */
+static const char *const stacks[4] = {"attention", "attention+skip",
+                                      "pre-LN@0", "no-skip@0"};
+static const char *const remedies[6] = {"pre-LN", "no-skip", "ReZero",
+                                        "DeepNorm", "DropHead", "temperature"};
+
+static double deepest(const table *t)
+{
+    double most = 1;
+    for (int r = 0; r < t->rows; r++)
+        most = fmax(most, t->value[r][0]);
+    return most;
+}
+
+static int draw_oversmoothing_layers(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/oversmoothing.tsv", t, error);
+    if (status == 0) {
+        tp_axis layers = {.lo = 0, .hi = deepest(t), .label = "layer"};
+        tp_axis cosine = {.lo = -0.1, .hi = 1.05,
+                          .label = "mean cosine between tokens"};
+        tp_plot before = {d, 46, 12, 165, 150, layers, cosine};
+        tp_plot after = {d, 262, 12, 165, 150, layers, cosine};
+        smoothing_panel(&before, t, stacks, 4, 1, true);
+        smoothing_panel(&after, t, remedies, 6, 1, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp oversmoothing: figures>> */
+static double remedy_loss(const table *t, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, " loss %s ", name);
+    const char *at = strstr(t->comments, key);
+    double train, validation = NAN;
+    if (at == NULL || sscanf(at + strlen(key), "%lf %lf", &train,
+                             &validation) != 2)
+        return NAN;
+    return validation;
+}
+
+static void card_smoothing_problem(tp_draw *d, tp_rect problem, const table *t)
+{
+    double px = problem.x, py = problem.y;
+    tp_axis layers = {.lo = 0, .hi = deepest(t)};
+    tp_plot p = {d, px + 30, py + 34, 200, 80, layers,
+                 {.lo = -0.1, .hi = 1.05}};
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, px + 130, py + 22, 0.5, 0.0, 7,
+            "mean cosine between tokens, against the layer");
+    smoothing_panel(&p, t, stacks, 4, 1, true);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, px + 12, py + 142, 0.0, 0.0, 7,
+            "<b>validation loss of the trained GPT</b>");
+    for (int i = 0; i < 6; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "%s  %.3f", remedies[i],
+                 remedy_loss(t, remedies[i]));
+        tp_set_color(d->cr, tp_category(i));
+        tp_text(d, px + 12 + 115 * (i / 3), py + 158 + 12 * (i % 3), 0.0,
+                0.0, 7, line);
+    }
+}
+/* <<tp oversmoothing: figures>> */
+static void card_smoothing_solutions(tp_draw *d, tp_rect solutions)
+{
+    static const char *const solution[5][2] = {
+        {"Skip connections", "x + f(x): the input is never averaged"},
+        {"ReZero", "x + g f(x), a gate that starts at 0"},
+        {"DeepNorm", "LN(\xce\xb1x + f(x)), small branches"},
+        {"DropHead", "drop whole heads in training"},
+        {"Attention temperature", "sharper weights, less averaging"},
+    };
+    for (int i = 0; i < 5; i++) {
+        double y = solutions.y + 22 + 40 * i;
+        char name[64];
+        snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
+        cairo_set_source_rgb(d->cr, 0, 0, 0);
+        tp_text(d, solutions.x + 8, y, 0.0, 0.0, 8, name);
+        cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+        tp_text(d, solutions.x + 8, y + 11, 0.0, 0.0, 7, solution[i][1]);
+        tp_text(d, solutions.x + 8, y + 21, 0.0, 0.0, 7, "this chapter");
+    }
+}
+
+static int draw_card_oversmoothing(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/oversmoothing.tsv", t, error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>11. Over-smoothing</b>",
+                "Attention averages: with depth, every token becomes the same",
+                "Data: tp oversmoothing compare (make measure-oversmoothing)",
+                &problem, &solutions);
+        card_smoothing_problem(d, problem, t);
+        card_smoothing_solutions(d, solutions);
+    }
+    free(t);
+    return status;
+}
 
 static const command oversmoothing_commands[] = {
     /* <<tp oversmoothing: command table>> */
@@ -247,6 +377,12 @@ static const command oversmoothing_commands[] = {
 
 static const tp_figure oversmoothing_figures[] = {
     /* <<tp oversmoothing: figure table>> */
+    {"oversmoothing-layers", "how alike the tokens are, layer by layer: random "
+     "stacks, and a deep GPT trained with each remedy", 440, 200,
+     draw_oversmoothing_layers},
+    /* <<tp oversmoothing: figure table>> */
+    {"card-oversmoothing", "the card of over-smoothing", 440, 320,
+     draw_card_oversmoothing},
     {NULL, NULL, 0, 0, NULL}
 };
 
