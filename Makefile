@@ -175,7 +175,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
 .PHONY: all check prove tangle check-tangle library programs test-programs \
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
-    deps clean help fuzz fuzz-run install uninstall
+    deps clean help fuzz fuzz-run install uninstall measure-instability \
+    measure-oversmoothing measure-depth
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -216,6 +217,9 @@ help:
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
+	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
+	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
+	@echo "make measure-depth  both of the above"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -443,6 +447,19 @@ cuda-resources:
 # On a machine with a CUDA GPU: check and time every kernel version.
 measure-cuda: programs
 	$(OBJ)/tp bench cuda --tsv figures/data/cuda.tsv
+
+# Deep GPTs trained with each fix for training instability: the gradients
+# per block, the recipes side by side, and the grid of learning rates.
+measure-instability: programs
+	$(OBJ)/tp instability gradients --tsv figures/data/instability-gradients.tsv
+	$(OBJ)/tp instability compare --tsv figures/data/instability-compare.tsv
+	$(OBJ)/tp instability grid --tsv figures/data/instability-grid.tsv
+
+# How alike the tokens become with depth, and a deep GPT with each remedy.
+measure-oversmoothing: programs
+	$(OBJ)/tp oversmoothing compare --tsv figures/data/oversmoothing.tsv
+
+measure-depth: measure-instability measure-oversmoothing
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -31,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     if (getenv("TP_FUZZ_SEEDS") != NULL) {
-        tp_gpt *m = tp_gpt_new((tp_gpt_config){16, 8, 1, 2, 8});
+        tp_gpt *m = tp_gpt_new((tp_gpt_config){16, 8, 1, 2, 8, TP_POSITIONS_LEARNED});
         tp_rng rng = tp_rng_seeded(1, 0);
         tp_gpt_init(m, &rng);
         tp_error error;

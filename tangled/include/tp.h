@@ -48,5 +48,9 @@
 #include "tp/positions.h"
 /* <<tp.h: module headers>> */
 #include "tp/length.h"
+/* <<tp.h: module headers>> */
+#include "tp/stability.h"
+/* <<tp.h: module headers>> */
+#include "tp/smoothing.h"
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "tp/block.h"
 #include "tp/ops.h"
+#include "tp/smoothing.h"
 
 /* <<block: making a block>> */
 typedef struct maker {
@@ -104,6 +105,44 @@ tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o)
     return tp_reshape(g->arena, rows, tp_shape3(b, t, h * o->shape.dim[3]));
 }
 
+/* <<block: the deep-stack options at work>> */
+static void deep_queries_and_keys(tp_graph *g, const tp_block_depth *depth,
+                                  tp_tensor **q, tp_tensor **k,
+                                  tp_attention_options *self)
+{
+    if (depth->q_gain != NULL) {
+        *q = tp_layernorm(g, tp_contiguous(g, *q), depth->q_gain, NULL, 1e-5f);
+        *k = tp_layernorm(g, tp_contiguous(g, *k), depth->k_gain, NULL, 1e-5f);
+    }
+    if (depth->temperature > 0 && depth->temperature != 1) {
+        float scale = self->scale > 0 ? self->scale
+                                      : 1.0f / sqrtf((float)(*q)->shape.dim[3]);
+        self->scale = scale / depth->temperature;
+    }
+}
+/* <<block: the deep-stack options at work>> */
+static tp_tensor *gated(tp_graph *g, tp_tensor *f, tp_tensor *gain)
+{
+    tp_tensor *column = tp_reshape(g->arena, f,
+                                   tp_shape2((int)tp_tensor_count(f), 1));
+    return tp_reshape(g->arena, tp_mul(g, column, gain), f->shape);
+}
+
+static tp_tensor *join(tp_graph *g, tp_tensor *x, tp_tensor *f,
+                       const tp_block_options *o)
+{
+    const tp_block_depth *d = o->depth;
+    if (d == NULL)
+        return tp_add(g, x, f);
+    if (d->gain != NULL)
+        f = gated(g, f, d->gain);
+    if (d->no_skip)
+        return f;
+    if (d->skip != 0 && d->skip != 1)
+        x = tp_scale(g, x, d->skip);
+    return tp_add(g, x, f);
+}
+
 /* <<block: the three steps>> */
 static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
                                  const tp_block_options *o)
@@ -114,12 +153,16 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
     tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
     tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
     tp_attention_options self = o->self;
+    if (o->depth != NULL)
+        deep_queries_and_keys(g, o->depth, &q, &k, &self);
     if (o->positions != NULL) {
         tp_check(self.bias == NULL, "tp_block_forward: a bias and positions "
                  "that give their own");
         self.bias = o->positions(g, &q, &k, o->positions_context);
     }
     tp_tensor *heads = attend(g, q, k, tp_split_heads(g, qkv, 2, 3, h), &self);
+    if (o->depth != NULL && o->depth->drop_head > 0)
+        heads = tp_drop_heads(g, heads, o->depth->drop_head, o->depth->rng);
     return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
 }
 
@@ -163,10 +206,10 @@ static tp_tensor *residual(tp_graph *g, const tp_block *b, step which,
 {
     const float eps = 1e-5f;
     if (o->post_ln)
-        return tp_layernorm(g, tp_add(g, x, apply(g, b, which, x, memory, o)),
+        return tp_layernorm(g, join(g, x, apply(g, b, which, x, memory, o), o),
                             gain, bias, eps);
     tp_tensor *normal = tp_layernorm(g, x, gain, bias, eps);
-    return tp_add(g, x, apply(g, b, which, normal, memory, o));
+    return join(g, x, apply(g, b, which, normal, memory, o), o);
 }
 /* <<block: the three steps>> */
 tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,
@@ -180,7 +223,10 @@ tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,
     if (memory != NULL)
         x = residual(g, b, CROSS_ATTENTION, b->ln_x_w, b->ln_x_b, x, memory,
                      o);
-    return residual(g, b, MLP, b->ln_2_w, b->ln_2_b, x, NULL, o);
+    x = residual(g, b, MLP, b->ln_2_w, b->ln_2_b, x, NULL, o);
+    if (o->depth != NULL && o->depth->output != NULL)
+        *o->depth->output = x;
+    return x;
 }
 
 /* <<block: sinusoids>> */

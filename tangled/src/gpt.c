@@ -77,7 +77,9 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
     tp_block_options o = {.heads = m->config.n_head, .self.causal = true,
                           .attend = m->attention,
                           .positions = tp_position_attend};
+    o.post_ln = m->post_ln;
     for (int i = 0; i < m->config.n_layer; i++) {
+        o.depth = m->depth != NULL ? &m->depth[i] : NULL;
         o.self.weights = weights != NULL ? &weights[i] : NULL;
         tp_position_layer layer = {&m->encoding, i};
         o.positions_context = &layer;
@@ -172,6 +174,9 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
 {
     tp_check(c->length < c->capacity, "the KV cache is full (%d positions)",
              c->capacity);
+    tp_check(!m->post_ln && m->depth == NULL,
+             "tp_gpt_step: the cache decodes pre-LN blocks without depth "
+             "options only");
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
     const float eps = 1e-5f;

@@ -280,6 +280,22 @@ double tp_clip_grad_norm(const tp_params *params, double max_norm)
 }
 
 /* <<train: the loop>> */
+enum { SPIKE_HISTORY = 10 };  /* steps in the mean before a spike counts */
+
+static bool spike(const tp_train_options *o, tp_progress *p)
+{
+    p->spike = o->spike_factor > 0 && p->watched >= SPIKE_HISTORY
+               && p->loss > o->spike_factor * p->loss_mean;
+    if (p->spike) {
+        p->spikes++;
+    } else {
+        p->loss_mean = p->watched == 0 ? p->loss
+                                       : 0.9f * p->loss_mean + 0.1f * p->loss;
+        p->watched++;
+    }
+    return p->spike;
+}
+/* <<train: the loop>> */
 static int train_step(tp_graph *g, const tp_params *params, tp_optimizer *opt,
                       const tp_train_options *o, tp_loss_fn *loss_fn,
                       void *context, tp_progress *p, tp_error *error)
@@ -291,6 +307,12 @@ static int train_step(tp_graph *g, const tp_params *params, tp_optimizer *opt,
         return tp_error_set(error, "the loss became %g at step %ld; the "
                             "parameters are those of step %ld", p->loss,
                             p->step, p->step - 1);
+    }
+    if (spike(o, p) && o->skip_spikes) {
+        tp_graph_reset(g);
+        tp_optimizer_set_steps(opt, tp_optimizer_steps(opt) + 1);
+        p->grad_norm = 0.0, p->lr = 0.0f;
+        return 0;
     }
     tp_backward(g, loss);
     p->grad_norm = o->clip > 0 ? tp_clip_grad_norm(params, o->clip)

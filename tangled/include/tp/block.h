@@ -19,6 +19,18 @@ void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
                    const char *prefix, int width, int hidden, bool cross);
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers);
 
+/* <<block: options for deep stacks>> */
+typedef struct tp_block_depth {
+    float skip;              /* the input's weight: a x + f(x); 0: 1 */
+    bool no_skip;            /* no residual at all: f(x) */
+    tp_tensor *gain;         /* [1]: x + g f(x) (ReZero); NULL: 1 */
+    tp_tensor *q_gain, *k_gain;  /* [d]: QK-LayerNorm; NULL: none */
+    float temperature;       /* scores divided by it too; 0: 1 */
+    float drop_head;         /* DropHead's probability; 0: none */
+    tp_rng *rng;             /* DropHead's draws */
+    tp_tensor **output;      /* receives the block's output */
+} tp_block_depth;
+
 /* <<block: running a block>> */
 typedef tp_tensor *tp_activation(tp_graph *g, tp_tensor *x);
 typedef tp_tensor *tp_attention_op(tp_graph *g, tp_tensor *q, tp_tensor *k,
@@ -35,6 +47,7 @@ typedef struct tp_block_options {
     tp_attention_op *attend;     /* the self-attention; NULL: tp_attention */
     tp_position_op *positions;   /* rotates q and k, gives a bias; or NULL */
     const void *positions_context;
+    const tp_block_depth *depth; /* Chapters 350 and 355; NULL: none */
 } tp_block_options;
 
 tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,

@@ -26,6 +26,8 @@ typedef struct tp_gpt {
     tp_block *blocks;
     tp_attention_op *attention;  /* the blocks' self-attention; NULL: exact */
     tp_position_encoding encoding;  /* config.positions' parameters */
+    bool post_ln;                /* post-LN blocks (Chapter 350) */
+    tp_block_depth *depth;       /* per layer (Chapters 350, 355), or NULL */
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

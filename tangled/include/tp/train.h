@@ -62,6 +62,10 @@ typedef struct tp_progress {
     float loss, lr;
     double grad_norm, seconds, seconds_left;
     double tokens_per_second;
+    bool spike;       /* this step's loss was a spike */
+    long spikes;      /* spikes so far in this call */
+    long watched;     /* steps in the running mean */
+    float loss_mean;  /* the running mean of the losses that were not */
 } tp_progress;
 
 typedef bool tp_progress_fn(const tp_progress *progress, void *context);
@@ -73,6 +77,8 @@ typedef struct tp_train_options {
     long tokens_per_step;  /* for the progress report */
     tp_progress_fn *progress;
     void *progress_context;
+    float spike_factor;    /* a loss above this times the mean; 0: none */
+    bool skip_spikes;      /* apply no update for a spike's batch */
 } tp_train_options;
 
 int tp_train(tp_graph *g, const tp_params *params, tp_optimizer *opt,

@@ -35,7 +35,7 @@ static const option gpt_train_options[] = {
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp gpt: commands>> */
-static double unigram_loss(const tp_corpus *train, const tp_corpus *validation)
+double unigram_loss(const tp_corpus *train, const tp_corpus *validation)
 {
     double count[256];
     for (int b = 0; b < 256; b++)

@@ -30,6 +30,10 @@ const chapter_part *const chapter_parts[] = {
     &order_part,
     /* <<program: the chapters' parts>> */
     &length_part,
+    /* <<program: the chapters' parts>> */
+    &instability_part,
+    /* <<program: the chapters' parts>> */
+    &oversmoothing_part,
     NULL
 };
 

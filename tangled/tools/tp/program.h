@@ -97,6 +97,10 @@ extern const chapter_part quadratic_part;
 extern const chapter_part order_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part length_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part instability_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part oversmoothing_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {
@@ -150,6 +154,8 @@ typedef struct table {
 int read_table(const char *path, table *t, tp_error *error);
 /* <<program.h: what chapters share>> */
 int argmax(const float *x, int n);
+/* <<program.h: what chapters share>> */
+double unigram_loss(const tp_corpus *train, const tp_corpus *validation);
 /* <<program.h: what chapters share>> */
 typedef struct gpt_windows {
     tp_gpt *m;
