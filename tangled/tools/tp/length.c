@@ -437,16 +437,7 @@ static int draw_card_length(tp_draw *d, tp_error *error)
             {"Extrapolation, measured", "every method at 128 to 2,048 tokens",
              "this chapter"},
         };
-        for (int i = 0; i < 6; i++) {
-            double y = solutions.y + 20 + 36 * i;
-            char name[64];
-            snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
-            cairo_set_source_rgb(d->cr, 0, 0, 0);
-            tp_text(d, solutions.x + 8, y, 0.0, 0.0, 8, name);
-            cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-            tp_text(d, solutions.x + 8, y + 10, 0.0, 0.0, 7, solution[i][1]);
-            tp_text(d, solutions.x + 8, y + 19, 0.0, 0.0, 7, solution[i][2]);
-        }
+        card_solutions(d, &solutions, solution, 6);
     }
     free(t);
     return status;

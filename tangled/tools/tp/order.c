@@ -278,6 +278,21 @@ static void accuracy_bars(tp_draw *d, const table *t, double x, double y)
     }
 }
 /* <<tp order: figures>> */
+void card_solutions(tp_draw *d, const tp_rect *panel,
+                    const char *const rows[][3], int n)
+{
+    for (int i = 0; i < n; i++) {
+        double y = panel->y + 20 + (panel->h - 24) / n * i;
+        char name[64];
+        snprintf(name, sizeof name, "<b>%s</b>", rows[i][0]);
+        cairo_set_source_rgb(d->cr, 0, 0, 0);
+        tp_text(d, panel->x + 8, y, 0.0, 0.0, 8, name);
+        cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+        tp_text(d, panel->x + 8, y + 10, 0.0, 0.0, 7, rows[i][1]);
+        tp_text(d, panel->x + 8, y + 19, 0.0, 0.0, 7, rows[i][2]);
+    }
+}
+/* <<tp order: figures>> */
 static int draw_card_order(tp_draw *d, tp_error *error)
 {
     table *t = calloc(1, sizeof *t);
@@ -314,16 +329,7 @@ static int draw_card_order(tp_draw *d, tp_error *error)
             {"ALiBi", "a fixed bias, linear in the distance",
              "this chapter; measured in Length generalisation"},
         };
-        for (int i = 0; i < 6; i++) {
-            double y = solutions.y + 20 + 36 * i;
-            char name[64];
-            snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
-            cairo_set_source_rgb(d->cr, 0, 0, 0);
-            tp_text(d, solutions.x + 8, y, 0.0, 0.0, 8, name);
-            cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-            tp_text(d, solutions.x + 8, y + 10, 0.0, 0.0, 7, solution[i][1]);
-            tp_text(d, solutions.x + 8, y + 19, 0.0, 0.0, 7, solution[i][2]);
-        }
+        card_solutions(d, &solutions, solution, 6);
     }
     free(t);
     return status;
