@@ -397,6 +397,23 @@ static int learned_past_its_table(void)
     return 0;
 }
 
+static double tiled_error(void)
+{
+    static const int tokens[16] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7,
+                                   9, 3};
+    tp_gpt *m = tiny_gpt(TP_POSITIONS_ROPE, 16, 12, 83);
+    tp_arena *arena = tp_arena_new("test");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *exact = tp_gpt_forward(&g, m, tokens, 1, 16);
+    m->attention = tp_attention_tiled;
+    tp_tensor *tiled = tp_gpt_forward(&g, m, tokens, 1, 16);
+    double d = largest_difference(exact->data, tiled->data, 16 * 16);
+    tp_arena_free(arena);
+    tp_gpt_free(m);
+    return d;
+}
+
 static void cache_agrees(void)
 {
     for (int kind = 0; kind < TP_POSITION_KINDS; kind++) {
@@ -407,6 +424,8 @@ static void cache_agrees(void)
     }
     dies_with(learned_past_its_table, "13 tokens, but the model has 12 "
               "positions", "learned positions refuse a 13th token");
+    near(tiled_error(), 0, 1e-5, "RoPE through the tiled attention: the "
+         "exact attention's logits");
 }
 /* <<t-positions: GPT with each encoding>> */
 static void checkpoints_keep_the_encoding(const char *path)

@@ -308,6 +308,140 @@ static int length_compare(void)
 }
 
 /* <<tp length: figures>> */
+static tp_color method_color(int i, bool *dashed)
+{
+    static const int colour[LENGTH_METHODS] = {0, 1, -1, 2, 3, 4, 5, 6, 5, -2};
+    *dashed = i == 8;
+    return colour[i] == -1 ? tp_rgb(0x999999)
+           : colour[i] == -2 ? tp_rgb(0x000000) : tp_category(colour[i]);
+}
+
+static int method_curve(const table *t, const char *label, double *x,
+                        double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 16; r++)
+        if (strcmp(t->label[r], label) == 0 && !isnan(t->value[r][1]))
+            x[n] = t->value[r][0], y[n++] = t->value[r][1];
+    return n;
+}
+/* <<tp length: figures>> */
+static tp_axis loss_axis(const table *t, const char *label, double headroom)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int r = 0; r < t->rows; r++)
+        if (!isnan(t->value[r][1]))
+            lo = fmin(lo, t->value[r][1]), hi = fmax(hi, t->value[r][1]);
+    if (!(lo <= hi))
+        lo = 0.0, hi = 1.0;
+    return (tp_axis){.lo = floor(lo * 5 - 1) / 5,
+                     .hi = ceil(hi * 5 + 1) / 5 + headroom, .label = label};
+}
+/* <<tp length: figures>> */
+static void length_plot(tp_plot *p, const table *t, bool legend)
+{
+    tp_plot_frame(p);
+    tp_legend_entry entries[LENGTH_METHODS];
+    char labels[LENGTH_METHODS][32];
+    for (int i = 0; i < LENGTH_METHODS; i++) {
+        double x[16], y[16];
+        bool dashed;
+        tp_color c = method_color(i, &dashed);
+        method_label(&length_methods[i], labels[i], sizeof labels[i]);
+        int n = method_curve(t, labels[i], x, y);
+        tp_plot_line(p, x, y, n, c, dashed, true);
+        entries[i] = (tp_legend_entry){labels[i], c, dashed};
+    }
+    if (legend)
+        tp_plot_legend(p, entries, LENGTH_METHODS, TP_TOP_LEFT);
+}
+
+static int draw_length_extrapolation(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/length-extrapolation.tsv", t, error);
+    if (status == 0) {
+        tp_plot p = {d, 46, 12, 380, 200,
+                     {.lo = 100, .hi = 2600, .log = true,
+                      .label = "evaluation length L\xe2\x80\xb2 (trained at 128)"},
+                     loss_axis(t, "validation loss", 1.2)};
+        length_plot(&p, t, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp length: figures>> */
+static double loss_of(const table *t, const char *label, int length)
+{
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], label) == 0 && t->value[r][0] == length)
+            return t->value[r][1];
+    return NAN;
+}
+
+static void length_numbers(tp_draw *d, const table *t, double x, double y)
+{
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>loss at L\xe2\x80\xb2 = 128 and 1,024</b>");
+    for (int i = 0; i < LENGTH_METHODS; i++) {
+        double lx = x + 116 * (i / 5), ly = y + 12 + 11 * (i % 5);
+        char label[32], line[96];
+        bool dashed;
+        method_label(&length_methods[i], label, sizeof label);
+        double a = loss_of(t, label, 128), b = loss_of(t, label, 1024);
+        if (isnan(b))
+            snprintf(line, sizeof line, "%s  %.2f  refused", label, a);
+        else
+            snprintf(line, sizeof line, "%s  %.2f  %.2f", label, a, b);
+        tp_set_color(d->cr, method_color(i, &dashed));
+        cairo_rectangle(d->cr, lx, ly + 3, 8, 3);
+        cairo_fill(d->cr);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, lx + 11, ly, 0.0, 0.0, 7, line);
+    }
+}
+/* <<tp length: figures>> */
+static int draw_card_length(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/length-extrapolation.tsv", t, error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>9. Length generalisation</b>",
+                "Trained at 128 tokens, read at 2,048: which encodings of "
+                "positions survive",
+                "Data: tp length compare (make measure-positions)",
+                &problem, &solutions);
+        /* <<length card: the problem>> */
+        double px = problem.x, py = problem.y;
+        tp_plot p = {d, px + 44, py + 30, 186, 100,
+                     {.lo = 100, .hi = 2600, .log = true, .label = "length L\xe2\x80\xb2"},
+                     loss_axis(t, "loss", 0.0)};
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 132, py + 20, 0.5, 0.0, 7, "validation loss against the "
+                "length read");
+        length_plot(&p, t, false);
+        length_numbers(d, t, px + 12, py + 168);
+        /* <<length card: the solutions>> */
+        static const char *const solution[][3] = {
+            {"Relative positions", "clipped or bucketed distances",
+             "No sense of order; measured here"},
+            {"ALiBi", "a fixed penalty linear in distance",
+             "No sense of order; measured here"},
+            {"Position interpolation", "RoPE's angles divided by s", "this chapter"},
+            {"NTK-aware scaling", "RoPE's base raised: slow pairs slowed",
+             "this chapter"},
+            {"YaRN", "per-pair ramp, sharper softmax", "this chapter"},
+            {"Extrapolation, measured", "every method at 128 to 2,048 tokens",
+             "this chapter"},
+        };
+        card_solutions(d, &solutions, solution, 6);
+    }
+    free(t);
+    return status;
+}
 
 static const command length_commands[] = {
     /* <<tp length: command table>> */
@@ -321,6 +455,11 @@ static const command length_commands[] = {
 
 static const tp_figure length_figures[] = {
     /* <<tp length: figure table>> */
+    {"length-extrapolation", "loss against evaluation length, one line per "
+     "encoding and RoPE scaling", 440, 250, draw_length_extrapolation},
+    /* <<tp length: figure table>> */
+    {"card-length", "the card of length generalisation", 440, 320,
+     draw_card_length},
     {NULL, NULL, 0, 0, NULL}
 };
 
