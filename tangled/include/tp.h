@@ -44,5 +44,9 @@
 #include "tp/vit.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
+/* <<tp.h: module headers>> */
+#include "tp/decoding.h"
+/* <<tp.h: module headers>> */
+#include "tp/memory.h"
 
 #endif

@@ -26,6 +26,10 @@ const chapter_part *const chapter_parts[] = {
     &vit_part,
     /* <<program: the chapters' parts>> */
     &quadratic_part,
+    /* <<program: the chapters' parts>> */
+    &decoding_part,
+    /* <<program: the chapters' parts>> */
+    &memory_part,
     NULL
 };
 

@@ -90,6 +90,10 @@ extern const chapter_part gpt_part;
 extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part quadratic_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part decoding_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part memory_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {
