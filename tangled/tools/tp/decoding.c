@@ -516,19 +516,25 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
             {"Distillation", "a small student of the large model",
              "an exercise of this chapter"},
         };
-        for (int i = 0; i < 4; i++) {
-            double sy = solutions.y + 22 + 50 * i;
-            char name[64];
-            snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
-            cairo_set_source_rgb(d->cr, 0, 0, 0);
-            tp_text(d, solutions.x + 8, sy, 0.0, 0.0, 8, name);
-            cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-            tp_text(d, solutions.x + 8, sy + 11, 0.0, 0.0, 7, solution[i][1]);
-            tp_text(d, solutions.x + 8, sy + 21, 0.0, 0.0, 7, solution[i][2]);
-        }
+        card_solutions(d, solutions, solution, 4, 50);
     }
     free(t);
     return status;
+}
+/* <<tp decoding: figures>> */
+void card_solutions(tp_draw *d, tp_rect panel, const char *const (*lines)[3],
+                    int n, double spacing)
+{
+    for (int i = 0; i < n; i++) {
+        double y = panel.y + 22 + spacing * i;
+        char name[64];
+        snprintf(name, sizeof name, "<b>%s</b>", lines[i][0]);
+        cairo_set_source_rgb(d->cr, 0, 0, 0);
+        tp_text(d, panel.x + 8, y, 0.0, 0.0, 8, name);
+        cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
+        tp_text(d, panel.x + 8, y + 11, 0.0, 0.0, 7, lines[i][1]);
+        tp_text(d, panel.x + 8, y + 21, 0.0, 0.0, 7, lines[i][2]);
+    }
 }
 
 static const command decoding_commands[] = {

@@ -344,16 +344,7 @@ static int draw_card_memory(tp_draw *d, tp_error *error)
             {"Memory-efficient attention", "never stores T \xc3\x97 T weights",
              "Quadratic complexity"},
         };
-        for (int i = 0; i < 5; i++) {
-            double sy = solutions.y + 20 + 44 * i;
-            char name[64];
-            snprintf(name, sizeof name, "<b>%s</b>", solution[i][0]);
-            cairo_set_source_rgb(d->cr, 0, 0, 0);
-            tp_text(d, solutions.x + 8, sy, 0.0, 0.0, 8, name);
-            cairo_set_source_rgb(d->cr, 0.3, 0.3, 0.3);
-            tp_text(d, solutions.x + 8, sy + 11, 0.0, 0.0, 7, solution[i][1]);
-            tp_text(d, solutions.x + 8, sy + 21, 0.0, 0.0, 7, solution[i][2]);
-        }
+        card_solutions(d, solutions, solution, 5, 44);
     }
     free(t);
     return status;

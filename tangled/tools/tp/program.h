@@ -164,5 +164,8 @@ void prompt_label(char *out, size_t size, int byte);
 void head_map(tp_draw *d, const table *t, int row0, int n, const int *prompt,
               double x, double y, bool labels);
 int read_attention_maps(table *t, int prompt[24], int *n, tp_error *error);
+/* <<program.h: what chapters share>> */
+void card_solutions(tp_draw *d, tp_rect panel, const char *const (*lines)[3],
+                    int n, double spacing);
 
 #endif
