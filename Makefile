@@ -176,7 +176,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
-    measure-oversmoothing measure-depth
+    measure-oversmoothing measure-depth measure-decoding measure-memory
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -220,6 +220,8 @@ help:
 	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
 	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
 	@echo "make measure-depth  both of the above"
+	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
+	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -460,6 +462,28 @@ measure-oversmoothing: programs
 	$(OBJ)/tp oversmoothing compare --tsv figures/data/oversmoothing.tsv
 
 measure-depth: measure-instability measure-oversmoothing
+
+# Slow decoding: a target GPT (4 layers of width 128) and two drafts (a
+# quarter and a half of its width), 100 steps each on the book, then
+# decoding with and without the cache and speculative decoding. It took 22
+# minutes on two cores shared with other work; a few on a quiet machine.
+DECODING_TRAIN := $(OBJ)/tp gpt train --steps 100 --context 256 --batch 4 \
+    --eval-every 50
+measure-decoding: programs
+	$(DECODING_TRAIN) --width 128 --out $(BUILD)/decoding-target.safetensors
+	$(DECODING_TRAIN) --width 32 --out $(BUILD)/decoding-draft-32.safetensors
+	$(DECODING_TRAIN) --width 64 --out $(BUILD)/decoding-draft-64.safetensors
+	$(OBJ)/tp decoding compare --target $(BUILD)/decoding-target.safetensors \
+	    --tsv figures/data/decoding.tsv $(BUILD)/decoding-draft-32.safetensors \
+	    $(BUILD)/decoding-draft-64.safetensors
+
+# Memory: a training step counted at 1 to 8 layers of GPT-T's width, with
+# and without checkpoints; the KV caches on measure-decoding's target.
+measure-memory: programs
+	[ -f $(BUILD)/decoding-target.safetensors ] || $(DECODING_TRAIN) \
+	    --width 128 --out $(BUILD)/decoding-target.safetensors
+	$(OBJ)/tp memory compare --model $(BUILD)/decoding-target.safetensors \
+	    --tsv figures/data/memory.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -47,6 +47,10 @@
 /* <<tp.h: module headers>> */
 #include "tp/positions.h"
 /* <<tp.h: module headers>> */
+#include "tp/decoding.h"
+/* <<tp.h: module headers>> */
+#include "tp/memory.h"
+/* <<tp.h: module headers>> */
 #include "tp/length.h"
 /* <<tp.h: module headers>> */
 #include "tp/stability.h"

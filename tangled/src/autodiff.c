@@ -171,6 +171,42 @@ tp_tensor *tp_sum(tp_graph *g, tp_tensor *x)
     return y;
 }
 
+/* <<autodiff: recomputing a checkpoint>> */
+typedef struct checkpoint {
+    tp_segment *f;
+    void *context;
+    tp_arena *recompute;
+} checkpoint;
+
+static void checkpoint_backward(tp_node *node)
+{
+    checkpoint *c = node->saved;
+    tp_graph again = tp_graph_on(c->recompute);
+    tp_tensor *y = c->f(&again, c->context, node->input[0]);
+    tp_tensor seed = tp_grad_of(node->output);
+    tp_backward_from(&again, y, &seed);
+    tp_graph_reset(&again);
+}
+/* <<autodiff: recomputing a checkpoint>> */
+tp_tensor *tp_checkpoint(tp_graph *g, tp_segment *f, void *context,
+                         tp_tensor *x, tp_arena *recompute)
+{
+    if (!g->grad)
+        return f(g, context, x);
+    tp_graph once = tp_graph_on(recompute);
+    tp_set_grad(&once, false);
+    tp_tensor *y0 = f(&once, context, x);
+    tp_tensor *y = tp_tensor_empty(g->arena, y0->shape, TP_WITH_GRAD);
+    tp_copy(y, y0);
+    tp_graph_reset(&once);
+    tp_node *node = tp_record(g, "checkpoint", checkpoint_backward, y, 1,
+                              (tp_tensor *[]){x});
+    checkpoint *c = tp_arena_alloc(g->arena, sizeof *c);
+    *c = (checkpoint){f, context, recompute};
+    node->saved = c;
+    return y;
+}
+
 /* <<autodiff: the gradient checker>> */
 static double weighted_sum(tp_arena *arena, const tp_tensor *y,
                            const tp_tensor *weights)

@@ -64,6 +64,30 @@ void tp_gpt_init(tp_gpt *m, tp_rng *rng)
     tp_init_gpt2(&m->params, rng, m->config.n_layer);
 }
 
+/* <<gpt: checkpointed blocks>> */
+typedef struct block_call {
+    const tp_block *b;
+    tp_block_options o;
+    tp_position_layer layer;  /* o's positions context, kept with it */
+} block_call;
+
+static tp_tensor *run_block(tp_graph *g, void *context, tp_tensor *x)
+{
+    block_call *call = context;
+    return tp_block_forward(g, call->b, x, NULL, &call->o);
+}
+
+static tp_tensor *checkpointed_block(tp_graph *g, tp_gpt *m, int i,
+                                     tp_tensor *x, const tp_block_options *o)
+{
+    tp_check(o->depth == NULL || o->depth->drop_head == 0,
+             "checkpointed blocks cannot replay DropHead's random draws");
+    block_call *call = tp_arena_alloc(g->arena, sizeof *call);
+    *call = (block_call){&m->blocks[i], *o, {&m->encoding, i}};
+    call->o.positions_context = &call->layer;  /* the loop's is gone */
+    return tp_checkpoint(g, run_block, call, x, m->checkpoint);
+}
+
 /* <<gpt: the forward pass>> */
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
@@ -83,7 +107,9 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
         o.self.weights = weights != NULL ? &weights[i] : NULL;
         tp_position_layer layer = {&m->encoding, i};
         o.positions_context = &layer;
-        x = tp_block_forward(g, &m->blocks[i], x, NULL, &o);
+        x = m->checkpoint != NULL ? checkpointed_block(g, m, i, x, &o)
+                                  : tp_block_forward(g, &m->blocks[i], x,
+                                                     NULL, &o);
     }
     x = tp_layernorm(g, x, m->ln_f_w, m->ln_f_b, 1e-5f);
     return tp_matmul(g, x, tp_transpose(g->arena, m->wte, 0, 1));
@@ -192,6 +218,77 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
     c->length++;
     x = tp_layernorm(&g, x, m->ln_f_w, m->ln_f_b, eps);
     return tp_matmul(&g, x, tp_transpose(g.arena, m->wte, 0, 1))->data;
+}
+/* <<gpt: decoding with a cache>> */
+static tp_tensor *extend_attention(tp_graph *g, const tp_gpt *m, int layer,
+                                   tp_kv_attend *attend, void *store, int at,
+                                   tp_tensor *x)
+{
+    const tp_block *b = &m->blocks[layer];
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,n,3C] */
+    int h = m->config.n_head;
+    tp_tensor *o = attend(store, g, layer, at, tp_split_heads(g, qkv, 0, 3, h),
+                          tp_split_heads(g, qkv, 1, 3, h),
+                          tp_split_heads(g, qkv, 2, 3, h));
+    return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
+}
+/* <<gpt: decoding with a cache>> */
+const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
+                                int at, const int *tokens, int n,
+                                tp_arena *scratch)
+{
+    tp_check(n >= 1 && at >= 0 && at + n <= m->config.n_positions,
+             "tp_gpt_extend: %d tokens at position %d, but the model has %d "
+             "positions", n, at, m->config.n_positions);
+    tp_check(m->config.positions == TP_POSITIONS_LEARNED && !m->post_ln
+                 && m->depth == NULL,
+             "tp_gpt_extend: only for GPT-2's block with learned positions, "
+             "not %s positions", tp_position_name(m->config.positions));
+    tp_graph g = tp_graph_on(scratch);
+    tp_set_grad(&g, false);
+    const float eps = 1e-5f;
+    int *positions = tp_arena_alloc(scratch, (size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++)
+        positions[i] = at + i;
+    tp_tensor *x = tp_add(&g, tp_embedding(&g, m->wte, tokens, tp_shape2(1, n)),
+                          tp_embedding(&g, m->wpe, positions, tp_shape1(n)));
+    /* <<gpt extend: the blocks and the head>> */
+    for (int l = 0; l < m->config.n_layer; l++) {
+        const tp_block *b = &m->blocks[l];
+        x = tp_add(&g, x, extend_attention(&g, m, l, attend, store, at,
+                                           tp_layernorm(&g, x, b->ln_1_w,
+                                                        b->ln_1_b, eps)));
+        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_layernorm(
+                                &g, x, b->ln_2_w, b->ln_2_b, eps), NULL));
+    }
+    x = tp_layernorm(&g, x, m->ln_f_w, m->ln_f_b, eps);
+    return tp_matmul(&g, x, tp_transpose(g.arena, m->wte, 0, 1))->data;
+}
+/* <<gpt: decoding with a cache>> */
+static tp_tensor *cache_attend(void *store, tp_graph *g, int layer, int at,
+                               tp_tensor *q, tp_tensor *k, tp_tensor *v)
+{
+    tp_gpt_cache *c = store;
+    int n = q->shape.dim[2];
+    tp_tensor kt = *tp_slice(g->arena, c->k[layer], 2, at, n);
+    tp_tensor vt = *tp_slice(g->arena, c->v[layer], 2, at, n);
+    tp_copy(&kt, k);
+    tp_copy(&vt, v);
+    tp_attention_options causal = {.causal = true};
+    return tp_attention(g, q, tp_slice(g->arena, c->k[layer], 2, 0, at + n),
+                        tp_slice(g->arena, c->v[layer], 2, 0, at + n), &causal);
+}
+
+const float *tp_gpt_extend(tp_gpt *m, tp_gpt_cache *c, const int *tokens,
+                           int n, tp_arena *scratch)
+{
+    tp_check(n >= 1 && c->length + n <= c->capacity,
+             "the KV cache holds %d of %d positions: no room for %d more",
+             c->length, c->capacity, n);
+    const float *logits = tp_gpt_extend_with(m, cache_attend, c, c->length,
+                                             tokens, n, scratch);
+    c->length += n;
+    return logits;
 }
 
 /* <<gpt: sampling>> */

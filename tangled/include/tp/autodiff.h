@@ -46,6 +46,12 @@ tp_tensor tp_grad_of(const tp_tensor *t);
 tp_tensor *tp_matmul(tp_graph *g, tp_tensor *a, tp_tensor *b);
 tp_tensor *tp_sum(tp_graph *g, tp_tensor *x);
 
+/* <<autodiff: checkpoints>> */
+typedef tp_tensor *tp_segment(tp_graph *g, void *context, tp_tensor *x);
+
+tp_tensor *tp_checkpoint(tp_graph *g, tp_segment *f, void *context,
+                         tp_tensor *x, tp_arena *recompute);
+
 /* <<autodiff: checking gradients>> */
 typedef tp_tensor *tp_forward_fn(tp_graph *g, tp_tensor *const inputs[],
                                  void *context);

@@ -28,6 +28,7 @@ typedef struct tp_gpt {
     tp_position_encoding encoding;  /* config.positions' parameters */
     bool post_ln;                /* post-LN blocks (Chapter 350) */
     tp_block_depth *depth;       /* per layer (Chapters 350, 355), or NULL */
+    tp_arena *checkpoint;  /* non-NULL: blocks recompute in it (backward) */
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);
@@ -55,6 +56,15 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *cache, int token,
                          tp_arena *scratch);
 int tp_gpt_sample_token(const float *logits, int vocab, float temperature,
                         int top_k, float top_p, tp_rng *rng);
+/* <<gpt: decoding>> */
+typedef tp_tensor *tp_kv_attend(void *store, tp_graph *g, int layer, int at,
+                                tp_tensor *q, tp_tensor *k, tp_tensor *v);
+
+const float *tp_gpt_extend(tp_gpt *m, tp_gpt_cache *cache, const int *tokens,
+                           int n, tp_arena *scratch);
+const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
+                                int at, const int *tokens, int n,
+                                tp_arena *scratch);
 
 /* <<gpt: checkpoints>> */
 int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,

@@ -677,7 +677,7 @@ static void card_problem(tp_draw *d, tp_rect problem, const table *gradients,
     }
 }
 /* <<tp instability: figures>> */
-static void card_solutions(tp_draw *d, tp_rect solutions)
+static void instability_solutions(tp_draw *d, tp_rect solutions)
 {
     static const char *const solution[8][2] = {
         {"Pre-LN", "normalise the branch, not the sum"},
@@ -718,7 +718,7 @@ static int draw_card_instability(tp_draw *d, tp_error *error)
                 "Data: tp instability gradients, compare and grid "
                 "(make measure-instability)", &problem, &solutions);
         card_problem(d, problem, g, c, grid);
-        card_solutions(d, solutions);
+        instability_solutions(d, solutions);
     }
     free(g), free(c), free(grid);
     return status;

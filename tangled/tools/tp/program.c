@@ -29,6 +29,10 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &order_part,
     /* <<program: the chapters' parts>> */
+    &decoding_part,
+    /* <<program: the chapters' parts>> */
+    &memory_part,
+    /* <<program: the chapters' parts>> */
     &length_part,
     /* <<program: the chapters' parts>> */
     &instability_part,

@@ -96,6 +96,10 @@ extern const chapter_part quadratic_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part order_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part decoding_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part memory_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part length_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part instability_part;

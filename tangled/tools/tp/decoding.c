@@ -1,0 +1,546 @@
+/* Generated from book/320-decoding.nw; edit the book, not this file. */
+#include "program.h"
+
+/* <<tp decoding: commands>> */
+static int spec_k = 4, spec_tokens = 240, spec_seed = 1;
+static float spec_temperature = 0.0f;
+static const char *spec_target = "gpt.safetensors", *spec_draft = NULL,
+                  *spec_prompt = "The ";
+
+static const option speculative_options[] = {
+    {"--target", OPTION_STRING, &spec_target, 0, 0,
+     "the model whose output is wanted (default: gpt.safetensors)"},
+    {"--draft", OPTION_STRING, &spec_draft, 0, 0,
+     "the small model that proposes tokens (required)"},
+    {"--k", OPTION_INT, &spec_k, 1, 64, "tokens proposed per round"},
+    {"--prompt", OPTION_STRING, &spec_prompt, 0, 0, "the text to continue"},
+    {"--tokens", OPTION_INT, &spec_tokens, 1, 1000000, "tokens to write"},
+    {"--temperature", OPTION_FLOAT, &spec_temperature, 0, 100,
+     "0 for the most likely token (default: 0)"},
+    {"--seed", OPTION_INT, &spec_seed, 0, 1000000000, "the seed"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp decoding: commands>> */
+static tp_gpt *load_model(const char *command, const char *path)
+{
+    tp_error error;
+    tp_gpt *m = tp_gpt_load(path, NULL, &error);
+    if (m == NULL)
+        fprintf(stderr, "tp %s: %s\n", command, error.message);
+    return m;
+}
+
+static int check_pair(const char *command, const tp_gpt *target,
+                      const char *target_path, const tp_gpt *draft,
+                      const char *draft_path)
+{
+    if (draft->config.vocab_size == target->config.vocab_size)
+        return 0;
+    fprintf(stderr, "tp %s: the draft %s has %d tokens but the target %s "
+            "has %d: they must share a vocabulary\n", command, draft_path,
+            draft->config.vocab_size, target_path, target->config.vocab_size);
+    return -1;
+}
+/* <<tp decoding: commands>> */
+static int *byte_prompt(const char *command, const char *text,
+                        const tp_gpt *a, const tp_gpt *b, int *n, int *room)
+{
+    int positions = a->config.n_positions < b->config.n_positions
+                        ? a->config.n_positions : b->config.n_positions;
+    long length = (long)strlen(text);
+    if (length < 1 || length >= positions) {
+        fprintf(stderr, "tp %s: the prompt must have 1 to %d bytes\n",
+                command, positions - 1);
+        return NULL;
+    }
+    int *prompt = malloc((size_t)length * sizeof *prompt);
+    tp_check(prompt != NULL, "out of memory");
+    for (long i = 0; i < length; i++)
+        prompt[i] = (unsigned char)text[i];
+    *n = (int)length;
+    *room = positions - (int)length;
+    return prompt;
+}
+/* <<tp decoding: commands>> */
+static int decoding_speculative(void)
+{
+    const char *command = "decoding speculative";
+    if (spec_draft == NULL) {
+        fprintf(stderr, "tp %s: --draft names the draft model; it has no "
+                "default\n", command);
+        return 2;
+    }
+    tp_gpt *target = load_model(command, spec_target), *draft = NULL;
+    int n, room, status = 1;
+    int *prompt = NULL;
+    if (target != NULL && (draft = load_model(command, spec_draft)) != NULL
+        && check_pair(command, target, spec_target, draft, spec_draft) == 0)
+        prompt = byte_prompt(command, spec_prompt, target, draft, &n, &room);
+    if (prompt != NULL) {
+        /* <<decoding speculative: write and report>> */
+        int wanted = spec_tokens < room ? spec_tokens : room;
+        int *out = malloc((size_t)wanted * sizeof *out);
+        tp_check(out != NULL, "out of memory");
+        tp_rng rng = tp_rng_seeded((uint64_t)spec_seed, 3);
+        tp_speculation stats;
+        tp_error error;
+        if (tp_speculative_decode(target, draft, prompt, n, wanted, spec_k,
+                                  spec_temperature, &rng, out, &stats, &error) != 0) {
+            fprintf(stderr, "tp decoding speculative: %s\n", error.message);
+        } else {
+            fputs(spec_prompt, stdout);
+            for (int i = 0; i < wanted; i++)
+                putchar(out[i]);
+            putchar('\n');
+            fprintf(stderr, "%ld rounds; %ld of %ld proposals kept (%.1f%%)\n",
+                    stats.rounds, stats.accepted, stats.proposed,
+                    100.0 * (double)stats.accepted / (double)stats.proposed);
+            status = 0;
+        }
+        free(out);
+        free(prompt);
+    }
+    tp_gpt_free(target), tp_gpt_free(draft);
+    return status;
+}
+/* <<tp decoding: commands>> */
+static int compare_tokens = 240, compare_rounds = 3, compare_threads = 0;
+static const char *compare_target = "gpt.safetensors", *compare_tsv = NULL,
+                  *compare_prompt = "The Transformer ";
+
+static const option compare_options[] = {
+    {"--target", OPTION_STRING, &compare_target, 0, 0,
+     "the target model (default: gpt.safetensors)"},
+    {"--prompt", OPTION_STRING, &compare_prompt, 0, 0,
+     "the text to continue (default: 16 bytes)"},
+    {"--tokens", OPTION_INT, &compare_tokens, 1, 1000000,
+     "tokens to write (at most what the positions leave)"},
+    {"--rounds", OPTION_INT, &compare_rounds, 1, 1000,
+     "runs of each measurement; the median is kept"},
+    {"--threads", OPTION_INT, &compare_threads, 1, 1024,
+     "the most threads (default: all cores); also measured on one"},
+    {"--tsv", OPTION_STRING, &compare_tsv, 0, 0,
+     "also write the results as a table, for the figures"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp decoding: commands>> */
+enum { PLAIN, UNCACHED, SPECULATIVE };
+
+typedef struct decoding_case {
+    tp_gpt *target, *draft;
+    int method, k;
+    float temperature;
+    const int *prompt;
+    int n_prompt, n_new;
+    int *out;
+    double *seconds;       /* per token, plain decoding only; or NULL */
+    tp_speculation stats;
+} decoding_case;
+
+static void decoding_run(void *context)
+{
+    decoding_case *c = context;
+    tp_rng rng = tp_rng_seeded(1, 3);
+    tp_error error;
+    int status = c->method == SPECULATIVE
+        ? tp_speculative_decode(c->target, c->draft, c->prompt, c->n_prompt,
+                                c->n_new, c->k, c->temperature, &rng, c->out,
+                                &c->stats, &error)
+        : tp_gpt_generate(c->target, c->prompt, c->n_prompt, c->n_new,
+                    c->temperature, c->method == PLAIN, &rng, c->out,
+                    c->seconds, &error);
+    tp_check(status == 0, "decoding compare: %s", error.message);
+}
+/* <<tp decoding: commands>> */
+static void median_curve(decoding_case *c, double *curve)
+{
+    int n = c->n_new, rounds = compare_rounds;
+    double *all = malloc((size_t)n * (size_t)rounds * sizeof *all);
+    tp_check(all != NULL, "out of memory");
+    for (int r = 0; r < rounds; r++) {
+        c->seconds = all + (long)r * n;
+        decoding_run(c);
+    }
+    c->seconds = NULL;
+    for (int i = 0; i < n; i++) {
+        double column[1000];
+        for (int r = 0; r < rounds; r++)
+            column[r] = all[(long)r * n + i];
+        curve[i] = tp_median(column, rounds);
+    }
+    free(all);
+}
+/* <<tp decoding: commands>> */
+typedef struct decoding_row {
+    const char *label;
+    int threads, width, k, tokens;
+    double seconds, speedup, acceptance;
+    bool identical;
+} decoding_row;
+
+static void decoding_print(FILE *f, const decoding_row *r)
+{
+    fprintf(f, "%s\t%d\t%d\t%d\t%d\t%.5f\t%.1f\t%.3f\t%.3f\t%d\n", r->label,
+            r->threads, r->width, r->k, r->tokens, r->seconds,
+            r->tokens / r->seconds, r->speedup, r->acceptance, r->identical);
+}
+/* <<tp decoding: commands>> */
+static void decoding_curves(FILE *tsv, decoding_case *c, int threads)
+{
+    static const char *const label[2] = {"cache", "nocache"};
+    double *curve = malloc((size_t)c->n_new * sizeof *curve);
+    tp_check(curve != NULL, "out of memory");
+    for (int method = PLAIN; method <= UNCACHED; method++) {
+        c->method = method;
+        median_curve(c, curve);
+        for (int i = 15; i < c->n_new; i += 16)
+            if (tsv != NULL)
+                decoding_print(tsv, &(decoding_row){
+                    label[method], threads, 0, 0, i + 1, curve[i], 0, 0,
+                    true});
+        printf("%-8s %2d thread(s)  %4d tokens  %8.3f s  %7.1f tokens/s\n",
+               label[method], threads, c->n_new, curve[c->n_new - 1],
+               c->n_new / curve[c->n_new - 1]);
+    }
+    free(curve);
+}
+/* <<tp decoding: commands>> */
+static decoding_row speculative_row(decoding_case *c, const int *reference,
+                                    double alone, int threads)
+{
+    c->method = SPECULATIVE;
+    tp_timing t = tp_time(decoding_run, c, compare_rounds);
+    decoding_row r = {c->temperature > 0 ? "sampled" : "greedy", threads,
+                      c->draft->config.n_embd, c->k, c->n_new, t.median,
+                      alone / t.median,
+                      (double)c->stats.accepted / (double)c->stats.proposed,
+                      memcmp(c->out, reference,
+                             (size_t)c->n_new * sizeof *reference) == 0};
+    printf("%-8s %2d thread(s)  draft %4d  k %d  %7.1f tokens/s  x%.2f  "
+           "kept %.3f  %s\n", r.label, threads, r.width, r.k,
+           r.tokens / r.seconds, r.speedup, r.acceptance,
+           r.identical ? "identical"
+           : c->temperature > 0 ? "other draws, same distribution" : "differs");
+    return r;
+}
+/* <<tp decoding: commands>> */
+static double alone(FILE *tsv, decoding_case *c, tp_gpt *m, const char *label,
+                    int threads, int *out)
+{
+    decoding_case one = *c;
+    one.target = m, one.method = PLAIN, one.out = out;
+    tp_timing t = tp_time(decoding_run, &one, compare_rounds);
+    decoding_row r = {label, threads, m->config.n_embd, 0, c->n_new,
+                      t.median, 1.0, 0.0, true};
+    if (tsv != NULL)
+        decoding_print(tsv, &r);
+    printf("%-8s %2d thread(s)  width %4d  %7.1f tokens/s\n", label, threads,
+           r.width, c->n_new / t.median);
+    return t.median;
+}
+/* <<tp decoding: commands>> */
+static void decoding_speculation(FILE *tsv, decoding_case *c, tp_gpt **drafts,
+                                 int n_drafts, int threads)
+{
+    static const int ks[6] = {1, 2, 3, 4, 6, 8};
+    int *greedy = malloc(2 * (size_t)c->n_new * sizeof *greedy);
+    tp_check(greedy != NULL, "out of memory");
+    int *sampled = greedy + c->n_new;
+    c->temperature = 0.0f;
+    double greedy_alone = alone(tsv, c, c->target, "target", threads, greedy);
+    c->temperature = 0.8f;
+    double sampled_alone = alone(tsv, c, c->target, "target-sampled", threads,
+                                 sampled);
+    for (int d = 0; d < n_drafts; d++) {
+        c->draft = drafts[d], c->temperature = 0.0f;
+        alone(tsv, c, drafts[d], "draft", threads, c->out);
+        /* <<decoding compare: every k, and sampling>> */
+        for (int i = 0; i < 6; i++) {
+            c->k = ks[i];
+            decoding_row r = speculative_row(c, greedy, greedy_alone, threads);
+            if (tsv != NULL)
+                decoding_print(tsv, &r);
+        }
+        c->k = 4, c->temperature = 0.8f;
+        decoding_row r = speculative_row(c, sampled, sampled_alone, threads);
+        if (tsv != NULL)
+            decoding_print(tsv, &r);
+    }
+    free(greedy);
+}
+/* <<tp decoding: commands>> */
+static int compare_with(tp_gpt *target, tp_gpt **drafts, int n_drafts);
+
+static int decoding_compare(void)
+{
+    const char *command = "decoding compare";
+    if (operand_count < 1 || operand_count > 8) {
+        fprintf(stderr, "tp %s: name one to eight draft models after the "
+                "options\n", command);
+        return 2;
+    }
+    if (compare_tsv != NULL && check_output(command, compare_tsv) != 0)
+        return 1;
+    tp_gpt *target = load_model(command, compare_target), *drafts[8];
+    int n = 0, status = 1;
+    while (target != NULL && n < operand_count
+           && (drafts[n] = load_model(command, operands[n])) != NULL
+           && check_pair(command, target, compare_target, drafts[n],
+                         operands[n]) == 0)
+        n++;
+    if (target != NULL && n == operand_count)
+        status = compare_with(target, drafts, n);
+    else if (n < operand_count && target != NULL && drafts[n] != NULL)
+        tp_gpt_free(drafts[n]);  /* loaded, but of another vocabulary */
+    for (int d = 0; d < n; d++)
+        tp_gpt_free(drafts[d]);
+    tp_gpt_free(target);
+    return status;
+}
+/* <<tp decoding: commands>> */
+static int compare_with(tp_gpt *target, tp_gpt **drafts, int n_drafts)
+{
+    int n, room;
+    int *prompt = byte_prompt("decoding compare", compare_prompt, target,
+                              drafts[0], &n, &room);
+    if (prompt == NULL)
+        return 1;
+    FILE *tsv = NULL;
+    /* <<decoding compare: open the table>> */
+    tp_describe_machine(stdout);
+    if (compare_tsv != NULL) {
+        tsv = fopen(compare_tsv, "w");
+        if (tsv == NULL) {
+            fprintf(stderr, "tp decoding compare: cannot write %s\n", compare_tsv);
+            free(prompt);
+            return 1;
+        }
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp decoding compare --target %s ... --tsv %s\n"
+                "# target: %d layers, width %d; prompt %d bytes\n"
+                "what\tthreads\twidth\tk\ttokens\tseconds\ttokens_per_s\tspeedup\t"
+                "acceptance\tidentical\n", compare_target, compare_tsv,
+                target->config.n_layer, target->config.n_embd, n);
+    }
+    int wanted = compare_tokens < room ? compare_tokens : room;
+    int *out = malloc((size_t)wanted * sizeof *out);
+    tp_check(out != NULL, "out of memory");
+    decoding_case c = {.target = target, .prompt = prompt, .n_prompt = n,
+                       .n_new = wanted, .out = out};
+    int most = compare_threads > 0 ? compare_threads : tp_threads();
+    int settings[2] = {1, most};
+    for (int s = 0; s < (most > 1 ? 2 : 1); s++) {
+        tp_set_threads(settings[s]);
+        decoding_curves(tsv, &c, settings[s]);
+        decoding_speculation(tsv, &c, drafts, n_drafts, settings[s]);
+    }
+    free(out), free(prompt);
+    return tsv != NULL && fclose(tsv) != 0 ? 1 : 0;
+}
+
+/* <<tp decoding: figures>> */
+enum { D_THREADS, D_WIDTH, D_K, D_TOKENS, D_SECONDS, D_RATE, D_SPEEDUP,
+       D_ACCEPTANCE };
+
+static int decoding_series(const table *t, const char *label, int threads,
+                           int width, int xcol, int ycol, double *x, double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 64; r++)
+        if (strcmp(t->label[r], label) == 0
+            && (int)t->value[r][D_THREADS] == threads
+            && (width < 0 || (int)t->value[r][D_WIDTH] == width)) {
+            x[n] = t->value[r][xcol];
+            y[n++] = t->value[r][ycol];
+        }
+    return n;
+}
+/* <<tp decoding: figures>> */
+static int decoding_drafts(const table *t, int widths[4])
+{
+    int n = 0;
+    for (int r = 0; r < t->rows; r++) {
+        int w = (int)t->value[r][D_WIDTH];
+        bool seen = false;
+        for (int i = 0; i < n; i++)
+            seen = seen || widths[i] == w;
+        if (strcmp(t->label[r], "draft") == 0 && !seen && n < 4)
+            widths[n++] = w;
+    }
+    return n;
+}
+/* <<tp decoding: figures>> */
+static void decoding_time_panel(tp_plot *p, const table *t, bool legend_too)
+{
+    static const char *const label[2] = {"cache", "nocache"};
+    static const char *const name[2] = {"with the KV cache",
+                                        "without: the prefix again"};
+    int colour[2] = {2, 5};
+    tp_plot_frame(p);
+    tp_legend_entry legend[2];
+    for (int m = 0; m < 2; m++) {
+        double x[64], y[64];
+        int n = decoding_series(t, label[m], 1, -1, D_TOKENS, D_SECONDS, x, y);
+        tp_plot_line(p, x, y, n, tp_category(colour[m]), false, true);
+        legend[m] = (tp_legend_entry){name[m], tp_category(colour[m]), false};
+    }
+    if (legend_too)
+        tp_plot_legend(p, legend, 2, TP_TOP_LEFT);
+}
+/* <<tp decoding: figures>> */
+static void decoding_k_panel(tp_plot *p, const table *t, int column,
+                             bool legend_too)
+{
+    int widths[4], drafts = decoding_drafts(t, widths);
+    tp_plot_frame(p);
+    tp_legend_entry legend[4];
+    char text[4][48];
+    for (int d = 0; d < drafts; d++) {
+        double x[64], y[64];
+        tp_color colour = tp_category(d == 0 ? 4 : 6);
+        int n = decoding_series(t, "greedy", 1, widths[d], D_K, column, x, y);
+        tp_plot_line(p, x, y, n, colour, false, true);
+        n = decoding_series(t, "sampled", 1, widths[d], D_K, column, x, y);
+        tp_plot_line(p, x, y, n, colour, true, true);  /* one point, k = 4 */
+        snprintf(text[d], sizeof text[d], "draft of width %d", widths[d]);
+        legend[d] = (tp_legend_entry){text[d], colour, false};
+    }
+    if (legend_too)
+        tp_plot_legend(p, legend, drafts, TP_BOTTOM_RIGHT);
+}
+/* <<tp decoding: figures>> */
+static int draw_decoding(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/decoding.tsv", t, error);
+    if (status == 0) {
+        double x[64], y[64];
+        int n = decoding_series(t, "nocache", 1, -1, D_TOKENS, D_SECONDS, x, y);
+        tp_plot time = {d, 40, 12, 100, 150,
+                        {.lo = 0, .hi = n > 0 ? x[n - 1] : 256,
+                         .label = "tokens written"},
+                        {.lo = 0, .hi = n > 0 ? y[n - 1] * 1.1 : 1,
+                         .label = "seconds"}};
+        tp_plot speed = {d, 190, 12, 95, 150, {.lo = 0.5, .hi = 8.5,
+                                                 .label = "k"},
+                         {.lo = 0, .hi = 2.5,
+                          .label = "speed-up over the target"}};
+        tp_plot kept = {d, 335, 12, 95, 150, {.lo = 0.5, .hi = 8.5,
+                                                .label = "k"},
+                        {.lo = 0, .hi = 1, .label = "proposals kept"}};
+        decoding_time_panel(&time, t, true);
+        decoding_k_panel(&speed, t, D_SPEEDUP, false);
+        decoding_k_panel(&kept, t, D_ACCEPTANCE, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp decoding: figures>> */
+static double decoding_value(const table *t, const char *label, int threads,
+                             int column)
+{
+    for (int r = t->rows - 1; r >= 0; r--)
+        if (strcmp(t->label[r], label) == 0
+            && (int)t->value[r][D_THREADS] == threads)
+            return t->value[r][column];
+    return NAN;
+}
+
+static int decoding_best(const table *t)
+{
+    int best = -1;
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], "greedy") == 0 && (int)t->value[r][D_THREADS] == 1
+            && (best < 0 || t->value[r][D_SPEEDUP] > t->value[best][D_SPEEDUP]))
+            best = r;
+    return best;
+}
+/* <<tp decoding: figures>> */
+static void decoding_card_numbers(tp_draw *d, const table *t, double x,
+                                  double y)
+{
+    char line[128];
+    int best = decoding_best(t);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>one thread, 240 tokens</b>");
+    snprintf(line, sizeof line, "without the cache  %.0f tokens/s",
+             decoding_value(t, "nocache", 1, D_RATE));
+    tp_text(d, x, y + 12, 0.0, 0.0, 7, line);
+    snprintf(line, sizeof line, "with the cache  %.0f tokens/s",
+             decoding_value(t, "cache", 1, D_RATE));
+    tp_text(d, x, y + 24, 0.0, 0.0, 7, line);
+    if (best >= 0) {
+        snprintf(line, sizeof line, "speculative  \xc3\x97%.2f (k = %.0f, draft "
+                 "of width %.0f, %.0f%% kept), same tokens",
+                 t->value[best][D_SPEEDUP], t->value[best][D_K],
+                 t->value[best][D_WIDTH], 100 * t->value[best][D_ACCEPTANCE]);
+        tp_text(d, x, y + 36, 0.0, 0.0, 7, line);
+    }
+}
+/* <<tp decoding: figures>> */
+static int draw_card_decoding(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/decoding.tsv", t, error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>4. Slow autoregressive decoding</b>",
+                "One token per pass, and each pass of one row waits for "
+                "every weight to arrive from memory",
+                "Data: tp decoding compare (make measure-decoding)", &problem,
+                &solutions);
+        /* <<decoding card: the problem>> */
+        double px = problem.x, py = problem.y, x[64], y[64];
+        int n = decoding_series(t, "nocache", 1, -1, D_TOKENS, D_SECONDS, x, y);
+        tp_plot time = {d, px + 28, py + 34, 90, 110,
+                        {.lo = 0, .hi = n > 0 ? x[n - 1] : 256},
+                        {.lo = 0, .hi = n > 0 ? y[n - 1] * 1.1 : 1}};
+        tp_plot speed = {d, px + 150, py + 34, 90, 110, {.lo = 0.5, .hi = 8.5},
+                         {.lo = 0, .hi = 2.5}};
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 73, py + 20, 0.5, 0.0, 7, "seconds against tokens written");
+        tp_text(d, px + 195, py + 20, 0.5, 0.0, 7, "speculative speed-up against k");
+        decoding_time_panel(&time, t, false);
+        decoding_k_panel(&speed, t, D_SPEEDUP, false);
+        decoding_card_numbers(d, t, px + 10, py + 172);
+        /* <<decoding card: the solutions>> */
+        static const char *const solution[][3] = {
+            {"KV cache", "one row per token: O(T), not O(T\xc2\xb2)",
+             "GPT (Part II); measured here"},
+            {"Speculative decoding", "a draft proposes k, the target checks them",
+             "in one pass; exact: this chapter"},
+            {"Mask-predict", "all positions at once, then refined",
+             "an exercise of this chapter"},
+            {"Distillation", "a small student of the large model",
+             "an exercise of this chapter"},
+        };
+        card_solutions(d, &solutions, solution, 4);
+    }
+    free(t);
+    return status;
+}
+
+static const command decoding_commands[] = {
+    /* <<tp decoding: command table>> */
+    {"decoding speculative", "continue a prompt with a target GPT and a draft "
+     "GPT that proposes tokens", speculative_options, decoding_speculative, NULL},
+    /* <<tp decoding: command table>> */
+    {"decoding compare", "time decoding with and without the cache, and "
+     "speculative decoding at several k and drafts", compare_options,
+     decoding_compare, "DRAFT..."},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static const tp_figure decoding_figures[] = {
+    /* <<tp decoding: figure table>> */
+    {"decoding", "decoding time with and without the cache; speculative "
+     "decoding's speed-up and acceptance against k", 440, 200, draw_decoding},
+    /* <<tp decoding: figure table>> */
+    {"card-decoding", "the card of slow autoregressive decoding", 440, 320,
+     draw_card_decoding},
+    {NULL, NULL, 0, 0, NULL}
+};
+
+const chapter_part decoding_part = {decoding_commands, decoding_figures};
