@@ -38,7 +38,7 @@ static void factor_one_changes_nothing(void)
     for (int m = 0; m < TP_ROPE_SCALINGS; m++) {
         tp_rope r = rope_of(a, 64, (tp_rope_scaling)m, 1.0, 128);
         same = same && r.mscale == 1.0f
-               && memcmp(r.theta, plain.theta, 32 * sizeof(float)) == 0;
+               && memcmp(r.theta, plain.theta, 32 * sizeof(double)) == 0;
     }
     ok(same, "at a factor of 1 every method is the trained rotation");
     tp_arena_free(a);
@@ -107,7 +107,7 @@ static void bad_input(void)
     tp_arena *a = tp_arena_new("test");
     tp_rope r;
     tp_rope_init(&r, a, 8);
-    float before[4];
+    double before[4];
     memcpy(before, r.theta, sizeof before);
     static const double bad[3] = {0.0, -2.0, NAN};
     bool refused = true;

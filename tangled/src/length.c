@@ -34,6 +34,8 @@ static const double pi = 3.14159265358979323846;
 static double scaled_angle(tp_rope_scaling method, double theta, int p,
                            int d, double factor, int trained)
 {
+    if (factor == 1.0)
+        return theta;  /* each method is the identity there, exactly */
     switch (method) {
     case TP_ROPE_INTERPOLATION:
         return theta / factor;
@@ -64,7 +66,7 @@ int tp_rope_scale(tp_rope *r, tp_rope_scaling method, double factor,
                             trained);
     for (int p = 0; p < r->pairs; p++) {
         double theta = pow(TP_ROPE_BASE, -2.0 * p / d);
-        r->theta[p] = (float)scaled_angle(method, theta, p, d, factor,
+        r->theta[p] = scaled_angle(method, theta, p, d, factor,
                                           trained);
     }
     r->mscale = method == TP_ROPE_YARN && factor > 1.0

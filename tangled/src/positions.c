@@ -39,7 +39,7 @@ void tp_rope_init(tp_rope *r, tp_arena *arena, int d)
     r->pairs = d / 2;
     r->theta = tp_arena_alloc(arena, (size_t)r->pairs * sizeof *r->theta);
     for (int p = 0; p < r->pairs; p++)
-        r->theta[p] = (float)pow(TP_ROPE_BASE, -2.0 * p / d);
+        r->theta[p] = pow(TP_ROPE_BASE, -2.0 * p / d);
     r->mscale = 1.0f;
 }
 /* <<positions: rotary embeddings implemented>> */

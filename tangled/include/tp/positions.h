@@ -27,7 +27,7 @@ int tp_position_parse(const char *name, tp_position_kind *kind,
 
 typedef struct tp_rope {
     int pairs;      /* d / 2 */
-    float *theta;   /* [pairs]: the angle per position of each pair */
+    double *theta;  /* [pairs]: the angle per position of each pair */
     float mscale;   /* the rotated vectors are multiplied by it */
 } tp_rope;
 
