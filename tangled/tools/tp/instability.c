@@ -723,6 +723,70 @@ static int draw_card_instability(tp_draw *d, tp_error *error)
     free(g), free(c), free(grid);
     return status;
 }
+/* <<tp instability: figures>> */
+static void block_box(tp_draw *d, double cx, double y, tp_color c,
+                      const char *what)
+{
+    tp_label_box(d, cx - 55, y - 10, 110, 20, c, 8, what);
+}
+
+static void plus(tp_draw *d, double cx, double y)
+{
+    cairo_set_source_rgb(d->cr, 1, 1, 1);
+    cairo_arc(d->cr, cx, y, 5, 0, 2 * 3.14159265358979);
+    cairo_fill_preserve(d->cr);
+    cairo_set_source_rgb(d->cr, 0.35, 0.35, 0.35);
+    cairo_set_line_width(d->cr, 0.8);
+    cairo_stroke(d->cr);
+    tp_text(d, cx, y, 0.5, 0.5, 8, "+");
+    cairo_new_path(d->cr);
+}
+
+static void skip_path(tp_draw *d, double cx, double from, double to)
+{
+    cairo_set_source_rgb(d->cr, 0.45, 0.45, 0.45);
+    cairo_set_line_width(d->cr, 0.8);
+    cairo_move_to(d->cr, cx, from);
+    cairo_line_to(d->cr, cx + 75, from);
+    cairo_line_to(d->cr, cx + 75, to);
+    cairo_stroke(d->cr);
+    tp_arrow(d, cx + 75, to, cx + 6, to, tp_rgb(0x555555), 0.8);
+}
+/* <<tp instability: figures>> */
+static void one_block(tp_draw *d, double cx, bool pre_ln)
+{
+    tp_color ln = tp_category(2), f = tp_category(4), grey = tp_rgb(0x555555);
+    double first = pre_ln ? 150 : 128, second = pre_ln ? 112 : 62;
+    double sum = pre_ln ? 72 : 95;
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, cx, 190, 0.5, 0.5, 9, "x<sub>i</sub>");
+    tp_text(d, cx, 22, 0.5, 0.5, 9, "x<sub>i+1</sub>");
+    tp_text(d, cx + 20, 6, 0.5, 0.0, 9, pre_ln ? "<b>pre-LN</b>"
+                                               : "<b>post-LN</b>");
+    tp_arrow(d, cx, 182, cx, first + 10, grey, 0.8);
+    block_box(d, cx, first, pre_ln ? ln : f, pre_ln ? "LayerNorm"
+                                                   : "f: attention or MLP");
+    if (pre_ln) {
+        tp_arrow(d, cx, first - 10, cx, second + 10, grey, 0.8);
+        block_box(d, cx, second, f, "f: attention or MLP");
+    }
+    tp_arrow(d, cx, (pre_ln ? second : first) - 10, cx, sum + 5, grey, 0.8);
+    plus(d, cx, sum);
+    skip_path(d, cx, 182, sum);
+    if (!pre_ln) {
+        tp_arrow(d, cx, sum - 5, cx, second + 10, grey, 0.8);
+        block_box(d, cx, second, ln, "LayerNorm");
+    }
+    tp_arrow(d, cx, (pre_ln ? sum - 5 : second - 10), cx, 30, grey, 0.8);
+}
+
+static int draw_instability_blocks(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    one_block(d, 110, false);
+    one_block(d, 320, true);
+    return 0;
+}
 
 static const command instability_commands[] = {
     /* <<tp instability: command table>> */
@@ -754,6 +818,9 @@ static const tp_figure instability_figures[] = {
     /* <<tp instability: figure table>> */
     {"card-instability", "the card of training instability", 440, 320,
      draw_card_instability},
+    /* <<tp instability: figure table>> */
+    {"instability-blocks", "one residual step of a post-LN and of a pre-LN "
+     "block", 440, 200, draw_instability_blocks},
     {NULL, NULL, 0, 0, NULL}
 };
 
