@@ -397,6 +397,7 @@ measure-quadratic: programs
 measure-performer: programs
 	$(OBJ)/tp performer compare --error-tsv figures/data/performer-error.tsv \
 	    --time-tsv figures/data/performer-time.tsv
+	$(OBJ)/tp performer train --tsv figures/data/performer-gpt.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -299,15 +299,35 @@ static int performer_train(void)
 }
 /* <<tp performer: figures>> */
 static int error_series(const table *t, const char *draw, double sigma,
-                        double *x, double *y)
+                        int column, double *x, double *y)
 {
     int n = 0;
     for (int r = 0; r < t->rows && n < 16; r++)
         if (strcmp(t->label[r], draw) == 0 && fabs(t->value[r][0] - sigma) < 1e-6) {
             x[n] = t->value[r][1];
-            y[n++] = t->value[r][2];
+            y[n++] = t->value[r][column];
         }
     return n;
+}
+
+static void error_panel(tp_plot *p, const table *t, int column, bool legend_too)
+{
+    static const double sigmas[2] = {0.5, 1.0};
+    char text[4][64];
+    tp_legend_entry legend[4];
+    tp_plot_frame(p);
+    for (int s = 0; s < 2; s++)
+        for (int kind = 0; kind < 2; kind++) {
+            double x[16], y[16];
+            int n = error_series(t, draw_names[kind], sigmas[s], column, x, y);
+            tp_color c = tp_category(kind == 0 ? 5 : 2);
+            tp_plot_line(p, x, y, n, c, s == 1, true);
+            snprintf(text[2 * s + kind], sizeof text[0], "%s, \xcf\x83 = %.1f",
+                     draw_names[kind], sigmas[s]);
+            legend[2 * s + kind] = (tp_legend_entry){text[2 * s + kind], c, s == 1};
+        }
+    if (legend_too)
+        tp_plot_legend(p, legend, 4, TP_BOTTOM_LEFT);
 }
 
 static int draw_performer_error(tp_draw *d, tp_error *error)
@@ -316,26 +336,15 @@ static int draw_performer_error(tp_draw *d, tp_error *error)
     tp_check(t != NULL, "out of memory");
     int status = read_table("figures/data/performer-error.tsv", t, error);
     if (status == 0) {
-        tp_plot p = {d, 50, 12, 220, 150,
-                     {.lo = 16, .hi = 512, .log = true, .label = "features m"},
-                     {.lo = 0.01, .hi = 10, .log = true,
-                      .label = "relative error of the output"}};
-        tp_plot_frame(&p);
-        static const double sigmas[2] = {0.5, 1.0};
-        char text[4][64];
-        tp_legend_entry legend[4];
-        for (int s = 0; s < 2; s++)
-            for (int kind = 0; kind < 2; kind++) {
-                double x[16], y[16];
-                int n = error_series(t, draw_names[kind], sigmas[s], x, y);
-                tp_color c = tp_category(kind == 0 ? 5 : 2);
-                tp_plot_line(&p, x, y, n, c, s == 1, true);
-                snprintf(text[2 * s + kind], sizeof text[0], "%s, \xcf\x83 = %.1f",
-                         draw_names[kind], sigmas[s]);
-                legend[2 * s + kind] = (tp_legend_entry){text[2 * s + kind], c,
-                                                         s == 1};
-            }
-        tp_plot_legend(&p, legend, 4, TP_TOP_RIGHT);
+        tp_axis m = {.lo = 16, .hi = 512, .log = true, .label = "features m"};
+        tp_plot of_output = {d, 46, 12, 160, 150, m,
+                             {.lo = 0.01, .hi = 10, .log = true,
+                              .label = "error / |O|"}};
+        tp_plot of_values = {d, 268, 12, 160, 150, m,
+                             {.lo = 0.01, .hi = 1, .log = true,
+                              .label = "error / |V|"}};
+        error_panel(&of_output, t, 2, true);
+        error_panel(&of_values, t, 3, false);
     }
     free(t);
     return status;
@@ -356,7 +365,7 @@ static const command performer_commands[] = {
 static const tp_figure performer_figures[] = {
     /* <<tp performer: figure table>> */
     {"performer-error", "FAVOR+: the relative error of the attention output "
-     "against the number of features, independent and orthogonal", 300, 200,
+     "against the number of features, independent and orthogonal", 440, 200,
      draw_performer_error},
     {NULL, 0, 0, 0, NULL}
 };
