@@ -211,9 +211,15 @@ static void gradients(void)
     check_gradients(features_forward, in, 1, (void *)c.w, "FAVOR+ features");
 }
 
+static int no_features(void)
+{
+    tp_performer_projection(arena, 0, 8, 1, TP_FEATURES_IID);
+    return 0;
+}
+
 int main(void)
 {
-    plan(12);
+    plan(13);
     arena = tp_arena_new("t_performer");
     rng = tp_rng_seeded(19, 1);
     directions();
@@ -221,6 +227,8 @@ int main(void)
     orthogonal_helps();
     causal_form();
     gradients();
+    dies_with(no_features, "0 features of width 8; both must be positive",
+              "m not positive: the projection refuses it, with a message");
     tp_arena_free(arena);
     return done_testing();
 }

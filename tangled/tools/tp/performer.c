@@ -192,9 +192,9 @@ static int performer_compare(void)
     return status;
 }
 /* <<tp performer: commands>> */
-static int train_steps = 200, train_context = 256, train_batch = 4,
+static int train_steps = 600, train_context = 256, train_batch = 4,
            train_width = 64, train_layers = 2, train_heads = 4,
-           train_eval = 25;
+           train_eval = 100;
 static const char *train_tsv = NULL;
 
 static const option performer_train_options[] = {
