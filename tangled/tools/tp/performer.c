@@ -127,7 +127,7 @@ static void timed_step(void *context)
 static void time_length(timed_case *c, int n, const int threads[2], FILE *tsv,
                         double ms[2][TIMED])
 {
-    int runs = n <= 1024 ? 10 : n <= 4096 ? 3 : 1;
+    int runs = n <= 1024 ? 10 : n <= 4096 ? 5 : 3;
     for (int t = 0; t < 2; t++) {
         tp_set_threads(threads[t]);
         for (c->method = 0; c->method < TIMED; c->method++) {
@@ -349,6 +349,53 @@ static int draw_performer_error(tp_draw *d, tp_error *error)
     free(t);
     return status;
 }
+/* <<tp performer: figures>> */
+static int time_series(const table *t, const char *method, int threads,
+                       double *x, double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 16; r++)
+        if (strcmp(t->label[r], method) == 0 && (int)t->value[r][1] == threads) {
+            x[n] = t->value[r][0];
+            y[n++] = t->value[r][2];
+        }
+    return n;
+}
+
+static int draw_performer_time(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/performer-time.tsv", t, error);
+    if (status == 0) {
+        tp_plot p = {d, 50, 12, 220, 160,
+                     {.lo = 256, .hi = 16384, .log = true,
+                      .label = "sequence length T"},
+                     {.lo = 0.1, .hi = 100000, .log = true,
+                      .label = "forward pass (ms)"}};
+        static const int category[TIMED] = {5, 4, 2, 6};
+        tp_legend_entry legend[TIMED + 1];
+        int most = 1;
+        for (int r = 0; r < t->rows; r++)
+            most = t->value[r][1] > most ? (int)t->value[r][1] : most;
+        tp_plot_frame(&p);
+        for (int m = 0; m < TIMED; m++) {
+            double x[16], y[16];
+            tp_color c = tp_category(category[m]);
+            tp_plot_line(&p, x, y, time_series(t, timed_names[m], 1, x, y), c,
+                         false, true);
+            if (most > 1)
+                tp_plot_line(&p, x, y, time_series(t, timed_names[m], most, x, y),
+                             c, true, false);
+            legend[m] = (tp_legend_entry){timed_names[m], c, false};
+        }
+        legend[TIMED] = (tp_legend_entry){"dashed: all threads",
+                                          tp_rgb(0x999999), true};
+        tp_plot_legend(&p, legend, TIMED + 1, TP_TOP_LEFT);
+    }
+    free(t);
+    return status;
+}
 
 static const command performer_commands[] = {
     /* <<tp performer: command table>> */
@@ -363,6 +410,10 @@ static const command performer_commands[] = {
 };
 
 static const tp_figure performer_figures[] = {
+    /* <<tp performer: figure table>> */
+    {"performer-time", "FAVOR+ against exact and tiled attention: the forward "
+     "pass of one head against T, one thread and all", 300, 210,
+     draw_performer_time},
     /* <<tp performer: figure table>> */
     {"performer-error", "FAVOR+: the relative error of the attention output "
      "against the number of features, independent and orthogonal", 440, 200,
