@@ -393,7 +393,8 @@ measure-quadratic: programs
 	    --tsv figures/data/quadratic-gpt-1thread.tsv
 
 # The Performer: the error of FAVOR+ against m, its time against T on one
-# thread and all (the speed-ups compare at equal parallelism).
+# thread and all (the speed-ups compare at equal parallelism), and a small
+# GPT trained with each attention; about 8 minutes on two cores.
 measure-performer: programs
 	$(OBJ)/tp performer compare --error-tsv figures/data/performer-error.tsv \
 	    --time-tsv figures/data/performer-time.tsv
