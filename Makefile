@@ -176,7 +176,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
-    measure-oversmoothing measure-depth measure-decoding measure-memory
+    measure-oversmoothing measure-depth measure-decoding measure-memory \
+    measure-performer
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -212,6 +213,7 @@ help:
 	@echo "make measure-gpt   train GPT-T for 1,000 steps (figures/data)"
 	@echo "make measure-attention  time naive, tiled, linear attention, Linformer (figures/data)"
 	@echo "make measure-quadratic  train GPT with exact, tiled, linear attention (figures/data)"
+	@echo "make measure-performer  FAVOR+: error against m, time against T, GPT on the book (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
@@ -389,6 +391,14 @@ measure-quadratic: programs
 	$(OBJ)/tp quadratic compare --tsv figures/data/quadratic-gpt.tsv
 	$(OBJ)/tp quadratic compare --threads 1 \
 	    --tsv figures/data/quadratic-gpt-1thread.tsv
+
+# The Performer: the error of FAVOR+ against m, its time against T on one
+# thread and all (the speed-ups compare at equal parallelism), and a small
+# GPT trained with each attention; about 8 minutes on two cores.
+measure-performer: programs
+	$(OBJ)/tp performer compare --error-tsv figures/data/performer-error.tsv \
+	    --time-tsv figures/data/performer-time.tsv
+	$(OBJ)/tp performer train --tsv figures/data/performer-gpt.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -316,7 +316,7 @@ tp_tensor *tp_linformer(tp_graph *g, tp_tensor *q, tp_tensor *k, tp_tensor *v,
 }
 
 /* <<subquadratic: linear attention>> */
-typedef enum feature_map { ELU_PLUS_ONE, RELU } feature_map;
+typedef enum feature_map { ELU_PLUS_ONE, RELU, GIVEN } feature_map;
 
 typedef struct linear_saved {
     feature_map phi;
@@ -334,14 +334,15 @@ static void features_into(tp_tensor *into, const tp_tensor *x, feature_map phi)
     tp_copy(into, x);
     for (long i = 0, n = tp_tensor_count(into); i < n; i++) {
         float a = into->data[i];
-        into->data[i] = phi == RELU ? fmaxf(a, 0.0f)
-                                    : a > 0.0f ? a + 1.0f : expf(a);
+        into->data[i] = phi == GIVEN  ? a
+                        : phi == RELU ? fmaxf(a, 0.0f)
+                        : a > 0.0f    ? a + 1.0f : expf(a);
     }
 }
 
 static float feature_slope(float x, feature_map phi)
 {
-    return x > 0.0f ? 1.0f : phi == RELU ? 0.0f : expf(x);
+    return x > 0.0f || phi == GIVEN ? 1.0f : phi == RELU ? 0.0f : expf(x);
 }
 
 static tp_tensor *per_head(tp_arena *arena, tp_attention_dims n, int rows,
@@ -461,6 +462,14 @@ tp_tensor *tp_linear_attention_relu(tp_graph *g, tp_tensor *q, tp_tensor *k,
                                     tp_tensor *v, const tp_attention_options *o)
 {
     return linear_attention("tp_linear_attention_relu", RELU, g, q, k, v, o);
+}
+
+tp_tensor *tp_linear_attention_of_features(tp_graph *g, tp_tensor *qf,
+                                           tp_tensor *kf, tp_tensor *v,
+                                           const tp_attention_options *o)
+{
+    return linear_attention("tp_linear_attention_of_features", GIVEN, g, qf,
+                            kf, v, o);
 }
 /* <<subquadratic: linear attention>> */
 typedef struct linear_grads {  /* scratch, [B, H, rows, cols] each */

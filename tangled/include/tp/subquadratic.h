@@ -12,5 +12,8 @@ tp_tensor *tp_linear_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
                                tp_tensor *v, const tp_attention_options *o);
 tp_tensor *tp_linear_attention_relu(tp_graph *g, tp_tensor *q, tp_tensor *k,
                                     tp_tensor *v, const tp_attention_options *o);
+tp_tensor *tp_linear_attention_of_features(tp_graph *g, tp_tensor *qf,
+                                           tp_tensor *kf, tp_tensor *v,
+                                           const tp_attention_options *o);
 
 #endif
