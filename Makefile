@@ -393,7 +393,7 @@ measure-quadratic: programs
 	    --tsv figures/data/quadratic-gpt-1thread.tsv
 
 # The Performer: the error of FAVOR+ against m, its time against T on one
-# thread and all (the speed-ups compare at equal parallelism), and a small
+# thread and all (with one head only tiled attention uses a second thread), and a small
 # GPT trained with each attention; about 8 minutes on two cores.
 measure-performer: programs
 	$(OBJ)/tp performer compare --error-tsv figures/data/performer-error.tsv \
