@@ -43,6 +43,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/vit.h"
 /* <<tp.h: module headers>> */
+#include "tp/switch.h"
+/* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
 /* <<tp.h: module headers>> */
 #include "tp/positions.h"

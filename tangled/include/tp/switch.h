@@ -1,0 +1,40 @@
+/* Generated from book/280-switch.nw; edit the book, not this file. */
+#ifndef TP_SWITCH_H
+#define TP_SWITCH_H
+
+#include "tp/block.h"
+
+/* <<switch: the layer>> */
+enum { TP_SWITCH_MAX_EXPERTS = 256 };
+
+typedef struct tp_switch {
+    int width, hidden, experts;
+    tp_tensor *router;  /* [width, experts]; no bias, as in the paper */
+    tp_block *expert;   /* [experts]: only the MLP's tensors are made */
+} tp_switch;
+
+void tp_switch_make(tp_switch *s, tp_params *params, tp_arena *arena,
+                    const char *prefix, int width, int hidden, int experts);
+int tp_switch_capacity(int tokens, int experts, float factor);
+
+/* <<switch: running it>> */
+typedef struct tp_switch_routing {
+    int tokens, experts, capacity;
+    int *expert;  /* [tokens]: the router's argmax */
+    int *slot;    /* [tokens]: its row among the expert's; -1: dropped */
+    int *routed;  /* [experts]: tokens whose argmax it is */
+    int *kept;    /* [experts]: those it computes, at most capacity */
+    int dropped;
+} tp_switch_routing;
+
+typedef struct tp_switch_output {
+    tp_tensor *y;        /* x's shape; zero rows for dropped tokens */
+    tp_tensor *balance;  /* [1]: E sum_e f_e P_e */
+    tp_tensor *z;        /* [1]: mean over tokens of logsumexp(h)^2 */
+    tp_switch_routing routing;
+} tp_switch_output;
+
+tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
+                                   tp_tensor *x, float factor);
+
+#endif

@@ -1,0 +1,256 @@
+/* Generated from book/280-switch.nw; edit the book, not this file. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tp/ops.h"
+#include "tp/switch.h"
+
+/* <<switch: making the layer>> */
+void tp_switch_make(tp_switch *s, tp_params *params, tp_arena *arena,
+                    const char *prefix, int width, int hidden, int experts)
+{
+    tp_check(experts >= 1 && experts <= TP_SWITCH_MAX_EXPERTS && width >= 1
+                 && hidden >= 1,
+             "tp_switch_make: %d experts (1 to %d) of width %d and hidden "
+             "width %d", experts, TP_SWITCH_MAX_EXPERTS, width, hidden);
+    char name[64];
+    *s = (tp_switch){width, hidden, experts, NULL, NULL};
+    snprintf(name, sizeof name, "%srouter.weight", prefix);
+    s->router = tp_param_new(params, arena, name, tp_shape2(width, experts));
+    s->expert = tp_arena_alloc(arena, (size_t)experts * sizeof *s->expert);
+    for (int e = 0; e < experts; e++) {
+        tp_block *b = &s->expert[e];
+        *b = (tp_block){0};
+        snprintf(name, sizeof name, "%sexperts.%d.mlp.c_fc.weight", prefix, e);
+        b->c_fc_w = tp_param_new(params, arena, name,
+                                 tp_shape2(width, hidden));
+        snprintf(name, sizeof name, "%sexperts.%d.mlp.c_fc.bias", prefix, e);
+        b->c_fc_b = tp_param_new(params, arena, name, tp_shape1(hidden));
+        snprintf(name, sizeof name, "%sexperts.%d.mlp.c_proj.weight", prefix,
+                 e);
+        b->mlp_proj_w = tp_param_new(params, arena, name,
+                                     tp_shape2(hidden, width));
+        snprintf(name, sizeof name, "%sexperts.%d.mlp.c_proj.bias", prefix, e);
+        b->mlp_proj_b = tp_param_new(params, arena, name, tp_shape1(width));
+    }
+}
+
+/* <<switch: moving rows>> */
+typedef struct taken {
+    const int *rows;
+    int n;
+} taken;
+
+static void take_rows_backward(tp_node *node)
+{
+    tp_tensor *x = node->input[0];
+    const taken *t = node->saved;
+    int c = x->shape.dim[x->shape.ndim - 1];
+    for (int i = 0; i < t->n; i++)
+        for (int j = 0; t->rows[i] >= 0 && j < c; j++)
+            x->grad[(long)t->rows[i] * c + j] +=
+                node->output->grad[(long)i * c + j];
+}
+
+static tp_tensor *take_rows(tp_graph *g, tp_tensor *x, const int *rows,
+                            int n)
+{
+    int c = x->shape.dim[x->shape.ndim - 1];
+    bool grad = tp_needs_grad(g, 1, &x);
+    tp_tensor *y = tp_tensor_empty(g->arena, tp_shape2(n, c),
+                                   grad ? TP_WITH_GRAD : TP_NO_GRAD);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++)
+            y->data[(long)i * c + j] =
+                rows[i] >= 0 ? x->data[(long)rows[i] * c + j] : 0.0f;
+    if (grad) {
+        taken *t = tp_arena_alloc(g->arena, sizeof *t);
+        int *copy = tp_arena_alloc(g->arena, (size_t)n * sizeof(int));
+        memcpy(copy, rows, (size_t)n * sizeof(int));
+        *t = (taken){copy, n};
+        tp_record(g, "take_rows", take_rows_backward, y, 1, &x)->saved = t;
+    }
+    return y;
+}
+/* <<switch: moving rows>> */
+static void scale_rows_backward(tp_node *node)
+{
+    tp_tensor *x = node->input[0], *s = node->input[1];
+    const float *dy = node->output->grad;
+    int n = x->shape.dim[0], c = x->shape.dim[1];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++) {
+            long k = (long)i * c + j;
+            if (x->grad != NULL)
+                x->grad[k] += s->data[i] * dy[k];
+            if (s->grad != NULL)
+                s->grad[i] += x->data[k] * dy[k];
+        }
+}
+
+/* y[i, :] = s[i] x[i, :], for x [n, c] and s [n, 1] */
+static tp_tensor *scale_rows(tp_graph *g, tp_tensor *x, tp_tensor *s)
+{
+    int n = x->shape.dim[0], c = x->shape.dim[1];
+    bool grad = tp_needs_grad(g, 2, (tp_tensor *[]){x, s});
+    tp_tensor *y = tp_tensor_empty(g->arena, x->shape,
+                                   grad ? TP_WITH_GRAD : TP_NO_GRAD);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++)
+            y->data[(long)i * c + j] = s->data[i] * x->data[(long)i * c + j];
+    if (grad)
+        tp_record(g, "scale_rows", scale_rows_backward, y, 2,
+                  (tp_tensor *[]){x, s});
+    return y;
+}
+
+/* <<switch: deciding the routes>> */
+int tp_switch_capacity(int tokens, int experts, float factor)
+{
+    tp_check(factor > 0 && isfinite(factor) && experts >= 1 && tokens >= 1,
+             "tp_switch_capacity: a capacity factor of %g for %d tokens and "
+             "%d experts (the factor must be positive)", (double)factor,
+             tokens, experts);
+    double k = ceil((double)factor * tokens / experts);
+    return k >= tokens ? tokens : (int)k;
+}
+/* <<switch: deciding the routes>> */
+static tp_switch_routing route(tp_arena *arena, const tp_tensor *probs,
+                               int capacity)
+{
+    int n = probs->shape.dim[0], e = probs->shape.dim[1];
+    tp_switch_routing r = {.tokens = n, .experts = e, .capacity = capacity};
+    r.expert = tp_arena_alloc(arena, (size_t)n * sizeof(int));
+    r.slot = tp_arena_alloc(arena, (size_t)n * sizeof(int));
+    r.routed = tp_arena_alloc(arena, (size_t)e * sizeof(int));
+    r.kept = tp_arena_alloc(arena, (size_t)e * sizeof(int));
+    memset(r.routed, 0, (size_t)e * sizeof(int));
+    memset(r.kept, 0, (size_t)e * sizeof(int));
+    for (int t = 0; t < n; t++) {
+        const float *p = probs->data + (long)t * e;
+        int best = 0;
+        for (int j = 1; j < e; j++)
+            best = p[j] > p[best] ? j : best;
+        r.expert[t] = best;
+        r.routed[best]++;
+        r.slot[t] = r.kept[best] < capacity ? r.kept[best]++ : -1;
+        r.dropped += r.slot[t] < 0;
+    }
+    return r;
+}
+
+/* <<switch: the auxiliary losses>> */
+static tp_tensor *balance_loss(tp_graph *g, tp_tensor *probs,
+                               const tp_switch_routing *r)
+{
+    int n = r->tokens, e = r->experts;
+    tp_tensor *f = tp_tensor_new(g->arena, probs->shape, TP_NO_GRAD);
+    for (int t = 0; t < n; t++)
+        for (int j = 0; j < e; j++)
+            f->data[(long)t * e + j] = (float)r->routed[j] / (float)n;
+    return tp_scale(g, tp_mean(g, tp_mul(g, probs, f)), (float)(e * e));
+}
+/* <<switch: the auxiliary losses>> */
+typedef struct row_lse {
+    double *lse;
+} row_lse;
+
+static void z_loss_backward(tp_node *node)
+{
+    tp_tensor *h = node->input[0];
+    const row_lse *s = node->saved;
+    int n = h->shape.dim[0], e = h->shape.dim[1];
+    double dy = node->output->grad[0];
+    for (int t = 0; t < n; t++)
+        for (int j = 0; j < e; j++) {
+            long k = (long)t * e + j;
+            double p = exp(h->data[k] - s->lse[t]);
+            h->grad[k] += (float)(dy * 2.0 / n * s->lse[t] * p);
+        }
+}
+
+static tp_tensor *z_loss(tp_graph *g, tp_tensor *logits)
+{
+    int n = logits->shape.dim[0], e = logits->shape.dim[1];
+    bool grad = tp_needs_grad(g, 1, &logits);
+    tp_tensor *y = tp_tensor_empty(g->arena, tp_shape1(1),
+                                   grad ? TP_WITH_GRAD : TP_NO_GRAD);
+    row_lse *s = tp_arena_alloc(g->arena, sizeof *s);
+    s->lse = tp_arena_alloc(g->arena, (size_t)n * sizeof(double));
+    double total = 0.0;
+    for (int t = 0; t < n; t++) {
+        const float *h = logits->data + (long)t * e;
+        double top = h[0], sum = 0.0;
+        for (int j = 1; j < e; j++)
+            top = h[j] > top ? h[j] : top;
+        for (int j = 0; j < e; j++)
+            sum += exp(h[j] - top);
+        s->lse[t] = top + log(sum);
+        total += s->lse[t] * s->lse[t];
+    }
+    y->data[0] = (float)(total / n);
+    if (grad)
+        tp_record(g, "z_loss", z_loss_backward, y, 1, &logits)->saved = s;
+    return y;
+}
+
+/* <<switch: the forward pass>> */
+static tp_tensor *run_expert(tp_graph *g, const tp_switch *s, int e,
+                             tp_tensor *tokens, tp_tensor *probs,
+                             const tp_switch_routing *r)
+{
+    int n = r->kept[e], *mine = tp_arena_alloc(g->arena,
+                                               (size_t)n * sizeof(int));
+    int *gates = tp_arena_alloc(g->arena, (size_t)n * sizeof(int));
+    for (int t = 0, i = 0; t < r->tokens; t++)
+        if (r->expert[t] == e && r->slot[t] >= 0) {
+            mine[i] = t;
+            gates[i++] = t * r->experts + e;
+        }
+    tp_tensor *out = tp_block_mlp(g, &s->expert[e],
+                                  take_rows(g, tokens, mine, n), NULL);
+    tp_tensor *column = tp_reshape(g->arena, probs,
+                                   tp_shape2(r->tokens * r->experts, 1));
+    return scale_rows(g, out, take_rows(g, column, gates, n));
+}
+/* <<switch: the forward pass>> */
+static tp_tensor *run_experts(tp_graph *g, const tp_switch *s,
+                              tp_tensor *tokens, tp_tensor *probs,
+                              const tp_switch_routing *r)
+{
+    tp_tensor *parts[TP_SWITCH_MAX_EXPERTS];
+    int start[TP_SWITCH_MAX_EXPERTS], used = 0, rows = 0;
+    for (int e = 0; e < r->experts; e++) {
+        start[e] = rows;
+        rows += r->kept[e];
+        if (r->kept[e] > 0)
+            parts[used++] = run_expert(g, s, e, tokens, probs, r);
+    }
+    tp_tensor *stack = used == 1 ? parts[0] : tp_concat(g, used, parts, 0);
+    int *back = tp_arena_alloc(g->arena, (size_t)r->tokens * sizeof(int));
+    for (int t = 0; t < r->tokens; t++)
+        back[t] = r->slot[t] < 0 ? -1 : start[r->expert[t]] + r->slot[t];
+    return take_rows(g, stack, back, r->tokens);
+}
+/* <<switch: the forward pass>> */
+tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
+                                   tp_tensor *x, float factor)
+{
+    int c = x->shape.dim[x->shape.ndim - 1];
+    tp_check(c == s->width && tp_tensor_is_contiguous(x),
+             "tp_switch_forward: a contiguous input of width %d, not %s",
+             s->width, tp_shape_str(x->shape).text);
+    int n = (int)(tp_tensor_count(x) / c);
+    tp_tensor *tokens = tp_reshape(g->arena, x, tp_shape2(n, c));
+    tp_tensor *logits = tp_matmul(g, tokens, s->router);
+    tp_tensor *probs = tp_softmax(g, logits);
+    tp_switch_output o;
+    o.routing = route(g->arena, probs,
+                      tp_switch_capacity(n, s->experts, factor));
+    o.y = tp_reshape(g->arena, run_experts(g, s, tokens, probs, &o.routing),
+                     x->shape);
+    o.balance = balance_loss(g, probs, &o.routing);
+    o.z = z_loss(g, logits);
+    return o;
+}

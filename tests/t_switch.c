@@ -1,0 +1,286 @@
+/* Generated from book/280-switch.nw; edit the book, not this file. */
+#include <math.h>
+#include <string.h>
+
+#include "tap.h"
+#include "tp.h"
+
+/* <<t-switch: a small layer>> */
+enum { WIDTH = 6, HIDDEN = 8, TOKENS = 12 };
+
+typedef struct layer {
+    tp_params params;
+    tp_arena *arena;
+    tp_switch s;
+    tp_tensor *x;
+} layer;
+
+static layer *layer_new(int experts, uint64_t seed)
+{
+    layer *l = calloc(1, sizeof *l);
+    l->arena = tp_arena_new("t_switch");
+    tp_switch_make(&l->s, &l->params, l->arena, "", WIDTH, HIDDEN, experts);
+    tp_rng rng = tp_rng_seeded(seed, 0);
+    for (int i = 0; i < l->params.count; i++)
+        tp_fill_normal(l->params.items[i].tensor, &rng, 0.0f, 0.5f);
+    l->x = tp_tensor_new(l->arena, tp_shape2(TOKENS, WIDTH), TP_WITH_GRAD);
+    tp_fill_normal(l->x, &rng, 0.0f, 1.0f);
+    return l;
+}
+
+static void layer_free(layer *l)
+{
+    tp_params_free(&l->params);
+    tp_arena_free(l->arena);
+    free(l);
+}
+
+/* <<t-switch: the reference>> */
+static double gelu(double v)
+{
+    return 0.5 * v * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (v + 0.044715 * v * v * v)));
+}
+
+static void probabilities(const tp_switch *s, const float *x, double *p)
+{
+    double top = -INFINITY, sum = 0.0;
+    for (int e = 0; e < s->experts; e++) {
+        p[e] = 0.0;
+        for (int c = 0; c < s->width; c++)
+            p[e] += (double)x[c] * s->router->data[c * s->experts + e];
+        top = p[e] > top ? p[e] : top;
+    }
+    for (int e = 0; e < s->experts; e++)
+        sum += (p[e] = exp(p[e] - top));
+    for (int e = 0; e < s->experts; e++)
+        p[e] /= sum;
+}
+
+static void expert_mlp(const tp_block *b, int width, int hidden,
+                       const float *x, double gate, double *y)
+{
+    double h[HIDDEN];
+    for (int k = 0; k < hidden; k++) {
+        h[k] = b->c_fc_b->data[k];
+        for (int c = 0; c < width; c++)
+            h[k] += (double)x[c] * b->c_fc_w->data[c * hidden + k];
+        h[k] = gelu(h[k]);
+    }
+    for (int c = 0; c < width; c++) {
+        y[c] = b->mlp_proj_b->data[c];
+        for (int k = 0; k < hidden; k++)
+            y[c] += h[k] * b->mlp_proj_w->data[k * width + c];
+        y[c] *= gate;
+    }
+}
+
+/* The layer token by token; returns the number dropped. */
+static int naive_switch(const tp_switch *s, const float *x, int n,
+                        float factor, double *y, int *expert)
+{
+    int used[TP_SWITCH_MAX_EXPERTS] = {0}, dropped = 0;
+    int capacity = (int)ceil((double)factor * n / s->experts);
+    for (int t = 0; t < n; t++) {
+        double p[TP_SWITCH_MAX_EXPERTS];
+        probabilities(s, x + t * s->width, p);
+        int best = 0;
+        for (int e = 1; e < s->experts; e++)
+            best = p[e] > p[best] ? e : best;
+        expert[t] = best;
+        if (used[best]++ < capacity)
+            expert_mlp(&s->expert[best], s->width, s->hidden,
+                       x + t * s->width, p[best], y + t * s->width);
+        else {
+            memset(y + t * s->width, 0, (size_t)s->width * sizeof *y);
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+/* <<t-switch: routing and capacity>> */
+static double largest_difference(const float *a, const double *b, long n)
+{
+    double worst = 0.0;
+    for (long i = 0; i < n; i++)
+        worst = fmax(worst, fabs(a[i] - b[i]));
+    return worst;
+}
+
+static void routing_at(layer *l, float factor)
+{
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, factor);
+    double y[TOKENS * WIDTH];
+    int expert[TOKENS], routed[3] = {0}, same = 1, excess = 0, exact = 1;
+    int dropped = naive_switch(&l->s, l->x->data, TOKENS, factor, y, expert);
+    for (int t = 0; t < TOKENS; t++) {
+        same &= o.routing.expert[t] == expert[t];
+        routed[expert[t]]++;
+    }
+    ok(same, "phi %.1f: every token goes to its argmax expert", factor);
+    near(largest_difference(o.y->data, y, TOKENS * WIDTH), 0.0, 1e-5,
+         "phi %.1f: the output equals the per-token loop", factor);
+    for (int e = 0; e < 3; e++)
+        excess += routed[e] > o.routing.capacity
+                      ? routed[e] - o.routing.capacity : 0;
+    is(o.routing.dropped, dropped, "phi %.1f: %d tokens dropped, as the "
+       "loop drops", factor, dropped);
+    is(o.routing.dropped, excess, "phi %.1f: and as the counts say",
+       factor);
+    for (int t = 0; t < TOKENS; t++)
+        for (int c = 0; o.routing.slot[t] < 0 && c < WIDTH; c++)
+            exact &= l->x->data[t * WIDTH + c] + o.y->data[t * WIDTH + c]
+                     == l->x->data[t * WIDTH + c];
+    ok(exact, "phi %.1f: dropped tokens leave the residual's input as it "
+       "was", factor);
+    tp_arena_free(arena);
+}
+
+static void routing_and_capacity(void)
+{
+    layer *l = layer_new(3, 7);
+    routing_at(l, 3.0f);
+    routing_at(l, 0.5f);
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, 0.5f);
+    ok(o.routing.dropped > 0, "phi 0.5 does drop tokens (%d)",
+       o.routing.dropped);
+    tp_arena_free(arena);
+    layer_free(l);
+}
+
+static void one_expert_is_dense(void)
+{
+    layer *l = layer_new(1, 11);
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, 1.0f);
+    tp_tensor *dense = tp_block_mlp(&g, &l->s.expert[0], l->x, NULL);
+    ok(memcmp(o.y->data, dense->data, sizeof(float) * TOKENS * WIDTH) == 0,
+       "one expert, phi 1: the layer is the dense MLP");
+    tp_arena_free(arena);
+    layer_free(l);
+}
+
+/* <<t-switch: the losses>> */
+static void balance_by_hand(layer *l)
+{
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, 1.0f);
+    double f[3] = {0}, P[3] = {0}, balance = 0.0, z = 0.0;
+    for (int t = 0; t < TOKENS; t++) {
+        double p[3], lse = 0.0;
+        probabilities(&l->s, l->x->data + t * WIDTH, p);
+        int best = 0;
+        for (int e = 0; e < 3; e++) {
+            P[e] += p[e] / TOKENS;
+            best = p[e] > p[best] ? e : best;
+        }
+        f[best] += 1.0 / TOKENS;
+        for (int e = 0; e < 3; e++) {
+            double h = 0.0;
+            for (int c = 0; c < WIDTH; c++)
+                h += (double)l->x->data[t * WIDTH + c]
+                     * l->s.router->data[c * 3 + e];
+            lse += exp(h);
+        }
+        z += log(lse) * log(lse) / TOKENS;
+    }
+    for (int e = 0; e < 3; e++)
+        balance += 3.0 * f[e] * P[e];
+    near(o.balance->data[0], balance, 1e-5,
+         "the balancing loss is E sum f P (%.4f)", balance);
+    near(o.z->data[0], z, 1e-5, "the z-loss is the mean squared "
+         "log-sum-exp (%.4f)", z);
+    tp_arena_free(arena);
+}
+
+static void losses(void)
+{
+    layer *l = layer_new(3, 5);
+    balance_by_hand(l);
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_fill(l->s.router, 0.0f);
+    tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, 1.0f);
+    near(o.balance->data[0], 1.0, 1e-5,
+         "uniform router probabilities: the balancing loss is 1");
+    for (int c = 0; c < WIDTH; c++)  /* expert 0 wins by a mile */
+        l->s.router->data[c * 3] = 100.0f * l->x->data[c];
+    for (int t = 0; t < TOKENS; t++)
+        memcpy(l->x->data + t * WIDTH, l->x->data, WIDTH * sizeof(float));
+    o = tp_switch_forward(&g, &l->s, l->x, 1.0f);
+    near(o.balance->data[0], 3.0, 1e-5,
+         "every token certain of one expert: the balancing loss is E");
+    tp_arena_free(arena);
+    layer_free(l);
+}
+
+/* <<t-switch: gradients>> */
+typedef struct check_context {
+    layer *l;
+    int which;  /* 0: the output; 1: the two losses */
+} check_context;
+
+static tp_tensor *switch_forward(tp_graph *g, tp_tensor *const in[],
+                                 void *context)
+{
+    (void)in;
+    const check_context *k = context;
+    tp_switch_output o = tp_switch_forward(g, &k->l->s, k->l->x, 0.7f);
+    return k->which == 0 ? o.y : tp_add(g, o.balance, o.z);
+}
+
+static double smallest_margin(layer *l)
+{
+    double margin = INFINITY;
+    for (int t = 0; t < TOKENS; t++) {
+        double p[3], h[3];
+        probabilities(&l->s, l->x->data + t * WIDTH, p);
+        for (int e = 0; e < 3; e++)
+            h[e] = log(p[e]);
+        for (int a = 0; a < 3; a++)
+            for (int b = a + 1; b < 3; b++)
+                margin = fmin(margin, fabs(h[a] - h[b]));
+    }
+    return margin;
+}
+
+static void gradients(void)
+{
+    layer *l = layer_new(3, 8);
+    ok(smallest_margin(l) > 0.1, "the router's margins (%.3f) exceed what "
+       "a step of the check can move", smallest_margin(l));
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    ok(tp_switch_forward(&g, &l->s, l->x, 0.7f).routing.dropped > 0,
+       "phi 0.7 drops tokens, so the check covers them");
+    tp_arena_free(arena);
+    tp_tensor *inputs[64];
+    int n = 0;
+    inputs[n++] = l->x;
+    for (int i = 0; i < l->params.count; i++)
+        inputs[n++] = l->params.items[i].tensor;
+    for (int which = 0; which < 2; which++) {
+        check_context k = {l, which};
+        tp_gradcheck_result r = tp_gradcheck(switch_forward, inputs, n, &k);
+        if (!ok(r.error <= 1e-2, "%s: gradients match central differences",
+                which == 0 ? "the output" : "the balancing and z losses"))
+            diag("input %d, element %ld: analytic %g, numeric %g", r.input,
+                 r.element, r.analytic, r.numeric);
+    }
+    layer_free(l);
+}
+
+int main(void)
+{
+    routing_and_capacity();
+    one_expert_is_dense();
+    losses();
+    gradients();
+    return done_testing();
+}
