@@ -343,6 +343,128 @@ static void train_run(const char *path, long interrupt_after, float *losses)
     tp_gpt_free(w.m);
 }
 
+/* <<t-gpt: grouped-query attention>> */
+static const tp_gpt_config four_heads = {.vocab_size = 16, .n_positions = 12,
+                                         .n_layer = 2, .n_head = 4,
+                                         .n_embd = 8};
+
+/* The column of a [C, 3C] c_attn that a [C, C + 2Gd] one with G = 1 holds */
+static int shared_column(int j, int c, int d)
+{
+    if (j < c)
+        return j;
+    return j < 2 * c ? c + (j - c) % d : c + d + (j - 2 * c) % d;
+}
+
+static void copy_spreading_heads(tp_gpt *to, const tp_gpt *from)
+{
+    int c = four_heads.n_embd, d = c / four_heads.n_head;
+    for (int i = 0; i < to->params.count; i++) {
+        tp_tensor *a = to->params.items[i].tensor;
+        const tp_tensor *b =
+            tp_params_find(&from->params, to->params.items[i].name)->tensor;
+        int cols = a->shape.dim[a->shape.ndim - 1];
+        int from_cols = b->shape.dim[b->shape.ndim - 1];
+        for (long k = 0; k < tp_tensor_count(a); k++) {
+            long row = k / cols;
+            int j = (int)(k % cols);
+            a->data[k] = b->data[row * from_cols
+                                 + (cols == from_cols ? j
+                                                      : shared_column(j, c, d))];
+        }
+    }
+}
+
+static double worst_logit_difference(const float *a, const float *b, long n)
+{
+    double worst = 0.0;
+    for (long i = 0; i < n; i++)
+        worst = fmax(worst, fabs(a[i] - b[i]));
+    return worst;
+}
+
+static void grouped_query_attention(void)
+{
+    static const int tokens[10] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    tp_rng rng = tp_rng_seeded(8, 0);
+    tp_gpt *mqa = tp_gpt_new_grouped(four_heads, 1), *mha = tp_gpt_new(four_heads);
+    tp_gpt_init(mqa, &rng);
+    enlarge_weights(&mqa->params, &rng);
+    copy_spreading_heads(mha, mqa);
+    tp_arena *arena = tp_arena_new("test"), *scratch = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *a = tp_gpt_forward(&g, mqa, tokens, 1, 10);
+    tp_tensor *b = tp_gpt_forward(&g, mha, tokens, 1, 10);
+    near(worst_logit_difference(a->data, b->data, 160), 0, 1e-5,
+         "one key-value head computes what four copies of it compute");
+    tp_gpt_cache *small = tp_gpt_cache_new(mqa, 12), *big = tp_gpt_cache_new(mha, 12);
+    is(tp_tensor_count(big->k[0]) / tp_tensor_count(small->k[0]), 4,
+       "multi-query attention's cache is four times smaller with four heads");
+    tp_gpt_cache_free(small), tp_gpt_cache_free(big);
+    /* <<t-gpt: the cache with two key-value heads>> */
+    tp_gpt *gqa = tp_gpt_new_grouped(four_heads, 2);
+    tp_gpt_init(gqa, &rng);
+    enlarge_weights(&gqa->params, &rng);
+    tp_tensor *full = tp_gpt_forward(&g, gqa, tokens, 1, 10);
+    tp_gpt_cache *cache = tp_gpt_cache_new(gqa, 12);
+    double worst = 0;
+    for (int t = 0; t < 10; t++) {
+        const float *step = tp_gpt_step(gqa, cache, tokens[t], scratch);
+        worst = fmax(worst, worst_logit_difference(step, full->data + t * 16, 16));
+        tp_arena_reset(scratch);
+    }
+    near(worst, 0, 1e-5, "two key-value heads of four: the cache's logits equal "
+         "the full pass at every step");
+    is(tp_tensor_count(cache->v[1]), 2L * 12 * 2, "and it keeps 2 heads of 12 "
+       "positions of d = 2");
+    tp_gpt_cache_free(cache);
+    cache = tp_gpt_cache_new(gqa, 12);
+    const float *last = tp_gpt_extend(gqa, cache, tokens, 10, scratch);
+    near(worst_logit_difference(last, full->data, 160), 0, 1e-5,
+         "and reading all ten tokens at once gives the same logits");
+    tp_gpt_cache_free(cache);
+    tp_arena_reset(scratch);
+    /* <<t-gpt: grouped checkpoints>> */
+    char path[] = "/tmp/tp-gqa-XXXXXX";
+    close(mkstemp(path));
+    tp_error error = {""};
+    tp_metadata meta;
+    tp_gpt *back = tp_gpt_save(gqa, path, NULL, 0, NULL, &error) == 0
+                       ? tp_gpt_load(path, &meta, &error) : NULL;
+    if (ok(back != NULL && back->kv_heads == 2
+               && strcmp(tp_metadata_get(&meta, "n_kv_head"), "2") == 0,
+           "a grouped model saves n_kv_head and loads with it"))
+        near(worst_logit_difference(tp_gpt_forward(&g, back, tokens, 1, 10)->data,
+                                    full->data, 160), 0, 0,
+             "and computes the same logits");
+    else
+        diag("%s", error.message);
+    tp_gpt_free(back);
+    static const char *const keys[6] = {"vocab_size", "n_positions", "n_layer",
+                                        "n_head", "n_embd", "n_kv_head"};
+    static const char *const values[6] = {"16", "12", "2", "4", "8", "3"};
+    tp_metadata old = {0};
+    for (int i = 0; i < 5; i++)
+        tp_metadata_set(&old, keys[i], values[i]);
+    tp_safetensors_save(path, mha->params.items, mha->params.count, &old, &error);
+    back = tp_gpt_load(path, NULL, &error);
+    ok(back != NULL && back->kv_heads == 4,
+       "a checkpoint without n_kv_head loads with as many as it has heads");
+    tp_gpt_free(back);
+    tp_metadata_set(&old, keys[5], values[5]);
+    tp_safetensors_save(path, mha->params.items, mha->params.count, &old, &error);
+    back = tp_gpt_load(path, NULL, &error);
+    if (!ok(back == NULL && strstr(error.message, "do not divide") != NULL,
+            "3 key-value heads for 4 heads are refused"))
+        diag("the message was: %s", error.message);
+    tp_gpt_free(back);
+    unlink(path);
+    tp_gpt_free(gqa);
+    tp_arena_free(scratch), tp_arena_free(arena);
+    tp_gpt_free(mqa), tp_gpt_free(mha);
+}
+
 int main(void)
 {
     cache_agrees();
@@ -350,5 +472,6 @@ int main(void)
     gradients();
     training_and_sampling();
     checkpoints();
+    grouped_query_attention();
     return done_testing();
 }

@@ -27,16 +27,17 @@ static tp_tensor *make(const maker *m, const char *name, int rows, int cols)
                         cols > 0 ? tp_shape2(rows, cols) : tp_shape1(rows));
 }
 /* <<block: making a block>> */
-void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
-                   const char *prefix, int width, int hidden, bool cross)
+static void make_block(tp_block *b, tp_params *params, tp_arena *arena,
+                       const char *prefix, int width, int hidden, bool cross,
+                       int kv_width)
 {
     const maker m = {params, arena, prefix};
     int c = width;
     *b = (tp_block){0};
     b->ln_1_w = make(&m, "ln_1.weight", c, 0);
     b->ln_1_b = make(&m, "ln_1.bias", c, 0);
-    b->c_attn_w = make(&m, "attn.c_attn.weight", c, 3 * c);
-    b->c_attn_b = make(&m, "attn.c_attn.bias", 3 * c, 0);
+    b->c_attn_w = make(&m, "attn.c_attn.weight", c, c + 2 * kv_width);
+    b->c_attn_b = make(&m, "attn.c_attn.bias", c + 2 * kv_width, 0);
     b->c_proj_w = make(&m, "attn.c_proj.weight", c, c);
     b->c_proj_b = make(&m, "attn.c_proj.bias", c, 0);
     if (cross) {
@@ -56,6 +57,22 @@ void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
     b->c_fc_b = make(&m, "mlp.c_fc.bias", hidden, 0);
     b->mlp_proj_w = make(&m, "mlp.c_proj.weight", hidden, c);
     b->mlp_proj_b = make(&m, "mlp.c_proj.bias", c, 0);
+}
+/* <<block: making a block>> */
+void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
+                   const char *prefix, int width, int hidden, bool cross)
+{
+    make_block(b, params, arena, prefix, width, hidden, cross, width);
+}
+
+void tp_block_make_grouped(tp_block *b, tp_params *params, tp_arena *arena,
+                           const char *prefix, int width, int hidden,
+                           int kv_width)
+{
+    tp_check(kv_width >= 1 && kv_width <= width,
+             "tp_block_make_grouped: keys and values of width %d for "
+             "queries of width %d", kv_width, width);
+    make_block(b, params, arena, prefix, width, hidden, false, kv_width);
 }
 /* <<block: making a block>> */
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers)
@@ -95,6 +112,37 @@ tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
     if (view->grad != NULL)
         view->grad += which * c;
     return view;
+}
+/* <<block: heads>> */
+static tp_tensor *head_view(tp_graph *g, tp_tensor *packed, int offset,
+                            int heads, int d)
+{
+    int b = packed->shape.dim[0], t = packed->shape.dim[1];
+    int all = packed->shape.dim[2];
+    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
+    *view = *packed;
+    view->shape = tp_shape4(b, heads, t, d);
+    view->stride[0] = (long)t * all, view->stride[1] = d;
+    view->stride[2] = all, view->stride[3] = 1;
+    view->data += offset;
+    if (view->grad != NULL)
+        view->grad += offset;
+    return view;
+}
+
+void tp_split_qkv(tp_graph *g, tp_tensor *qkv, int heads, int kv_heads,
+                  tp_tensor *views[3])
+{
+    const tp_shape s = qkv->shape;
+    int d = kv_heads >= 1 && heads % kv_heads == 0
+                    && s.dim[2] % (heads + 2 * kv_heads) == 0
+                ? s.dim[2] / (heads + 2 * kv_heads) : 0;
+    tp_check(s.ndim == 3 && tp_tensor_is_contiguous(qkv) && d > 0,
+             "tp_split_qkv: %d query heads and %d key-value heads of a %s "
+             "tensor", heads, kv_heads, tp_shape_str(s).text);
+    views[0] = head_view(g, qkv, 0, heads, d);
+    views[1] = head_view(g, qkv, heads * d, kv_heads, d);
+    views[2] = head_view(g, qkv, (heads + kv_heads) * d, kv_heads, d);
 }
 /* <<block: heads>> */
 tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o)
@@ -147,11 +195,11 @@ static tp_tensor *join(tp_graph *g, tp_tensor *x, tp_tensor *f,
 static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
                                  const tp_block_options *o)
 {
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
-    int h = o->heads;
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
     tp_attention_op *attend = o->attend != NULL ? o->attend : tp_attention;
-    tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
-    tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
+    tp_split_qkv(g, qkv, o->heads, o->kv_heads > 0 ? o->kv_heads : o->heads,
+                 views);
+    tp_tensor *q = views[0], *k = views[1];
     tp_attention_options self = o->self;
     if (o->depth != NULL)
         deep_queries_and_keys(g, o->depth, &q, &k, &self);
@@ -160,7 +208,7 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
                  "that give their own");
         self.bias = o->positions(g, &q, &k, o->positions_context);
     }
-    tp_tensor *heads = attend(g, q, k, tp_split_heads(g, qkv, 2, 3, h), &self);
+    tp_tensor *heads = attend(g, q, k, views[2], &self);
     if (o->depth != NULL && o->depth->drop_head > 0)
         heads = tp_drop_heads(g, heads, o->depth->drop_head, o->depth->rng);
     return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);

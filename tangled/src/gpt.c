@@ -19,14 +19,24 @@ tp_gpt_config tp_gpt_t(void)
 /* <<gpt: making the model>> */
 tp_gpt *tp_gpt_new(tp_gpt_config config)
 {
+    return tp_gpt_new_grouped(config, config.n_head);
+}
+
+tp_gpt *tp_gpt_new_grouped(tp_gpt_config config, int kv_heads)
+{
     tp_check(config.vocab_size > 0 && config.n_positions > 0
                  && config.n_layer > 0 && config.n_head > 0
                  && config.n_embd % config.n_head == 0,
              "a GPT needs positive sizes and heads that divide the width "
              "(%d heads, width %d)", config.n_head, config.n_embd);
+    tp_check(kv_heads >= 1 && kv_heads <= config.n_head
+                 && config.n_head % kv_heads == 0,
+             "a GPT's key-value heads must divide its heads (%d of %d)",
+             kv_heads, config.n_head);
     tp_gpt *m = calloc(1, sizeof *m);
     tp_check(m != NULL, "out of memory");
     m->config = config;
+    m->kv_heads = kv_heads;
     m->arena = tp_arena_new("GPT parameters");
     m->blocks = calloc((size_t)config.n_layer, sizeof *m->blocks);
     tp_check(m->blocks != NULL, "out of memory");
@@ -39,8 +49,12 @@ tp_gpt *tp_gpt_new(tp_gpt_config config)
     for (int i = 0; i < config.n_layer; i++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "h.%d.", i);
-        tp_block_make(&m->blocks[i], &m->params, m->arena, prefix, c, 4 * c,
-                      false);
+        if (kv_heads == config.n_head)
+            tp_block_make(&m->blocks[i], &m->params, m->arena, prefix, c,
+                          4 * c, false);
+        else
+            tp_block_make_grouped(&m->blocks[i], &m->params, m->arena, prefix,
+                                  c, 4 * c, kv_heads * (c / config.n_head));
     }
     m->ln_f_w = tp_param_new(&m->params, m->arena, "ln_f.weight", tp_shape1(c));
     m->ln_f_b = tp_param_new(&m->params, m->arena, "ln_f.bias", tp_shape1(c));
@@ -102,6 +116,7 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           .attend = m->attention,
                           .positions = tp_position_attend};
     o.post_ln = m->post_ln;
+    o.kv_heads = m->kv_heads;
     for (int i = 0; i < m->config.n_layer; i++) {
         o.depth = m->depth != NULL ? &m->depth[i] : NULL;
         o.self.weights = weights != NULL ? &weights[i] : NULL;
@@ -148,8 +163,8 @@ tp_gpt_cache *tp_gpt_cache_new(const tp_gpt *m, int capacity)
              m->config.n_positions);
     tp_gpt_cache *c = calloc(1, sizeof *c);
     tp_check(c != NULL, "out of memory");
-    int layers = m->config.n_layer, h = m->config.n_head;
-    int d = m->config.n_embd / h;
+    int layers = m->config.n_layer, h = m->kv_heads;
+    int d = m->config.n_embd / m->config.n_head;
     c->arena = tp_arena_new("KV cache");
     c->k = tp_arena_zeroed(c->arena, (size_t)layers, sizeof *c->k);
     c->v = tp_arena_zeroed(c->arena, (size_t)layers, sizeof *c->v);
@@ -175,11 +190,10 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
                                    tp_gpt_cache *c, tp_tensor *x)
 {
     const tp_block *b = &m->blocks[layer];
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,1,3C] */
-    int h = m->config.n_head, t = c->length;
-    tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
-    tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
-    tp_tensor *v = tp_split_heads(g, qkv, 2, 3, h);
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    int t = c->length;
+    tp_split_qkv(g, qkv, m->config.n_head, m->kv_heads, views);
+    tp_tensor *q = views[0], *k = views[1], *v = views[2];
     q = tp_position_rotate(g, &m->encoding, q, t);
     k = tp_position_rotate(g, &m->encoding, k, t);
     tp_tensor kt = *c->k[layer], vt = *c->v[layer];
@@ -225,11 +239,9 @@ static tp_tensor *extend_attention(tp_graph *g, const tp_gpt *m, int layer,
                                    tp_tensor *x)
 {
     const tp_block *b = &m->blocks[layer];
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,n,3C] */
-    int h = m->config.n_head;
-    tp_tensor *o = attend(store, g, layer, at, tp_split_heads(g, qkv, 0, 3, h),
-                          tp_split_heads(g, qkv, 1, 3, h),
-                          tp_split_heads(g, qkv, 2, 3, h));
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    tp_split_qkv(g, qkv, m->config.n_head, m->kv_heads, views);
+    tp_tensor *o = attend(store, g, layer, at, views[0], views[1], views[2]);
     return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
 }
 /* <<gpt: decoding with a cache>> */
@@ -369,6 +381,9 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
         tp_metadata_set(&meta, config_keys[i], value);
     }
     tp_metadata_set(&meta, "positions", tp_position_name(config.positions));
+    char kv[16];
+    snprintf(kv, sizeof kv, "%d", m->kv_heads);
+    tp_metadata_set(&meta, "n_kv_head", kv);
     int n = m->params.count;
     tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
     tp_check(all != NULL, "out of memory");
@@ -440,6 +455,23 @@ static int config_positions(const char *path, const tp_metadata *meta,
     return 0;
 }
 
+/* A checkpoint from before the key, or GPT-2's own, has n_head of them. */
+static int config_kv_heads(const char *path, const tp_metadata *meta,
+                           const tp_gpt_config *config, int *kv_heads,
+                           tp_error *error)
+{
+    long n = config->n_head;
+    if (tp_metadata_get(meta, "n_kv_head") != NULL
+        && tp_metadata_number(meta, path, "n_kv_head", 1, config->n_head, &n,
+                              error) != 0)
+        return -1;
+    if (config->n_head % n != 0)
+        return tp_error_set(error, "%s: %ld key-value heads do not divide %d "
+                            "heads", path, n, config->n_head);
+    *kv_heads = (int)n;
+    return 0;
+}
+
 static int check_file_holds(const char *path, const tp_gpt_config *c,
                             tp_error *error)
 {
@@ -474,9 +506,12 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
                      config.n_head, config.n_embd);
         return NULL;
     }
+    int kv_heads = config.n_head;
+    if (config_kv_heads(path, &meta, &config, &kv_heads, error) != 0)
+        return NULL;
     if (check_file_holds(path, &config, error) != 0)
         return NULL;
-    tp_gpt *m = tp_gpt_new(config);
+    tp_gpt *m = tp_gpt_new_grouped(config, kv_heads);
     if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
                             error) != 0) {
         tp_gpt_free(m);

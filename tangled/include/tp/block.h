@@ -17,6 +17,9 @@ typedef struct tp_block {
 
 void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
                    const char *prefix, int width, int hidden, bool cross);
+void tp_block_make_grouped(tp_block *b, tp_params *params, tp_arena *arena,
+                           const char *prefix, int width, int hidden,
+                           int kv_width);
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers);
 
 /* <<block: options for deep stacks>> */
@@ -48,6 +51,7 @@ typedef struct tp_block_options {
     tp_position_op *positions;   /* rotates q and k, gives a bias; or NULL */
     const void *positions_context;
     const tp_block_depth *depth; /* Chapters 350 and 355; NULL: none */
+    int kv_heads;                /* of keys and values (GQA); 0: heads */
 } tp_block_options;
 
 tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,
@@ -56,6 +60,8 @@ tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,
 /* <<block: the pieces>> */
 tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
                           int parts, int heads);
+void tp_split_qkv(tp_graph *g, tp_tensor *qkv, int heads, int kv_heads,
+                  tp_tensor *views[3]);
 tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o);
 tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
                         tp_activation *activation);

@@ -29,9 +29,11 @@ typedef struct tp_gpt {
     bool post_ln;                /* post-LN blocks (Chapter 350) */
     tp_block_depth *depth;       /* per layer (Chapters 350, 355), or NULL */
     tp_arena *checkpoint;  /* non-NULL: blocks recompute in it (backward) */
+    int kv_heads;          /* of keys and values: n_head, fewer with GQA */
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);
+tp_gpt *tp_gpt_new_grouped(tp_gpt_config config, int kv_heads);
 void tp_gpt_init(tp_gpt *m, tp_rng *rng);
 void tp_gpt_free(tp_gpt *m);
 
