@@ -387,7 +387,7 @@ static void grouped_query_attention(void)
 {
     static const int tokens[10] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
     tp_rng rng = tp_rng_seeded(8, 0);
-    tp_gpt *mqa = tp_gpt_new_grouped(four_heads, 1), *mha = tp_gpt_new(four_heads);
+    tp_gpt *mqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){1, false, false}), *mha = tp_gpt_new(four_heads);
     tp_gpt_init(mqa, &rng);
     enlarge_weights(&mqa->params, &rng);
     copy_spreading_heads(mha, mqa);
@@ -403,7 +403,7 @@ static void grouped_query_attention(void)
        "multi-query attention's cache is four times smaller with four heads");
     tp_gpt_cache_free(small), tp_gpt_cache_free(big);
     /* <<t-gpt: the cache with two key-value heads>> */
-    tp_gpt *gqa = tp_gpt_new_grouped(four_heads, 2);
+    tp_gpt *gqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){2, true, true});
     tp_gpt_init(gqa, &rng);
     enlarge_weights(&gqa->params, &rng);
     tp_tensor *full = tp_gpt_forward(&g, gqa, tokens, 1, 10);
@@ -425,6 +425,8 @@ static void grouped_query_attention(void)
          "and reading all ten tokens at once gives the same logits");
     tp_gpt_cache_free(cache);
     tp_arena_reset(scratch);
+    check_model_gradients(tiny_loss, &gqa->params, gqa,
+                          "GQA, RMSNorm and SwiGLU");
     /* <<t-gpt: grouped checkpoints>> */
     char path[] = "/tmp/tp-gqa-XXXXXX";
     close(mkstemp(path));
@@ -432,9 +434,11 @@ static void grouped_query_attention(void)
     tp_metadata meta;
     tp_gpt *back = tp_gpt_save(gqa, path, NULL, 0, NULL, &error) == 0
                        ? tp_gpt_load(path, &meta, &error) : NULL;
-    if (ok(back != NULL && back->kv_heads == 2
-               && strcmp(tp_metadata_get(&meta, "n_kv_head"), "2") == 0,
-           "a grouped model saves n_kv_head and loads with it"))
+    if (ok(back != NULL && back->modern.kv_heads == 2
+               && strcmp(tp_metadata_get(&meta, "n_kv_head"), "2") == 0
+               && back->modern.rms_norm && back->modern.swiglu,
+           "a grouped model with RMSNorm and SwiGLU saves its block and loads "
+           "with it"))
         near(worst_logit_difference(tp_gpt_forward(&g, back, tokens, 1, 10)->data,
                                     full->data, 160), 0, 0,
              "and computes the same logits");
@@ -449,8 +453,10 @@ static void grouped_query_attention(void)
         tp_metadata_set(&old, keys[i], values[i]);
     tp_safetensors_save(path, mha->params.items, mha->params.count, &old, &error);
     back = tp_gpt_load(path, NULL, &error);
-    ok(back != NULL && back->kv_heads == 4,
-       "a checkpoint without n_kv_head loads with as many as it has heads");
+    ok(back != NULL && back->modern.kv_heads == 4 && !back->modern.rms_norm
+           && !back->modern.swiglu,
+       "a checkpoint without the keys loads GPT-2's block, as many key-value "
+       "heads as heads");
     tp_gpt_free(back);
     tp_metadata_set(&old, keys[5], values[5]);
     tp_safetensors_save(path, mha->params.items, mha->params.count, &old, &error);
@@ -465,6 +471,70 @@ static void grouped_query_attention(void)
     tp_gpt_free(mqa), tp_gpt_free(mha);
 }
 
+/* <<t-gpt: SwiGLU and RMSNorm>> */
+static double silu(double v) { return v / (1.0 + exp(-v)); }
+
+static void swiglu_and_rmsnorm(void)
+{
+    enum { C = 4, H = 6 };
+    tp_params params = {0};
+    tp_arena *arena = tp_arena_new("test");
+    tp_block b;
+    tp_block_make_variant(&b, &params, arena, "", C, H,
+                          &(tp_block_variant){0, true, true});
+    tp_rng rng = tp_rng_seeded(12, 0);
+    for (int i = 0; i < params.count; i++)
+        tp_fill_normal(params.items[i].tensor, &rng, 0.0f, 0.7f);
+    tp_tensor *x = tp_tensor_new(arena, tp_shape2(1, C), TP_NO_GRAD);
+    tp_fill_normal(x, &rng, 0.0f, 1.0f);
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    const float *y = tp_block_mlp(&g, &b, x, NULL)->data;
+    const float *n = tp_block_norm(&g, x, b.ln_1_w, b.ln_1_b)->data;
+    double worst = 0.0, worst_norm = 0.0, squares = 0.0, h[H];
+    for (int k = 0; k < H; k++) {
+        double gate = 0.0, value = b.c_fc_b->data[k];
+        for (int c = 0; c < C; c++) {
+            gate += (double)x->data[c] * b.mlp_gate_w->data[c * H + k];
+            value += (double)x->data[c] * b.c_fc_w->data[c * H + k];
+        }
+        h[k] = silu(gate) * value;
+    }
+    for (int c = 0; c < C; c++) {
+        double out = b.mlp_proj_b->data[c];
+        for (int k = 0; k < H; k++)
+            out += h[k] * b.mlp_proj_w->data[k * C + c];
+        worst = fmax(worst, fabs(out - y[c]));
+        squares += (double)x->data[c] * x->data[c] / C;
+    }
+    for (int c = 0; c < C; c++)
+        worst_norm = fmax(worst_norm, fabs(x->data[c] / sqrt(squares + 1e-5)
+                                           * b.ln_1_w->data[c] - n[c]));
+    near(worst, 0, 1e-5, "the SwiGLU MLP is (SiLU(x Wg) * (x W1 + b1)) W2 + b2");
+    near(worst_norm, 0, 1e-5, "a normalisation without a bias is RMSNorm");
+    ok(b.ln_1_b == NULL && b.ln_2_b == NULL
+           && tp_params_find(&params, "ln_1.bias") == NULL,
+       "and an RMSNorm block has no biases to normalise with");
+    tp_params_free(&params);
+    tp_arena_free(arena);
+    /* <<t-gpt: the two-thirds rule>> */
+    tp_gpt_config wide = {.vocab_size = 16, .n_positions = 4, .n_layer = 1,
+                          .n_head = 4, .n_embd = 256};
+    tp_gpt *gelu = tp_gpt_new(wide);
+    tp_gpt *swiglu = tp_gpt_new_modern(wide, (tp_gpt_modern){0, false, true});
+    long mlp[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        const tp_params *p = i == 0 ? &gelu->params : &swiglu->params;
+        for (int j = 0; j < p->count; j++)
+            if (strstr(p->items[j].name, ".mlp.") != NULL)
+                mlp[i] += tp_tensor_count(p->items[j].tensor);
+    }
+    ok(fabs((double)mlp[1] / mlp[0] - 1.0) < 0.005,
+       "SwiGLU's hidden width of 8C/3 keeps GELU's MLP parameters (%ld and %ld "
+       "at width 256)", mlp[1], mlp[0]);
+    tp_gpt_free(gelu), tp_gpt_free(swiglu);
+}
+
 int main(void)
 {
     cache_agrees();
@@ -473,5 +543,6 @@ int main(void)
     training_and_sampling();
     checkpoints();
     grouped_query_attention();
+    swiglu_and_rmsnorm();
     return done_testing();
 }

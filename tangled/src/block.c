@@ -29,13 +29,14 @@ static tp_tensor *make(const maker *m, const char *name, int rows, int cols)
 /* <<block: making a block>> */
 static void make_block(tp_block *b, tp_params *params, tp_arena *arena,
                        const char *prefix, int width, int hidden, bool cross,
-                       int kv_width)
+                       const tp_block_variant *v)
 {
     const maker m = {params, arena, prefix};
-    int c = width;
+    int c = width, kv_width = v->kv_width > 0 ? v->kv_width : width;
     *b = (tp_block){0};
     b->ln_1_w = make(&m, "ln_1.weight", c, 0);
-    b->ln_1_b = make(&m, "ln_1.bias", c, 0);
+    if (!v->rms_norm)
+        b->ln_1_b = make(&m, "ln_1.bias", c, 0);
     b->c_attn_w = make(&m, "attn.c_attn.weight", c, c + 2 * kv_width);
     b->c_attn_b = make(&m, "attn.c_attn.bias", c + 2 * kv_width, 0);
     b->c_proj_w = make(&m, "attn.c_proj.weight", c, c);
@@ -52,7 +53,10 @@ static void make_block(tp_block *b, tp_params *params, tp_arena *arena,
         b->x_proj_b = make(&m, "crossattention.c_proj.bias", c, 0);
     }
     b->ln_2_w = make(&m, "ln_2.weight", c, 0);
-    b->ln_2_b = make(&m, "ln_2.bias", c, 0);
+    if (!v->rms_norm)
+        b->ln_2_b = make(&m, "ln_2.bias", c, 0);
+    if (v->swiglu)
+        b->mlp_gate_w = make(&m, "mlp.c_gate.weight", c, hidden);
     b->c_fc_w = make(&m, "mlp.c_fc.weight", c, hidden);
     b->c_fc_b = make(&m, "mlp.c_fc.bias", hidden, 0);
     b->mlp_proj_w = make(&m, "mlp.c_proj.weight", hidden, c);
@@ -62,17 +66,18 @@ static void make_block(tp_block *b, tp_params *params, tp_arena *arena,
 void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
                    const char *prefix, int width, int hidden, bool cross)
 {
-    make_block(b, params, arena, prefix, width, hidden, cross, width);
+    make_block(b, params, arena, prefix, width, hidden, cross,
+               &(tp_block_variant){0});
 }
 
-void tp_block_make_grouped(tp_block *b, tp_params *params, tp_arena *arena,
+void tp_block_make_variant(tp_block *b, tp_params *params, tp_arena *arena,
                            const char *prefix, int width, int hidden,
-                           int kv_width)
+                           const tp_block_variant *variant)
 {
-    tp_check(kv_width >= 1 && kv_width <= width,
-             "tp_block_make_grouped: keys and values of width %d for "
-             "queries of width %d", kv_width, width);
-    make_block(b, params, arena, prefix, width, hidden, false, kv_width);
+    tp_check(variant->kv_width >= 0 && variant->kv_width <= width,
+             "tp_block_make_variant: keys and values of width %d for "
+             "queries of width %d", variant->kv_width, width);
+    make_block(b, params, arena, prefix, width, hidden, false, variant);
 }
 /* <<block: making a block>> */
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers)
@@ -230,9 +235,20 @@ static tp_tensor *cross_attention(tp_graph *g, const tp_block *b,
 tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
                         tp_activation *activation)
 {
-    tp_activation *f = activation != NULL ? activation : tp_gelu_tanh;
-    return tp_linear(g, f(g, tp_linear(g, x, b->c_fc_w, b->c_fc_b)),
-                     b->mlp_proj_w, b->mlp_proj_b);
+    tp_tensor *h = tp_linear(g, x, b->c_fc_w, b->c_fc_b);
+    if (b->mlp_gate_w != NULL)
+        h = tp_swiglu(g, tp_matmul(g, x, b->mlp_gate_w), h);
+    else
+        h = (activation != NULL ? activation : tp_gelu_tanh)(g, h);
+    return tp_linear(g, h, b->mlp_proj_w, b->mlp_proj_b);
+}
+
+tp_tensor *tp_block_norm(tp_graph *g, tp_tensor *x, tp_tensor *gain,
+                         tp_tensor *bias)
+{
+    const float eps = 1e-5f;
+    return bias != NULL ? tp_layernorm(g, x, gain, bias, eps)
+                        : tp_rmsnorm(g, x, gain, eps);
 }
 /* <<block: the three steps>> */
 typedef enum step { SELF_ATTENTION, CROSS_ATTENTION, MLP } step;
@@ -252,11 +268,10 @@ static tp_tensor *residual(tp_graph *g, const tp_block *b, step which,
                            tp_tensor *gain, tp_tensor *bias, tp_tensor *x,
                            tp_tensor *memory, const tp_block_options *o)
 {
-    const float eps = 1e-5f;
     if (o->post_ln)
-        return tp_layernorm(g, join(g, x, apply(g, b, which, x, memory, o), o),
-                            gain, bias, eps);
-    tp_tensor *normal = tp_layernorm(g, x, gain, bias, eps);
+        return tp_block_norm(g, join(g, x, apply(g, b, which, x, memory, o), o),
+                             gain, bias);
+    tp_tensor *normal = tp_block_norm(g, x, gain, bias);
     return join(g, x, apply(g, b, which, normal, memory, o), o);
 }
 /* <<block: the three steps>> */

@@ -13,13 +13,21 @@ typedef struct tp_block {
     tp_tensor *ln_x_w, *ln_x_b, *q_attn_w, *q_attn_b, *kv_attn_w, *kv_attn_b,
         *x_proj_w, *x_proj_b;  /* cross-attention: decoders only, else NULL */
     tp_tensor *ln_2_w, *ln_2_b, *c_fc_w, *c_fc_b, *mlp_proj_w, *mlp_proj_b;
+    tp_tensor *mlp_gate_w;  /* SwiGLU's gate; NULL: the activation */
 } tp_block;
 
 void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
                    const char *prefix, int width, int hidden, bool cross);
-void tp_block_make_grouped(tp_block *b, tp_params *params, tp_arena *arena,
+
+typedef struct tp_block_variant {
+    int kv_width;   /* of the keys and of the values (GQA); 0: width */
+    bool rms_norm;  /* RMSNorm, without biases, instead of LayerNorm */
+    bool swiglu;    /* a SwiGLU MLP: a gate beside c_fc */
+} tp_block_variant;
+
+void tp_block_make_variant(tp_block *b, tp_params *params, tp_arena *arena,
                            const char *prefix, int width, int hidden,
-                           int kv_width);
+                           const tp_block_variant *variant);
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers);
 
 /* <<block: options for deep stacks>> */
@@ -65,6 +73,8 @@ void tp_split_qkv(tp_graph *g, tp_tensor *qkv, int heads, int kv_heads,
 tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o);
 tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
                         tp_activation *activation);
+tp_tensor *tp_block_norm(tp_graph *g, tp_tensor *x, tp_tensor *gain,
+                         tp_tensor *bias);
 tp_tensor *tp_sinusoids(tp_arena *arena, int positions, int width);
 
 /* <<block: configurations in checkpoints>> */
