@@ -15,11 +15,12 @@ typedef struct layer {
     tp_tensor *x;
 } layer;
 
-static layer *layer_new(int experts, uint64_t seed)
+static layer *layer_new(int experts, int top, uint64_t seed)
 {
     layer *l = calloc(1, sizeof *l);
     l->arena = tp_arena_new("t_switch");
     tp_switch_make(&l->s, &l->params, l->arena, "", WIDTH, HIDDEN, experts);
+    l->s.top = top;
     tp_rng rng = tp_rng_seeded(seed, 0);
     for (int i = 0; i < l->params.count; i++)
         tp_fill_normal(l->params.items[i].tensor, &rng, 0.0f, 0.5f);
@@ -56,6 +57,7 @@ static void probabilities(const tp_switch *s, const float *x, double *p)
         p[e] /= sum;
 }
 
+/* y += gate MLP(x) */
 static void expert_mlp(const tp_block *b, int width, int hidden,
                        const float *x, double gate, double *y)
 {
@@ -67,34 +69,54 @@ static void expert_mlp(const tp_block *b, int width, int hidden,
         h[k] = gelu(h[k]);
     }
     for (int c = 0; c < width; c++) {
-        y[c] = b->mlp_proj_b->data[c];
+        double out = b->mlp_proj_b->data[c];
         for (int k = 0; k < hidden; k++)
-            y[c] += h[k] * b->mlp_proj_w->data[k * width + c];
-        y[c] *= gate;
+            out += h[k] * b->mlp_proj_w->data[k * width + c];
+        y[c] += gate * out;
     }
 }
 
-/* The layer token by token; returns the number dropped. */
-static int naive_switch(const tp_switch *s, const float *x, int n,
-                        float factor, double *y, int *expert)
+/* The best expert of p, or the best after the one excluded */
+static int naive_best(const double *p, int experts, int excluded)
 {
-    int used[TP_SWITCH_MAX_EXPERTS] = {0}, dropped = 0;
-    int capacity = (int)ceil((double)factor * n / s->experts);
+    int best = -1;
+    for (int e = 0; e < experts; e++)
+        if (e != excluded && (best < 0 || p[e] > p[best]))
+            best = e;
+    return best;
+}
+
+/* The layer token by token, top-1 or top-2; returns the choices dropped. */
+static int naive_switch(const tp_switch *s, const float *x, int n,
+                        float factor, double *y, int *choice)
+{
+    int top = s->top, used[TP_SWITCH_MAX_EXPERTS] = {0}, dropped = 0;
+    int capacity = (int)fmin(n, ceil((double)factor * top * n / s->experts));
+    double gate[2 * TOKENS];
     for (int t = 0; t < n; t++) {
         double p[TP_SWITCH_MAX_EXPERTS];
         probabilities(s, x + t * s->width, p);
-        int best = 0;
-        for (int e = 1; e < s->experts; e++)
-            best = p[e] > p[best] ? e : best;
-        expert[t] = best;
-        if (used[best]++ < capacity)
-            expert_mlp(&s->expert[best], s->width, s->hidden,
-                       x + t * s->width, p[best], y + t * s->width);
-        else {
-            memset(y + t * s->width, 0, (size_t)s->width * sizeof *y);
-            dropped++;
+        int first = naive_best(p, s->experts, -1);
+        choice[t * top] = first;
+        gate[t * top] = p[first];
+        if (top == 2) {
+            int second = naive_best(p, s->experts, first);
+            choice[t * top + 1] = second;
+            gate[t * top] = p[first] / (p[first] + p[second]);
+            gate[t * top + 1] = p[second] / (p[first] + p[second]);
         }
     }
+    memset(y, 0, (size_t)n * s->width * sizeof *y);
+    for (int j = 0; j < top; j++)  /* all first choices, then the second */
+        for (int t = 0; t < n; t++) {
+            int e = choice[t * top + j];
+            if (used[e]++ < capacity)
+                expert_mlp(&s->expert[e], s->width, s->hidden,
+                           x + t * s->width, gate[t * top + j],
+                           y + t * s->width);
+            else
+                dropped++;
+        }
     return dropped;
 }
 
@@ -112,49 +134,62 @@ static void routing_at(layer *l, float factor)
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, factor);
+    const tp_switch_routing *r = &o.routing;
+    int top = l->s.top, experts = l->s.experts;
     double y[TOKENS * WIDTH];
-    int expert[TOKENS], routed[3] = {0}, same = 1, excess = 0, exact = 1;
-    int dropped = naive_switch(&l->s, l->x->data, TOKENS, factor, y, expert);
-    for (int t = 0; t < TOKENS; t++) {
-        same &= o.routing.expert[t] == expert[t];
-        routed[expert[t]]++;
+    int choice[2 * TOKENS], wanted[TP_SWITCH_MAX_EXPERTS] = {0};
+    int same = 1, excess = 0, exact = 1;
+    int dropped = naive_switch(&l->s, l->x->data, TOKENS, factor, y, choice);
+    for (int k = 0; k < TOKENS * top; k++) {
+        same &= r->expert[k] == choice[k];
+        wanted[choice[k]]++;
     }
-    ok(same, "phi %.1f: every token goes to its argmax expert", factor);
+    ok(same, "E = %d, top-%d, phi %.1f: every token goes to its best "
+       "expert%s", experts, top, factor, top == 2 ? "s" : "");
     near(largest_difference(o.y->data, y, TOKENS * WIDTH), 0.0, 1e-5,
-         "phi %.1f: the output equals the per-token loop", factor);
-    for (int e = 0; e < 3; e++)
-        excess += routed[e] > o.routing.capacity
-                      ? routed[e] - o.routing.capacity : 0;
-    is(o.routing.dropped, dropped, "phi %.1f: %d tokens dropped, as the "
-       "loop drops", factor, dropped);
-    is(o.routing.dropped, excess, "phi %.1f: and as the counts say",
-       factor);
-    for (int t = 0; t < TOKENS; t++)
-        for (int c = 0; o.routing.slot[t] < 0 && c < WIDTH; c++)
+         "E = %d, top-%d, phi %.1f: the output equals the per-token loop",
+         experts, top, factor);
+    for (int e = 0; e < experts; e++)
+        excess += wanted[e] > r->capacity ? wanted[e] - r->capacity : 0;
+    ok(r->dropped == dropped && r->dropped == excess,
+       "E = %d, top-%d, phi %.1f: %d choices dropped, as the loop and the "
+       "counts say", experts, top, factor, r->dropped);
+    for (int t = 0; t < TOKENS; t++) {
+        bool all_dropped = true;
+        for (int j = 0; j < top; j++)
+            all_dropped &= r->slot[t * top + j] < 0;
+        for (int c = 0; all_dropped && c < WIDTH; c++)
             exact &= l->x->data[t * WIDTH + c] + o.y->data[t * WIDTH + c]
                      == l->x->data[t * WIDTH + c];
-    ok(exact, "phi %.1f: dropped tokens leave the residual's input as it "
-       "was", factor);
+    }
+    ok(exact, "E = %d, top-%d, phi %.1f: dropped tokens leave the "
+       "residual's input as it was", experts, top, factor);
     tp_arena_free(arena);
 }
 
 static void routing_and_capacity(void)
 {
-    layer *l = layer_new(3, 7);
-    routing_at(l, 3.0f);
-    routing_at(l, 0.5f);
-    tp_arena *arena = tp_arena_new("step");
-    tp_graph g = tp_graph_on(arena);
-    tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, 0.5f);
-    ok(o.routing.dropped > 0, "phi 0.5 does drop tokens (%d)",
-       o.routing.dropped);
-    tp_arena_free(arena);
-    layer_free(l);
+    static const struct {
+        int experts, top;
+        float low;  /* a capacity factor that drops */
+    } cases[] = {{3, 1, 0.5f}, {8, 1, 1.0f}, {8, 2, 0.5f}, {3, 2, 0.5f}};
+    for (int i = 0; i < 4; i++) {
+        layer *l = layer_new(cases[i].experts, cases[i].top, 7);
+        routing_at(l, 4.0f);
+        routing_at(l, cases[i].low);
+        tp_arena *arena = tp_arena_new("step");
+        tp_graph g = tp_graph_on(arena);
+        tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, cases[i].low);
+        ok(o.routing.dropped > 0, "and phi %.1f does drop (%d)",
+           cases[i].low, o.routing.dropped);
+        tp_arena_free(arena);
+        layer_free(l);
+    }
 }
 
 static void one_expert_is_dense(void)
 {
-    layer *l = layer_new(1, 11);
+    layer *l = layer_new(1, 1, 11);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, 1.0f);
@@ -201,7 +236,7 @@ static void balance_by_hand(layer *l)
 
 static void losses(void)
 {
-    layer *l = layer_new(3, 5);
+    layer *l = layer_new(3, 1, 5);
     balance_by_hand(l);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
@@ -223,6 +258,7 @@ static void losses(void)
 /* <<t-switch: gradients>> */
 typedef struct check_context {
     layer *l;
+    float factor;
     int which;  /* 0: the output; 1: the two losses */
 } check_context;
 
@@ -231,34 +267,33 @@ static tp_tensor *switch_forward(tp_graph *g, tp_tensor *const in[],
 {
     (void)in;
     const check_context *k = context;
-    tp_switch_output o = tp_switch_forward(g, &k->l->s, k->l->x, 0.7f);
+    tp_switch_output o = tp_switch_forward(g, &k->l->s, k->l->x, k->factor);
     return k->which == 0 ? o.y : tp_add(g, o.balance, o.z);
 }
 
 static double smallest_margin(layer *l)
 {
     double margin = INFINITY;
+    int e = l->s.experts;
     for (int t = 0; t < TOKENS; t++) {
-        double p[3], h[3];
+        double p[TP_SWITCH_MAX_EXPERTS];
         probabilities(&l->s, l->x->data + t * WIDTH, p);
-        for (int e = 0; e < 3; e++)
-            h[e] = log(p[e]);
-        for (int a = 0; a < 3; a++)
-            for (int b = a + 1; b < 3; b++)
-                margin = fmin(margin, fabs(h[a] - h[b]));
+        for (int a = 0; a < e; a++)
+            for (int b = a + 1; b < e; b++)
+                margin = fmin(margin, fabs(log(p[a]) - log(p[b])));
     }
     return margin;
 }
 
-static void gradients(void)
+static void gradients_of(int top, uint64_t seed, float factor)
 {
-    layer *l = layer_new(3, 8);
-    ok(smallest_margin(l) > 0.1, "the router's margins (%.3f) exceed what "
-       "a step of the check can move", smallest_margin(l));
+    layer *l = layer_new(3, top, seed);
+    ok(smallest_margin(l) > 0.1, "top-%d: the router's margins (%.3f) exceed "
+       "what a step of the check can move", top, smallest_margin(l));
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
-    ok(tp_switch_forward(&g, &l->s, l->x, 0.7f).routing.dropped > 0,
-       "phi 0.7 drops tokens, so the check covers them");
+    ok(tp_switch_forward(&g, &l->s, l->x, factor).routing.dropped > 0,
+       "top-%d: phi %.1f drops tokens, so the check covers them", top, factor);
     tp_arena_free(arena);
     tp_tensor *inputs[64];
     int n = 0;
@@ -266,14 +301,21 @@ static void gradients(void)
     for (int i = 0; i < l->params.count; i++)
         inputs[n++] = l->params.items[i].tensor;
     for (int which = 0; which < 2; which++) {
-        check_context k = {l, which};
+        check_context k = {l, factor, which};
         tp_gradcheck_result r = tp_gradcheck(switch_forward, inputs, n, &k);
-        if (!ok(r.error <= 1e-2, "%s: gradients match central differences",
-                which == 0 ? "the output" : "the balancing and z losses"))
+        if (!ok(r.error <= 1e-2, "top-%d: %s: gradients match central "
+                "differences", top, which == 0 ? "the output"
+                                               : "the balancing and z losses"))
             diag("input %d, element %ld: analytic %g, numeric %g", r.input,
                  r.element, r.analytic, r.numeric);
     }
     layer_free(l);
+}
+
+static void gradients(void)
+{
+    gradients_of(1, 8, 0.7f);
+    gradients_of(2, 8, 0.6f);
 }
 
 int main(void)

@@ -15,7 +15,7 @@ void tp_switch_make(tp_switch *s, tp_params *params, tp_arena *arena,
              "tp_switch_make: %d experts (1 to %d) of width %d and hidden "
              "width %d", experts, TP_SWITCH_MAX_EXPERTS, width, hidden);
     char name[64];
-    *s = (tp_switch){width, hidden, experts, NULL, NULL};
+    *s = (tp_switch){width, hidden, experts, 1, NULL, NULL};
     snprintf(name, sizeof name, "%srouter.weight", prefix);
     s->router = tp_param_new(params, arena, name, tp_shape2(width, experts));
     s->expert = tp_arena_alloc(arena, (size_t)experts * sizeof *s->expert);
@@ -106,37 +106,48 @@ static tp_tensor *scale_rows(tp_graph *g, tp_tensor *x, tp_tensor *s)
 }
 
 /* <<switch: deciding the routes>> */
-int tp_switch_capacity(int tokens, int experts, float factor)
+int tp_switch_capacity(int tokens, int experts, int top, float factor)
 {
-    tp_check(factor > 0 && isfinite(factor) && experts >= 1 && tokens >= 1,
-             "tp_switch_capacity: a capacity factor of %g for %d tokens and "
-             "%d experts (the factor must be positive)", (double)factor,
-             tokens, experts);
-    double k = ceil((double)factor * tokens / experts);
+    tp_check(factor > 0 && isfinite(factor) && experts >= 1 && tokens >= 1
+                 && (top == 1 || top == 2),
+             "tp_switch_capacity: a capacity factor of %g for %d tokens, %d "
+             "experts and top-%d routing (the factor must be positive)",
+             (double)factor, tokens, experts, top);
+    double k = ceil((double)factor * top * tokens / experts);
     return k >= tokens ? tokens : (int)k;
 }
 /* <<switch: deciding the routes>> */
+static int best_but(const float *p, int experts, int excluded)
+{
+    int best = excluded == 0 ? 1 : 0;
+    for (int j = 0; j < experts; j++)
+        best = j != excluded && p[j] > p[best] ? j : best;
+    return best;
+}
+
 static tp_switch_routing route(tp_arena *arena, const tp_tensor *probs,
-                               int capacity)
+                               int top, int capacity)
 {
     int n = probs->shape.dim[0], e = probs->shape.dim[1];
-    tp_switch_routing r = {.tokens = n, .experts = e, .capacity = capacity};
-    r.expert = tp_arena_alloc(arena, (size_t)n * sizeof(int));
-    r.slot = tp_arena_alloc(arena, (size_t)n * sizeof(int));
-    r.routed = tp_arena_alloc(arena, (size_t)e * sizeof(int));
-    r.kept = tp_arena_alloc(arena, (size_t)e * sizeof(int));
-    memset(r.routed, 0, (size_t)e * sizeof(int));
-    memset(r.kept, 0, (size_t)e * sizeof(int));
+    tp_switch_routing r = {.tokens = n, .experts = e, .top = top,
+                           .capacity = capacity};
+    r.expert = tp_arena_alloc(arena, (size_t)n * top * sizeof(int));
+    r.slot = tp_arena_alloc(arena, (size_t)n * top * sizeof(int));
+    r.routed = tp_arena_zeroed(arena, (size_t)e, sizeof(int));
+    r.kept = tp_arena_zeroed(arena, (size_t)e, sizeof(int));
     for (int t = 0; t < n; t++) {
         const float *p = probs->data + (long)t * e;
-        int best = 0;
-        for (int j = 1; j < e; j++)
-            best = p[j] > p[best] ? j : best;
-        r.expert[t] = best;
-        r.routed[best]++;
-        r.slot[t] = r.kept[best] < capacity ? r.kept[best]++ : -1;
-        r.dropped += r.slot[t] < 0;
+        r.expert[t * top] = best_but(p, e, -1);
+        if (top == 2)
+            r.expert[t * top + 1] = best_but(p, e, r.expert[t * top]);
+        r.routed[r.expert[t * top]]++;
     }
+    for (int j = 0; j < top; j++)
+        for (int t = 0; t < n; t++) {
+            int k = t * top + j, x = r.expert[k];
+            r.slot[k] = r.kept[x] < capacity ? r.kept[x]++ : -1;
+            r.dropped += r.slot[k] < 0;
+        }
     return r;
 }
 
@@ -196,27 +207,61 @@ static tp_tensor *z_loss(tp_graph *g, tp_tensor *logits)
 }
 
 /* <<switch: the forward pass>> */
+static tp_tensor *gate_column(tp_graph *g, tp_tensor *logits,
+                              tp_tensor *probs, const tp_switch_routing *r)
+{
+    int n = r->tokens, e = r->experts;
+    if (r->top == 1)
+        return tp_reshape(g->arena, probs, tp_shape2(n * e, 1));
+    int *chosen = tp_arena_alloc(g->arena, (size_t)n * 2 * sizeof(int));
+    for (int k = 0; k < n * 2; k++)
+        chosen[k] = (k / 2) * e + r->expert[k];
+    tp_tensor *pairs = take_rows(g, tp_reshape(g->arena, logits,
+                                               tp_shape2(n * e, 1)),
+                                 chosen, n * 2);
+    tp_tensor *gates = tp_softmax(g, tp_reshape(g->arena, pairs,
+                                                tp_shape2(n, 2)));
+    return tp_reshape(g->arena, gates, tp_shape2(n * 2, 1));
+}
+
+static int gate_index(const tp_switch_routing *r, int k)
+{
+    return r->top == 1 ? k * r->experts + r->expert[k] : k;
+}
+/* <<switch: the forward pass>> */
 static tp_tensor *run_expert(tp_graph *g, const tp_switch *s, int e,
-                             tp_tensor *tokens, tp_tensor *probs,
+                             tp_tensor *tokens, tp_tensor *gates,
                              const tp_switch_routing *r)
 {
     int n = r->kept[e], *mine = tp_arena_alloc(g->arena,
                                                (size_t)n * sizeof(int));
-    int *gates = tp_arena_alloc(g->arena, (size_t)n * sizeof(int));
-    for (int t = 0, i = 0; t < r->tokens; t++)
-        if (r->expert[t] == e && r->slot[t] >= 0) {
-            mine[i] = t;
-            gates[i++] = t * r->experts + e;
+    int *gate = tp_arena_alloc(g->arena, (size_t)n * sizeof(int));
+    for (int k = 0; k < r->tokens * r->top; k++)
+        if (r->expert[k] == e && r->slot[k] >= 0) {
+            mine[r->slot[k]] = k / r->top;
+            gate[r->slot[k]] = gate_index(r, k);
         }
     tp_tensor *out = tp_block_mlp(g, &s->expert[e],
                                   take_rows(g, tokens, mine, n), NULL);
-    tp_tensor *column = tp_reshape(g->arena, probs,
-                                   tp_shape2(r->tokens * r->experts, 1));
-    return scale_rows(g, out, take_rows(g, column, gates, n));
+    return scale_rows(g, out, take_rows(g, gates, gate, n));
 }
 /* <<switch: the forward pass>> */
+static tp_tensor *stack_rows(tp_graph *g, tp_tensor **parts, int n)
+{
+    while (n > 1) {
+        int joined = 0;
+        for (int i = 0; i < n; i += TP_MAX_INPUTS) {
+            int k = n - i < TP_MAX_INPUTS ? n - i : TP_MAX_INPUTS;
+            parts[joined++] = k == 1 ? parts[i]
+                                     : tp_concat(g, k, parts + i, 0);
+        }
+        n = joined;
+    }
+    return parts[0];
+}
+
 static tp_tensor *run_experts(tp_graph *g, const tp_switch *s,
-                              tp_tensor *tokens, tp_tensor *probs,
+                              tp_tensor *tokens, tp_tensor *gates,
                               const tp_switch_routing *r)
 {
     tp_tensor *parts[TP_SWITCH_MAX_EXPERTS];
@@ -225,13 +270,19 @@ static tp_tensor *run_experts(tp_graph *g, const tp_switch *s,
         start[e] = rows;
         rows += r->kept[e];
         if (r->kept[e] > 0)
-            parts[used++] = run_expert(g, s, e, tokens, probs, r);
+            parts[used++] = run_expert(g, s, e, tokens, gates, r);
     }
-    tp_tensor *stack = used == 1 ? parts[0] : tp_concat(g, used, parts, 0);
+    tp_tensor *stack = stack_rows(g, parts, used), *y = NULL;
     int *back = tp_arena_alloc(g->arena, (size_t)r->tokens * sizeof(int));
-    for (int t = 0; t < r->tokens; t++)
-        back[t] = r->slot[t] < 0 ? -1 : start[r->expert[t]] + r->slot[t];
-    return take_rows(g, stack, back, r->tokens);
+    for (int j = 0; j < r->top; j++) {
+        for (int t = 0; t < r->tokens; t++) {
+            int k = t * r->top + j;
+            back[t] = r->slot[k] < 0 ? -1 : start[r->expert[k]] + r->slot[k];
+        }
+        tp_tensor *mine = take_rows(g, stack, back, r->tokens);
+        y = y == NULL ? mine : tp_add(g, y, mine);
+    }
+    return y;
 }
 /* <<switch: the forward pass>> */
 tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
@@ -241,14 +292,18 @@ tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
     tp_check(c == s->width && tp_tensor_is_contiguous(x),
              "tp_switch_forward: a contiguous input of width %d, not %s",
              s->width, tp_shape_str(x->shape).text);
+    tp_check(s->top >= 1 && s->top <= 2 && s->top <= s->experts,
+             "tp_switch_forward: top-%d routing over %d experts", s->top,
+             s->experts);
     int n = (int)(tp_tensor_count(x) / c);
     tp_tensor *tokens = tp_reshape(g->arena, x, tp_shape2(n, c));
     tp_tensor *logits = tp_matmul(g, tokens, s->router);
     tp_tensor *probs = tp_softmax(g, logits);
     tp_switch_output o;
-    o.routing = route(g->arena, probs,
-                      tp_switch_capacity(n, s->experts, factor));
-    o.y = tp_reshape(g->arena, run_experts(g, s, tokens, probs, &o.routing),
+    o.routing = route(g->arena, probs, s->top,
+                      tp_switch_capacity(n, s->experts, s->top, factor));
+    tp_tensor *gates = gate_column(g, logits, probs, &o.routing);
+    o.y = tp_reshape(g->arena, run_experts(g, s, tokens, gates, &o.routing),
                      x->shape);
     o.balance = balance_loss(g, probs, &o.routing);
     o.z = z_loss(g, logits);

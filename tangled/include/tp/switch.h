@@ -9,22 +9,23 @@ enum { TP_SWITCH_MAX_EXPERTS = 256 };
 
 typedef struct tp_switch {
     int width, hidden, experts;
+    int top;            /* experts per token: 1 (Switch) or 2 */
     tp_tensor *router;  /* [width, experts]; no bias, as in the paper */
     tp_block *expert;   /* [experts]: only the MLP's tensors are made */
 } tp_switch;
 
 void tp_switch_make(tp_switch *s, tp_params *params, tp_arena *arena,
                     const char *prefix, int width, int hidden, int experts);
-int tp_switch_capacity(int tokens, int experts, float factor);
+int tp_switch_capacity(int tokens, int experts, int top, float factor);
 
 /* <<switch: running it>> */
 typedef struct tp_switch_routing {
-    int tokens, experts, capacity;
-    int *expert;  /* [tokens]: the router's argmax */
-    int *slot;    /* [tokens]: its row among the expert's; -1: dropped */
-    int *routed;  /* [experts]: tokens whose argmax it is */
-    int *kept;    /* [experts]: those it computes, at most capacity */
-    int dropped;
+    int tokens, experts, top, capacity;
+    int *expert;  /* [tokens, top]: the router's best, then second */
+    int *slot;    /* [tokens, top]: its row among the expert's; -1: dropped */
+    int *routed;  /* [experts]: tokens whose best it is */
+    int *kept;    /* [experts]: rows it computes, at most capacity */
+    int dropped;  /* choices dropped */
 } tp_switch_routing;
 
 typedef struct tp_switch_output {
