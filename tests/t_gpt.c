@@ -402,6 +402,19 @@ static void grouped_query_attention(void)
     is(tp_tensor_count(big->k[0]) / tp_tensor_count(small->k[0]), 4,
        "multi-query attention's cache is four times smaller with four heads");
     tp_gpt_cache_free(small), tp_gpt_cache_free(big);
+    /* <<t-gpt: GPT-T's cache per token>> */
+    for (int kv = 4; kv >= 1; kv /= 2) {
+        tp_gpt *gpt_t = tp_gpt_new_modern(tp_gpt_t(), (tp_gpt_modern){kv, false, false});
+        tp_gpt_cache *cache = tp_gpt_cache_new(gpt_t, 128);
+        long bytes = 0;
+        for (int l = 0; l < gpt_t->config.n_layer; l++)
+            bytes += (tp_tensor_count(cache->k[l]) + tp_tensor_count(cache->v[l]))
+                     * (long)sizeof(float);
+        is(bytes / 128, 2048L * kv, "GPT-T with %d key-value heads caches %ld "
+           "bytes per token", kv, bytes / 128);
+        tp_gpt_cache_free(cache);
+        tp_gpt_free(gpt_t);
+    }
     /* <<t-gpt: the cache with two key-value heads>> */
     tp_gpt *gqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){2, true, true});
     tp_gpt_init(gqa, &rng);
