@@ -97,28 +97,6 @@ void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers)
 }
 
 /* <<block: heads>> */
-tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
-                          int parts, int heads)
-{
-    const tp_shape s = packed->shape;
-    tp_check(s.ndim == 3 && tp_tensor_is_contiguous(packed) && parts >= 1
-                 && which >= 0 && which < parts
-                 && s.dim[2] % (parts * heads) == 0,
-             "tp_split_heads: part %d of %d, %d heads, of a %s tensor",
-             which, parts, heads, tp_shape_str(s).text);
-    int b = s.dim[0], t = s.dim[1], all = s.dim[2];
-    int c = all / parts, d = c / heads;
-    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
-    *view = *packed;
-    view->shape = tp_shape4(b, heads, t, d);
-    view->stride[0] = (long)t * all, view->stride[1] = d;
-    view->stride[2] = all, view->stride[3] = 1;
-    view->data += which * c;
-    if (view->grad != NULL)
-        view->grad += which * c;
-    return view;
-}
-/* <<block: heads>> */
 static tp_tensor *head_view(tp_graph *g, tp_tensor *packed, int offset,
                             int heads, int d)
 {
@@ -135,6 +113,19 @@ static tp_tensor *head_view(tp_graph *g, tp_tensor *packed, int offset,
     return view;
 }
 
+tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
+                          int parts, int heads)
+{
+    const tp_shape s = packed->shape;
+    tp_check(s.ndim == 3 && tp_tensor_is_contiguous(packed) && parts >= 1
+                 && which >= 0 && which < parts
+                 && s.dim[2] % (parts * heads) == 0,
+             "tp_split_heads: part %d of %d, %d heads, of a %s tensor",
+             which, parts, heads, tp_shape_str(s).text);
+    int c = s.dim[2] / parts;
+    return head_view(g, packed, which * c, heads, c / heads);
+}
+/* <<block: heads>> */
 void tp_split_qkv(tp_graph *g, tp_tensor *qkv, int heads, int kv_heads,
                   tp_tensor *views[3])
 {
