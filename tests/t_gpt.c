@@ -387,7 +387,8 @@ static void grouped_query_attention(void)
 {
     static const int tokens[10] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
     tp_rng rng = tp_rng_seeded(8, 0);
-    tp_gpt *mqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){1, false, false}), *mha = tp_gpt_new(four_heads);
+    tp_gpt *mqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){.kv_heads = 1});
+    tp_gpt *mha = tp_gpt_new(four_heads);
     tp_gpt_init(mqa, &rng);
     enlarge_weights(&mqa->params, &rng);
     copy_spreading_heads(mha, mqa);
@@ -404,7 +405,8 @@ static void grouped_query_attention(void)
     tp_gpt_cache_free(small), tp_gpt_cache_free(big);
     /* <<t-gpt: GPT-T's cache per token>> */
     for (int kv = 4; kv >= 1; kv /= 2) {
-        tp_gpt *gpt_t = tp_gpt_new_modern(tp_gpt_t(), (tp_gpt_modern){kv, false, false});
+        tp_gpt *gpt_t = tp_gpt_new_modern(tp_gpt_t(),
+                                          (tp_gpt_modern){.kv_heads = kv});
         tp_gpt_cache *cache = tp_gpt_cache_new(gpt_t, 128);
         long bytes = 0;
         for (int l = 0; l < gpt_t->config.n_layer; l++)
@@ -416,7 +418,8 @@ static void grouped_query_attention(void)
         tp_gpt_free(gpt_t);
     }
     /* <<t-gpt: the cache with two key-value heads>> */
-    tp_gpt *gqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){2, true, true});
+    tp_gpt *gqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){
+        .kv_heads = 2, .rms_norm = true, .swiglu = true});
     tp_gpt_init(gqa, &rng);
     enlarge_weights(&gqa->params, &rng);
     tp_tensor *full = tp_gpt_forward(&g, gqa, tokens, 1, 10);
@@ -494,7 +497,8 @@ static void swiglu_and_rmsnorm(void)
     tp_arena *arena = tp_arena_new("test");
     tp_block b;
     tp_block_make_variant(&b, &params, arena, "", C, H,
-                          &(tp_block_variant){0, true, true});
+                          &(tp_block_variant){.rms_norm = true,
+                                              .swiglu = true});
     tp_rng rng = tp_rng_seeded(12, 0);
     for (int i = 0; i < params.count; i++)
         tp_fill_normal(params.items[i].tensor, &rng, 0.0f, 0.7f);
@@ -534,7 +538,7 @@ static void swiglu_and_rmsnorm(void)
     tp_gpt_config wide = {.vocab_size = 16, .n_positions = 4, .n_layer = 1,
                           .n_head = 4, .n_embd = 256};
     tp_gpt *gelu = tp_gpt_new(wide);
-    tp_gpt *swiglu = tp_gpt_new_modern(wide, (tp_gpt_modern){0, false, true});
+    tp_gpt *swiglu = tp_gpt_new_modern(wide, (tp_gpt_modern){.swiglu = true});
     long mlp[2] = {0, 0};
     for (int i = 0; i < 2; i++) {
         const tp_params *p = i == 0 ? &gelu->params : &swiglu->params;

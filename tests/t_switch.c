@@ -1,6 +1,8 @@
 /* Generated from book/280-switch.nw; edit the book, not this file. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "tp.h"
@@ -318,11 +320,96 @@ static void gradients(void)
     gradients_of(2, 8, 0.6f);
 }
 
+/* <<t-switch: a Switch GPT>> */
+static const tp_gpt_config tiny = {.vocab_size = 16, .n_positions = 12,
+                                   .n_layer = 2, .n_head = 2, .n_embd = 8};
+static const int gpt_tokens[12] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8};
+
+static void copy_into_experts(tp_switch_gpt *s, const tp_gpt *dense)
+{
+    for (int i = 0; i < s->gpt->params.count; i++) {
+        const char *name = s->gpt->params.items[i].name;
+        char dense_name[64];
+        int layer, used = 0;
+        if (sscanf(name, "h.%d.moe.experts.0.%n", &layer, &used) == 1
+            && used > 0)
+            snprintf(dense_name, sizeof dense_name, "h.%d.%s", layer,
+                     name + used);
+        else
+            snprintf(dense_name, sizeof dense_name, "%s", name);
+        const tp_param *d = tp_params_find(&dense->params, dense_name);
+        if (d != NULL)
+            tp_copy(s->gpt->params.items[i].tensor, d->tensor);
+    }
+}
+
+static tp_tensor *switch_gpt_loss(tp_graph *g, tp_tensor *const in[],
+                                  void *context)
+{
+    (void)in;
+    return tp_switch_gpt_loss(g, context, gpt_tokens, gpt_tokens + 1, 1, 11,
+                              0.01f, 0.001f);
+}
+
+static void switch_gpt(void)
+{
+    tp_rng rng = tp_rng_seeded(21, 0);
+    tp_gpt *dense = tp_gpt_new(tiny);
+    tp_gpt_init(dense, &rng);
+    for (int i = 0; i < dense->params.count; i++)
+        tp_fill_normal(dense->params.items[i].tensor, &rng, 0.0f, 0.4f);
+    tp_switch_gpt *s = tp_switch_gpt_new(tiny, 1, 1, 1.0f);
+    copy_into_experts(s, dense);
+    tp_arena *arena = tp_arena_new("test");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *a = tp_gpt_forward(&g, dense, gpt_tokens, 1, 12);
+    tp_tensor *b = tp_gpt_forward(&g, s->gpt, gpt_tokens, 1, 12);
+    double worst = 0.0;
+    for (int i = 0; i < 12 * 16; i++)
+        worst = fmax(worst, fabs(a->data[i] - b->data[i]));
+    near(worst, 0.0, 1e-5, "a Switch GPT with one expert is the dense GPT");
+    tp_tensor *inputs[64];
+    for (int i = 0; i < s->gpt->params.count; i++)
+        inputs[i] = s->gpt->params.items[i].tensor;
+    tp_gradcheck_result r = tp_gradcheck(switch_gpt_loss, inputs,
+                                         s->gpt->params.count, s);
+    if (!ok(r.error <= 1e-2, "a Switch GPT's gradients, through GPT's hook, "
+            "match central differences"))
+        diag("%s, element %ld: analytic %g, numeric %g",
+             s->gpt->params.items[r.input].name, r.element, r.analytic,
+             r.numeric);
+    tp_switch_gpt_free(s);
+    /* <<t-switch: two layers of uniform routers>> */
+    s = tp_switch_gpt_new(tiny, 4, 1, 1.25f);
+    tp_gpt_init(s->gpt, &rng);
+    for (int i = 0; i < tiny.n_layer; i++)
+        tp_fill(s->layers[i].router, 0.0f);
+    tp_graph_reset(&g);
+    tp_switch_gpt_loss(&g, s, gpt_tokens, gpt_tokens + 1, 1, 11, 0.0f, 0.0f);
+    near(s->balance->data[0], 2.0, 1e-5, "two layers of uniform routers: the "
+         "balancing losses sum to 2");
+    char path[] = "/tmp/tp-switch-XXXXXX";
+    close(mkstemp(path));
+    tp_error error = {""};
+    tp_gpt_save(s->gpt, path, NULL, 0, NULL, &error);
+    tp_gpt *back = tp_gpt_load(path, NULL, &error);
+    if (!ok(back == NULL && strstr(error.message, "mlp is \"none\""),
+            "GPT's loader refuses a Switch GPT's checkpoint"))
+        diag("the message was: %s", error.message);
+    tp_gpt_free(back);
+    unlink(path);
+    tp_switch_gpt_free(s);
+    tp_arena_free(arena);
+    tp_gpt_free(dense);
+}
+
 int main(void)
 {
     routing_and_capacity();
     one_expert_is_dense();
     losses();
     gradients();
+    switch_gpt();
     return done_testing();
 }

@@ -55,6 +55,8 @@ static void make_block(tp_block *b, tp_params *params, tp_arena *arena,
     b->ln_2_w = make(&m, "ln_2.weight", c, 0);
     if (!v->rms_norm)
         b->ln_2_b = make(&m, "ln_2.bias", c, 0);
+    if (v->no_mlp)
+        return;
     if (v->swiglu)
         b->mlp_gate_w = make(&m, "mlp.c_gate.weight", c, hidden);
     b->c_fc_w = make(&m, "mlp.c_fc.weight", c, hidden);
@@ -251,7 +253,9 @@ static tp_tensor *apply(tp_graph *g, const tp_block *b, step which,
     switch (which) {
     case SELF_ATTENTION: return self_attention(g, b, x, o);
     case CROSS_ATTENTION: return cross_attention(g, b, x, memory, o);
-    default: return tp_block_mlp(g, b, x, o->activation);
+    default:
+        return o->mlp != NULL ? o->mlp(g, x, o->mlp_context)
+                              : tp_block_mlp(g, b, x, o->activation);
     }
 }
 

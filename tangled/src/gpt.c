@@ -52,7 +52,7 @@ tp_gpt *tp_gpt_new_modern(tp_gpt_config config, tp_gpt_modern modern)
         char prefix[16];
         snprintf(prefix, sizeof prefix, "h.%d.", i);
         tp_block_variant v = {kv_heads * (c / config.n_head),
-                              modern.rms_norm, modern.swiglu};
+                              modern.rms_norm, modern.swiglu, modern.no_mlp};
         tp_block_make_variant(&m->blocks[i], &m->params, m->arena, prefix, c,
                               modern.swiglu ? 8 * c / 3 : 4 * c, &v);
     }
@@ -105,6 +105,24 @@ static tp_tensor *checkpointed_block(tp_graph *g, tp_gpt *m, int i,
 }
 
 /* <<gpt: the forward pass>> */
+typedef struct mlp_call {
+    tp_gpt *m;
+    int layer;
+} mlp_call;
+
+static tp_tensor *layer_mlp(tp_graph *g, tp_tensor *x, const void *context)
+{
+    const mlp_call *call = context;
+    return call->m->mlp(g, x, call->layer, call->m->mlp_context);
+}
+
+static const mlp_call *layer_call(tp_graph *g, tp_gpt *m, int layer)
+{
+    mlp_call *call = tp_arena_alloc(g->arena, sizeof *call);
+    *call = (mlp_call){m, layer};
+    return call;
+}
+
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
 {
@@ -119,8 +137,10 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           .positions = tp_position_attend};
     o.post_ln = m->post_ln;
     o.kv_heads = m->modern.kv_heads;
+    o.mlp = m->mlp != NULL ? layer_mlp : NULL;
     for (int i = 0; i < m->config.n_layer; i++) {
         o.depth = m->depth != NULL ? &m->depth[i] : NULL;
+        o.mlp_context = m->mlp != NULL ? layer_call(g, m, i) : NULL;
         o.self.weights = weights != NULL ? &weights[i] : NULL;
         tp_position_layer layer = {&m->encoding, i};
         o.positions_context = &layer;
@@ -216,9 +236,9 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
 {
     tp_check(c->length < c->capacity, "the KV cache is full (%d positions)",
              c->capacity);
-    tp_check(!m->post_ln && m->depth == NULL,
+    tp_check(!m->post_ln && m->depth == NULL && m->mlp == NULL,
              "tp_gpt_step: the cache decodes pre-LN blocks without depth "
-             "options only");
+             "options or experts only");
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
     tp_tensor *x = tp_embedding(&g, m->wte, &token, tp_shape2(1, 1));
@@ -254,7 +274,7 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
              "tp_gpt_extend: %d tokens at position %d, but the model has %d "
              "positions", n, at, m->config.n_positions);
     tp_check(m->config.positions == TP_POSITIONS_LEARNED && !m->post_ln
-                 && m->depth == NULL,
+                 && m->depth == NULL && m->mlp == NULL,
              "tp_gpt_extend: only for GPT-2's block with learned positions, "
              "not %s positions", tp_position_name(m->config.positions));
     tp_graph g = tp_graph_on(scratch);
@@ -385,7 +405,8 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
     snprintf(kv, sizeof kv, "%d", m->modern.kv_heads);
     tp_metadata_set(&meta, "n_kv_head", kv);
     tp_metadata_set(&meta, "norm", m->modern.rms_norm ? "rmsnorm" : "layernorm");
-    tp_metadata_set(&meta, "mlp", m->modern.swiglu ? "swiglu" : "gelu");
+    tp_metadata_set(&meta, "mlp", m->modern.no_mlp   ? "none"
+                                  : m->modern.swiglu ? "swiglu" : "gelu");
     int n = m->params.count;
     tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
     tp_check(all != NULL, "out of memory");

@@ -1,6 +1,7 @@
 /* Generated from book/280-switch.nw; edit the book, not this file. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tp/ops.h"
@@ -308,4 +309,62 @@ tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
     o.balance = balance_loss(g, probs, &o.routing);
     o.z = z_loss(g, logits);
     return o;
+}
+
+/* <<switch: the Switch GPT>> */
+static tp_tensor *switch_mlp(tp_graph *g, tp_tensor *x, int layer,
+                             void *context)
+{
+    tp_switch_gpt *s = context;
+    tp_switch_output o = tp_switch_forward(g, &s->layers[layer], x,
+                                           s->factor);
+    s->balance = s->balance != NULL ? tp_add(g, s->balance, o.balance)
+                                    : o.balance;
+    s->z = s->z != NULL ? tp_add(g, s->z, o.z) : o.z;
+    s->routing[layer] = o.routing;
+    return o.y;
+}
+
+tp_switch_gpt *tp_switch_gpt_new(tp_gpt_config config, int experts, int top,
+                                 float factor)
+{
+    tp_check(top == 1 || top == 2, "a Switch GPT routes to 1 or 2 experts, "
+             "not %d", top);
+    tp_switch_gpt *s = calloc(1, sizeof *s);
+    tp_check(s != NULL, "out of memory");
+    s->gpt = tp_gpt_new_modern(config, (tp_gpt_modern){.no_mlp = true});
+    s->layers = calloc((size_t)config.n_layer, sizeof *s->layers);
+    s->routing = calloc((size_t)config.n_layer, sizeof *s->routing);
+    tp_check(s->layers != NULL && s->routing != NULL, "out of memory");
+    for (int i = 0; i < config.n_layer; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "h.%d.moe.", i);
+        tp_switch_make(&s->layers[i], &s->gpt->params, s->gpt->arena, prefix,
+                       config.n_embd, 4 * config.n_embd, experts);
+        s->layers[i].top = top;
+    }
+    s->factor = factor;
+    s->gpt->mlp = switch_mlp;
+    s->gpt->mlp_context = s;
+    return s;
+}
+
+void tp_switch_gpt_free(tp_switch_gpt *s)
+{
+    if (s == NULL)
+        return;
+    tp_gpt_free(s->gpt);
+    free(s->layers);
+    free(s->routing);
+    free(s);
+}
+
+tp_tensor *tp_switch_gpt_loss(tp_graph *g, tp_switch_gpt *s,
+                              const int *tokens, const int *targets,
+                              int batch, int length, float alpha, float beta)
+{
+    s->balance = s->z = NULL;
+    tp_tensor *loss = tp_gpt_loss(g, s->gpt, tokens, targets, batch, length);
+    return tp_add(g, loss, tp_add(g, tp_scale(g, s->balance, alpha),
+                                  tp_scale(g, s->z, beta)));
 }

@@ -23,6 +23,7 @@ typedef struct tp_block_variant {
     int kv_width;   /* of the keys and of the values (GQA); 0: width */
     bool rms_norm;  /* RMSNorm, without biases, instead of LayerNorm */
     bool swiglu;    /* a SwiGLU MLP: a gate beside c_fc */
+    bool no_mlp;    /* none: the options' mlp gives it (Chapter 280) */
 } tp_block_variant;
 
 void tp_block_make_variant(tp_block *b, tp_params *params, tp_arena *arena,
@@ -48,6 +49,7 @@ typedef tp_tensor *tp_attention_op(tp_graph *g, tp_tensor *q, tp_tensor *k,
                                    tp_tensor *v, const tp_attention_options *o);
 typedef tp_tensor *tp_position_op(tp_graph *g, tp_tensor **q, tp_tensor **k,
                                   const void *context);
+typedef tp_tensor *tp_mlp_op(tp_graph *g, tp_tensor *x, const void *context);
 
 typedef struct tp_block_options {
     int heads;
@@ -60,6 +62,8 @@ typedef struct tp_block_options {
     const void *positions_context;
     const tp_block_depth *depth; /* Chapters 350 and 355; NULL: none */
     int kv_heads;                /* of keys and values (GQA); 0: heads */
+    tp_mlp_op *mlp;              /* replaces the block's MLP; or NULL */
+    const void *mlp_context;
 } tp_block_options;
 
 tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,

@@ -22,7 +22,11 @@ typedef struct tp_gpt_modern {
     int kv_heads;   /* of keys and values (GQA, MQA); 0: n_head */
     bool rms_norm;  /* RMSNorm instead of LayerNorm */
     bool swiglu;    /* a SwiGLU MLP instead of GELU's */
+    bool no_mlp;    /* blocks without MLP: mlp gives it (Chapter 280) */
 } tp_gpt_modern;
+
+typedef tp_tensor *tp_gpt_mlp(tp_graph *g, tp_tensor *x, int layer,
+                              void *context);
 
 typedef struct tp_gpt {
     tp_gpt_config config;
@@ -36,6 +40,8 @@ typedef struct tp_gpt {
     tp_block_depth *depth;       /* per layer (Chapters 350, 355), or NULL */
     tp_arena *checkpoint;  /* non-NULL: blocks recompute in it (backward) */
     tp_gpt_modern modern;  /* the block's variant, saved in checkpoints */
+    tp_gpt_mlp *mlp;       /* with no_mlp: each layer's MLP */
+    void *mlp_context;
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

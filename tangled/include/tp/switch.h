@@ -3,6 +3,7 @@
 #define TP_SWITCH_H
 
 #include "tp/block.h"
+#include "tp/gpt.h"
 
 /* <<switch: the layer>> */
 enum { TP_SWITCH_MAX_EXPERTS = 256 };
@@ -37,5 +38,21 @@ typedef struct tp_switch_output {
 
 tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
                                    tp_tensor *x, float factor);
+
+/* <<switch: a Switch GPT>> */
+typedef struct tp_switch_gpt {
+    tp_gpt *gpt;                 /* its blocks have no MLP of their own */
+    tp_switch *layers;           /* one per block */
+    float factor;                /* the capacity factor */
+    tp_tensor *balance, *z;      /* summed over the layers by a forward */
+    tp_switch_routing *routing;  /* per layer, by the last forward */
+} tp_switch_gpt;
+
+tp_switch_gpt *tp_switch_gpt_new(tp_gpt_config config, int experts, int top,
+                                 float factor);
+void tp_switch_gpt_free(tp_switch_gpt *s);
+tp_tensor *tp_switch_gpt_loss(tp_graph *g, tp_switch_gpt *s,
+                              const int *tokens, const int *targets,
+                              int batch, int length, float alpha, float beta);
 
 #endif

@@ -193,8 +193,9 @@ static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
         m = tp_gpt_new_modern(
             (tp_gpt_config){256, gpt_context, gpt_layers, gpt_heads,
                             gpt_width, gpt_positions},
-            (tp_gpt_modern){gpt_kv_heads, strcmp(gpt_norm, "rms") == 0,
-                            strcmp(gpt_mlp, "swiglu") == 0});
+            (tp_gpt_modern){.kv_heads = gpt_kv_heads,
+                            .rms_norm = strcmp(gpt_norm, "rms") == 0,
+                            .swiglu = strcmp(gpt_mlp, "swiglu") == 0});
         tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
         tp_gpt_init(m, &init);
     }
