@@ -316,6 +316,8 @@ static tp_tensor *switch_mlp(tp_graph *g, tp_tensor *x, int layer,
                              void *context)
 {
     tp_switch_gpt *s = context;
+    if (layer == 0)  /* a new forward pass: the sums start again */
+        s->balance = s->z = NULL;
     tp_switch_output o = tp_switch_forward(g, &s->layers[layer], x,
                                            s->factor);
     s->balance = s->balance != NULL ? tp_add(g, s->balance, o.balance)
@@ -363,7 +365,6 @@ tp_tensor *tp_switch_gpt_loss(tp_graph *g, tp_switch_gpt *s,
                               const int *tokens, const int *targets,
                               int batch, int length, float alpha, float beta)
 {
-    s->balance = s->z = NULL;
     tp_tensor *loss = tp_gpt_loss(g, s->gpt, tokens, targets, batch, length);
     return tp_add(g, loss, tp_add(g, tp_scale(g, s->balance, alpha),
                                   tp_scale(g, s->z, beta)));
