@@ -13,7 +13,7 @@ static const option switch_compare_options[] = {
     {"--steps", OPTION_INT, &switch_steps, 1, 1000000, "training steps"},
     {"--batch", OPTION_INT, &switch_batch, 1, 4096, "sequences per step"},
     {"--context", OPTION_INT, &switch_context, 2, 4096, "tokens per sequence"},
-    {"--layers", OPTION_INT, &switch_layers, 1, 64, "blocks"},
+    {"--layers", OPTION_INT, &switch_layers, 1, 64, "blocks (at most 64)"},
     {"--heads", OPTION_INT, &switch_heads, 1, 64, "attention heads"},
     {"--width", OPTION_INT, &switch_width, 4, 4096, "the model width C"},
     {"--experts", OPTION_INT, &switch_experts, 1, TP_SWITCH_MAX_EXPERTS,
@@ -35,7 +35,20 @@ typedef struct switch_run {
     tp_switch_gpt *s;  /* NULL: the dense GPT */
     const char *name;
     FILE *tsv;
+    int routed[64][TP_SWITCH_MAX_EXPERTS], dropped[64], choices;
 } switch_run;
+
+/* The routes live in the step's arena: their counts are kept at once. */
+static void keep_load(switch_run *r)
+{
+    for (int l = 0; l < switch_layers; l++) {
+        const tp_switch_routing *routing = &r->s->routing[l];
+        memcpy(r->routed[l], routing->routed,
+               (size_t)routing->experts * sizeof(int));
+        r->dropped[l] = routing->dropped;
+        r->choices = routing->tokens * routing->top;
+    }
+}
 
 static tp_tensor *switch_windows_loss(tp_graph *g, long step, void *context)
 {
@@ -43,6 +56,7 @@ static tp_tensor *switch_windows_loss(tp_graph *g, long step, void *context)
     if (r->s == NULL)
         return gpt_windows_loss(g, step, &r->w);
     tp_tensor *loss = gpt_windows_loss(g, step, &r->w);
+    keep_load(r);
     return tp_add(g, loss, tp_add(g, tp_scale(g, r->s->balance, switch_alpha),
                                   tp_scale(g, r->s->z, switch_beta)));
 }
@@ -64,22 +78,21 @@ static bool switch_progress(const tp_progress *p, void *context)
 /* <<tp switch: commands>> */
 static void report_load(const switch_run *r)
 {
+    int tokens = r->choices / switch_top;
     for (int l = 0; l < switch_layers; l++) {
-        const tp_switch_routing *routing = &r->s->routing[l];
         printf("# load of layer %d:", l);
         if (r->tsv != NULL)
             fprintf(r->tsv, "# load of layer %d:", l);
-        for (int e = 0; e < routing->experts; e++) {
-            double share = (double)routing->routed[e] / routing->tokens;
+        for (int e = 0; e < switch_experts; e++) {
+            double share = (double)r->routed[l][e] / tokens;
             printf(" %.3f", share);
             if (r->tsv != NULL)
                 fprintf(r->tsv, " %.3f", share);
         }
-        printf("; dropped %d of %d\n", routing->dropped,
-               routing->tokens * routing->top);
+        printf("; dropped %d of %d\n", r->dropped[l], r->choices);
         if (r->tsv != NULL)
-            fprintf(r->tsv, "; dropped %d of %d\n", routing->dropped,
-                    routing->tokens * routing->top);
+            fprintf(r->tsv, "; dropped %d of %d\n", r->dropped[l],
+                    r->choices);
     }
 }
 
