@@ -77,7 +77,8 @@ int main(void)
                                  "100000 --save-every 3 --out "
                                  "/tmp/tp-gpt-gone/m.safetensors & until [ -e "
                                  "/tmp/tp-gpt-gone/m.safetensors ]; do sleep 0.1;"
-                                 " done; rm -rf /tmp/tp-gpt-gone; kill -TERM $!; "
+                                 " done; until rm -rf /tmp/tp-gpt-gone "
+                                 "2>/dev/null; do :; done; kill -TERM $!; "
                                  "wait $!");
     const char *kept = strstr(gone.output, "the run is kept in ");
     char rescue[256] = "";
