@@ -177,7 +177,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer
+    measure-performer measure-switch
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -224,6 +224,7 @@ help:
 	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
+	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -494,6 +495,12 @@ measure-memory: programs
 	    --width 128 --out $(BUILD)/decoding-target.safetensors
 	$(OBJ)/tp memory compare --model $(BUILD)/decoding-target.safetensors \
 	    --tsv figures/data/memory.tsv
+
+# The Switch Transformer: a dense GPT and a Switch GPT with four experts,
+# the same arithmetic per token. Losses, not times: one thread.
+measure-switch: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
+	    --tsv figures/data/switch-compare.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

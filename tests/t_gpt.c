@@ -343,6 +343,215 @@ static void train_run(const char *path, long interrupt_after, float *losses)
     tp_gpt_free(w.m);
 }
 
+/* <<t-gpt: grouped-query attention>> */
+static const tp_gpt_config four_heads = {.vocab_size = 16, .n_positions = 12,
+                                         .n_layer = 2, .n_head = 4,
+                                         .n_embd = 8};
+
+/* The column of a [C, 3C] c_attn that a [C, C + 2Gd] one with G = 1 holds */
+static int shared_column(int j, int c, int d)
+{
+    if (j < c)
+        return j;
+    return j < 2 * c ? c + (j - c) % d : c + d + (j - 2 * c) % d;
+}
+
+static void copy_spreading_heads(tp_gpt *to, const tp_gpt *from)
+{
+    int c = four_heads.n_embd, d = c / four_heads.n_head;
+    for (int i = 0; i < to->params.count; i++) {
+        tp_tensor *a = to->params.items[i].tensor;
+        const tp_tensor *b =
+            tp_params_find(&from->params, to->params.items[i].name)->tensor;
+        int cols = a->shape.dim[a->shape.ndim - 1];
+        int from_cols = b->shape.dim[b->shape.ndim - 1];
+        for (long k = 0; k < tp_tensor_count(a); k++) {
+            long row = k / cols;
+            int j = (int)(k % cols);
+            a->data[k] = b->data[row * from_cols
+                                 + (cols == from_cols ? j
+                                                      : shared_column(j, c, d))];
+        }
+    }
+}
+
+static double worst_logit_difference(const float *a, const float *b, long n)
+{
+    double worst = 0.0;
+    for (long i = 0; i < n; i++)
+        worst = fmax(worst, fabs(a[i] - b[i]));
+    return worst;
+}
+
+static void grouped_query_attention(void)
+{
+    static const int tokens[10] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    tp_rng rng = tp_rng_seeded(8, 0);
+    tp_gpt *mqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){.kv_heads = 1});
+    tp_gpt *mha = tp_gpt_new(four_heads);
+    tp_gpt_init(mqa, &rng);
+    enlarge_weights(&mqa->params, &rng);
+    copy_spreading_heads(mha, mqa);
+    tp_arena *arena = tp_arena_new("test"), *scratch = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *a = tp_gpt_forward(&g, mqa, tokens, 1, 10);
+    tp_tensor *b = tp_gpt_forward(&g, mha, tokens, 1, 10);
+    near(worst_logit_difference(a->data, b->data, 160), 0, 1e-5,
+         "one key-value head computes what four copies of it compute");
+    tp_gpt_cache *small = tp_gpt_cache_new(mqa, 12), *big = tp_gpt_cache_new(mha, 12);
+    is(tp_tensor_count(big->k[0]) / tp_tensor_count(small->k[0]), 4,
+       "multi-query attention's cache is four times smaller with four heads");
+    tp_gpt_cache_free(small), tp_gpt_cache_free(big);
+    /* <<t-gpt: GPT-T's cache per token>> */
+    for (int kv = 4; kv >= 1; kv /= 2) {
+        tp_gpt *gpt_t = tp_gpt_new_modern(tp_gpt_t(),
+                                          (tp_gpt_modern){.kv_heads = kv});
+        tp_gpt_cache *cache = tp_gpt_cache_new(gpt_t, 128);
+        long bytes = 0;
+        for (int l = 0; l < gpt_t->config.n_layer; l++)
+            bytes += (tp_tensor_count(cache->k[l]) + tp_tensor_count(cache->v[l]))
+                     * (long)sizeof(float);
+        is(bytes / 128, 2048L * kv, "GPT-T with %d key-value heads caches %ld "
+           "bytes per token", kv, bytes / 128);
+        tp_gpt_cache_free(cache);
+        tp_gpt_free(gpt_t);
+    }
+    /* <<t-gpt: the cache with two key-value heads>> */
+    tp_gpt *gqa = tp_gpt_new_modern(four_heads, (tp_gpt_modern){
+        .kv_heads = 2, .rms_norm = true, .swiglu = true});
+    tp_gpt_init(gqa, &rng);
+    enlarge_weights(&gqa->params, &rng);
+    tp_tensor *full = tp_gpt_forward(&g, gqa, tokens, 1, 10);
+    tp_gpt_cache *cache = tp_gpt_cache_new(gqa, 12);
+    double worst = 0;
+    for (int t = 0; t < 10; t++) {
+        const float *step = tp_gpt_step(gqa, cache, tokens[t], scratch);
+        worst = fmax(worst, worst_logit_difference(step, full->data + t * 16, 16));
+        tp_arena_reset(scratch);
+    }
+    near(worst, 0, 1e-5, "two key-value heads of four: the cache's logits equal "
+         "the full pass at every step");
+    is(tp_tensor_count(cache->v[1]), 2L * 12 * 2, "and it keeps 2 heads of 12 "
+       "positions of d = 2");
+    tp_gpt_cache_free(cache);
+    cache = tp_gpt_cache_new(gqa, 12);
+    const float *last = tp_gpt_extend(gqa, cache, tokens, 10, scratch);
+    near(worst_logit_difference(last, full->data, 160), 0, 1e-5,
+         "and reading all ten tokens at once gives the same logits");
+    tp_gpt_cache_free(cache);
+    tp_arena_reset(scratch);
+    check_model_gradients(tiny_loss, &gqa->params, gqa,
+                          "GQA, RMSNorm and SwiGLU");
+    /* <<t-gpt: grouped checkpoints>> */
+    char path[] = "/tmp/tp-gqa-XXXXXX";
+    close(mkstemp(path));
+    tp_error error = {""};
+    tp_metadata meta;
+    tp_gpt *back = tp_gpt_save(gqa, path, NULL, 0, NULL, &error) == 0
+                       ? tp_gpt_load(path, &meta, &error) : NULL;
+    if (ok(back != NULL && back->modern.kv_heads == 2
+               && strcmp(tp_metadata_get(&meta, "n_kv_head"), "2") == 0
+               && back->modern.rms_norm && back->modern.swiglu,
+           "a grouped model with RMSNorm and SwiGLU saves its block and loads "
+           "with it"))
+        near(worst_logit_difference(tp_gpt_forward(&g, back, tokens, 1, 10)->data,
+                                    full->data, 160), 0, 0,
+             "and computes the same logits");
+    else
+        diag("%s", error.message);
+    tp_gpt_free(back);
+    static const char *const keys[6] = {"vocab_size", "n_positions", "n_layer",
+                                        "n_head", "n_embd", "n_kv_head"};
+    static const char *const values[6] = {"16", "12", "2", "4", "8", "3"};
+    tp_metadata old = {0};
+    for (int i = 0; i < 5; i++)
+        tp_metadata_set(&old, keys[i], values[i]);
+    tp_safetensors_save(path, mha->params.items, mha->params.count, &old, &error);
+    back = tp_gpt_load(path, NULL, &error);
+    ok(back != NULL && back->modern.kv_heads == 4 && !back->modern.rms_norm
+           && !back->modern.swiglu,
+       "a checkpoint without the keys loads GPT-2's block, as many key-value "
+       "heads as heads");
+    tp_gpt_free(back);
+    tp_metadata_set(&old, keys[5], values[5]);
+    tp_safetensors_save(path, mha->params.items, mha->params.count, &old, &error);
+    back = tp_gpt_load(path, NULL, &error);
+    if (!ok(back == NULL && strstr(error.message, "do not divide") != NULL,
+            "3 key-value heads for 4 heads are refused"))
+        diag("the message was: %s", error.message);
+    tp_gpt_free(back);
+    unlink(path);
+    tp_gpt_free(gqa);
+    tp_arena_free(scratch), tp_arena_free(arena);
+    tp_gpt_free(mqa), tp_gpt_free(mha);
+}
+
+/* <<t-gpt: SwiGLU and RMSNorm>> */
+static double silu(double v) { return v / (1.0 + exp(-v)); }
+
+static void swiglu_and_rmsnorm(void)
+{
+    enum { C = 4, H = 6 };
+    tp_params params = {0};
+    tp_arena *arena = tp_arena_new("test");
+    tp_block b;
+    tp_block_make_variant(&b, &params, arena, "", C, H,
+                          &(tp_block_variant){.rms_norm = true,
+                                              .swiglu = true});
+    tp_rng rng = tp_rng_seeded(12, 0);
+    for (int i = 0; i < params.count; i++)
+        tp_fill_normal(params.items[i].tensor, &rng, 0.0f, 0.7f);
+    tp_tensor *x = tp_tensor_new(arena, tp_shape2(1, C), TP_NO_GRAD);
+    tp_fill_normal(x, &rng, 0.0f, 1.0f);
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    const float *y = tp_block_mlp(&g, &b, x, NULL)->data;
+    const float *n = tp_block_norm(&g, x, b.ln_1_w, b.ln_1_b)->data;
+    double worst = 0.0, worst_norm = 0.0, squares = 0.0, h[H];
+    for (int k = 0; k < H; k++) {
+        double gate = 0.0, value = b.c_fc_b->data[k];
+        for (int c = 0; c < C; c++) {
+            gate += (double)x->data[c] * b.mlp_gate_w->data[c * H + k];
+            value += (double)x->data[c] * b.c_fc_w->data[c * H + k];
+        }
+        h[k] = silu(gate) * value;
+    }
+    for (int c = 0; c < C; c++) {
+        double out = b.mlp_proj_b->data[c];
+        for (int k = 0; k < H; k++)
+            out += h[k] * b.mlp_proj_w->data[k * C + c];
+        worst = fmax(worst, fabs(out - y[c]));
+        squares += (double)x->data[c] * x->data[c] / C;
+    }
+    for (int c = 0; c < C; c++)
+        worst_norm = fmax(worst_norm, fabs(x->data[c] / sqrt(squares + 1e-5)
+                                           * b.ln_1_w->data[c] - n[c]));
+    near(worst, 0, 1e-5, "the SwiGLU MLP is (SiLU(x Wg) * (x W1 + b1)) W2 + b2");
+    near(worst_norm, 0, 1e-5, "a normalisation without a bias is RMSNorm");
+    ok(b.ln_1_b == NULL && b.ln_2_b == NULL
+           && tp_params_find(&params, "ln_1.bias") == NULL,
+       "and an RMSNorm block has no biases to normalise with");
+    tp_params_free(&params);
+    tp_arena_free(arena);
+    /* <<t-gpt: the two-thirds rule>> */
+    tp_gpt_config wide = {.vocab_size = 16, .n_positions = 4, .n_layer = 1,
+                          .n_head = 4, .n_embd = 256};
+    tp_gpt *gelu = tp_gpt_new(wide);
+    tp_gpt *swiglu = tp_gpt_new_modern(wide, (tp_gpt_modern){.swiglu = true});
+    long mlp[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        const tp_params *p = i == 0 ? &gelu->params : &swiglu->params;
+        for (int j = 0; j < p->count; j++)
+            if (strstr(p->items[j].name, ".mlp.") != NULL)
+                mlp[i] += tp_tensor_count(p->items[j].tensor);
+    }
+    ok(fabs((double)mlp[1] / mlp[0] - 1.0) < 0.005,
+       "SwiGLU's hidden width of 8C/3 keeps GELU's MLP parameters (%ld and %ld "
+       "at width 256)", mlp[1], mlp[0]);
+    tp_gpt_free(gelu), tp_gpt_free(swiglu);
+}
+
 int main(void)
 {
     cache_agrees();
@@ -350,5 +559,7 @@ int main(void)
     gradients();
     training_and_sampling();
     checkpoints();
+    grouped_query_attention();
+    swiglu_and_rmsnorm();
     return done_testing();
 }

@@ -77,7 +77,8 @@ int main(void)
                                  "100000 --save-every 3 --out "
                                  "/tmp/tp-gpt-gone/m.safetensors & until [ -e "
                                  "/tmp/tp-gpt-gone/m.safetensors ]; do sleep 0.1;"
-                                 " done; rm -rf /tmp/tp-gpt-gone; kill -TERM $!; "
+                                 " done; until rm -rf /tmp/tp-gpt-gone "
+                                 "2>/dev/null; do :; done; kill -TERM $!; "
                                  "wait $!");
     const char *kept = strstr(gone.output, "the run is kept in ");
     char rescue[256] = "";
@@ -117,6 +118,26 @@ int main(void)
     unlink("/tmp/tp-gpt-attention.tsv");
     unlink("/tmp/tp-gpt-command.safetensors");
     /* <<t-gpt-command: checks>> */
+    struct tap_outcome grouped = tp("gpt train --steps 2 --batch 1 --context 8 "
+                                    "--layers 1 --heads 4 --kv-heads 2 --width 8 "
+                                    "--norm rms --mlp swiglu "
+                                    "--out /tmp/tp-gpt-grouped.safetensors");
+    struct tap_outcome grouped_sample = tp("gpt sample --model "
+                                           "/tmp/tp-gpt-grouped.safetensors "
+                                           "--prompt ab --tokens 4");
+    ok(grouped.status == 0 && grouped_sample.status == 0
+           && strncmp(grouped_sample.output, "ab", 2) == 0,
+       "tp gpt train --kv-heads 2 --norm rms --mlp swiglu trains a model that "
+       "samples back");
+    unlink("/tmp/tp-gpt-grouped.safetensors");
+    struct tap_outcome odd = tp("gpt train --steps 1 --heads 4 --kv-heads 3 "
+                                "--width 8");
+    ok(odd.status == 2 && strstr(odd.output, "--kv-heads 3 does not divide "
+                                             "--heads 4"),
+       "--kv-heads that does not divide --heads is refused");
+    struct tap_outcome norm = tp("gpt train --steps 1 --norm batch");
+    ok(norm.status == 2 && strstr(norm.output, "--norm is layer or rms"),
+       "an unknown --norm is refused");
     struct tap_outcome bench = tp("gpt bench --steps 1 --rounds 1");
     ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
            && strstr(bench.output, "GEMM floor"),

@@ -45,6 +45,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/performer.h"
 /* <<tp.h: module headers>> */
+#include "tp/switch.h"
+/* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
 /* <<tp.h: module headers>> */
 #include "tp/positions.h"

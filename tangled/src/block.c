@@ -27,16 +27,18 @@ static tp_tensor *make(const maker *m, const char *name, int rows, int cols)
                         cols > 0 ? tp_shape2(rows, cols) : tp_shape1(rows));
 }
 /* <<block: making a block>> */
-void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
-                   const char *prefix, int width, int hidden, bool cross)
+static void make_block(tp_block *b, tp_params *params, tp_arena *arena,
+                       const char *prefix, int width, int hidden, bool cross,
+                       const tp_block_variant *v)
 {
     const maker m = {params, arena, prefix};
-    int c = width;
+    int c = width, kv_width = v->kv_width > 0 ? v->kv_width : width;
     *b = (tp_block){0};
     b->ln_1_w = make(&m, "ln_1.weight", c, 0);
-    b->ln_1_b = make(&m, "ln_1.bias", c, 0);
-    b->c_attn_w = make(&m, "attn.c_attn.weight", c, 3 * c);
-    b->c_attn_b = make(&m, "attn.c_attn.bias", 3 * c, 0);
+    if (!v->rms_norm)
+        b->ln_1_b = make(&m, "ln_1.bias", c, 0);
+    b->c_attn_w = make(&m, "attn.c_attn.weight", c, c + 2 * kv_width);
+    b->c_attn_b = make(&m, "attn.c_attn.bias", c + 2 * kv_width, 0);
     b->c_proj_w = make(&m, "attn.c_proj.weight", c, c);
     b->c_proj_b = make(&m, "attn.c_proj.bias", c, 0);
     if (cross) {
@@ -51,11 +53,33 @@ void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
         b->x_proj_b = make(&m, "crossattention.c_proj.bias", c, 0);
     }
     b->ln_2_w = make(&m, "ln_2.weight", c, 0);
-    b->ln_2_b = make(&m, "ln_2.bias", c, 0);
+    if (!v->rms_norm)
+        b->ln_2_b = make(&m, "ln_2.bias", c, 0);
+    if (v->no_mlp)
+        return;
+    if (v->swiglu)
+        b->mlp_gate_w = make(&m, "mlp.c_gate.weight", c, hidden);
     b->c_fc_w = make(&m, "mlp.c_fc.weight", c, hidden);
     b->c_fc_b = make(&m, "mlp.c_fc.bias", hidden, 0);
     b->mlp_proj_w = make(&m, "mlp.c_proj.weight", hidden, c);
     b->mlp_proj_b = make(&m, "mlp.c_proj.bias", c, 0);
+}
+/* <<block: making a block>> */
+void tp_block_make(tp_block *b, tp_params *params, tp_arena *arena,
+                   const char *prefix, int width, int hidden, bool cross)
+{
+    make_block(b, params, arena, prefix, width, hidden, cross,
+               &(tp_block_variant){0});
+}
+
+void tp_block_make_variant(tp_block *b, tp_params *params, tp_arena *arena,
+                           const char *prefix, int width, int hidden,
+                           const tp_block_variant *variant)
+{
+    tp_check(variant->kv_width >= 0 && variant->kv_width <= width,
+             "tp_block_make_variant: keys and values of width %d for "
+             "queries of width %d", variant->kv_width, width);
+    make_block(b, params, arena, prefix, width, hidden, false, variant);
 }
 /* <<block: making a block>> */
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers)
@@ -75,6 +99,22 @@ void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers)
 }
 
 /* <<block: heads>> */
+static tp_tensor *head_view(tp_graph *g, tp_tensor *packed, int offset,
+                            int heads, int d)
+{
+    int b = packed->shape.dim[0], t = packed->shape.dim[1];
+    int all = packed->shape.dim[2];
+    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
+    *view = *packed;
+    view->shape = tp_shape4(b, heads, t, d);
+    view->stride[0] = (long)t * all, view->stride[1] = d;
+    view->stride[2] = all, view->stride[3] = 1;
+    view->data += offset;
+    if (view->grad != NULL)
+        view->grad += offset;
+    return view;
+}
+
 tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
                           int parts, int heads)
 {
@@ -84,17 +124,23 @@ tp_tensor *tp_split_heads(tp_graph *g, tp_tensor *packed, int which,
                  && s.dim[2] % (parts * heads) == 0,
              "tp_split_heads: part %d of %d, %d heads, of a %s tensor",
              which, parts, heads, tp_shape_str(s).text);
-    int b = s.dim[0], t = s.dim[1], all = s.dim[2];
-    int c = all / parts, d = c / heads;
-    tp_tensor *view = tp_arena_alloc(g->arena, sizeof *view);
-    *view = *packed;
-    view->shape = tp_shape4(b, heads, t, d);
-    view->stride[0] = (long)t * all, view->stride[1] = d;
-    view->stride[2] = all, view->stride[3] = 1;
-    view->data += which * c;
-    if (view->grad != NULL)
-        view->grad += which * c;
-    return view;
+    int c = s.dim[2] / parts;
+    return head_view(g, packed, which * c, heads, c / heads);
+}
+/* <<block: heads>> */
+void tp_split_qkv(tp_graph *g, tp_tensor *qkv, int heads, int kv_heads,
+                  tp_tensor *views[3])
+{
+    const tp_shape s = qkv->shape;
+    int d = kv_heads >= 1 && heads % kv_heads == 0
+                    && s.dim[2] % (heads + 2 * kv_heads) == 0
+                ? s.dim[2] / (heads + 2 * kv_heads) : 0;
+    tp_check(s.ndim == 3 && tp_tensor_is_contiguous(qkv) && d > 0,
+             "tp_split_qkv: %d query heads and %d key-value heads of a %s "
+             "tensor", heads, kv_heads, tp_shape_str(s).text);
+    views[0] = head_view(g, qkv, 0, heads, d);
+    views[1] = head_view(g, qkv, heads * d, kv_heads, d);
+    views[2] = head_view(g, qkv, (heads + kv_heads) * d, kv_heads, d);
 }
 /* <<block: heads>> */
 tp_tensor *tp_merge_heads(tp_graph *g, tp_tensor *o)
@@ -147,11 +193,11 @@ static tp_tensor *join(tp_graph *g, tp_tensor *x, tp_tensor *f,
 static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
                                  const tp_block_options *o)
 {
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);
-    int h = o->heads;
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
     tp_attention_op *attend = o->attend != NULL ? o->attend : tp_attention;
-    tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
-    tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
+    tp_split_qkv(g, qkv, o->heads, o->kv_heads > 0 ? o->kv_heads : o->heads,
+                 views);
+    tp_tensor *q = views[0], *k = views[1];
     tp_attention_options self = o->self;
     if (o->depth != NULL)
         deep_queries_and_keys(g, o->depth, &q, &k, &self);
@@ -160,7 +206,7 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
                  "that give their own");
         self.bias = o->positions(g, &q, &k, o->positions_context);
     }
-    tp_tensor *heads = attend(g, q, k, tp_split_heads(g, qkv, 2, 3, h), &self);
+    tp_tensor *heads = attend(g, q, k, views[2], &self);
     if (o->depth != NULL && o->depth->drop_head > 0)
         heads = tp_drop_heads(g, heads, o->depth->drop_head, o->depth->rng);
     return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
@@ -182,9 +228,20 @@ static tp_tensor *cross_attention(tp_graph *g, const tp_block *b,
 tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
                         tp_activation *activation)
 {
-    tp_activation *f = activation != NULL ? activation : tp_gelu_tanh;
-    return tp_linear(g, f(g, tp_linear(g, x, b->c_fc_w, b->c_fc_b)),
-                     b->mlp_proj_w, b->mlp_proj_b);
+    tp_tensor *h = tp_linear(g, x, b->c_fc_w, b->c_fc_b);
+    if (b->mlp_gate_w != NULL)
+        h = tp_swiglu(g, tp_matmul(g, x, b->mlp_gate_w), h);
+    else
+        h = (activation != NULL ? activation : tp_gelu_tanh)(g, h);
+    return tp_linear(g, h, b->mlp_proj_w, b->mlp_proj_b);
+}
+
+tp_tensor *tp_block_norm(tp_graph *g, tp_tensor *x, tp_tensor *gain,
+                         tp_tensor *bias)
+{
+    const float eps = 1e-5f;
+    return bias != NULL ? tp_layernorm(g, x, gain, bias, eps)
+                        : tp_rmsnorm(g, x, gain, eps);
 }
 /* <<block: the three steps>> */
 typedef enum step { SELF_ATTENTION, CROSS_ATTENTION, MLP } step;
@@ -196,7 +253,9 @@ static tp_tensor *apply(tp_graph *g, const tp_block *b, step which,
     switch (which) {
     case SELF_ATTENTION: return self_attention(g, b, x, o);
     case CROSS_ATTENTION: return cross_attention(g, b, x, memory, o);
-    default: return tp_block_mlp(g, b, x, o->activation);
+    default:
+        return o->mlp != NULL ? o->mlp(g, x, o->mlp_context)
+                              : tp_block_mlp(g, b, x, o->activation);
     }
 }
 
@@ -204,11 +263,10 @@ static tp_tensor *residual(tp_graph *g, const tp_block *b, step which,
                            tp_tensor *gain, tp_tensor *bias, tp_tensor *x,
                            tp_tensor *memory, const tp_block_options *o)
 {
-    const float eps = 1e-5f;
     if (o->post_ln)
-        return tp_layernorm(g, join(g, x, apply(g, b, which, x, memory, o), o),
-                            gain, bias, eps);
-    tp_tensor *normal = tp_layernorm(g, x, gain, bias, eps);
+        return tp_block_norm(g, join(g, x, apply(g, b, which, x, memory, o), o),
+                             gain, bias);
+    tp_tensor *normal = tp_block_norm(g, x, gain, bias);
     return join(g, x, apply(g, b, which, normal, memory, o), o);
 }
 /* <<block: the three steps>> */

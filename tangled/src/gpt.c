@@ -19,14 +19,26 @@ tp_gpt_config tp_gpt_t(void)
 /* <<gpt: making the model>> */
 tp_gpt *tp_gpt_new(tp_gpt_config config)
 {
+    return tp_gpt_new_modern(config, (tp_gpt_modern){0});
+}
+
+tp_gpt *tp_gpt_new_modern(tp_gpt_config config, tp_gpt_modern modern)
+{
+    int kv_heads = modern.kv_heads > 0 ? modern.kv_heads : config.n_head;
     tp_check(config.vocab_size > 0 && config.n_positions > 0
                  && config.n_layer > 0 && config.n_head > 0
                  && config.n_embd % config.n_head == 0,
              "a GPT needs positive sizes and heads that divide the width "
              "(%d heads, width %d)", config.n_head, config.n_embd);
+    tp_check(kv_heads >= 1 && kv_heads <= config.n_head
+                 && config.n_head % kv_heads == 0,
+             "a GPT's key-value heads must divide its heads (%d of %d)",
+             kv_heads, config.n_head);
     tp_gpt *m = calloc(1, sizeof *m);
     tp_check(m != NULL, "out of memory");
     m->config = config;
+    m->modern = modern;
+    m->modern.kv_heads = kv_heads;
     m->arena = tp_arena_new("GPT parameters");
     m->blocks = calloc((size_t)config.n_layer, sizeof *m->blocks);
     tp_check(m->blocks != NULL, "out of memory");
@@ -39,11 +51,15 @@ tp_gpt *tp_gpt_new(tp_gpt_config config)
     for (int i = 0; i < config.n_layer; i++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "h.%d.", i);
-        tp_block_make(&m->blocks[i], &m->params, m->arena, prefix, c, 4 * c,
-                      false);
+        tp_block_variant v = {kv_heads * (c / config.n_head),
+                              modern.rms_norm, modern.swiglu, modern.no_mlp};
+        tp_block_make_variant(&m->blocks[i], &m->params, m->arena, prefix, c,
+                              modern.swiglu ? 8 * c / 3 : 4 * c, &v);
     }
     m->ln_f_w = tp_param_new(&m->params, m->arena, "ln_f.weight", tp_shape1(c));
-    m->ln_f_b = tp_param_new(&m->params, m->arena, "ln_f.bias", tp_shape1(c));
+    if (!modern.rms_norm)
+        m->ln_f_b = tp_param_new(&m->params, m->arena, "ln_f.bias",
+                                 tp_shape1(c));
     tp_position_encoding_make(&m->encoding, config.positions, &m->params,
                               m->arena, config.n_layer, config.n_head, c);
     return m;
@@ -89,6 +105,24 @@ static tp_tensor *checkpointed_block(tp_graph *g, tp_gpt *m, int i,
 }
 
 /* <<gpt: the forward pass>> */
+typedef struct mlp_call {
+    tp_gpt *m;
+    int layer;
+} mlp_call;
+
+static tp_tensor *layer_mlp(tp_graph *g, tp_tensor *x, const void *context)
+{
+    const mlp_call *call = context;
+    return call->m->mlp(g, x, call->layer, call->m->mlp_context);
+}
+
+static const mlp_call *layer_call(tp_graph *g, tp_gpt *m, int layer)
+{
+    mlp_call *call = tp_arena_alloc(g->arena, sizeof *call);
+    *call = (mlp_call){m, layer};
+    return call;
+}
+
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
 {
@@ -102,8 +136,11 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           .attend = m->attention,
                           .positions = tp_position_attend};
     o.post_ln = m->post_ln;
+    o.kv_heads = m->modern.kv_heads;
+    o.mlp = m->mlp != NULL ? layer_mlp : NULL;
     for (int i = 0; i < m->config.n_layer; i++) {
         o.depth = m->depth != NULL ? &m->depth[i] : NULL;
+        o.mlp_context = m->mlp != NULL ? layer_call(g, m, i) : NULL;
         o.self.weights = weights != NULL ? &weights[i] : NULL;
         tp_position_layer layer = {&m->encoding, i};
         o.positions_context = &layer;
@@ -111,7 +148,7 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                                   : tp_block_forward(g, &m->blocks[i], x,
                                                      NULL, &o);
     }
-    x = tp_layernorm(g, x, m->ln_f_w, m->ln_f_b, 1e-5f);
+    x = tp_block_norm(g, x, m->ln_f_w, m->ln_f_b);
     return tp_matmul(g, x, tp_transpose(g->arena, m->wte, 0, 1));
 }
 
@@ -148,8 +185,8 @@ tp_gpt_cache *tp_gpt_cache_new(const tp_gpt *m, int capacity)
              m->config.n_positions);
     tp_gpt_cache *c = calloc(1, sizeof *c);
     tp_check(c != NULL, "out of memory");
-    int layers = m->config.n_layer, h = m->config.n_head;
-    int d = m->config.n_embd / h;
+    int layers = m->config.n_layer, h = m->modern.kv_heads;
+    int d = m->config.n_embd / m->config.n_head;
     c->arena = tp_arena_new("KV cache");
     c->k = tp_arena_zeroed(c->arena, (size_t)layers, sizeof *c->k);
     c->v = tp_arena_zeroed(c->arena, (size_t)layers, sizeof *c->v);
@@ -175,11 +212,10 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
                                    tp_gpt_cache *c, tp_tensor *x)
 {
     const tp_block *b = &m->blocks[layer];
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,1,3C] */
-    int h = m->config.n_head, t = c->length;
-    tp_tensor *q = tp_split_heads(g, qkv, 0, 3, h);
-    tp_tensor *k = tp_split_heads(g, qkv, 1, 3, h);
-    tp_tensor *v = tp_split_heads(g, qkv, 2, 3, h);
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    int t = c->length;
+    tp_split_qkv(g, qkv, m->config.n_head, m->modern.kv_heads, views);
+    tp_tensor *q = views[0], *k = views[1], *v = views[2];
     q = tp_position_rotate(g, &m->encoding, q, t);
     k = tp_position_rotate(g, &m->encoding, k, t);
     tp_tensor kt = *c->k[layer], vt = *c->v[layer];
@@ -200,23 +236,22 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
 {
     tp_check(c->length < c->capacity, "the KV cache is full (%d positions)",
              c->capacity);
-    tp_check(!m->post_ln && m->depth == NULL,
+    tp_check(!m->post_ln && m->depth == NULL && m->mlp == NULL,
              "tp_gpt_step: the cache decodes pre-LN blocks without depth "
-             "options only");
+             "options or experts only");
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
-    const float eps = 1e-5f;
     tp_tensor *x = tp_embedding(&g, m->wte, &token, tp_shape2(1, 1));
     x = tp_position_embed(&g, &m->encoding, m->wpe, x, c->length);
     for (int l = 0; l < m->config.n_layer; l++) {
         const tp_block *b = &m->blocks[l];
-        x = tp_add(&g, x, cached_attention(&g, m, l, c, tp_layernorm(
-                                &g, x, b->ln_1_w, b->ln_1_b, eps)));
-        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_layernorm(
-                                &g, x, b->ln_2_w, b->ln_2_b, eps), NULL));
+        x = tp_add(&g, x, cached_attention(&g, m, l, c, tp_block_norm(
+                                &g, x, b->ln_1_w, b->ln_1_b)));
+        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_block_norm(
+                                &g, x, b->ln_2_w, b->ln_2_b), NULL));
     }
     c->length++;
-    x = tp_layernorm(&g, x, m->ln_f_w, m->ln_f_b, eps);
+    x = tp_block_norm(&g, x, m->ln_f_w, m->ln_f_b);
     return tp_matmul(&g, x, tp_transpose(g.arena, m->wte, 0, 1))->data;
 }
 /* <<gpt: decoding with a cache>> */
@@ -225,11 +260,9 @@ static tp_tensor *extend_attention(tp_graph *g, const tp_gpt *m, int layer,
                                    tp_tensor *x)
 {
     const tp_block *b = &m->blocks[layer];
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b);  /* [1,n,3C] */
-    int h = m->config.n_head;
-    tp_tensor *o = attend(store, g, layer, at, tp_split_heads(g, qkv, 0, 3, h),
-                          tp_split_heads(g, qkv, 1, 3, h),
-                          tp_split_heads(g, qkv, 2, 3, h));
+    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    tp_split_qkv(g, qkv, m->config.n_head, m->modern.kv_heads, views);
+    tp_tensor *o = attend(store, g, layer, at, views[0], views[1], views[2]);
     return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
 }
 /* <<gpt: decoding with a cache>> */
@@ -241,12 +274,11 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
              "tp_gpt_extend: %d tokens at position %d, but the model has %d "
              "positions", n, at, m->config.n_positions);
     tp_check(m->config.positions == TP_POSITIONS_LEARNED && !m->post_ln
-                 && m->depth == NULL,
+                 && m->depth == NULL && m->mlp == NULL,
              "tp_gpt_extend: only for GPT-2's block with learned positions, "
              "not %s positions", tp_position_name(m->config.positions));
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
-    const float eps = 1e-5f;
     int *positions = tp_arena_alloc(scratch, (size_t)n * sizeof(int));
     for (int i = 0; i < n; i++)
         positions[i] = at + i;
@@ -256,12 +288,12 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
     for (int l = 0; l < m->config.n_layer; l++) {
         const tp_block *b = &m->blocks[l];
         x = tp_add(&g, x, extend_attention(&g, m, l, attend, store, at,
-                                           tp_layernorm(&g, x, b->ln_1_w,
-                                                        b->ln_1_b, eps)));
-        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_layernorm(
-                                &g, x, b->ln_2_w, b->ln_2_b, eps), NULL));
+                                           tp_block_norm(&g, x, b->ln_1_w,
+                                                         b->ln_1_b)));
+        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_block_norm(
+                                &g, x, b->ln_2_w, b->ln_2_b), NULL));
     }
-    x = tp_layernorm(&g, x, m->ln_f_w, m->ln_f_b, eps);
+    x = tp_block_norm(&g, x, m->ln_f_w, m->ln_f_b);
     return tp_matmul(&g, x, tp_transpose(g.arena, m->wte, 0, 1))->data;
 }
 /* <<gpt: decoding with a cache>> */
@@ -369,6 +401,12 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
         tp_metadata_set(&meta, config_keys[i], value);
     }
     tp_metadata_set(&meta, "positions", tp_position_name(config.positions));
+    char kv[16];
+    snprintf(kv, sizeof kv, "%d", m->modern.kv_heads);
+    tp_metadata_set(&meta, "n_kv_head", kv);
+    tp_metadata_set(&meta, "norm", m->modern.rms_norm ? "rmsnorm" : "layernorm");
+    tp_metadata_set(&meta, "mlp", m->modern.no_mlp   ? "none"
+                                  : m->modern.swiglu ? "swiglu" : "gelu");
     int n = m->params.count;
     tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
     tp_check(all != NULL, "out of memory");
@@ -440,6 +478,39 @@ static int config_positions(const char *path, const tp_metadata *meta,
     return 0;
 }
 
+/* A checkpoint from before the keys, or GPT-2's own, has GPT-2's block. */
+static int config_choice(const char *path, const tp_metadata *meta,
+                         const char *key, const char *usual,
+                         const char *other, bool *chosen, tp_error *error)
+{
+    const char *value = tp_metadata_get(meta, key);
+    *chosen = value != NULL && strcmp(value, other) == 0;
+    if (value != NULL && !*chosen && strcmp(value, usual) != 0)
+        return tp_error_set(error, "%s: %s is \"%s\", not %s or %s", path,
+                            key, value, usual, other);
+    return 0;
+}
+
+static int config_modern(const char *path, const tp_metadata *meta,
+                         const tp_gpt_config *config, tp_gpt_modern *modern,
+                         tp_error *error)
+{
+    long n = config->n_head;
+    if (tp_metadata_get(meta, "n_kv_head") != NULL
+        && tp_metadata_number(meta, path, "n_kv_head", 1, config->n_head, &n,
+                              error) != 0)
+        return -1;
+    if (config->n_head % n != 0)
+        return tp_error_set(error, "%s: %ld key-value heads do not divide %d "
+                            "heads", path, n, config->n_head);
+    modern->kv_heads = (int)n;
+    return config_choice(path, meta, "norm", "layernorm", "rmsnorm",
+                         &modern->rms_norm, error)
+                   || config_choice(path, meta, "mlp", "gelu", "swiglu",
+                                    &modern->swiglu, error)
+               ? -1 : 0;
+}
+
 static int check_file_holds(const char *path, const tp_gpt_config *c,
                             tp_error *error)
 {
@@ -474,9 +545,12 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
                      config.n_head, config.n_embd);
         return NULL;
     }
+    tp_gpt_modern modern = {0};
+    if (config_modern(path, &meta, &config, &modern, error) != 0)
+        return NULL;
     if (check_file_holds(path, &config, error) != 0)
         return NULL;
-    tp_gpt *m = tp_gpt_new(config);
+    tp_gpt *m = tp_gpt_new_modern(config, modern);
     if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
                             error) != 0) {
         tp_gpt_free(m);

@@ -18,6 +18,16 @@ typedef struct tp_gpt_config {
 
 tp_gpt_config tp_gpt_t(void);
 /* <<gpt: configuration and parameters>> */
+typedef struct tp_gpt_modern {
+    int kv_heads;   /* of keys and values (GQA, MQA); 0: n_head */
+    bool rms_norm;  /* RMSNorm instead of LayerNorm */
+    bool swiglu;    /* a SwiGLU MLP instead of GELU's */
+    bool no_mlp;    /* blocks without MLP: mlp gives it (Chapter 280) */
+} tp_gpt_modern;
+
+typedef tp_tensor *tp_gpt_mlp(tp_graph *g, tp_tensor *x, int layer,
+                              void *context);
+
 typedef struct tp_gpt {
     tp_gpt_config config;
     tp_arena *arena;
@@ -29,9 +39,13 @@ typedef struct tp_gpt {
     bool post_ln;                /* post-LN blocks (Chapter 350) */
     tp_block_depth *depth;       /* per layer (Chapters 350, 355), or NULL */
     tp_arena *checkpoint;  /* non-NULL: blocks recompute in it (backward) */
+    tp_gpt_modern modern;  /* the block's variant, saved in checkpoints */
+    tp_gpt_mlp *mlp;       /* with no_mlp: each layer's MLP */
+    void *mlp_context;
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);
+tp_gpt *tp_gpt_new_modern(tp_gpt_config config, tp_gpt_modern modern);
 void tp_gpt_init(tp_gpt *m, tp_rng *rng);
 void tp_gpt_free(tp_gpt *m);
 

@@ -3,8 +3,10 @@
 
 /* <<tp gpt: commands>> */
 static int gpt_steps = 1000, gpt_batch = 8, gpt_context = 128, gpt_layers = 4,
-           gpt_heads = 4, gpt_width = 256, gpt_seed = 1, gpt_eval = 100,
+           gpt_heads = 4, gpt_kv_heads = 0, gpt_width = 256, gpt_seed = 1,
+           gpt_eval = 100,
            gpt_save_every = 500;
+static const char *gpt_norm = "layer", *gpt_mlp = "gelu";
 static const char *gpt_out = "gpt.safetensors", *gpt_resume = NULL,
                   *gpt_curve = NULL, *gpt_positions_name = "learned";
 static tp_position_kind gpt_positions;
@@ -17,6 +19,10 @@ static const option gpt_train_options[] = {
     {"--context", OPTION_INT, &gpt_context, 2, 65536, "tokens per sequence"},
     {"--layers", OPTION_INT, &gpt_layers, 1, 256, "blocks"},
     {"--heads", OPTION_INT, &gpt_heads, 1, 256, "attention heads"},
+    {"--kv-heads", OPTION_INT, &gpt_kv_heads, 1, 256,
+     "key-value heads, dividing --heads (default: as many)"},
+    {"--norm", OPTION_STRING, &gpt_norm, 0, 0, "layer or rms"},
+    {"--mlp", OPTION_STRING, &gpt_mlp, 0, 0, "gelu or swiglu"},
     {"--width", OPTION_INT, &gpt_width, 1, 65536, "the model width C"},
     {"--seed", OPTION_INT, &gpt_seed, 0, 1000000000, "the seed"},
     {"--eval-every", OPTION_INT, &gpt_eval, 1, 100000000,
@@ -144,8 +150,16 @@ static int resumed_shape(const tp_gpt *m, tp_error *error)
         int saved;
     } shape[] = {{"--layers", &gpt_layers, c->n_layer},
                  {"--heads", &gpt_heads, c->n_head},
-                 {"--width", &gpt_width, c->n_embd}};
-    for (int i = 0; i < 3; i++)
+                 {"--width", &gpt_width, c->n_embd},
+                 {"--kv-heads", &gpt_kv_heads, m->modern.kv_heads}};
+    if ((option_given(&gpt_norm) && (strcmp(gpt_norm, "rms") == 0)
+                                        != m->modern.rms_norm)
+        || (option_given(&gpt_mlp) && (strcmp(gpt_mlp, "swiglu") == 0)
+                                          != m->modern.swiglu))
+        return tp_error_set(error, "--norm or --mlp differs from the run in "
+                            "%s; a resumed run keeps its model's block",
+                            gpt_resume);
+    for (int i = 0; i < 4; i++)
         if (option_given(shape[i].value) && *shape[i].value != shape[i].saved)
             return tp_error_set(error, "%s %d, but the run in %s has %d; a "
                                 "resumed run keeps its model's shape",
@@ -176,8 +190,12 @@ static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
             return NULL;
         }
     } else {
-        m = tp_gpt_new((tp_gpt_config){256, gpt_context, gpt_layers,
-                                       gpt_heads, gpt_width, gpt_positions});
+        m = tp_gpt_new_modern(
+            (tp_gpt_config){256, gpt_context, gpt_layers, gpt_heads,
+                            gpt_width, gpt_positions},
+            (tp_gpt_modern){.kv_heads = gpt_kv_heads,
+                            .rms_norm = strcmp(gpt_norm, "rms") == 0,
+                            .swiglu = strcmp(gpt_mlp, "swiglu") == 0});
         tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
         tp_gpt_init(m, &init);
     }
@@ -205,6 +223,17 @@ static int gpt_train(void)
     if (gpt_width % gpt_heads != 0) {
         fprintf(stderr, "tp gpt train: --heads %d does not divide --width "
                 "%d\n", gpt_heads, gpt_width);
+        return 2;
+    }
+    if ((strcmp(gpt_norm, "layer") != 0 && strcmp(gpt_norm, "rms") != 0)
+        || (strcmp(gpt_mlp, "gelu") != 0 && strcmp(gpt_mlp, "swiglu") != 0)) {
+        fprintf(stderr, "tp gpt train: --norm is layer or rms, --mlp gelu or "
+                "swiglu\n");
+        return 2;
+    }
+    if (gpt_kv_heads > 0 && gpt_heads % gpt_kv_heads != 0) {
+        fprintf(stderr, "tp gpt train: --kv-heads %d does not divide --heads "
+                "%d\n", gpt_kv_heads, gpt_heads);
         return 2;
     }
     tp_error unknown;

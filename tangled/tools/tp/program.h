@@ -94,6 +94,8 @@ extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part performer_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part switch_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part quadratic_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part order_part;
