@@ -19,7 +19,7 @@ static const option switch_compare_options[] = {
     {"--experts", OPTION_INT, &switch_experts, 1, TP_SWITCH_MAX_EXPERTS,
      "experts per layer E"},
     {"--top", OPTION_INT, &switch_top, 1, 2, "experts per token"},
-    {"--capacity", OPTION_FLOAT, &switch_factor, 0.01, 64,
+    {"--capacity", OPTION_FLOAT, &switch_factor, 0, 64,
      "the capacity factor"},
     {"--balance", OPTION_FLOAT, &switch_alpha, 0, 10,
      "the balancing loss's weight"},
