@@ -157,7 +157,9 @@ PROGRAMS := $(OBJ)/tp
 # own program would be.
 EXAMPLES := $(patsubst tangled/examples/%.c,$(OBJ)/examples/%,\
     $(wildcard tangled/examples/*.c))
-TEST_SOURCES := $(wildcard tests/t_*.c)
+# The course's hidden tests (tests/hidden_*.c) run with the others here;
+# a handout has none.
+TEST_SOURCES := $(wildcard tests/t_*.c tests/hidden_*.c)
 TESTS := $(TEST_SOURCES:tests/%.c=$(OBJ)/tests/%)
 
 # The default corpus of every tp command is the book itself, generated from
@@ -177,7 +179,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch
+    measure-performer measure-switch handout handout-check exercise \
+    grade grade-base grade-all autograder course-check
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -225,6 +228,15 @@ help:
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
+	@echo "make handout A=n   assignment n's handout in build/handout-n (the course appendix)"
+	@echo "make handout-check A=n  build it; only its exercises may fail; grade it"
+	@echo "make exercise E=ID  re-tangle, rebuild, run exercise ID's tests"
+	@echo "make grade A=n SUBMISSION=DIR  grade a copy of the handout:"
+	@echo "                   build/grade-n/NAME/report.txt and results.json"
+	@echo "make grade-all A=n SUBMISSIONS=DIR  grade every directory of DIR:"
+	@echo "                   build/grades-n/grades.csv"
+	@echo "make autograder A=n  Gradescope's autograder: build/autograder-n.zip"
+	@echo "make course-check  check every assignment of the course"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -371,6 +383,55 @@ $(OBJ)/harness/%: tests/%.c tests/fuzz.h $(LIB) $(CORPUS) $(OBJ)/flags
 
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/program/*.d \
     $(OBJ)/tests/*.d $(OBJ)/harness/*.d $(OBJ)/pic/*.d $(OBJ)/examples/*.d)
+
+# ---------------------------------------------------------------- the course
+# The book's appendix on the course builds these: handouts with stubs in
+# the place of solutions, a grader, and their checks (tangled/course/).
+COURSE := tangled/course
+PACKAGES_COURSE := python3-jsonschema
+need_assignment = $(if $(A),,$(error say which assignment: make $@ A=n))
+
+handout: tangle
+	$(need_assignment)
+	@$(COURSE)/handout.sh $(A) $(BUILD)/handout-$(A)
+
+handout-check: tangle
+	$(need_assignment)
+	@$(NEED) $(PACKAGES_COURSE)
+	@$(MAKE) test-programs
+	@$(COURSE)/course-check.sh $(A)
+
+exercise:
+	$(if $(E),,$(error say which exercise: make exercise E=ID))
+	@$(COURSE)/exercise.sh $(E)
+
+# The grader builds with fixed flags, in a directory of its own; the
+# objects of the instructor's book built there once are copied into each
+# grading, so that only what a submission changes is compiled again.
+GRADE_FLAGS := NATIVE=0 WERROR= CUDA=0
+grade-base: tangle
+	@$(MAKE) BUILD=$(BUILD)/grade-base $(GRADE_FLAGS) test-programs
+
+grade: grade-base
+	$(need_assignment)
+	$(if $(SUBMISSION),,$(error say what to grade: make grade A=n SUBMISSION=DIR))
+	@$(COURSE)/grade.sh $(A) $(SUBMISSION) \
+	    $(BUILD)/grade-$(A)/$(notdir $(abspath $(SUBMISSION)))
+
+grade-all: grade-base
+	$(need_assignment)
+	$(if $(SUBMISSIONS),,$(error say where the submissions are: make grade-all A=n SUBMISSIONS=DIR))
+	@$(COURSE)/grade-all.sh $(A) $(SUBMISSIONS) $(BUILD)/grades-$(A)
+
+autograder: tangle
+	$(need_assignment)
+	@mkdir -p $(BUILD)
+	@$(COURSE)/autograder.sh $(A) $(BUILD)/autograder-$(A).zip
+
+course-check: tangle
+	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_COURSE)
+	@$(MAKE) test-programs
+	@$(COURSE)/course-check.sh
 
 # ---------------------------------------------------------------- figures
 # Every registered figure, drawn by `tp figures` into figures/ (a file is
@@ -532,6 +593,12 @@ $(TEX)/data-samples.txt: programs
 	$(OBJ)/tp data sample --seed 1 --count 2 --length 6 > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
+# The course's assignments, listed in its appendix from the manifest.
+$(TEX)/assignments.tex: tangled/course/manifest tangled/course/assignments.awk \
+    $(CHAPTERS)
+	@mkdir -p $(@D)
+	awk -f tangled/course/assignments.awk tangled/course/manifest > $@
+
 # The appendix that lists every generated file with the chapter it comes
 # from (mk/file-chapters.awk, which mk/tangle also runs).
 $(TEX)/files.tex: $(CHAPTERS) mk/files-table mk/file-chapters.awk \
@@ -540,7 +607,8 @@ $(TEX)/files.tex: $(CHAPTERS) mk/files-table mk/file-chapters.awk \
 	mk/files-table $(CHAPTERS) > $@
 
 $(PDF): $(WOVEN) $(LATEX_INPUTS) $(wildcard figures/*.pdf) mk/check-latex-log \
-    mk/check-pdf mk/page-counts $(TEX)/data-samples.txt $(TEX)/files.tex
+    mk/check-pdf mk/page-counts $(TEX)/data-samples.txt $(TEX)/files.tex \
+    $(TEX)/assignments.tex
 	cp $(LATEX_INPUTS) $(TEX)/
 	cd $(TEX) && latexmk -pdf -interaction=nonstopmode -halt-on-error \
 	    -quiet transformer-problems.tex > latexmk.out 2>&1 \

@@ -7,7 +7,10 @@
 #   * a chunk is defined but never used and is not a file under tangled/ or
 #     tests/ (a root that no file wants is almost always a misspelled use);
 #   * a chapter-local chunk name is defined in two chapters (noweb would
-#     silently merge them).
+#     silently merge them);
+#   * an exercise's <<solution: ID>> has no <<stub: ID>> in its chapter, or
+#     a <<stub: ID>> no solution (a stub is the one chunk never used: a
+#     handout puts it in the place of the solution).
 BEGIN {
     while ((getline line < shared_list) > 0)
         if (line !~ /^#/ && line != "") shared[line] = 1
@@ -33,6 +36,17 @@ END {
     for (i = 1; i <= n; i++) {
         name = order[i]
         root = (name ~ /^(tangled|tests)\//)
+        if (name ~ /^stub: /) {
+            solution = "solution: " substr(name, 7)
+            if (files_of[solution] != files_of[name])
+                complain("chunk <<" name ">> (" files_of[name] ") is the" \
+                         " stub of no <<" solution ">> of its chapter")
+            continue
+        }
+        if (name ~ /^solution: / && files_of["stub: " substr(name, 11)] \
+            != files_of[name])
+            complain("chunk <<" name ">> (" files_of[name] ") has no" \
+                     " <<stub: " substr(name, 11) ">> in its chapter")
         if (!(name in used_in) && !root)
             complain("chunk <<" name ">> (" files_of[name] ") is defined" \
                      " but never used: a misspelled use? Only files under" \

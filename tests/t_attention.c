@@ -250,9 +250,12 @@ int main(void)
 {
     arena = tp_arena_new("test");
     rng = tp_rng_seeded(5, 5);
-    every_configuration();
-    properties();
-    broken_contracts();
+    if (exercise_tests("attention.backward"))
+        every_configuration();
+    if (general_tests()) {
+        properties();
+        broken_contracts();
+    }
     tp_arena_free(arena);
     return done_testing();
 }

@@ -96,6 +96,29 @@ static int deaths(void)
     dies_with(aborts_loudly, "[7, 7]", "the wrong message fails");
     return done_testing();
 }
+/* <<t-tap: scenarios>> */
+static int exercises(void)
+{
+    if (exercise_tests("tap.first"))
+        ok(1, "the first exercise's check");
+    if (exercise_tests("tap.second"))
+        ok(1, "the second exercise's check");
+    if (general_tests())
+        ok(1, "a general check");
+    return done_testing();
+}
+
+static int first_exercise(void)
+{
+    setenv("TP_EXERCISE", "tap.first", 1);
+    return exercises();
+}
+
+static int second_exercise(void)
+{
+    setenv("TP_EXERCISE", "tap.second", 1);
+    return exercises();
+}
 
 /* <<t-tap: checking the scenarios>> */
 static int contains(const char *text, const char *part)
@@ -121,8 +144,12 @@ int main(void)
                        stuck = tap_run(endless),
                        awkward = tap_run(awkward_descriptions),
                        died = tap_run(deaths);
+    unsetenv("TP_EXERCISE");  /* the whole program, as make check runs it */
+    struct tap_outcome all = tap_run(exercises),
+                       first = tap_run(first_exercise),
+                       second = tap_run(second_exercise);
 
-    plan(33);
+    plan(36);
     /* <<t-tap: check the passing scenario>> */
     is_str(passed.output,
            "1..3\n"
@@ -203,5 +230,17 @@ int main(void)
     ok(contains(died.output, "not ok 3 - the wrong message fails\n"),
        "dies_with() fails when the code stops with another message");
     is(died.status, 2, "two of the three death checks fail");
+    /* <<t-tap: check the exercise blocks>> */
+    is_str(all.output,
+           "# exercise tap.first\nok 1 - the first exercise's check\n"
+           "# exercise tap.second\nok 2 - the second exercise's check\n"
+           "ok 3 - a general check\n1..3\n",
+           "with no exercise chosen, every block runs, each exercise named");
+    is_str(first.output,
+           "# exercise tap.first\nok 1 - the first exercise's check\n1..1\n",
+           "with TP_EXERCISE=tap.first, only its block runs");
+    is_str(second.output,
+           "# exercise tap.second\nok 1 - the second exercise's check\n1..1\n",
+           "with TP_EXERCISE=tap.second, only its block runs");
     return done_testing();
 }

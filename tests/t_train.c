@@ -106,7 +106,7 @@ static void optimisers(void)
 }
 
 /* <<t-train: schedule and clipping>> */
-static void schedule_and_clipping(void)
+static void schedule(void)
 {
     static const long steps[] = {0, 4, 9, 10, 60, 110, 200};
     static const double expected[] = {0.1, 0.5, 1.0, 1.0, 0.55, 0.1, 0.1};
@@ -114,6 +114,10 @@ static void schedule_and_clipping(void)
         near(tp_lr_warmup_cosine(steps[i], 10, 110, 1.0f, 0.1f), expected[i],
              1e-6, "warm-up 10, cosine to step 110: step %ld has rate %g",
              steps[i], expected[i]);
+}
+
+static void clipping(void)
+{
     tp_arena *arena = tp_arena_new("test");
     tp_params params = {0};
     tp_tensor *w = tp_param_new(&params, arena, "w", tp_shape2(1, 2));
@@ -326,10 +330,16 @@ static void determinism_and_resuming(void)
 
 int main(void)
 {
-    parameters();
-    optimisers();
-    schedule_and_clipping();
-    the_loop();
-    determinism_and_resuming();
+    if (general_tests())
+        parameters();
+    if (exercise_tests("train.adam-update"))
+        optimisers();
+    if (exercise_tests("train.warmup-cosine"))
+        schedule();
+    if (general_tests()) {
+        clipping();
+        the_loop();
+        determinism_and_resuming();
+    }
     return done_testing();
 }

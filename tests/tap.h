@@ -276,6 +276,27 @@ static inline _Noreturn TAP_PRINTF(1, 2) void bail_out(const char *format,
     exit(255);
 }
 
+/* <<tap: exercises>> */
+static inline const char *tap_chosen_exercise(void)
+{
+    const char *chosen = getenv("TP_EXERCISE");
+    return chosen != NULL && *chosen != '\0' ? chosen : NULL;
+}
+
+static inline int exercise_tests(const char *id)
+{
+    const char *chosen = tap_chosen_exercise();
+    if (chosen != NULL && strcmp(chosen, id) != 0)
+        return 0;
+    note("exercise %s", id);
+    return 1;
+}
+
+static inline int general_tests(void)
+{
+    return tap_chosen_exercise() == NULL;
+}
+
 /* <<tap: running code in a child process>> */
 struct tap_outcome {
     char output[4096];  /* standard output and error, in order */

@@ -3,6 +3,7 @@
 
 #include "tp/attention.h"
 #include "tp/check.h"
+#include "tp/exercise.h"
 #include "tp/matmul.h"
 #include "tp/parallel.h"
 
@@ -232,7 +233,7 @@ static void backward_head(const attention_saved *s, tp_node *node, int b,
     tp_tensor qh = tp_head(q, b, h), kh = tp_head(k, b, kv);
     tp_tensor vh = tp_head(v, b, kv), ph = tp_head(s->p, b, h);
     tp_tensor dout = tp_head_grad(node->output, b, h);
-    /* <<attention: the gradients of one head>> */
+    /* <<solution: attention.backward>> */
     tp_tensor pt = tp_transposed_view(ph), vt = tp_transposed_view(vh);
     if (v->grad != NULL) {
         tp_tensor dvh = tp_head_grad(v, b, kv);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tp/check.h"
+#include "tp/exercise.h"
 #include "tp/matmul.h"
 #include "tp/ops.h"
 #include "tp/parallel.h"
@@ -248,6 +249,7 @@ static float gelu(float x) { return 0.5f * x * (1.0f + erff(x * inverse_sqrt2));
 
 static float gelu_derivative(float x)
 {
+    /* <<solution: ops.gelu-derivative>> */
     float cdf = 0.5f * (1.0f + erff(x * inverse_sqrt2));
     return cdf + x * inverse_sqrt_2pi * expf(-0.5f * x * x);
 }
@@ -381,6 +383,7 @@ static void norm_row_backward(const float *x, const float *dy, float *dx,
                               int c, const float *gain, float *dgain,
                               float *dbias, float mean, float rstd)
 {
+    /* <<solution: ops.layernorm-backward>> */
     double mean_d = 0.0, mean_dx = 0.0;
     TP_SIMD_SUM(mean_d, mean_dx)
     for (int j = 0; j < c; j++) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tp/bench.h"
+#include "tp/exercise.h"
 #include "tp/parallel.h"
 #include "tp/train.h"
 
@@ -178,6 +179,7 @@ typedef struct adam_constants {
 static void adam_block(adam_constants k, float *theta, const float *grad,
                        float *m, float *v, long n)
 {
+    /* <<solution: train.adam-update>> */
     TP_SIMD
     for (long i = 0; i < n; i++) {
         float g = grad[i] + k.coupled * theta[i];
@@ -228,6 +230,7 @@ void tp_optimizer_step(tp_optimizer *opt, float lr)
 float tp_lr_warmup_cosine(long step, long warmup, long total, float max_lr,
                           float min_lr)
 {
+    /* <<solution: train.warmup-cosine>> */
     if (step < warmup)
         return max_lr * (float)(step + 1) / (float)warmup;
     if (step >= total)

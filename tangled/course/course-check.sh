@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Generated from book/910-course.nw; edit the book, not this file.
+# course-check.sh [N...]: check the course's assignments (all by default).
+set -euo pipefail
+# <<course: shell helpers>>
+course=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+manifest=$course/manifest
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+assignment_title() {
+    awk -v n="$1" '$1 == "assignment" && $2 == n {
+        $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$manifest"
+}
+assignment_chapters() {
+    local found
+    found=$(awk -v n="$1" '$1 == "exercise" && $2 == n { print $4 }' \
+        "$manifest" | sort -u)
+    [[ -n $found ]] || die "no assignment '$1' in the course (there are:" \
+        "$(awk '$1 == "assignment" { printf " %s", $2 }' "$manifest"))"
+    echo "$found"
+}
+assignment_exercises() {
+    awk -v n="$1" '$1 == "exercise" && $2 == n { print $3 }' "$manifest"
+}
+exercise_checks() {
+    awk -v id="$1" '$1 == "check" && $2 == id { print $3, $4, $5, $6 }' \
+        "$manifest"
+}
+# The repository's files, as git sees them (committed or not, but not
+# ignored), separated by NUL characters.
+repository_files() {
+    git ls-files -z --cached --others --exclude-standard \
+        | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done
+}
+exercise_chapter() {
+    local found
+    found=$(awk -v id="$1" '$1 == "exercise" && $3 == id { print $4 }' \
+        "$manifest")
+    [[ -n $found ]] || die "no exercise '$1' in the course (there are:" \
+        "$(awk '$1 == "exercise" { printf " %s", $3 }' "$manifest"))"
+    echo "$found"
+}
+numbers=${*:-$(awk '$1 == "assignment" { print $2 }' "$manifest")}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# <<course-check: helpers>>
+fail() { echo "course-check: $*" >&2; exit 1; }
+# run DIR ID TEST: run one exercise's checks of a test program in DIR.
+run() {
+    (cd "$1" && TP_EXERCISE=$2 OMP_NUM_THREADS=1 timeout 300 \
+        "build/tests/$3" > "$work/run.log" 2>&1)
+}
+score_of() {
+    awk '/^Score:/ { print $2; exit }' "$1/report.txt"
+}
+most_of() {
+    awk '/^Score:/ { print $4; exit }' "$1/report.txt"
+}
+valid_json() {
+    /usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' \
+        "$1" "$course/results.schema.json" \
+        || fail "$1 does not validate against results.schema.json"
+}
+for number in $numbers; do
+    echo "== assignment $number: $(assignment_title "$number")"
+    # <<course-check: the solutions pass>>
+    make -s test-programs > /dev/null
+    for id in $(assignment_exercises "$number"); do
+        while read -r test visibility points seconds; do
+            run . "$id" "$test" \
+                || { cat "$work/run.log"; fail "$id: the book's solution fails $test"; }
+        done < <(exercise_checks "$id")
+    done
+    echo "   the book's solutions pass every check"
+    # <<course-check: the handout fails only its own exercises>>
+    handout=$work/handout-$number
+    "$course/handout.sh" "$number" "$handout" > /dev/null
+    mkdir "$handout/build"
+    for part in flags lib program gen tests cuda libtp.a libtp-program.a; do
+        [[ -e build/$part ]] && cp -a "build/$part" "$handout/build/"
+    done
+    [[ $(git -C "$handout" rev-list --count HEAD) == 1 ]] \
+        || fail "handout $number: its history is not one commit"
+    own=$(assignment_exercises "$number")
+    for id in $(awk '$1 == "exercise" { print $3 }' "$manifest"); do
+        while read -r test visibility points seconds; do
+            [[ $visibility == visible ]] || continue
+            make -s -C "$handout" "build/tests/$test" > /dev/null 2>&1 \
+                || fail "handout $number: $test does not build"
+            if grep -qxF "$id" <<<"$own"; then
+                ! run "$handout" "$id" "$test" \
+                    || fail "handout $number: $id passes $test with only its stub"
+                grep -qF "exercise $id: not done yet" "$work/run.log" \
+                    || fail "handout $number: $test does not stop at $id's stub"
+            else
+                run "$handout" "$id" "$test" \
+                    || fail "handout $number: $id fails $test"
+            fi
+        done < <(exercise_checks "$id")
+    done
+    echo "   the handout builds; its exercises fail, the others pass"
+    # <<course-check: the grader>>
+    make -s grade-base > /dev/null
+    "$course/grade.sh" "$number" . "$work/book" > /dev/null
+    [[ $(score_of "$work/book") == "$(most_of "$work/book")" ]] \
+        || { cat "$work/book/report.txt"; fail "the book scores less than full marks"; }
+    "$course/grade.sh" "$number" "$handout" "$work/untouched" > /dev/null
+    [[ $(score_of "$work/untouched") == 0 ]] \
+        || { cat "$work/untouched/report.txt"; fail "the untouched handout scores points"; }
+    # <<course-check: a submission that edits the tests>>
+    cheat=$work/cheat-$number
+    cp -r "$handout" "$cheat"
+    for t in "$cheat"/tests/t_*.c; do
+        printf '%s\n' '#include "tap.h"' 'int main(void)' \
+            '{ todo_start("later"); ok(1, "passes"); todo_end(); return done_testing(); }' \
+            > "$t"
+    done
+    "$course/grade.sh" "$number" "$cheat" "$work/cheat" > /dev/null
+    [[ $(score_of "$work/cheat") == 0 ]] \
+        || { cat "$work/cheat/report.txt"; fail "edited tests score points"; }
+    grep -qF "edited (the grader uses its own tests)" "$work/cheat/report.txt" \
+        || fail "the report does not list the edited tests"
+    # <<course-check: a submission that never returns>>
+    endless=$work/endless-$number
+    first=$(assignment_exercises "$number" | head -n 1)
+    first_chapter=$(exercise_chapter "$first")
+    mkdir -p "$endless/book"
+    awk -v id="$first" '
+        { print }
+        $0 == "<<solution: " id ">>=" {
+            print "for (volatile int forever = 1; forever;)"
+            print "    forever = 1;" }' "$first_chapter" > "$endless/$first_chapter"
+    for chapter in $(assignment_chapters "$number"); do
+        [[ -f $endless/$chapter ]] || cp "$chapter" "$endless/$chapter"
+    done
+    started=$(date +%s)
+    "$course/grade.sh" "$number" "$endless" "$work/endless" > /dev/null
+    took=$(($(date +%s) - started))
+    grep -qF "(stopped: past its time limit)" "$work/endless/report.txt" \
+        || { cat "$work/endless/report.txt"; fail "the endless loop was not stopped"; }
+    echo "   an endless solution of $first was graded in $took s"
+    for r in book untouched cheat endless; do valid_json "$work/$r/results.json"; done
+    echo "   the grader: full marks for the book, none for the handout, none for"
+    echo "   edited tests, a loop stopped by its limit; results.json valid"
+done
+echo "course-check: every assignment checked"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Generated from book/910-course.nw; edit the book, not this file.
+# handout.sh N DIR: assignment N's handout, in the new directory DIR.
+set -euo pipefail
+# <<course: shell helpers>>
+course=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+manifest=$course/manifest
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+assignment_title() {
+    awk -v n="$1" '$1 == "assignment" && $2 == n {
+        $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$manifest"
+}
+assignment_chapters() {
+    local found
+    found=$(awk -v n="$1" '$1 == "exercise" && $2 == n { print $4 }' \
+        "$manifest" | sort -u)
+    [[ -n $found ]] || die "no assignment '$1' in the course (there are:" \
+        "$(awk '$1 == "assignment" { printf " %s", $2 }' "$manifest"))"
+    echo "$found"
+}
+assignment_exercises() {
+    awk -v n="$1" '$1 == "exercise" && $2 == n { print $3 }' "$manifest"
+}
+exercise_checks() {
+    awk -v id="$1" '$1 == "check" && $2 == id { print $3, $4, $5, $6 }' \
+        "$manifest"
+}
+# The repository's files, as git sees them (committed or not, but not
+# ignored), separated by NUL characters.
+repository_files() {
+    git ls-files -z --cached --others --exclude-standard \
+        | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done
+}
+exercise_chapter() {
+    local found
+    found=$(awk -v id="$1" '$1 == "exercise" && $3 == id { print $4 }' \
+        "$manifest")
+    [[ -n $found ]] || die "no exercise '$1' in the course (there are:" \
+        "$(awk '$1 == "exercise" { printf " %s", $3 }' "$manifest"))"
+    echo "$found"
+}
+(($# == 2)) || die "usage: handout.sh N DIR"
+number=$1 out=$2
+chapters=$(assignment_chapters "$number")
+[[ ! -e $out ]] || die "$out exists: a handout goes into a new directory"
+[[ -d $(dirname "$out") ]] || die "$(dirname "$out"): no such directory"
+partial=$out.partial
+rm -rf "$partial"
+trap 'rm -rf "$partial"' EXIT
+mkdir "$partial"
+repository_files | grep -zv -e '^tests/hidden_' -e '^book/990-' \
+    | tar --null -T - -cf - | tar -xf - -C "$partial"
+for chapter in $chapters; do
+    awk -v mode=handout -f "$course/exercises.awk" "$chapter" "$chapter" \
+        > "$partial/$chapter"
+done
+(cd "$partial" && make tangle > /dev/null && git init -q \
+    && git add -A && git -c user.name=course -c user.email=course@localhost \
+        commit -q -m "Assignment $number: $(assignment_title "$number")")
+mv "$partial" "$out"
+trap - EXIT
+echo "handout: $out (assignment $number: $(assignment_title "$number"))"
