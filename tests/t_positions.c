@@ -490,13 +490,17 @@ static void gpt_with_each_encoding(void)
 
 int main(void)
 {
-    order_is_invisible();
-    rope_depends_on_distance();
-    alibi_formula();
-    t5_buckets();
-    shaw_scores();
-    translation_invariance();
-    gradients();
-    gpt_with_each_encoding();
+    if (general_tests())
+        order_is_invisible();
+    if (exercise_tests("positions.rope-rotate"))
+        rope_depends_on_distance();
+    if (general_tests()) {
+        alibi_formula();
+        t5_buckets();
+        shaw_scores();
+        translation_invariance();
+        gradients();
+        gpt_with_each_encoding();
+    }
     return done_testing();
 }

@@ -5,6 +5,7 @@
 #   awk -v mode=blank   -f exercises.awk CHAPTER
 #   awk -v mode=list    -f exercises.awk CHAPTER
 # handout and splice read their first file for the replacement lines.
+# With -v only="ID ...", only those exercises' solutions are touched.
 function chunk_name(line,    name) {
     if (line !~ /^<<.*>>=[ \t]*$/) return ""
     name = line
@@ -14,7 +15,12 @@ function chunk_name(line,    name) {
 }
 function ends_chunk(line) { return line ~ /^@([ \t]|$)/ }
 # <<exercises: read the replacement lines>>
-BEGIN { donor_kind = mode == "handout" ? "stub: " : "solution: " }
+BEGIN {
+    donor_kind = mode == "handout" ? "stub: " : "solution: "
+    chosen_count = split(only, list, " ")
+    for (k = 1; k <= chosen_count; k++) chosen[list[k]] = 1
+}
+function selected(id) { return chosen_count == 0 || (id in chosen) }
 (mode == "handout" || mode == "splice") && FILENAME == ARGV[1] && FNR == NR {
     name = chunk_name($0)
     if (name != "") {
@@ -32,11 +38,13 @@ BEGIN { donor_kind = mode == "handout" ? "stub: " : "solution: " }
     if (name != "") {
         solution = index(name, "solution: ") == 1 ? substr(name, 11) : ""
         if (mode == "list") { if (solution != "") print solution; next }
+        if (!selected(solution)) solution = ""
         print
         replacing = solution != "" && mode != "splice"
         if (solution != "" && (mode == "handout" || mode == "splice") \
             && (solution in has)) {
-            if (!(solution in given))  /* all of it, at the first piece */
+            # all of the donor's lines, at the solution's first piece
+            if (!(solution in given))
                 printf "%s", donated[solution]
             given[solution] = 1
             replacing = 1

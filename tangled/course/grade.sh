@@ -56,14 +56,18 @@ if [[ -d build/grade-base ]]; then
     mkdir -p "$tree/build" && cp -a build/grade-base "$tree/build/"
 fi
 : > "$work/ignored"
+own=$(assignment_exercises "$number" | tr '\n' ' ')
+exercises() {  # exercises MODE FILE...
+    local mode=$1; shift
+    awk -v mode="$mode" -v only="$own" -f "$course/exercises.awk" "$@"
+}
 for chapter in $chapters; do
-    awk -v mode=handout -f "$course/exercises.awk" "$chapter" "$chapter" \
-        > "$work/handout.nw"
+    exercises handout "$chapter" "$chapter" > "$work/handout.nw"
     if [[ -f $submission/$chapter ]]; then
-        awk -v mode=splice -f "$course/exercises.awk" \
-            "$submission/$chapter" "$work/handout.nw" > "$tree/$chapter"
-        diff <(awk -v mode=blank -f "$course/exercises.awk" "$work/handout.nw") \
-             <(awk -v mode=blank -f "$course/exercises.awk" "$submission/$chapter") \
+        exercises splice "$submission/$chapter" "$work/handout.nw" \
+            > "$tree/$chapter"
+        diff <(exercises blank "$work/handout.nw") \
+             <(exercises blank "$submission/$chapter") \
             | sed "s|^|$chapter: |" >> "$work/ignored" || true
     else
         cp "$work/handout.nw" "$tree/$chapter"

@@ -50,9 +50,10 @@ trap 'rm -rf "$partial"' EXIT
 mkdir "$partial"
 repository_files | grep -zv -e '^tests/hidden_' -e '^book/990-' \
     | tar --null -T - -cf - | tar -xf - -C "$partial"
+own=$(assignment_exercises "$number" | tr '\n' ' ')
 for chapter in $chapters; do
-    awk -v mode=handout -f "$course/exercises.awk" "$chapter" "$chapter" \
-        > "$partial/$chapter"
+    awk -v mode=handout -v only="$own" -f "$course/exercises.awk" \
+        "$chapter" "$chapter" > "$partial/$chapter"
 done
 (cd "$partial" && make tangle > /dev/null && git init -q \
     && git add -A && git -c user.name=course -c user.email=course@localhost \

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tp/block.h"
+#include "tp/exercise.h"
 #include "tp/ops.h"
 #include "tp/positions.h"
 
@@ -68,6 +69,7 @@ static rope_saved *rope_angles(tp_arena *arena, const tp_rope *r, int first,
 static void rotate_row(const float *c, const float *s, int pairs, float sign,
                        const float *x, float *y, bool add)
 {
+    /* <<solution: positions.rope-rotate>> */
     for (int p = 0; p < pairs; p++) {
         float x0 = x[2 * p], x1 = x[2 * p + 1], sp = sign * s[p];
         float y0 = c[p] * x0 - sp * x1, y1 = sp * x0 + c[p] * x1;
