@@ -180,7 +180,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
     measure-performer measure-switch handout handout-check exercise \
-    grade grade-base grade-all autograder course-check
+    grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -237,6 +237,7 @@ help:
 	@echo "                   build/grades-n/grades.csv"
 	@echo "make autograder A=n  Gradescope's autograder: build/autograder-n.zip"
 	@echo "make course-check  check every assignment of the course"
+	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -427,6 +428,16 @@ autograder: tangle
 	$(need_assignment)
 	@mkdir -p $(BUILD)
 	@$(COURSE)/autograder.sh $(A) $(BUILD)/autograder-$(A).zip
+
+solutions-pdf: tangle
+	@$(NEED) $(PACKAGES_BOOK)
+	@mkdir -p $(BUILD)/solutions
+	@$(COURSE)/solutions.sh $(BUILD)/solutions/solutions.tex
+	@cd $(BUILD)/solutions && latexmk -pdf -interaction=nonstopmode \
+	    -halt-on-error -quiet solutions.tex > latexmk.out 2>&1 \
+	    || { tail -n 30 latexmk.out; exit 1; }
+	@cp $(BUILD)/solutions/solutions.pdf $(BUILD)/solutions.pdf
+	@echo "The solutions: $(BUILD)/solutions.pdf"
 
 course-check: tangle
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_COURSE)

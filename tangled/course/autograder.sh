@@ -31,6 +31,9 @@ repository_files() {
     git ls-files -z --cached --others --exclude-standard \
         | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done
 }
+needs_of() {
+    awk -v id="$1" '$1 == "needs" && $2 == id { print $3 }' "$manifest"
+}
 exercise_chapter() {
     local found
     found=$(awk -v id="$1" '$1 == "exercise" && $3 == id { print $4 }' \

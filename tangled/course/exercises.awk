@@ -4,6 +4,7 @@
 #   awk -v mode=splice  -f exercises.awk DONOR CHAPTER
 #   awk -v mode=blank   -f exercises.awk CHAPTER
 #   awk -v mode=list    -f exercises.awk CHAPTER
+#   awk -v mode=show    -f exercises.awk CHAPTER
 # handout and splice read their first file for the replacement lines.
 # With -v only="ID ...", only those exercises' solutions are touched.
 function chunk_name(line,    name) {
@@ -39,6 +40,10 @@ function selected(id) { return chosen_count == 0 || (id in chosen) }
         solution = index(name, "solution: ") == 1 ? substr(name, 11) : ""
         if (mode == "list") { if (solution != "") print solution; next }
         if (!selected(solution)) solution = ""
+        if (mode == "show") {
+            if (solution != "") print "== " solution
+            showing = solution != ""; code = 1; next
+        }
         print
         replacing = solution != "" && mode != "splice"
         if (solution != "" && (mode == "handout" || mode == "splice") \
@@ -50,6 +55,11 @@ function selected(id) { return chosen_count == 0 || (id in chosen) }
             replacing = 1
         }
         code = 1
+        next
+    }
+    if (mode == "show") {
+        if (code && ends_chunk($0)) code = showing = 0
+        else if (showing) print
         next
     }
     if (code && ends_chunk($0)) code = replacing = 0
