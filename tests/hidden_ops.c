@@ -1,5 +1,5 @@
 /* Generated from book/990-hidden-tests.nw; edit the book, not this file. */
-/* The hidden tests of exercise ops.layernorm-backward. */
+/* The hidden tests of exercises ops.layernorm-backward and ops.gelu-derivative. */
 #include "gradients.h"
 
 static tp_arena *arena;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tp/data.h"
+#include "tp/exercise.h"
 
 /* <<data: reading texts>> */
 extern const unsigned char tp_book_corpus[];
@@ -480,6 +481,7 @@ long tp_gpt2_pieces(const unsigned char *text, long n, long *ends)
     return count;
 }
 /* <<data: byte-pair encoding>> */
+/* <<solution: data.bpe-merges>> */
 static int best_pair(const tp_bpe *bpe, char **symbol, int n)
 {
     int best = -1, best_rank = 0;
@@ -493,7 +495,7 @@ static int best_pair(const tp_bpe *bpe, char **symbol, int n)
     }
     return best;
 }
-/* <<data: byte-pair encoding>> */
+/* <<solution: data.bpe-merges>> */
 static int merge_all(char **symbol, int n, const char *left,
                      const char *right)
 {
