@@ -103,7 +103,9 @@ static tp_tensor **random_inputs(tp_arena *arena, int keys, tp_rng *rng)
 static tp_tensor *attention_of(tp_graph *g, tp_tensor *const in[], void *unused)
 {
     (void)unused;
-    return tp_xl_attention(g, in[0], LENGTH, HEADS, in[1], in[2], in[3], NULL);
+    int keys = in[0]->shape.dim[1];
+    tp_tensor *r = tp_matmul(g, tp_xl_relative_table(g->arena, keys, C), in[1]);
+    return tp_xl_attention(g, in[0], LENGTH, HEADS, r, in[2], in[3], NULL);
 }
 /* <<t-xl: relative attention>> */
 static void attention_matches_the_definition(void)

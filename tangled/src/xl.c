@@ -118,32 +118,30 @@ static tp_tensor *plus_per_head(tp_graph *g, tp_tensor *rows, tp_tensor *w)
 }
 
 static void check_xl_inputs(const tp_tensor *qkv, int length, int heads,
-                            const tp_tensor *w_kr, const tp_tensor *u)
+                            const tp_tensor *r, const tp_tensor *u)
 {
     const tp_shape s = qkv->shape;
     int c = s.ndim == 3 ? s.dim[2] / 3 : 0;
     tp_check(s.ndim == 3 && s.dim[2] == 3 * c && heads >= 1 && c % heads == 0
-                 && c / heads % 2 == 0 && length >= 1 && length <= s.dim[1]
-                 && w_kr->shape.ndim == 2 && w_kr->shape.dim[0] == c
-                 && w_kr->shape.dim[1] == c && u->shape.ndim == 2
+                 && length >= 1 && length <= s.dim[1] && r->shape.ndim == 2
+                 && r->shape.dim[0] == s.dim[1] && r->shape.dim[1] == c
+                 && tp_tensor_is_contiguous(r) && u->shape.ndim == 2
                  && u->shape.dim[0] == heads && u->shape.dim[1] == c / heads,
-             "tp_xl_attention: qkv %s, %d queries, %d heads, W_kR %s, u %s",
+             "tp_xl_attention: qkv %s, %d queries, %d heads, r %s, u %s",
              tp_shape_str(s).text, length, heads,
-             tp_shape_str(w_kr->shape).text, tp_shape_str(u->shape).text);
+             tp_shape_str(r->shape).text, tp_shape_str(u->shape).text);
 }
 /* <<xl: a layer's attention>> */
 tp_tensor *tp_xl_attention(tp_graph *g, tp_tensor *qkv, int length,
-                           int heads, tp_tensor *w_kr, tp_tensor *u,
+                           int heads, tp_tensor *r, tp_tensor *u,
                            tp_tensor *v, tp_tensor **weights)
 {
-    check_xl_inputs(qkv, length, heads, w_kr, u);
+    check_xl_inputs(qkv, length, heads, r, u);
     int keys = qkv->shape.dim[1], c = qkv->shape.dim[2] / 3;
     tp_tensor *views[3];
     tp_split_qkv(g, qkv, heads, heads, views);
     tp_tensor *q = tp_slice(g->arena, views[0], 2, keys - length, length);
     tp_tensor *rows = tp_contiguous(g, tp_permute(g->arena, q, swap_heads));
-    tp_tensor *table = tp_xl_relative_table(g->arena, keys, c);
-    tp_tensor *r = tp_matmul(g, table, w_kr);
     tp_tensor *r_heads = tp_split_heads(
         g, tp_reshape(g->arena, r, tp_shape3(1, keys, c)), 0, 1, heads);
     float scale = 1.0f / sqrtf((float)(c / heads));
@@ -158,6 +156,7 @@ tp_tensor *tp_xl_attention(tp_graph *g, tp_tensor *qkv, int length,
 static void add_relative_parameters(tp_xl *m)
 {
     tp_gpt *gpt = m->gpt;
+    m->arena = tp_arena_new("XL distances");
     int c = gpt->config.n_embd, heads = gpt->config.n_head;
     m->u = tp_param_new(&gpt->params, gpt->arena, "r_w_bias",
                         tp_shape2(heads, c / heads));
@@ -176,9 +175,9 @@ static void add_relative_parameters(tp_xl *m)
 tp_xl *tp_xl_new(tp_gpt_config config)
 {
     tp_check(config.n_head > 0 && config.n_embd % config.n_head == 0
-                 && config.n_embd / config.n_head % 2 == 0,
-             "a Transformer-XL needs heads of an even width (%d heads, "
-             "width %d)", config.n_head, config.n_embd);
+                 && config.n_embd % 2 == 0,
+             "a Transformer-XL needs an even width that its heads divide (%d "
+             "heads, width %d)", config.n_head, config.n_embd);
     config.positions = TP_POSITIONS_NONE;
     tp_xl *m = calloc(1, sizeof *m);
     tp_check(m != NULL, "out of memory");
@@ -197,6 +196,7 @@ void tp_xl_free(tp_xl *m)
     if (m == NULL)
         return;
     tp_gpt_free(m->gpt);
+    tp_arena_free(m->arena);
     free(m->w_kr);
     free(m);
 }
@@ -246,15 +246,28 @@ static void remember(tp_graph *g, tp_xl_memory *memory, int n,
             tp_slice(g->arena, rows, 1, keys - kept, kept));
 }
 /* <<xl: the forward pass>> */
-static tp_tensor *layer(tp_graph *g, const tp_xl *m, int n, tp_tensor *h,
+static tp_tensor *distances(tp_graph *g, tp_xl *m, int keys)
+{
+    int held = m->table != NULL ? m->table->shape.dim[0] : 0;
+    if (keys > held)
+        m->table = tp_xl_relative_table(m->arena, keys > 2 * held ? keys
+                                                                  : 2 * held,
+                                        m->gpt->config.n_embd);
+    held = m->table->shape.dim[0];
+    return tp_slice(g->arena, m->table, 0, held - keys, keys);
+}
+/* <<xl: the forward pass>> */
+static tp_tensor *layer(tp_graph *g, tp_xl *m, int n, tp_tensor *h,
                         tp_tensor *rows)
 {
     const tp_block *b = &m->gpt->blocks[n];
     tp_tensor *qkv = tp_linear(g, tp_block_norm(g, rows, b->ln_1_w, b->ln_1_b),
                                b->c_attn_w, b->c_attn_b);
+    tp_tensor *r = tp_matmul(g, distances(g, m, rows->shape.dim[1]),
+                             m->w_kr[n]);
     tp_tensor *a = tp_xl_attention(g, qkv, h->shape.dim[1],
-                                   m->gpt->config.n_head, m->w_kr[n], m->u,
-                                   m->v, NULL);
+                                   m->gpt->config.n_head, r, m->u, m->v,
+                                   NULL);
     h = tp_add(g, h, tp_linear(g, a, b->c_proj_w, b->c_proj_b));
     return tp_add(g, h, tp_block_mlp(g, b, tp_block_norm(g, h, b->ln_2_w,
                                                          b->ln_2_b), NULL));
@@ -299,11 +312,11 @@ tp_xl *tp_xl_load(const char *path, tp_error *error)
     tp_gpt *gpt = tp_gpt_load(path, NULL, error);
     if (gpt == NULL)
         return NULL;
-    int d = gpt->config.n_embd / gpt->config.n_head;
-    if (gpt->config.positions != TP_POSITIONS_NONE || d % 2 != 0) {
-        if (d % 2 != 0)
-            tp_error_set(error, "%s: heads of odd width %d; a Transformer-XL's "
-                         "are even", path, d);
+    int c = gpt->config.n_embd;
+    if (gpt->config.positions != TP_POSITIONS_NONE || c % 2 != 0) {
+        if (c % 2 != 0)
+            tp_error_set(error, "%s: an odd width %d; a Transformer-XL's is "
+                         "even", path, c);
         else
             tp_error_set(error, "%s is a GPT with %s positions, not a "
                          "Transformer-XL", path,

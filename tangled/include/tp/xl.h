@@ -9,13 +9,15 @@ tp_tensor *tp_xl_relative_table(tp_arena *arena, int keys, int width);
 tp_tensor *tp_xl_position_scores(tp_graph *g, tp_tensor *qv, tp_tensor *r,
                                  float scale);
 tp_tensor *tp_xl_attention(tp_graph *g, tp_tensor *qkv, int length,
-                           int heads, tp_tensor *w_kr, tp_tensor *u,
+                           int heads, tp_tensor *r, tp_tensor *u,
                            tp_tensor *v, tp_tensor **weights);
 /* <<xl: the model>> */
 typedef struct tp_xl {
     tp_gpt *gpt;       /* embedding, blocks, final norm; no positions */
     tp_tensor *u, *v;  /* [H, d], shared by the layers */
     tp_tensor **w_kr;  /* per layer: [C, C] */
+    tp_arena *arena;   /* holds the table of distances, */
+    tp_tensor *table;  /* made once for the longest K read so far */
 } tp_xl;
 
 tp_xl *tp_xl_new(tp_gpt_config config);
