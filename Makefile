@@ -177,7 +177,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch
+    measure-performer measure-switch measure-xl
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -225,6 +225,7 @@ help:
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
+	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -501,6 +502,15 @@ measure-memory: programs
 measure-switch: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
 	    --tsv figures/data/switch-compare.tsv
+
+# Transformer-XL against GPT, scaled down from GPT-T (width 128, segments
+# of 64) to fit about ten minutes on one thread.
+measure-xl: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp xl compare --steps 600 --width 128 \
+	    --context 64 --segments 24 --generate 256 \
+	    --tsv figures/data/xl-context.tsv \
+	    --decoding-tsv figures/data/xl-decoding.tsv \
+	    --attention-tsv figures/data/xl-attention.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

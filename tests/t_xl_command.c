@@ -28,6 +28,24 @@ static void train_resume_evaluate_write(void)
     ok(s1.status == 0 && strncmp(s1.output, "abc", 3) == 0
            && strcmp(s1.output, s2.output) == 0,
        "tp xl sample writes past its memory, the same way for the same seed");
+    struct tap_outcome compare = tp("xl compare --steps 2 --batch 2 --context 8 "
+                                    "--layers 1 --heads 2 --width 8 --segments 2 "
+                                    "--generate 4 --tsv /tmp/tp-xl-compare.tsv");
+    ok(compare.status == 0 && strstr(compare.output, "gpt-sliding")
+           && strstr(compare.output, "XL with a memory")
+           && access("/tmp/tp-xl-compare.tsv", R_OK) == 0,
+       "tp xl compare trains both, reads every way, times decoding and writes "
+       "its table");
+    unlink("/tmp/tp-xl-compare.tsv");
+    struct tap_outcome one = tp("xl compare --steps 2 --batch 2 --context 8 "
+                                "--layers 1 --heads 2 --width 8 --segments 1 "
+                                "--generate 4");
+    const char *segments = strstr(one.output, "gpt-segments");
+    const char *sliding = strstr(one.output, "gpt-sliding");
+    ok(segments != NULL && sliding != NULL
+           && strncmp(segments + 12, sliding + 12, 26) == 0,
+       "on one segment the sliding window reads the segment's windows: the "
+       "same mean past and loss");
 }
 
 /* <<t-xl-command: refusals>> */

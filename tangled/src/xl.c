@@ -267,7 +267,7 @@ static tp_tensor *layer(tp_graph *g, tp_xl *m, int n, tp_tensor *h,
                              m->w_kr[n]);
     tp_tensor *a = tp_xl_attention(g, qkv, h->shape.dim[1],
                                    m->gpt->config.n_head, r, m->u, m->v,
-                                   NULL);
+                                   m->weights != NULL ? &m->weights[n] : NULL);
     h = tp_add(g, h, tp_linear(g, a, b->c_proj_w, b->c_proj_b));
     return tp_add(g, h, tp_block_mlp(g, b, tp_block_norm(g, h, b->ln_2_w,
                                                          b->ln_2_b), NULL));

@@ -18,6 +18,7 @@ typedef struct tp_xl {
     tp_tensor **w_kr;  /* per layer: [C, C] */
     tp_arena *arena;   /* holds the table of distances, */
     tp_tensor *table;  /* made once for the longest K read so far */
+    tp_tensor **weights;  /* or NULL; per layer: receives [B, H, L, K] */
 } tp_xl;
 
 tp_xl *tp_xl_new(tp_gpt_config config);

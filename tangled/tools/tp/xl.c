@@ -83,7 +83,7 @@ static const option xl_train_options[] = {
     {"--steps", OPTION_INT, &xl_steps, 1, 100000000, "training steps in all"},
     {"--batch", OPTION_INT, &xl_batch, 1, 4096, "streams, one per row"},
     {"--context", OPTION_INT, &xl_length, 1, 65536, "L, tokens per segment"},
-    {"--memory", OPTION_INT, &xl_memory, 0, 65536,
+    {"--memory", OPTION_INT, &xl_memory, 0, 16384,
      "M, positions each layer keeps (default: 128)"},
     {"--layers", OPTION_INT, &xl_layers, 1, 256, "blocks"},
     {"--heads", OPTION_INT, &xl_heads, 1, 256, "attention heads"},
@@ -288,7 +288,7 @@ static const option xl_eval_options[] = {
      "the checkpoint (default: xl.safetensors)"},
     {"--data", OPTION_STRING, &data_path, 0, 0,
      "a text file or a directory of them (default: the book)"},
-    {"--memory", OPTION_INT, &eval_memory, 0, 65536,
+    {"--memory", OPTION_INT, &eval_memory, 0, 16384,
      "M, positions each layer keeps (default: 512)"},
     {"--context", OPTION_INT, &eval_length, 1, 65536,
      "L, tokens per segment (default: the model's training length)"},
@@ -344,7 +344,7 @@ static const option xl_sample_options[] = {
      "the checkpoint (default: xl.safetensors)"},
     {"--prompt", OPTION_STRING, &xl_prompt, 0, 0, "the text to continue"},
     {"--tokens", OPTION_INT, &xl_sample_tokens, 1, 1000000, "bytes to write"},
-    {"--memory", OPTION_INT, &eval_memory, 0, 65536,
+    {"--memory", OPTION_INT, &eval_memory, 0, 16384,
      "M, the past each byte attends to (default: 512)"},
     {"--temperature", OPTION_FLOAT, &xl_temperature, 0, 100,
      "0 for the most likely byte (default: 0.8)"},
@@ -401,7 +401,8 @@ static int xl_sample(void)
 }
 /* <<tp xl: commands>> */
 static int compare_steps = 600, compare_segments = 24, compare_generate = 256;
-static const char *compare_tsv = NULL, *compare_decoding_tsv = NULL;
+static const char *compare_tsv = NULL, *compare_decoding_tsv = NULL,
+                  *compare_attention_tsv = NULL;
 
 static const option xl_compare_options[] = {
     {"--data", OPTION_STRING, &data_path, 0, 0,
@@ -422,6 +423,8 @@ static const option xl_compare_options[] = {
      "write the losses and speeds as a table, for the figure"},
     {"--decoding-tsv", OPTION_STRING, &compare_decoding_tsv, 0, 0,
      "write the decoding speeds as a table"},
+    {"--attention-tsv", OPTION_STRING, &compare_attention_tsv, 0, 0,
+     "write each layer's share of attention on the memory as a table"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp xl: commands>> */
@@ -602,13 +605,70 @@ static void compare_decoding(tp_gpt *gpt, tp_xl *xl, const int *start)
     }
 }
 /* <<tp xl: commands>> */
+static double memory_share(const tp_tensor *w, int memory)
+{
+    const tp_shape s = w->shape;
+    int rows = s.dim[0] * s.dim[1] * s.dim[2], keys = s.dim[3];
+    double total = 0.0;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < memory; j++)
+            total += w->data[(long)r * keys + j];
+    return total / rows;
+}
+
+static double uniform_share(int memory, int length)
+{
+    double total = 0.0;
+    for (int i = 0; i < length; i++)
+        total += (double)memory / (memory + i + 1);
+    return total / length;
+}
+/* <<tp xl: commands>> */
+static void compare_attention(tp_xl *m, const streams *s)
+{
+    int layers = m->gpt->config.n_layer, l = s->length;
+    xl_reader r = {m, tp_xl_memory_new(m, s->batch, l)};
+    long n = s->segments < 8 ? s->segments : 8;
+    mean_over_segments(s, n - 1, xl_segment_loss, &r, NULL);
+    m->weights = calloc((size_t)layers, sizeof *m->weights);
+    tp_check(m->weights != NULL, "out of memory");
+    tp_arena *arena = tp_arena_new("xl attention");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    int *in = malloc(2 * (size_t)s->batch * l * sizeof *in);
+    tp_check(in != NULL, "out of memory");
+    segment_at(s, n - 1, in, in + s->batch * l);
+    int held = r.memory->length;
+    tp_xl_forward(&g, m, r.memory, in, s->batch, l);
+    /* <<xl compare: report the share on the memory>> */
+    FILE *f = compare_table(compare_attention_tsv, "layer   memory  share   "
+                            "uniform_share");
+    double uniform = uniform_share(held, l);
+    for (int k = 0; k < layers; k++) {
+        double share = memory_share(m->weights[k], held);
+        printf("layer %d: %.1f%% of the attention on the memory of %d (uniform: "
+               "%.1f%%)\n", k + 1, 100 * share, held, 100 * uniform);
+        if (f != NULL)
+            fprintf(f, "%d\t%d\t%.4f\t%.4f\n", k + 1, held, share, uniform);
+    }
+    if (f != NULL)
+        fclose(f);
+    free(in);
+    tp_arena_free(arena);
+    free(m->weights);
+    m->weights = NULL;
+    tp_xl_memory_free(r.memory);
+}
+/* <<tp xl: commands>> */
 static int xl_compare_on(const int *tokens, long train, long total);
 
 static int xl_compare(void)
 {
     if ((compare_tsv != NULL && check_output("xl compare", compare_tsv) != 0)
         || (compare_decoding_tsv != NULL
-            && check_output("xl compare", compare_decoding_tsv) != 0))
+            && check_output("xl compare", compare_decoding_tsv) != 0)
+        || (compare_attention_tsv != NULL
+            && check_output("xl compare", compare_attention_tsv) != 0))
         return 1;
     if (xl_check_shape("xl compare", xl_width, xl_heads) != 0)
         return 2;
@@ -660,6 +720,7 @@ static int xl_compare_on(const int *tokens, long train, long total)
     if (tsv != NULL)
         fclose(tsv);
     compare_decoding(gpt, r.reader.m, tokens + train);
+    compare_attention(r.reader.m, &valid);
     /* <<xl compare: free both models>> */
     free(w.inputs), free(r.inputs);
     tp_xl_memory_free(r.reader.memory);
@@ -668,6 +729,90 @@ static int xl_compare_on(const int *tokens, long train, long total)
     return 0;
 }
 /* <<tp xl: figures>> */
+static void loss_range(const table *t, double *lo, double *hi)
+{
+    *lo = INFINITY, *hi = -INFINITY;
+    for (int r = 0; r < t->rows; r++) {
+        *lo = fmin(*lo, t->value[r][2]);
+        *hi = fmax(*hi, t->value[r][2]);
+    }
+    double margin = fmax(0.02, 0.15 * (*hi - *lo));
+    *lo -= margin, *hi += margin;
+}
+/* <<tp xl: figures>> */
+static void plot_reading(tp_plot *p, const table *t, const char *reading,
+                         tp_color color, bool labelled)
+{
+    double x[TABLE_ROWS], y[TABLE_ROWS];
+    int n = 0;
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], reading) == 0) {
+            x[n] = t->value[r][1], y[n] = t->value[r][2];
+            if (labelled) {
+                char label[32];
+                snprintf(label, sizeof label, "M = %.0f", t->value[r][0]);
+                tp_text(p->d, tp_plot_x(p, x[n]), tp_plot_y(p, y[n]) - 4, 0.5,
+                        1.0, 7, label);
+            }
+            n++;
+        }
+    tp_plot_line(p, x, y, n, color, false, true);
+}
+/* <<tp xl: figures>> */
+static int draw_xl_context(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/xl-context.tsv", t, error);
+    if (status == 0) {
+        double lo, hi;
+        loss_range(t, &lo, &hi);
+        tp_plot p = {d, 50, 12, 250, 150,
+                     {.lo = 10, .hi = 1000, .log = true,
+                      .label = "past bytes a prediction attends to (mean)"},
+                     {.lo = lo, .hi = hi, .label = "validation loss (nats)"}};
+        tp_plot_frame(&p);
+        plot_reading(&p, t, "xl", tp_category(4), true);
+        plot_reading(&p, t, "gpt-segments", tp_category(0), false);
+        plot_reading(&p, t, "gpt-sliding", tp_category(5), false);
+        tp_legend_entry legend[3] = {
+            {"Transformer-XL, memory M", tp_category(4), false},
+            {"GPT, segments", tp_category(0), false},
+            {"GPT, sliding window", tp_category(5), false}};
+        tp_plot_legend(&p, legend, 3, TP_TOP_RIGHT);
+    }
+    free(t);
+    return status;
+}
+/* <<tp xl: figures>> */
+static int draw_xl_memory(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/xl-attention.tsv", t, error);
+    if (status == 0) {
+        static const char *const names[8] = {"1", "2", "3", "4",
+                                             "5", "6", "7", "8"};
+        int n = t->rows < 8 ? t->rows : 8;
+        double share[8], x[2] = {-0.5, n - 0.5}, y[2];
+        for (int k = 0; k < n; k++)
+            share[k] = 100 * t->value[k][1];
+        y[0] = y[1] = 100 * t->value[0][2];
+        tp_plot p = {d, 50, 12, 150, 130,
+                     {.lo = -0.5, .hi = n - 0.5, .names = names,
+                      .label = "layer"},
+                     {.lo = 0, .hi = 100, .label = "attention on the memory (%)"}};
+        tp_plot_frame(&p);
+        tp_plot_bars(&p, share, n, tp_category(4));
+        tp_plot_line(&p, x, y, 2, tp_rgb(0x999999), true, false);
+        tp_legend_entry legend[2] = {{"trained XL", tp_category(4), false},
+                                     {"uniform over the keys seen",
+                                      tp_rgb(0x999999), true}};
+        tp_plot_legend(&p, legend, 2, TP_TOP_RIGHT);
+    }
+    free(t);
+    return status;
+}
 
 static const command xl_commands[] = {
     /* <<tp xl: command table>> */
@@ -686,6 +831,11 @@ static const command xl_commands[] = {
 
 static const tp_figure xl_figures[] = {
     /* <<tp xl: figure table>> */
+    {"xl-context", "Transformer-XL and GPT on the book: the validation loss "
+     "against the past a prediction attends to", 320, 200, draw_xl_context},
+    /* <<tp xl: figure table>> */
+    {"xl-memory", "Transformer-XL on the book: each layer's share of attention "
+     "on a memory of L, against a uniform head's", 220, 180, draw_xl_memory},
     {NULL, 0, 0, 0, NULL}
 };
 
