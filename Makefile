@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch handout handout-check exercise \
+    measure-performer measure-switch measure-xl handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -238,6 +238,7 @@ help:
 	@echo "make autograder A=n  Gradescope's autograder: build/autograder-n.zip"
 	@echo "make course-check  check every assignment of the course"
 	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
+	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -573,6 +574,15 @@ measure-memory: programs
 measure-switch: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
 	    --tsv figures/data/switch-compare.tsv
+
+# Transformer-XL against GPT, scaled down from GPT-T (width 128, segments
+# of 64) to fit about ten minutes on one thread.
+measure-xl: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp xl compare --steps 600 --width 128 \
+	    --context 64 --segments 24 --generate 256 \
+	    --tsv figures/data/xl-context.tsv \
+	    --decoding-tsv figures/data/xl-decoding.tsv \
+	    --attention-tsv figures/data/xl-attention.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

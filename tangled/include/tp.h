@@ -43,6 +43,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/vit.h"
 /* <<tp.h: module headers>> */
+#include "tp/xl.h"
+/* <<tp.h: module headers>> */
 #include "tp/performer.h"
 /* <<tp.h: module headers>> */
 #include "tp/switch.h"

@@ -25,6 +25,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &vit_part,
     /* <<program: the chapters' parts>> */
+    &xl_part,
+    /* <<program: the chapters' parts>> */
     &performer_part,
     /* <<program: the chapters' parts>> */
     &switch_part,

@@ -92,6 +92,8 @@ extern const chapter_part gpt_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part xl_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part performer_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part switch_part;
