@@ -123,6 +123,9 @@ static const mlp_call *layer_call(tp_graph *g, tp_gpt *m, int layer)
     return call;
 }
 
+static tp_tensor *forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x,
+                                   tp_tensor **weights);
+
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
 {
@@ -131,6 +134,12 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
              "tp_gpt_forward: %d tokens, but the model has %d positions",
              length, m->config.n_positions);
     tp_tensor *x = tp_embedding(g, m->wte, tokens, tp_shape2(batch, length));
+    return forward_embedded(g, m, x, weights);
+}
+
+static tp_tensor *forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x,
+                                   tp_tensor **weights)
+{
     x = tp_position_embed(g, &m->encoding, m->wpe, x, 0);
     tp_block_options o = {.heads = m->config.n_head, .self.causal = true,
                           .attend = m->attention,
@@ -156,6 +165,17 @@ tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length)
 {
     return forward(g, m, tokens, batch, length, NULL);
+}
+
+tp_tensor *tp_gpt_forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x)
+{
+    tp_check(x->shape.ndim == 3 && x->shape.dim[2] == m->config.n_embd
+                 && (x->shape.dim[1] <= m->config.n_positions
+                     || m->config.positions != TP_POSITIONS_LEARNED),
+             "tp_gpt_forward_embedded: token embeddings %s for width %d and "
+             "%d positions", tp_shape_str(x->shape).text, m->config.n_embd,
+             m->config.n_positions);
+    return forward_embedded(g, m, x, NULL);
 }
 
 tp_tensor **tp_gpt_attention_maps(tp_gpt *m, const int *tokens, int length,

@@ -56,6 +56,7 @@ tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,
                        const int *targets, int batch, int length);
 tp_tensor **tp_gpt_attention_maps(tp_gpt *m, const int *tokens, int length,
                                   tp_arena *arena);
+tp_tensor *tp_gpt_forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x);
 
 /* <<gpt: decoding>> */
 typedef struct tp_gpt_cache {
