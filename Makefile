@@ -177,7 +177,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch
+    measure-performer measure-switch measure-interpretability
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -225,6 +225,7 @@ help:
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
+	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions and rollout (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -473,6 +474,18 @@ measure-oversmoothing: programs
 	$(OBJ)/tp oversmoothing compare --tsv figures/data/oversmoothing.tsv
 
 measure-depth: measure-instability measure-oversmoothing
+
+# Interpretability: a two-layer attention-only GPT on repeated tokens (6,000
+# steps, about a minute on one core), its heads found, ablated and patched;
+# then the attributions and the rollout of one of its predictions.
+INDUCTION_MODEL := $(OBJ)/induction.safetensors
+measure-interpretability: programs
+	$(OBJ)/tp explain induction --tsv figures/data/interpretability-induction.tsv \
+	    --save $(INDUCTION_MODEL)
+	$(OBJ)/tp explain saliency --model $(INDUCTION_MODEL) \
+	    --steps 256 --tsv figures/data/interpretability-saliency.tsv
+	$(OBJ)/tp explain rollout --model $(INDUCTION_MODEL) \
+	    --tsv figures/data/interpretability-rollout.tsv
 
 # Slow decoding: a target GPT (4 layers of width 128) and two drafts (a
 # quarter and a half of its width), 100 steps each on the book, then

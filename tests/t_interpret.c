@@ -75,17 +75,18 @@ static void ablation_is_surgery(bool attention_only)
     int tokens[2 * 12];
     tp_rng rng = tp_rng_seeded(375, 2);
     tp_repeated_tokens(16, 5, 12, 2, &rng, tokens);
-    tp_head_edit edit = {1, 1, NULL};
-    tp_tensor *ablated = tp_gpt_edited_logits(m, tokens, 2, 12, &edit, NULL,
-                                              arena);
-    tp_tensor *plain = tp_gpt_edited_logits(m, tokens, 2, 12, NULL, NULL,
+    tp_head_edit edits[2] = {{1, 1, NULL}, {0, 0, NULL}};
+    tp_tensor *ablated = tp_gpt_edited_logits(m, tokens, 2, 12, edits, 2,
+                                              NULL, arena);
+    tp_tensor *plain = tp_gpt_edited_logits(m, tokens, 2, 12, NULL, 0, NULL,
                                             arena);
     zero_head_rows(m, 1, 1);
-    tp_tensor *surgery = tp_gpt_edited_logits(m, tokens, 2, 12, NULL, NULL,
+    zero_head_rows(m, 0, 0);
+    tp_tensor *surgery = tp_gpt_edited_logits(m, tokens, 2, 12, NULL, 0, NULL,
                                               arena);
     ok(largest_difference(ablated, surgery) < 1e-5
            && largest_difference(ablated, plain) > 1e-3,
-       "%s: ablating a head is zeroing its rows of the projection "
+       "%s: ablating two heads is zeroing their rows of the projection "
        "(%.2g apart; %.2g from the plain model)",
        attention_only ? "attention only" : "with MLPs",
        (double)largest_difference(ablated, surgery),
@@ -100,18 +101,18 @@ static void patching_identities(void)
     tp_rng rng = tp_rng_seeded(375, 3);
     tp_repeated_tokens(16, 4, 12, 2, &rng, tokens);
     tp_tensor *heads[2];
-    tp_tensor *plain = tp_gpt_edited_logits(m, tokens, 2, 12, NULL, heads,
+    tp_tensor *plain = tp_gpt_edited_logits(m, tokens, 2, 12, NULL, 0, heads,
                                             arena);
     tp_head_edit self = {0, 1, heads[0]};
-    tp_tensor *same = tp_gpt_edited_logits(m, tokens, 2, 12, &self, NULL,
+    tp_tensor *same = tp_gpt_edited_logits(m, tokens, 2, 12, &self, 1, NULL,
                                            arena);
     ok(largest_difference(plain, same) == 0,
        "patching a head with its own output changes nothing");
     tp_tensor *zeros = tp_tensor_new(arena, heads[0]->shape, TP_NO_GRAD);
     tp_head_edit patched = {0, 1, zeros}, ablated = {0, 1, NULL};
-    tp_tensor *a = tp_gpt_edited_logits(m, tokens, 2, 12, &patched, NULL,
+    tp_tensor *a = tp_gpt_edited_logits(m, tokens, 2, 12, &patched, 1, NULL,
                                         arena);
-    tp_tensor *b = tp_gpt_edited_logits(m, tokens, 2, 12, &ablated, NULL,
+    tp_tensor *b = tp_gpt_edited_logits(m, tokens, 2, 12, &ablated, 1, NULL,
                                         arena);
     ok(largest_difference(a, b) == 0, "patching a head with zeros ablates it");
     ok(m->depth == NULL, "the model is left without per-layer options");
@@ -227,7 +228,8 @@ static void rollout(void)
                     direct += mixed(maps[2], i, a) * mixed(maps[1], a, b)
                               * mixed(maps[0], b, j);
             off_three = fmax(off_three, fabs(three[i * T + j] - direct));
-            off_one = fmax(off_one, fabs(one[i * T + j] - mixed(maps[0], i, j)));
+            off_one = fmax(off_one,
+                           fabs(one[i * T + j] - mixed(maps[0], i, j)));
             row += three[i * T + j];
         }
         off_rows = fmax(off_rows, fabs(row - 1.0));
@@ -270,15 +272,15 @@ static void a_look_that_changes_nothing(void)
     int tokens[6] = {1, 3, 6, 0, 2, 4}, v = 8;
     tp_tensor **maps = tp_gpt_attention_maps(m, tokens, 6, arena);
     float weight = *tp_at4(maps[0], 0, 0, 5, 2);
-    tp_tensor *z = tp_gpt_edited_logits(m, tokens, 1, 6, NULL, NULL, arena);
+    tp_tensor *z = tp_gpt_edited_logits(m, tokens, 1, 6, NULL, 0, NULL, arena);
     tp_head_edit ablate = {0, 0, NULL};
     float moved = largest_difference(
-        z, tp_gpt_edited_logits(m, tokens, 1, 6, &ablate, NULL, arena));
+        z, tp_gpt_edited_logits(m, tokens, 1, 6, &ablate, 1, NULL, arena));
     for (int other = 0; other < v; other++) {
         int changed[6];
         memcpy(changed, tokens, sizeof changed);
         changed[2] = other;
-        tp_tensor *y = tp_gpt_edited_logits(m, changed, 1, 6, NULL, NULL,
+        tp_tensor *y = tp_gpt_edited_logits(m, changed, 1, 6, NULL, 0, NULL,
                                             arena);
         moved = fmaxf(moved, tp_max_abs_diff(
                                  tp_slice(arena, z, 1, 5, 1),
@@ -295,6 +297,56 @@ static void a_look_that_changes_nothing(void)
     tp_gpt_free(m);
 }
 
+/* <<t-interpret: probes>> */
+static void hidden_states_make_the_logits(void)
+{
+    tp_gpt *m = small_gpt(false, 6);
+    int tokens[12] = {1, 5, 2, 7, 5, 9, 2, 4, 11, 0, 3, 3};
+    tp_tensor **h = tp_gpt_hidden_states(m, tokens, 1, 12, arena);
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *z = tp_matmul(&g, tp_block_norm(&g, h[2], m->ln_f_w,
+                                               m->ln_f_b),
+                             tp_transpose(arena, m->wte, 0, 1));
+    ok(tp_max_abs_diff(z, tp_gpt_forward(&g, m, tokens, 1, 12)) < 1e-5
+           && h[0]->data[5 * 16] == m->wte->data[9 * 16],
+       "the last hidden state gives the logits; the first is the embedding");
+    tp_gpt_free(m);
+}
+/* <<t-interpret: probes>> */
+static void probes(void)
+{
+    hidden_states_make_the_logits();
+    enum { N = 1200, TRAIN = 800 };
+    static float x[N * 2];
+    static int linear[N], random[N], tokens[N], control[N], ones[N];
+    tp_rng rng = tp_rng_seeded(375, 6);
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = tp_rng_uniform(&rng) - 0.5f;
+        x[2 * i + 1] = tp_rng_uniform(&rng) - 0.5f;
+        linear[i] = x[2 * i] > 0;
+        random[i] = (int)tp_rng_below(&rng, 2);
+        tokens[i] = (int)tp_rng_below(&rng, 10);
+        ones[i] = 1;
+    }
+    double a = tp_probe_accuracy(x, linear, N, 2, 2, TRAIN, 200),
+           r = tp_probe_accuracy(x, random, N, 2, 2, TRAIN, 200);
+    ok(a > 0.95 && r < 0.62, "a probe reads a linear property (%.3f) and "
+       "not random labels (%.3f)", a, r);
+    /* <<t-interpret: control labels>> */
+    tp_control_labels(tokens, linear, N, 10, 1, control);
+    bool by_type = true;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < i && by_type; j++)
+            by_type = tokens[i] != tokens[j] || control[i] == control[j];
+    tp_control_labels(tokens, ones, N, 10, 1, control);
+    bool all_ones = true;
+    for (int i = 0; i < N; i++)
+        all_ones &= control[i] == 1;
+    ok(by_type && all_ones, "control labels are a function of the token, "
+       "drawn from the labels");
+}
+
 int main(void)
 {
     arena = tp_arena_new("test");
@@ -303,6 +355,7 @@ int main(void)
     attributions();
     rollout();
     a_look_that_changes_nothing();
+    probes();
     tp_arena_free(arena);
     return done_testing();
 }

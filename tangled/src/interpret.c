@@ -7,17 +7,9 @@
 #include "tp/ops.h"
 
 /* <<interpret: the attention-only GPT>> */
-static tp_tensor *no_mlp(tp_graph *g, tp_tensor *x, int layer, void *context)
-{
-    (void)layer, (void)context;
-    return tp_scale(g, x, 0.0f);
-}
-
 tp_gpt *tp_gpt_attention_only(tp_gpt_config config)
 {
-    tp_gpt *m = tp_gpt_new_modern(config, (tp_gpt_modern){.no_mlp = true});
-    m->mlp = no_mlp;
-    return m;
+    return tp_gpt_new_modern(config, (tp_gpt_modern){.no_mlp = true});
 }
 
 /* <<interpret: the task>> */
@@ -68,8 +60,8 @@ double tp_induction_score(const tp_tensor *map, int head, int period)
 
 /* <<interpret: editing a head>> */
 typedef struct head_hook {
-    const tp_head_edit *edit;
-    int layer;
+    const tp_head_edit *edits;
+    int n, layer;
     tp_tensor **record;
     tp_arena *arena;
 } head_hook;
@@ -81,50 +73,57 @@ static tp_tensor *edit_heads(tp_graph *g, tp_tensor *heads, void *context)
     head_hook *hook = context;
     if (hook->record != NULL)
         *hook->record = heads;
-    if (hook->edit == NULL || hook->edit->layer != hook->layer)
-        return heads;
-    tp_tensor *out = tp_tensor_new(hook->arena, heads->shape, TP_NO_GRAD);
-    tp_copy(out, heads);
-    const tp_tensor *source = hook->edit->source;
-    tp_check(source == NULL || (tp_tensor_is_contiguous(source)
-                                && source->shape.ndim == 4
-                                && memcmp(source->shape.dim, out->shape.dim,
-                                          sizeof out->shape.dim) == 0),
-             "tp_gpt_edited_logits: a source of shape %s for heads %s",
-             source ? tp_shape_str(source->shape).text : "",
-             tp_shape_str(out->shape).text);
-    /* <<interpret: replace one head's output>> */
-    int b_count = out->shape.dim[0], h_count = out->shape.dim[1];
-    long block = (long)out->shape.dim[2] * out->shape.dim[3];
-    for (int b = 0; b < b_count; b++) {
-        long at = ((long)b * h_count + hook->edit->head) * block;
-        if (source == NULL)
-            memset(out->data + at, 0, (size_t)block * sizeof *out->data);
-        else
-            memcpy(out->data + at, source->data + at,
-                   (size_t)block * sizeof *out->data);
+    tp_tensor *out = NULL;
+    for (int e = 0; e < hook->n; e++) {
+        const tp_head_edit *edit = &hook->edits[e];
+        if (edit->layer != hook->layer)
+            continue;
+        if (out == NULL) {
+            out = tp_tensor_new(hook->arena, heads->shape, TP_NO_GRAD);
+            tp_copy(out, heads);
+        }
+        /* <<interpret: check the source>> */
+        const tp_tensor *source = edit->source;
+        tp_check(source == NULL || (tp_tensor_is_contiguous(source)
+                                    && source->shape.ndim == 4
+                                    && memcmp(source->shape.dim, out->shape.dim,
+                                              sizeof out->shape.dim) == 0),
+                 "tp_gpt_edited_logits: a source of shape %s for heads %s",
+                 source ? tp_shape_str(source->shape).text : "",
+                 tp_shape_str(out->shape).text);
+        /* <<interpret: replace one head's output>> */
+        int b_count = out->shape.dim[0], h_count = out->shape.dim[1];
+        long block = (long)out->shape.dim[2] * out->shape.dim[3];
+        for (int b = 0; b < b_count; b++) {
+            long at = ((long)b * h_count + edit->head) * block;
+            if (source == NULL)
+                memset(out->data + at, 0, (size_t)block * sizeof *out->data);
+            else
+                memcpy(out->data + at, source->data + at,
+                       (size_t)block * sizeof *out->data);
+        }
     }
-    return out;
+    return out != NULL ? out : heads;
 }
 
 tp_tensor *tp_gpt_edited_logits(tp_gpt *m, const int *tokens, int batch,
-                                int length, const tp_head_edit *edit,
+                                int length, const tp_head_edit *edits, int n,
                                 tp_tensor **heads, tp_arena *arena)
 {
     int layers = m->config.n_layer;
-    tp_check(edit == NULL || (edit->layer >= 0 && edit->layer < layers
-                              && edit->head >= 0
-                              && edit->head < m->config.n_head),
-             "tp_gpt_edited_logits: head %d of layer %d in a model of %d "
-             "layers of %d heads", edit ? edit->head : 0,
-             edit ? edit->layer : 0, layers, m->config.n_head);
+    for (int e = 0; e < n; e++)
+        tp_check(edits[e].layer >= 0 && edits[e].layer < layers
+                     && edits[e].head >= 0 && edits[e].head < m->config.n_head,
+                 "tp_gpt_edited_logits: head %d of layer %d in a model of %d "
+                 "layers of %d heads", edits[e].head, edits[e].layer, layers,
+                 m->config.n_head);
     tp_block_depth *kept = m->depth;
     m->depth = tp_arena_zeroed(arena, (size_t)layers, sizeof *m->depth);
     head_hook *hooks = tp_arena_zeroed(arena, (size_t)layers, sizeof *hooks);
     for (int l = 0; l < layers; l++) {
         if (kept != NULL)
             m->depth[l] = kept[l];
-        hooks[l] = (head_hook){edit, l, heads ? &heads[l] : NULL, arena};
+        hooks[l] = (head_hook){edits, n, l, heads ? &heads[l] : NULL, arena};
         m->depth[l].heads = edit_heads;
         m->depth[l].heads_context = &hooks[l];
     }
@@ -137,12 +136,12 @@ tp_tensor *tp_gpt_edited_logits(tp_gpt *m, const int *tokens, int batch,
 
 /* <<interpret: the loss at each position>> */
 void tp_gpt_position_losses(tp_gpt *m, const int *tokens, int batch,
-                            int length, const tp_head_edit *edit,
+                            int length, const tp_head_edit *edits, int n,
                             double *losses)
 {
     tp_arena *arena = tp_arena_new("position losses");
-    tp_tensor *z = tp_gpt_edited_logits(m, tokens, batch, length, edit, NULL,
-                                        arena);
+    tp_tensor *z = tp_gpt_edited_logits(m, tokens, batch, length, edits, n,
+                                        NULL, arena);
     int v = m->config.vocab_size;
     for (int t = 0; t + 1 < length; t++) {
         double total = 0.0;
@@ -255,9 +254,10 @@ double tp_integrated_gradients(tp_gpt *m, const int *tokens, int length,
     double *mean = calloc((size_t)n, sizeof *mean), f = 0.0;
     tp_check(grad != NULL && mean != NULL, "out of memory");
     for (int k = 1; k <= steps; k++) {
-        gradient_at(&p, ((float)k - 0.5f) / (float)steps, grad);
+        double u = (k - 0.5) / steps;
+        gradient_at(&p, (float)(u * u * u), grad);
         for (long i = 0; i < n; i++)
-            mean[i] += grad[i] / (double)steps;
+            mean[i] += grad[i] * 3 * u * u / steps;
     }
     f = gradient_at(&p, 1.0f, grad);
     *at_baseline = gradient_at(&p, 0.0f, grad);
@@ -308,4 +308,107 @@ void tp_attention_rollout(tp_tensor *const maps[], int layers, float *rollout)
     for (long ij = 0; ij < (long)t * t; ij++)
         rollout[ij] = (float)r[ij];
     free(r), free(a), free(next);
+}
+
+/* <<interpret: probes>> */
+tp_tensor **tp_gpt_hidden_states(tp_gpt *m, const int *tokens, int batch,
+                                 int length, tp_arena *arena)
+{
+    int layers = m->config.n_layer;
+    tp_tensor **states = tp_arena_zeroed(arena, (size_t)layers + 1,
+                                         sizeof *states);
+    tp_block_depth *kept = m->depth;
+    m->depth = tp_arena_zeroed(arena, (size_t)layers, sizeof *m->depth);
+    for (int l = 0; l < layers; l++) {
+        if (kept != NULL)
+            m->depth[l] = kept[l];
+        m->depth[l].output = &states[l + 1];
+    }
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    states[0] = tp_embedding(&g, m->wte, tokens, tp_shape2(batch, length));
+    tp_gpt_forward(&g, m, tokens, batch, length);
+    m->depth = kept;
+    return states;
+}
+/* <<interpret: probes>> */
+static void standardise(float *x, int n, int dim, int train)
+{
+    for (int j = 0; j < dim; j++) {
+        double mean = 0.0, var = 0.0;
+        for (int i = 0; i < train; i++)
+            mean += x[(long)i * dim + j] / train;
+        for (int i = 0; i < train; i++) {
+            double d = x[(long)i * dim + j] - mean;
+            var += d * d / train;
+        }
+        for (int i = 0; i < n; i++)
+            x[(long)i * dim + j] = (float)((x[(long)i * dim + j] - mean)
+                                           / sqrt(var + 1e-6));
+    }
+}
+/* <<interpret: probes>> */
+double tp_probe_accuracy(const float *x, const int *labels, int n, int dim,
+                         int classes, int train, int steps)
+{
+    tp_check(n > train && train > 0 && dim > 0 && classes >= 2 && steps > 0,
+             "tp_probe_accuracy: %d rows, %d to train on, width %d, %d "
+             "classes, %d steps", n, train, dim, classes, steps);
+    tp_arena *arena = tp_arena_new("probe");
+    tp_tensor *features = tp_tensor_from(arena, tp_shape2(n, dim), x);
+    standardise(features->data, n, dim, train);
+    tp_params params = {0};
+    tp_tensor *w = tp_param_new(&params, arena, "probe.weight",
+                                tp_shape2(dim, classes));
+    tp_tensor *b = tp_param_new(&params, arena, "probe.bias",
+                                tp_shape1(classes));
+    /* <<interpret: fit the probe>> */
+    tp_optimizer *opt = tp_optimizer_new(&params, (tp_optimizer_config){
+        .kind = TP_ADAM, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f});
+    tp_arena *step = tp_arena_new("probe step");
+    tp_graph g = tp_graph_on(step);
+    tp_tensor *rows = tp_slice(arena, features, 0, 0, train);
+    for (int s = 0; s < steps; s++) {
+        tp_zero_grad(&params);
+        tp_backward(&g, tp_cross_entropy(&g, tp_linear(&g, rows, w, b), labels,
+                                         -1));
+        tp_optimizer_step(opt, 0.05f);
+        tp_graph_reset(&g);
+    }
+    tp_optimizer_free(opt);
+    tp_arena_free(step);
+    /* <<interpret: count the probe's hits on the other rows>> */
+    long hits = 0;
+    for (int i = train; i < n; i++) {
+        const float *row = features->data + (long)i * dim;
+        int best = 0;
+        double best_score = -INFINITY;
+        for (int c = 0; c < classes; c++) {
+            double score = b->data[c];
+            for (int j = 0; j < dim; j++)
+                score += row[j] * w->data[(long)j * classes + c];
+            if (score > best_score)
+                best = c, best_score = score;
+        }
+        hits += best == labels[i];
+    }
+    tp_params_free(&params);
+    tp_arena_free(arena);
+    return (double)hits / (n - train);
+}
+/* <<interpret: probes>> */
+void tp_control_labels(const int *tokens, const int *labels, int n,
+                       int vocab, uint64_t seed, int *control)
+{
+    int *of_type = malloc((size_t)vocab * sizeof *of_type);
+    tp_check(of_type != NULL && n > 0, "tp_control_labels: %d rows", n);
+    tp_rng rng = tp_rng_seeded(seed, 375);
+    for (int v = 0; v < vocab; v++)
+        of_type[v] = labels[tp_rng_below(&rng, (uint32_t)n)];
+    for (int i = 0; i < n; i++) {
+        tp_check(tokens[i] >= 0 && tokens[i] < vocab,
+                 "tp_control_labels: token %d of %d", tokens[i], vocab);
+        control[i] = of_type[tokens[i]];
+    }
+    free(of_type);
 }

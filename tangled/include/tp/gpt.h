@@ -22,7 +22,7 @@ typedef struct tp_gpt_modern {
     int kv_heads;   /* of keys and values (GQA, MQA); 0: n_head */
     bool rms_norm;  /* RMSNorm instead of LayerNorm */
     bool swiglu;    /* a SwiGLU MLP instead of GELU's */
-    bool no_mlp;    /* blocks without MLP: mlp gives it (Chapter 280) */
+    bool no_mlp;    /* blocks without MLP: mlp gives it, or none */
 } tp_gpt_modern;
 
 typedef tp_tensor *tp_gpt_mlp(tp_graph *g, tp_tensor *x, int layer,

@@ -18,10 +18,10 @@ typedef struct tp_head_edit {
 } tp_head_edit;
 
 tp_tensor *tp_gpt_edited_logits(tp_gpt *m, const int *tokens, int batch,
-                                int length, const tp_head_edit *edit,
+                                int length, const tp_head_edit *edits, int n,
                                 tp_tensor **heads, tp_arena *arena);
 void tp_gpt_position_losses(tp_gpt *m, const int *tokens, int batch,
-                            int length, const tp_head_edit *edit,
+                            int length, const tp_head_edit *edits, int n,
                             double *losses);
 
 /* <<interpret.h: attributions>> */
@@ -34,5 +34,13 @@ double tp_integrated_gradients(tp_gpt *m, const int *tokens, int length,
 /* <<interpret.h: rollout>> */
 void tp_attention_rollout(tp_tensor *const maps[], int layers,
                           float *rollout);
+
+/* <<interpret.h: probes>> */
+tp_tensor **tp_gpt_hidden_states(tp_gpt *m, const int *tokens, int batch,
+                                 int length, tp_arena *arena);
+double tp_probe_accuracy(const float *x, const int *labels, int n, int dim,
+                         int classes, int train, int steps);
+void tp_control_labels(const int *tokens, const int *labels, int n,
+                       int vocab, uint64_t seed, int *control);
 
 #endif
