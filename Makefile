@@ -477,7 +477,9 @@ measure-depth: measure-instability measure-oversmoothing
 
 # Interpretability: a two-layer attention-only GPT on repeated tokens (6,000
 # steps, about a minute on one core), its heads found, ablated and patched;
-# then the attributions and the rollout of one of its predictions.
+# the attributions and the rollout of one of its predictions; a small GPT
+# trained on the book (600 steps, half a minute) and probes of its layers.
+# Two minutes in all on one core of the shared machine.
 INDUCTION_MODEL := $(OBJ)/induction.safetensors
 measure-interpretability: programs
 	$(OBJ)/tp explain induction --tsv figures/data/interpretability-induction.tsv \
@@ -486,6 +488,10 @@ measure-interpretability: programs
 	    --steps 256 --tsv figures/data/interpretability-saliency.tsv
 	$(OBJ)/tp explain rollout --model $(INDUCTION_MODEL) \
 	    --tsv figures/data/interpretability-rollout.tsv
+	$(OBJ)/tp gpt train --steps 600 --layers 2 --width 64 --heads 2 \
+	    --context 64 --batch 8 --save-every 0 --out $(OBJ)/probe-gpt.safetensors
+	$(OBJ)/tp explain probe --model $(OBJ)/probe-gpt.safetensors \
+	    --tsv figures/data/interpretability-probe.tsv
 
 # Slow decoding: a target GPT (4 layers of width 128) and two drafts (a
 # quarter and a half of its width), 100 steps each on the book, then

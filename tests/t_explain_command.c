@@ -23,8 +23,22 @@ int main(void)
         struct tap_outcome use = tp(line);
         ok(use.status == 0, "tp explain %s explains the saved model", uses[i]);
     }
+    /* <<t-explain-command: a small run>> */
+    struct tap_outcome book = tp("gpt train --steps 2 --layers 1 --width 8 "
+                                 "--heads 1 --context 8 --batch 1 --save-every 0 "
+                                 "--out /tmp/tp-explain-book.safetensors");
+    struct tap_outcome probe = tp("explain probe --model "
+                                  "/tmp/tp-explain-book.safetensors --windows 6 "
+                                  "--property paren");
+    ok(book.status == 0 && probe.status == 0 && strstr(probe.output, "paren")
+           && strstr(probe.output, "selectivity"),
+       "tp explain probe probes every layer for a property, with its control");
     /* <<t-explain-command: bad settings>> */
     static const char *const bad[][2] = {
+        {"explain probe --model /tmp/tp-explain-book.safetensors --property x",
+         "--property x: code, paren or position"},
+        {"explain probe --model /tmp/tp-explain.safetensors",
+         "not the 256 bytes of the book"},
         {"explain patch --model /tmp/tp-explain.safetensors --layer 2",
          "--layer is past the model's last layer"},
         {"explain patch --model /tmp/tp-explain.safetensors --head 2",
@@ -44,6 +58,7 @@ int main(void)
            "tp %s: refused in one line", bad[i][0]);
     }
     unlink("/tmp/tp-explain.safetensors");
+    unlink("/tmp/tp-explain-book.safetensors");
     unlink("/tmp/tp-explain.tsv");
     return done_testing();
 }

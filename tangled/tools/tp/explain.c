@@ -590,6 +590,170 @@ static int explain_rollout(void)
     tp_arena_free(arena), tp_gpt_free(m);
     return 0;
 }
+/* <<tp explain: commands>> */
+static const char *ex_property = NULL;
+static int ex_windows = 48;
+
+static const option probe_options[] = {
+    {"--model", OPTION_STRING, &ex_model, 0, 0, "a GPT checkpoint of 256 "
+     "tokens"},
+    {"--property", OPTION_STRING, &ex_property, 0, 0,
+     "code, paren or position (default: all three)"},
+    {"--windows", OPTION_INT, &ex_windows, 3, 100000,
+     "windows of the book, two thirds to train on"},
+    {"--seed", OPTION_INT, &ex_seed, 0, 1000000000, "the seed"},
+    {"--tsv", OPTION_STRING, &ex_tsv, 0, 0, "write the result as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+enum { PROPERTIES = 3 };
+static const char *const property_names[PROPERTIES] = {"code", "paren",
+                                                       "position"};
+static const int property_classes[PROPERTIES] = {2, 2, 4};
+/* <<tp explain: commands>> */
+static bool line_starts(const unsigned char *text, long n, long at,
+                        const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return at + (long)k <= n && memcmp(text + at, prefix, k) == 0;
+}
+
+static bool opens_chunk(const unsigned char *text, long n, long at)
+{
+    if (!line_starts(text, n, at, "<<"))
+        return false;
+    long end = at;
+    while (end < n && text[end] != '\n')
+        end++;
+    return end - at >= 5 && memcmp(text + end - 3, ">>=", 3) == 0;
+}
+/* <<tp explain: commands>> */
+static void text_properties(const unsigned char *text, long n,
+                            unsigned char *code, unsigned char *paren)
+{
+    bool inside = false;
+    int depth = 0;
+    for (long i = 0; i < n; i++) {
+        if (i == 0 || text[i - 1] == '\n') {
+            depth = 0;
+            if (opens_chunk(text, n, i))
+                inside = true;
+            else if (text[i] == '@')
+                inside = false;
+        }
+        code[i] = inside;
+        paren[i] = depth > 0;
+        depth += text[i] == '(' ? 1 : text[i] == ')' && depth > 0 ? -1 : 0;
+    }
+}
+/* <<tp explain: commands>> */
+static void probe_layers(tp_tensor **states, int layers, const int *tokens,
+                         const int *labels, int rows, int classes,
+                         int which, FILE *tsv)
+{
+    int train = rows * 2 / 3, dim = states[0]->shape.dim[2];
+    int *control = malloc((size_t)rows * sizeof *control);
+    tp_check(control != NULL, "out of memory");
+    tp_control_labels(tokens, labels, rows, 256, (uint64_t)ex_seed, control);
+    /* <<explain probe: the majority's accuracy>> */
+    long count[4] = {0};
+    for (int i = train; i < rows; i++)
+        count[labels[i]]++;
+    long most = 0;
+    for (int k = 0; k < classes; k++)
+        most = count[k] > most ? count[k] : most;
+    double majority = (double)most / (rows - train);
+    for (int l = 0; l <= layers; l++) {
+        double a = tp_probe_accuracy(states[l]->data, labels, rows, dim,
+                                     classes, train, 200);
+        double c = tp_probe_accuracy(states[l]->data, control, rows, dim,
+                                     classes, train, 200);
+        printf("%-9s %5d  %8.3f  %7.3f  %11.3f  %8.3f\n",
+               property_names[which], l, a, c, a - c, majority);
+        if (tsv != NULL)
+            fprintf(tsv, "probe\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.4f\n", which, l,
+                    a, c, a - c, majority);
+    }
+    free(control);
+}
+/* <<tp explain: commands>> */
+static int probe_property(void)
+{
+    if (ex_property == NULL)
+        return -1;
+    for (int p = 0; p < PROPERTIES; p++)
+        if (strcmp(ex_property, property_names[p]) == 0)
+            return p;
+    fprintf(stderr, "tp explain probe: --property %s: code, paren or "
+            "position\n", ex_property);
+    return -2;
+}
+/* <<tp explain: commands>> */
+static int explain_probe(void)
+{
+    int chosen = probe_property();
+    if (chosen == -2 || (ex_tsv != NULL && check_output("explain probe",
+                                                         ex_tsv)))
+        return 1;
+    tp_gpt *m = load_model("explain probe");
+    if (m != NULL && m->config.vocab_size != 256) {
+        fprintf(stderr, "tp explain probe: the model has %d tokens, not the "
+                "256 bytes of the book\n", m->config.vocab_size);
+        tp_gpt_free(m), m = NULL;
+    }
+    if (m == NULL)
+        return 1;
+    /* <<explain probe: windows of the book>> */
+    tp_corpus book = tp_corpus_book();
+    int t = m->config.n_positions < 64 ? m->config.n_positions : 64;
+    int rows = ex_windows * t;
+    int *tokens = malloc((size_t)rows * sizeof *tokens),
+        *labels = malloc((size_t)rows * sizeof *labels);
+    unsigned char *code = malloc((size_t)book.size),
+                  *paren = malloc((size_t)book.size);
+    tp_check(tokens != NULL && labels != NULL && code != NULL && paren != NULL,
+             "out of memory");
+    text_properties(book.bytes, book.size, code, paren);
+    tp_rng rng = tp_rng_seeded((uint64_t)ex_seed, 5);
+    long *starts = malloc((size_t)ex_windows * sizeof *starts);
+    tp_check(starts != NULL, "out of memory");
+    for (int w = 0; w < ex_windows; w++) {
+        starts[w] = (long)tp_rng_below(&rng, (uint32_t)(book.size - t));
+        for (int i = 0; i < t; i++)
+            tokens[w * t + i] = book.bytes[starts[w] + i];
+    }
+    /* <<explain probe: probe every layer>> */
+    tp_arena *arena = tp_arena_new("probe");
+    tp_tensor **states = tp_gpt_hidden_states(m, tokens, ex_windows, t, arena);
+    FILE *tsv = ex_tsv != NULL ? fopen(ex_tsv, "w") : NULL;
+    /* <<explain probe: describe the run>> */
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp explain probe\n# %s: %d windows of %d "
+                "bytes of the book, two thirds to train on; properties 0 code, "
+                "1 paren, 2 position\nrow\tproperty\tlayer\taccuracy\tcontrol"
+                "\tselectivity\tmajority\n", ex_model, ex_windows, t);
+    }
+    printf("property  layer  accuracy  control  selectivity  majority\n");
+    for (int p = 0; p < PROPERTIES; p++) {
+        if (chosen >= 0 && p != chosen)
+            continue;
+        for (int w = 0; w < ex_windows; w++)
+            for (int i = 0; i < t; i++)
+                labels[w * t + i] = p == 0 ? code[starts[w] + i]
+                                    : p == 1 ? paren[starts[w] + i]
+                                             : i * 4 / t;
+        probe_layers(states, m->config.n_layer, tokens, labels, rows,
+                     property_classes[p], p, tsv);
+    }
+    if (tsv != NULL)
+        fclose(tsv);
+    tp_arena_free(arena);
+    free(starts);
+    free(tokens), free(code), free(paren), free(labels);
+    tp_gpt_free(m);
+    return 0;
+}
 
 /* <<tp explain: figures>> */
 static int labelled(const table *t, const char *label, int x_column,
@@ -817,6 +981,8 @@ static const command explain_commands[] = {
      "prediction", saliency_options, explain_saliency, NULL},
     {"explain rollout", "attention rollout through every layer, against the "
      "last layer's weights", rollout_options, explain_rollout, NULL},
+    {"explain probe", "linear probes of every layer for properties of the "
+     "book, with control tasks", probe_options, explain_probe, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
