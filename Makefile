@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch measure-xl handout handout-check exercise \
+    measure-performer measure-switch measure-interpretability measure-xl handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -239,6 +239,7 @@ help:
 	@echo "make course-check  check every assignment of the course"
 	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
+	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions and rollout (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -546,6 +547,24 @@ measure-oversmoothing: programs
 	$(OBJ)/tp oversmoothing compare --tsv figures/data/oversmoothing.tsv
 
 measure-depth: measure-instability measure-oversmoothing
+
+# Interpretability: a two-layer attention-only GPT on repeated tokens (6,000
+# steps, about a minute on one core), its heads found, ablated and patched;
+# the attributions and the rollout of one of its predictions; a small GPT
+# trained on the book (600 steps, half a minute) and probes of its layers.
+# Two minutes in all on one core of the shared machine.
+INDUCTION_MODEL := $(OBJ)/induction.safetensors
+measure-interpretability: programs
+	$(OBJ)/tp explain induction --tsv figures/data/interpretability-induction.tsv \
+	    --save $(INDUCTION_MODEL)
+	$(OBJ)/tp explain saliency --model $(INDUCTION_MODEL) \
+	    --steps 256 --tsv figures/data/interpretability-saliency.tsv
+	$(OBJ)/tp explain rollout --model $(INDUCTION_MODEL) \
+	    --tsv figures/data/interpretability-rollout.tsv
+	$(OBJ)/tp gpt train --steps 600 --layers 2 --width 64 --heads 2 \
+	    --context 64 --batch 8 --save-every 0 --out $(OBJ)/probe-gpt.safetensors
+	$(OBJ)/tp explain probe --model $(OBJ)/probe-gpt.safetensors \
+	    --tsv figures/data/interpretability-probe.tsv
 
 # Slow decoding: a target GPT (4 layers of width 128) and two drafts (a
 # quarter and a half of its width), 100 steps each on the book, then

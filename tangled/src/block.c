@@ -209,6 +209,8 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
     tp_tensor *heads = attend(g, q, k, views[2], &self);
     if (o->depth != NULL && o->depth->drop_head > 0)
         heads = tp_drop_heads(g, heads, o->depth->drop_head, o->depth->rng);
+    if (o->depth != NULL && o->depth->heads != NULL)
+        heads = o->depth->heads(g, heads, o->depth->heads_context);
     return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
 }
 

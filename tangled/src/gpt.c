@@ -116,12 +116,21 @@ static tp_tensor *layer_mlp(tp_graph *g, tp_tensor *x, const void *context)
     return call->m->mlp(g, x, call->layer, call->m->mlp_context);
 }
 
+static tp_tensor *no_mlp(tp_graph *g, tp_tensor *x, const void *context)
+{
+    (void)context;
+    return tp_scale(g, x, 0.0f);  /* attention only: the MLP adds nothing */
+}
+
 static const mlp_call *layer_call(tp_graph *g, tp_gpt *m, int layer)
 {
     mlp_call *call = tp_arena_alloc(g->arena, sizeof *call);
     *call = (mlp_call){m, layer};
     return call;
 }
+
+static tp_tensor *forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x,
+                                   tp_tensor **weights);
 
 static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length, tp_tensor **weights)
@@ -131,13 +140,19 @@ static tp_tensor *forward(tp_graph *g, tp_gpt *m, const int *tokens,
              "tp_gpt_forward: %d tokens, but the model has %d positions",
              length, m->config.n_positions);
     tp_tensor *x = tp_embedding(g, m->wte, tokens, tp_shape2(batch, length));
+    return forward_embedded(g, m, x, weights);
+}
+
+static tp_tensor *forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x,
+                                   tp_tensor **weights)
+{
     x = tp_position_embed(g, &m->encoding, m->wpe, x, 0);
     tp_block_options o = {.heads = m->config.n_head, .self.causal = true,
                           .attend = m->attention,
                           .positions = tp_position_attend};
     o.post_ln = m->post_ln;
     o.kv_heads = m->modern.kv_heads;
-    o.mlp = m->mlp != NULL ? layer_mlp : NULL;
+    o.mlp = m->mlp != NULL ? layer_mlp : m->modern.no_mlp ? no_mlp : NULL;
     for (int i = 0; i < m->config.n_layer; i++) {
         o.depth = m->depth != NULL ? &m->depth[i] : NULL;
         o.mlp_context = m->mlp != NULL ? layer_call(g, m, i) : NULL;
@@ -156,6 +171,17 @@ tp_tensor *tp_gpt_forward(tp_graph *g, tp_gpt *m, const int *tokens,
                           int batch, int length)
 {
     return forward(g, m, tokens, batch, length, NULL);
+}
+
+tp_tensor *tp_gpt_forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x)
+{
+    tp_check(x->shape.ndim == 3 && x->shape.dim[2] == m->config.n_embd
+                 && (x->shape.dim[1] <= m->config.n_positions
+                     || m->config.positions != TP_POSITIONS_LEARNED),
+             "tp_gpt_forward_embedded: token embeddings %s for width %d and "
+             "%d positions", tp_shape_str(x->shape).text, m->config.n_embd,
+             m->config.n_positions);
+    return forward_embedded(g, m, x, NULL);
 }
 
 tp_tensor **tp_gpt_attention_maps(tp_gpt *m, const int *tokens, int length,
@@ -236,7 +262,7 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
 {
     tp_check(c->length < c->capacity, "the KV cache is full (%d positions)",
              c->capacity);
-    tp_check(!m->post_ln && m->depth == NULL && m->mlp == NULL,
+    tp_check(!m->post_ln && m->depth == NULL && !m->modern.no_mlp,
              "tp_gpt_step: the cache decodes pre-LN blocks without depth "
              "options or experts only");
     tp_graph g = tp_graph_on(scratch);
@@ -274,7 +300,7 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
              "tp_gpt_extend: %d tokens at position %d, but the model has %d "
              "positions", n, at, m->config.n_positions);
     tp_check(m->config.positions == TP_POSITIONS_LEARNED && !m->post_ln
-                 && m->depth == NULL && m->mlp == NULL,
+                 && m->depth == NULL && !m->modern.no_mlp,
              "tp_gpt_extend: only for GPT-2's block with learned positions, "
              "not %s positions", tp_position_name(m->config.positions));
     tp_graph g = tp_graph_on(scratch);
@@ -405,8 +431,9 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
     snprintf(kv, sizeof kv, "%d", m->modern.kv_heads);
     tp_metadata_set(&meta, "n_kv_head", kv);
     tp_metadata_set(&meta, "norm", m->modern.rms_norm ? "rmsnorm" : "layernorm");
-    tp_metadata_set(&meta, "mlp", m->modern.no_mlp   ? "none"
-                                  : m->modern.swiglu ? "swiglu" : "gelu");
+    tp_metadata_set(&meta, "mlp", !m->modern.no_mlp ? (m->modern.swiglu
+                                                       ? "swiglu" : "gelu")
+                                  : m->mlp != NULL ? "none" : "attention-only");
     int n = m->params.count;
     tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
     tp_check(all != NULL, "out of memory");
@@ -504,10 +531,13 @@ static int config_modern(const char *path, const tp_metadata *meta,
         return tp_error_set(error, "%s: %ld key-value heads do not divide %d "
                             "heads", path, n, config->n_head);
     modern->kv_heads = (int)n;
+    const char *mlp = tp_metadata_get(meta, "mlp");
+    modern->no_mlp = mlp != NULL && strcmp(mlp, "attention-only") == 0;
     return config_choice(path, meta, "norm", "layernorm", "rmsnorm",
                          &modern->rms_norm, error)
-                   || config_choice(path, meta, "mlp", "gelu", "swiglu",
-                                    &modern->swiglu, error)
+                   || (!modern->no_mlp
+                       && config_choice(path, meta, "mlp", "gelu", "swiglu",
+                                        &modern->swiglu, error))
                ? -1 : 0;
 }
 

@@ -32,6 +32,9 @@ void tp_block_make_variant(tp_block *b, tp_params *params, tp_arena *arena,
 void tp_init_gpt2(const tp_params *params, tp_rng *rng, int layers);
 
 /* <<block: options for deep stacks>> */
+typedef tp_tensor *tp_heads_hook(tp_graph *g, tp_tensor *heads,
+                                 void *context);
+
 typedef struct tp_block_depth {
     float skip;              /* the input's weight: a x + f(x); 0: 1 */
     bool no_skip;            /* no residual at all: f(x) */
@@ -41,6 +44,8 @@ typedef struct tp_block_depth {
     float drop_head;         /* DropHead's probability; 0: none */
     tp_rng *rng;             /* DropHead's draws */
     tp_tensor **output;      /* receives the block's output */
+    tp_heads_hook *heads;    /* sees, may replace, the heads' outputs */
+    void *heads_context;
 } tp_block_depth;
 
 /* <<block: running a block>> */

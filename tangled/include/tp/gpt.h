@@ -22,7 +22,7 @@ typedef struct tp_gpt_modern {
     int kv_heads;   /* of keys and values (GQA, MQA); 0: n_head */
     bool rms_norm;  /* RMSNorm instead of LayerNorm */
     bool swiglu;    /* a SwiGLU MLP instead of GELU's */
-    bool no_mlp;    /* blocks without MLP: mlp gives it (Chapter 280) */
+    bool no_mlp;    /* blocks without MLP: mlp gives it, or none */
 } tp_gpt_modern;
 
 typedef tp_tensor *tp_gpt_mlp(tp_graph *g, tp_tensor *x, int layer,
@@ -56,6 +56,7 @@ tp_tensor *tp_gpt_loss(tp_graph *g, tp_gpt *m, const int *tokens,
                        const int *targets, int batch, int length);
 tp_tensor **tp_gpt_attention_maps(tp_gpt *m, const int *tokens, int length,
                                   tp_arena *arena);
+tp_tensor *tp_gpt_forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x);
 
 /* <<gpt: decoding>> */
 typedef struct tp_gpt_cache {

@@ -44,6 +44,8 @@ const chapter_part *const chapter_parts[] = {
     &instability_part,
     /* <<program: the chapters' parts>> */
     &oversmoothing_part,
+    /* <<program: the chapters' parts>> */
+    &explain_part,
     NULL
 };
 
