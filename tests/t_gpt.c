@@ -109,6 +109,13 @@ static void training_and_sampling(void)
     tp_train(&g, &d.m->params, opt, &o, pattern_loss, &d, losses, NULL);
     ok(losses[59] < 0.5f * losses[0], "60 steps on a repeating pattern halve "
        "the loss (%.3f to %.3f)", losses[0], losses[59]);
+    tp_optimizer_free(opt);
+    tp_arena_free(step);
+    tp_gpt_free(d.m);
+}
+/* <<t-gpt: training and sampling>> */
+static void sampling(void)
+{
     /* <<t-gpt: sampling>> */
     float logits[6] = {0.1f, 2.0f, -1.0f, 1.9f, 0.0f, 0.5f};
     int draws[2][20];
@@ -129,9 +136,6 @@ static void training_and_sampling(void)
         top_two &= t == 1 || t == 3;
     }
     ok(top_two, "top-p 0.5 keeps only the two most likely tokens here");
-    tp_optimizer_free(opt);
-    tp_arena_free(step);
-    tp_gpt_free(d.m);
 }
 
 /* <<t-gpt: checkpoints>> */
@@ -554,12 +558,19 @@ static void swiglu_and_rmsnorm(void)
 
 int main(void)
 {
-    cache_agrees();
-    future_stays_hidden();
-    gradients();
-    training_and_sampling();
-    checkpoints();
-    grouped_query_attention();
-    swiglu_and_rmsnorm();
+    if (exercise_tests("gpt.kv-cache"))
+        cache_agrees();
+    if (general_tests()) {
+        future_stays_hidden();
+        gradients();
+        training_and_sampling();
+    }
+    if (exercise_tests("gpt.top-k-top-p"))
+        sampling();
+    if (general_tests()) {
+        checkpoints();
+        grouped_query_attention();
+        swiglu_and_rmsnorm();
+    }
     return done_testing();
 }

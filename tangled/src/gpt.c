@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tp/exercise.h"
 #include "tp/gpt.h"
 
 /* <<gpt: making the model>> */
@@ -244,6 +245,7 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
     tp_tensor *q = views[0], *k = views[1], *v = views[2];
     q = tp_position_rotate(g, &m->encoding, q, t);
     k = tp_position_rotate(g, &m->encoding, k, t);
+    /* <<solution: gpt.kv-cache>> */
     tp_tensor kt = *c->k[layer], vt = *c->v[layer];
     kt.data += (long)t * kt.stride[2], vt.data += (long)t * vt.stride[2];
     kt.shape.dim[2] = vt.shape.dim[2] = 1;
@@ -379,7 +381,7 @@ int tp_gpt_sample_token(const float *logits, int vocab, float temperature,
         total += c[i].p;
     }
     qsort(c, (size_t)vocab, sizeof *c, by_probability);
-    /* <<gpt: cut by top-k and top-p, then draw>> */
+    /* <<solution: gpt.top-k-top-p>> */
     int keep = top_k > 0 && top_k < vocab ? top_k : vocab;
     double mass = 0.0;
     for (int i = 0; i < keep; i++) {
