@@ -411,20 +411,21 @@ exercise:
 # The grader builds with fixed flags, in a directory of its own; the
 # objects of the instructor's book built there once are copied into each
 # grading, so that only what a submission changes is compiled again.
-GRADE_FLAGS := NATIVE=0 WERROR= CUDA=0
+GRADE_FLAGS = $(shell awk '$$1 == "flags" { $$1 = ""; print }' $(COURSE)/manifest)
 grade-base: tangle
+	@$(NEED) $(PACKAGES_BUILD)
 	@$(MAKE) BUILD=$(BUILD)/grade-base $(GRADE_FLAGS) test-programs
 
 grade: grade-base
 	$(need_assignment)
 	$(if $(SUBMISSION),,$(error say what to grade: make grade A=n SUBMISSION=DIR))
-	@$(COURSE)/grade.sh $(A) $(SUBMISSION) \
-	    $(BUILD)/grade-$(A)/$(notdir $(abspath $(SUBMISSION)))
+	@$(COURSE)/grade.sh $(A) "$(SUBMISSION)" \
+	    "$(BUILD)/grade-$(A)/$(notdir $(abspath $(SUBMISSION)))"
 
 grade-all: grade-base
 	$(need_assignment)
 	$(if $(SUBMISSIONS),,$(error say where the submissions are: make grade-all A=n SUBMISSIONS=DIR))
-	@$(COURSE)/grade-all.sh $(A) $(SUBMISSIONS) $(BUILD)/grades-$(A)
+	@$(COURSE)/grade-all.sh $(A) "$(SUBMISSIONS)" $(BUILD)/grades-$(A)
 
 autograder: tangle
 	$(need_assignment)

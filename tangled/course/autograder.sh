@@ -25,11 +25,19 @@ exercise_checks() {
     awk -v id="$1" '$1 == "check" && $2 == id { print $3, $4, $5, $6 }' \
         "$manifest"
 }
-# The repository's files, as git sees them (committed or not, but not
-# ignored), separated by NUL characters.
+# The repository's files, separated by NUL characters: those git tracks,
+# or, in a copy without git (Gradescope's), every file.
 repository_files() {
-    git ls-files -z --cached --others --exclude-standard \
-        | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done
+    if git rev-parse --git-dir > /dev/null 2>&1; then
+        git ls-files -z --cached | while IFS= read -r -d '' f; do
+            if [[ -e $f ]]; then printf '%s\0' "$f"; fi
+        done
+    else
+        find . -type f ! -path './build/*' -printf '%P\0'
+    fi
+}
+grader_flags() {
+    awk '$1 == "flags" { $1 = ""; sub(/^ +/, ""); print }' "$manifest"
 }
 needs_of() {
     awk -v id="$1" '$1 == "needs" && $2 == id { print $3 }' "$manifest"
@@ -50,17 +58,34 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/source"
 repository_files | tar --null -T - -cf - | tar -xf - -C "$stage/source"
+# <<autograder: setup.sh>>
 cat > "$stage/setup.sh" <<'EOF'
 #!/usr/bin/env bash
 set -e
 apt-get update -q
-cd /autograder/source && make deps
+apt-get install -y -q make
+cd /autograder/source && make grade-base
 EOF
+# <<autograder: run_autograder>>
 cat > "$stage/run_autograder" <<EOF
 #!/usr/bin/env bash
 cd /autograder/source
-tangled/course/grade.sh $number /autograder/submission /autograder/results
+submission=/autograder/submission
+chapter=$(assignment_chapters "$number" | head -n 1)
 EOF
+cat >> "$stage/run_autograder" <<'EOF'
+if [[ ! -f $submission/$chapter ]]; then
+    for d in "$submission"/*/; do
+        [[ -f $d/$chapter ]] && submission=${d%/}
+    done
+fi
+bash tangled/course/grade.sh NUMBER "$submission" /autograder/results \
+    > /autograder/results/grade.log 2>&1 \
+    || printf '{"score": 0, "output": "%s", "tests": []}\n' \
+        "the grader failed: $(tail -n 1 /autograder/results/grade.log | tr -d '"\\')" \
+        > /autograder/results/results.json
+EOF
+sed -i "s/NUMBER/$number/" "$stage/run_autograder"
 chmod 755 "$stage/setup.sh" "$stage/run_autograder"
 zip=$(cd "$(dirname "$zip")" && pwd)/$(basename "$zip")
 rm -f "$zip.new"

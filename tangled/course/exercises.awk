@@ -16,6 +16,7 @@ function chunk_name(line,    name) {
 }
 function ends_chunk(line) { return line ~ /^@([ \t]|$)/ }
 # <<exercises: read the replacement lines>>
+{ sub(/\r$/, "") }  # a chapter saved with Windows line ends
 BEGIN {
     donor_kind = mode == "handout" ? "stub: " : "solution: "
     chosen_count = split(only, list, " ")

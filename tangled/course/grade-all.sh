@@ -26,11 +26,19 @@ exercise_checks() {
     awk -v id="$1" '$1 == "check" && $2 == id { print $3, $4, $5, $6 }' \
         "$manifest"
 }
-# The repository's files, as git sees them (committed or not, but not
-# ignored), separated by NUL characters.
+# The repository's files, separated by NUL characters: those git tracks,
+# or, in a copy without git (Gradescope's), every file.
 repository_files() {
-    git ls-files -z --cached --others --exclude-standard \
-        | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done
+    if git rev-parse --git-dir > /dev/null 2>&1; then
+        git ls-files -z --cached | while IFS= read -r -d '' f; do
+            if [[ -e $f ]]; then printf '%s\0' "$f"; fi
+        done
+    else
+        find . -type f ! -path './build/*' -printf '%P\0'
+    fi
+}
+grader_flags() {
+    awk '$1 == "flags" { $1 = ""; sub(/^ +/, ""); print }' "$manifest"
 }
 needs_of() {
     awk -v id="$1" '$1 == "needs" && $2 == id { print $3 }' "$manifest"
@@ -58,11 +66,13 @@ for dir in "$submissions"/*/; do
     name=$(basename "$dir")
     done_count=$((done_count + 1))
     echo "[$done_count/$count] $name" >&2
-    "$course/grade.sh" "$number" "$dir" "$out/$name" > /dev/null 2>&1 \
-        || echo "grade-all: $name could not be graded" >&2
-    [[ -f $out/$name/results.json ]] || continue
+    rm -rf "${out:?}/$name" && mkdir -p "$out/$name"
+    bash "$course/grade.sh" "$number" "$dir" "$out/$name" > "$out/$name/grade.log" 2>&1 \
+        || { echo "grade-all: $name could not be graded ($out/$name/grade.log)" >&2
+             continue; }
     /usr/bin/python3 - "$out/$name/results.json" "$name" $exercises \
-        >> "$out/grades.csv.new" <<'EOF'
+        >> "$out/grades.csv.new" <<'EOF' \
+        || echo "grade-all: $name: its results.json could not be read" >&2
 import csv, json, sys
 results, name, exercises = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3:]
 per = {e: 0.0 for e in exercises}
