@@ -177,7 +177,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch
+    measure-performer measure-switch measure-compute
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -225,6 +225,7 @@ help:
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
+	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -501,6 +502,23 @@ measure-memory: programs
 measure-switch: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
 	    --tsv figures/data/switch-compare.tsv
+
+# Compute cost: the operations of GPT-T and GPT-I against the clock; a
+# GPT-T trained for 150 steps (kept in build/ for the next run),
+# quantised both ways and its validation loss in each; decoding a GPT of
+# width 1024 and 12 layers in 32 bits, int8 and int4. About 10 minutes on
+# two shared cores.
+COMPUTE_MODEL := $(BUILD)/compute-gpt.safetensors
+measure-compute: programs
+	$(OBJ)/tp compute flops --tsv figures/data/compute-flops.tsv
+	[ -f $(COMPUTE_MODEL) ] || $(OBJ)/tp gpt train --steps 150 \
+	    --eval-every 50 --out $(COMPUTE_MODEL)
+	$(OBJ)/tp gpt quantise $(COMPUTE_MODEL) $(BUILD)/compute-gpt-int8.safetensors
+	$(OBJ)/tp gpt quantise --scheme int4 $(COMPUTE_MODEL) \
+	    $(BUILD)/compute-gpt-int4.safetensors
+	$(OBJ)/tp compute loss --model $(COMPUTE_MODEL) --windows 64 \
+	    --tsv figures/data/compute-loss.tsv
+	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

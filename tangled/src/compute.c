@@ -196,11 +196,9 @@ static const unsigned char *row_bytes(const tp_qmatrix *m, int o)
     return m->q + (m->scheme == TP_QUANT_INT8 ? at : at / 2);
 }
 
-static float block_factor(const tp_qmatrix *m, int o, int b, const float *xs)
+static const float *row_scales(const tp_qmatrix *m, int o)
 {
-    int groups = m->cols / m->group;
-    return xs[b] * m->scale[(long)o * groups
-                            + (long)b * TP_QUANT_BLOCK / m->group];
+    return m->scale + (long)o * (m->cols / m->group);
 }
 
 typedef float row_product(const tp_qmatrix *m, int o, const signed char *xq,
@@ -227,9 +225,12 @@ static float product_portable(const tp_qmatrix *m, int o,
                               const signed char *xq, const float *xs)
 {
     const unsigned char *row = row_bytes(m, o);
+    const float *scales = row_scales(m, o);
+    int per_group = m->group / TP_QUANT_BLOCK;
     float sum = 0;
-    for (int b = 0; b < m->cols / TP_QUANT_BLOCK; b++)
-        sum += block_factor(m, o, b, xs) * (float)block_sum(m, row, b, xq);
+    for (int g = 0, b = 0; g < m->cols / m->group; g++)
+        for (int end = b + per_group; b < end; b++)
+            sum += xs[b] * scales[g] * (float)block_sum(m, row, b, xq);
     return sum;
 }
 
@@ -269,18 +270,20 @@ AVX2 static float product_avx2(const tp_qmatrix *m, int o,
                                const signed char *xq, const float *xs)
 {
     const unsigned char *row = row_bytes(m, o);
+    const float *scales = row_scales(m, o);
     const __m256i ones = _mm256_set1_epi16(1);
+    int per_group = m->group / TP_QUANT_BLOCK;
     __m256 sum = _mm256_setzero_ps();
-    for (int b = 0; b < m->cols / TP_QUANT_BLOCK; b++) {
-        __m256i w = block_weights(m, row, b);
-        __m256i x = _mm256_loadu_si256((const __m256i *)(xq
-                                                         + b * TP_QUANT_BLOCK));
-        __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
-                                             _mm256_sign_epi8(x, w));
-        __m256i sums = _mm256_madd_epi16(pairs, ones);
-        sum = _mm256_fmadd_ps(_mm256_set1_ps(block_factor(m, o, b, xs)),
-                              _mm256_cvtepi32_ps(sums), sum);
-    }
+    for (int g = 0, b = 0; g < m->cols / m->group; g++)
+        for (int end = b + per_group; b < end; b++) {
+            __m256i w = block_weights(m, row, b);
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+            __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
+                                                 _mm256_sign_epi8(x, w));
+            __m256i sums = _mm256_madd_epi16(pairs, ones);
+            sum = _mm256_fmadd_ps(_mm256_set1_ps(xs[b] * scales[g]),
+                                  _mm256_cvtepi32_ps(sums), sum);
+        }
     return lanes_sum(sum);
 }
 
@@ -289,17 +292,19 @@ VNNI static float product_vnni(const tp_qmatrix *m, int o,
                                const signed char *xq, const float *xs)
 {
     const unsigned char *row = row_bytes(m, o);
+    const float *scales = row_scales(m, o);
     const __m256i zero = _mm256_setzero_si256();
+    int per_group = m->group / TP_QUANT_BLOCK;
     __m256 sum = _mm256_setzero_ps();
-    for (int b = 0; b < m->cols / TP_QUANT_BLOCK; b++) {
-        __m256i w = block_weights(m, row, b);
-        __m256i x = _mm256_loadu_si256((const __m256i *)(xq
-                                                         + b * TP_QUANT_BLOCK));
-        __m256i sums = _mm256_dpbusd_epi32(zero, _mm256_sign_epi8(w, w),
-                                           _mm256_sign_epi8(x, w));
-        sum = _mm256_fmadd_ps(_mm256_set1_ps(block_factor(m, o, b, xs)),
-                              _mm256_cvtepi32_ps(sums), sum);
-    }
+    for (int g = 0, b = 0; g < m->cols / m->group; g++)
+        for (int end = b + per_group; b < end; b++) {
+            __m256i w = block_weights(m, row, b);
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+            __m256i sums = _mm256_dpbusd_epi32(zero, _mm256_sign_epi8(w, w),
+                                               _mm256_sign_epi8(x, w));
+            sum = _mm256_fmadd_ps(_mm256_set1_ps(xs[b] * scales[g]),
+                                  _mm256_cvtepi32_ps(sums), sum);
+        }
     return lanes_sum(sum);
 }
 #endif
@@ -400,8 +405,13 @@ static tp_quant_gpt *quant_gpt_empty(tp_gpt *m, tp_quant_scheme scheme)
     tp_check(q->weights != NULL && q->matrices != NULL, "out of memory");
     for (int l = 0; l < m->config.n_layer; l++)
         block_matrices(m, l, q->weights + 4 * l);
-    m->linear = quantised_linear, m->linear_context = q;
+    tp_quant_gpt_attach(q);
     return q;
+}
+
+void tp_quant_gpt_attach(tp_quant_gpt *q)
+{
+    q->model->linear = quantised_linear, q->model->linear_context = q;
 }
 
 tp_quant_gpt *tp_quant_gpt_new(tp_gpt *m, tp_quant_scheme scheme,

@@ -70,6 +70,7 @@ typedef struct tp_quant_gpt {
 tp_quant_gpt *tp_quant_gpt_new(tp_gpt *m, tp_quant_scheme scheme,
                                tp_error *error);
 void tp_quant_gpt_free(tp_quant_gpt *q);
+void tp_quant_gpt_attach(tp_quant_gpt *q);
 size_t tp_quant_gpt_bytes(const tp_quant_gpt *q);
 int tp_quant_gpt_save(const tp_quant_gpt *q, const char *path,
                       tp_error *error);
