@@ -506,8 +506,9 @@ measure-switch: programs
 # Compute cost: the operations of GPT-T and GPT-I against the clock; a
 # GPT-T trained for 150 steps (kept in build/ for the next run),
 # quantised both ways and its validation loss in each; decoding a GPT of
-# width 1024 and 12 layers in 32 bits, int8 and int4. About 10 minutes on
-# two shared cores.
+# width 1024 and 12 layers in 32 bits, int8 and int4. It took 20 minutes
+# on two heavily shared cores, 12 of them training; a second run reuses
+# the trained model and takes about 8.
 COMPUTE_MODEL := $(BUILD)/compute-gpt.safetensors
 measure-compute: programs
 	$(OBJ)/tp compute flops --tsv figures/data/compute-flops.tsv

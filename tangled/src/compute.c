@@ -266,46 +266,50 @@ AVX2 static inline float lanes_sum(__m256 v)
 }
 
 /* <<vector kernels: the AVX2 product>> */
-AVX2 static float product_avx2(const tp_qmatrix *m, int o,
-                               const signed char *xq, const float *xs)
+typedef __m256i block_sums(__m256i w, __m256i x);
+
+AVX2 static inline __attribute__((always_inline)) float
+walk_row(const tp_qmatrix *m, int o, const signed char *xq, const float *xs,
+         block_sums *sums)
 {
     const unsigned char *row = row_bytes(m, o);
     const float *scales = row_scales(m, o);
-    const __m256i ones = _mm256_set1_epi16(1);
     int per_group = m->group / TP_QUANT_BLOCK;
     __m256 sum = _mm256_setzero_ps();
     for (int g = 0, b = 0; g < m->cols / m->group; g++)
         for (int end = b + per_group; b < end; b++) {
             __m256i w = block_weights(m, row, b);
             __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
-            __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
-                                                 _mm256_sign_epi8(x, w));
-            __m256i sums = _mm256_madd_epi16(pairs, ones);
             sum = _mm256_fmadd_ps(_mm256_set1_ps(xs[b] * scales[g]),
-                                  _mm256_cvtepi32_ps(sums), sum);
+                                  _mm256_cvtepi32_ps(sums(w, x)), sum);
         }
     return lanes_sum(sum);
 }
+/* <<vector kernels: the AVX2 product>> */
+AVX2 static inline __m256i sums_avx2(__m256i w, __m256i x)
+{
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
+                                         _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+AVX2 static float product_avx2(const tp_qmatrix *m, int o,
+                               const signed char *xq, const float *xs)
+{
+    return walk_row(m, o, xq, xs, sums_avx2);
+}
 
 /* <<vector kernels: the VNNI product>> */
+VNNI static inline __m256i sums_vnni(__m256i w, __m256i x)
+{
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w),
+                               _mm256_sign_epi8(x, w));
+}
+
 VNNI static float product_vnni(const tp_qmatrix *m, int o,
                                const signed char *xq, const float *xs)
 {
-    const unsigned char *row = row_bytes(m, o);
-    const float *scales = row_scales(m, o);
-    const __m256i zero = _mm256_setzero_si256();
-    int per_group = m->group / TP_QUANT_BLOCK;
-    __m256 sum = _mm256_setzero_ps();
-    for (int g = 0, b = 0; g < m->cols / m->group; g++)
-        for (int end = b + per_group; b < end; b++) {
-            __m256i w = block_weights(m, row, b);
-            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
-            __m256i sums = _mm256_dpbusd_epi32(zero, _mm256_sign_epi8(w, w),
-                                               _mm256_sign_epi8(x, w));
-            sum = _mm256_fmadd_ps(_mm256_set1_ps(xs[b] * scales[g]),
-                                  _mm256_cvtepi32_ps(sums), sum);
-        }
-    return lanes_sum(sum);
+    return walk_row(m, o, xq, xs, sums_vnni);
 }
 #endif
 

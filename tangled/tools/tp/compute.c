@@ -304,13 +304,20 @@ static int bench_quant(void)
     int most = quant_threads > 0 ? quant_threads
                                  : (int)sysconf(_SC_NPROCESSORS_ONLN);
     /* <<bench quant: describe the run>> */
+    tp_set_threads(1);
+    double peak = tp_peak_gflops(), bandwidth = tp_copy_bandwidth();
     tp_describe_machine(stdout);
     printf("# width %d, %d layers, %d tokens after a 16-byte prompt; the "
-           "products' path: %s\n", quant_width, quant_layers, quant_tokens,
-           tp_quant_path_available(TP_QUANT_VNNI)   ? "vnni"
-           : tp_quant_path_available(TP_QUANT_AVX2) ? "avx2" : "portable");
+           "products' path: %s\n# one core: peak %.1f GFLOP/s, copy bandwidth "
+           "%.1f GB/s, %.1f operations a byte\n", quant_width, quant_layers,
+           quant_tokens, tp_quant_path_available(TP_QUANT_VNNI)   ? "vnni"
+                         : tp_quant_path_available(TP_QUANT_AVX2) ? "avx2"
+                                                                 : "portable",
+           peak, bandwidth, peak / bandwidth);
     if (tsv != NULL) {
         tp_describe_machine(tsv);
+        fprintf(tsv, "# one core: peak %.1f GFLOP/s, copy bandwidth %.1f GB/s\n",
+                peak, bandwidth);
         fprintf(tsv, "# width %d, %d layers, %d tokens after a 16-byte prompt, "
                 "%d rounds\nscheme\tthreads\ttokens_per_s\tbytes_per_token\t"
                 "gb_per_s\tspeedup\n", quant_width, quant_layers, quant_tokens,
@@ -397,9 +404,12 @@ static int compute_loss(void)
     FILE *tsv = NULL;
     int status = loss_tsv != NULL && (check_output("compute loss", loss_tsv) != 0
                                       || (tsv = fopen(loss_tsv, "w")) == NULL);
-    if (tsv != NULL)
-        fprintf(tsv, "# model: %s\nscheme\tvalidation_loss\trelative\n",
-                loss_model);
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# model: %s; %d windows of %d bytes\n"
+                "scheme\tvalidation_loss\trelative\n", loss_model, loss_windows,
+                m->config.n_positions + 1);
+    }
     double fp32 = 0;
     for (int s = FP32; s < SCHEMES && status == 0; s++) {
         tp_quant_gpt *q = s == FP32 ? NULL
@@ -425,6 +435,144 @@ static int compute_loss(void)
 }
 
 /* <<tp compute: figures>> */
+static const char *const quant_names[SCHEMES] = {"fp32", "int8", "int4"};
+static const int quant_colour[SCHEMES] = {7, 4, 2};
+
+static const double *quant_row(const table *t, int scheme, int threads)
+{
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], quant_names[scheme]) == 0
+            && (int)t->value[r][0] == threads)
+            return t->value[r];
+    return NULL;
+}
+
+static int quant_most_threads(const table *t)
+{
+    int most = 1;
+    for (int r = 0; r < t->rows; r++)
+        most = t->value[r][0] > most ? (int)t->value[r][0] : most;
+    return most;
+}
+/* <<tp compute: figures>> */
+static void quant_bars(tp_draw *d, const table *t, int threads, double x,
+                       double y, double w, double h)
+{
+    double rate[SCHEMES] = {0}, ratio[SCHEMES] = {0}, top = 1;
+    for (int s = 0; s < SCHEMES; s++) {
+        const double *row = quant_row(t, s, threads);
+        rate[s] = row != NULL ? row[1] : 0, ratio[s] = row != NULL ? row[4] : 0;
+        top = rate[s] > top ? rate[s] : top;
+    }
+    tp_plot p = {d, x, y, w, h, {.lo = -0.5, .hi = SCHEMES - 0.5,
+                                 .names = quant_names},
+                 {.lo = 0, .hi = top * 1.25, .label = "tokens/s"}};
+    tp_plot_frame(&p);
+    /* <<compute figure: a bar per scheme, its ratio above>> */
+    for (int s = 0; s < SCHEMES; s++) {
+        double bars[SCHEMES] = {0};
+        char label[32];
+        bars[s] = rate[s];
+        tp_plot_bars(&p, bars, SCHEMES, tp_category(quant_colour[s]));
+        snprintf(label, sizeof label, "\xc3\x97%.2f", ratio[s]);
+        tp_set_color(d->cr, tp_category(quant_colour[s]));
+        tp_text(d, tp_plot_x(&p, s), tp_plot_y(&p, rate[s]) - 12, 0.5, 0.0, 7,
+                label);
+    }
+}
+/* <<tp compute: figures>> */
+static int draw_compute_quant(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/compute-quant.tsv", t, error);
+    if (status == 0) {
+        int most = quant_most_threads(t);
+        char title[64];
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 130, 4, 0.5, 0.0, 8, "one thread");
+        quant_bars(d, t, 1, 50, 20, 160, 140);
+        snprintf(title, sizeof title, "%d threads", most);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 340, 4, 0.5, 0.0, 8, title);
+        quant_bars(d, t, most, 260, 20, 160, 140);
+    }
+    free(t);
+    return status;
+}
+/* <<tp compute: figures>> */
+static void card_flops_lines(tp_draw *d, const table *flops, double x,
+                             double y)
+{
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>GPT-T, one thread: 6N per token</b>");
+    for (int r = 0; r < flops->rows && r < 2; r++) {
+        char line[96];
+        snprintf(line, sizeof line, "%s  %.1f GFLOP/s, %.1f%% of the peak",
+                 flops->label[r], flops->value[r][4],
+                 100 * flops->value[r][5]);
+        tp_text(d, x, y + 12 + 11 * r, 0.0, 0.0, 7, line);
+    }
+}
+
+static void card_loss_lines(tp_draw *d, const table *loss, double x, double y)
+{
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>validation loss of a trained GPT-T</b>");
+    for (int r = 0; r < loss->rows && r < SCHEMES; r++) {
+        char line[96];
+        snprintf(line, sizeof line, "%s  %.4f  (%+.2f%%)", loss->label[r],
+                 loss->value[r][0], 100 * (loss->value[r][1] - 1));
+        tp_set_color(d->cr, tp_category(quant_colour[r]));
+        tp_text(d, x, y + 12 + 11 * r, 0.0, 0.0, 7, line);
+    }
+}
+/* <<tp compute: figures>> */
+static int draw_card_compute(tp_draw *d, tp_error *error)
+{
+    table *t[3];
+    const char *path[3] = {"figures/data/compute-flops.tsv",
+                           "figures/data/compute-quant.tsv",
+                           "figures/data/compute-loss.tsv"};
+    int status = 0;
+    for (int i = 0; i < 3; i++) {
+        t[i] = calloc(1, sizeof *t[i]);
+        tp_check(t[i] != NULL, "out of memory");
+        if (status == 0)
+            status = read_table(path[i], t[i], error);
+    }
+    if (status == 0) {
+        /* <<compute card: the panels>> */
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>8. Compute and power cost</b>",
+                "Every token costs 2N operations forward, 6N in training; "
+                "decoding waits for the weights",
+                "Data: tp compute flops, tp bench quant, tp compute loss "
+                "(make measure-compute)", &problem, &solutions);
+        card_flops_lines(d, t[0], problem.x + 10, problem.y + 20);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, problem.x + 10, problem.y + 62, 0.0, 0.0, 7,
+                "<b>decoding, width 1024, 12 layers, one thread</b>");
+        quant_bars(d, t[1], 1, problem.x + 46, problem.y + 80, problem.w - 70, 90);
+        card_loss_lines(d, t[2], problem.x + 10, problem.y + 196);
+        static const char *const rows[][3] = {
+            {"Quantisation, int8", "one scale per output row, integer products",
+             "this chapter"},
+            {"Quantisation, int4", "groups of 32, two weights a byte (Q4_0)",
+             "this chapter"},
+            {"Lightweight models", "fewer or narrower layers: the 6N count",
+             "this chapter (the count); exercises"},
+            {"Operator fusion", "one pass over memory for several operators",
+             "exercises"},
+            {"Pruning", "weights or whole structures removed",
+             "Chapter: model size"},
+        };
+        card_solutions(d, &solutions, rows, 5);
+    }
+    for (int i = 0; i < 3; i++)
+        free(t[i]);
+    return status;
+}
 
 static const command compute_commands[] = {
     /* <<tp compute: command table>> */
@@ -444,6 +592,11 @@ static const command compute_commands[] = {
 
 static const tp_figure compute_figures[] = {
     /* <<tp compute: figure table>> */
+    {"compute-quant", "decoding with 32-bit, int8 and int4 weights", 432, 200,
+     draw_compute_quant},
+    /* <<tp compute: figure table>> */
+    {"card-compute", "the card of compute and power cost", 440, 320,
+     draw_card_compute},
     {NULL, NULL, 0, 0, NULL}
 };
 
