@@ -501,6 +501,60 @@ static int draw_compute_quant(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<tp compute: figures>> */
+static void group_cells(tp_draw *d, double x, double y, double cell,
+                        bool packed)
+{
+    for (int i = 0; i < (packed ? 16 : 32); i++) {
+        double cx = x + i * (packed ? 2 * cell : cell);
+        if (packed) {
+            tp_rounded_box(d, cx, y, cell, 12, 1, tp_category(1),
+                           tp_category(7));
+            tp_rounded_box(d, cx + cell, y, cell, 12, 1, tp_category(0),
+                           tp_category(7));
+        } else
+            tp_rounded_box(d, cx, y, cell - 1, 12, 1,
+                           tp_category(i < 16 ? 1 : 0), tp_category(7));
+    }
+}
+/* <<tp compute: figures>> */
+static int draw_compute_int4(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    const double cell = 9.5;
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, 10, 8, 0.0, 0.0, 8, "32 weights of a group: q<sub>0</sub> "
+            "\xe2\x80\xa6 q<sub>15</sub> (blue), q<sub>16</sub> \xe2\x80\xa6 "
+            "q<sub>31</sub> (orange), each in [\xe2\x88\x92" "7, 7]");
+    group_cells(d, 10, 22, cell, false);
+    tp_arrow(d, 10 + 16 * cell, 36, 10 + 16 * cell, 50, tp_category(7), 0.8);
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, 10, 54, 0.0, 0.0, 8, "16 bytes: byte j = (q<sub>j</sub> + 8) "
+            "| (q<sub>j+16</sub> + 8) \xc2\xab 4, and one 32-bit scale "
+            "s<sub>o,g</sub>: 5 bits a weight");
+    group_cells(d, 10, 68, cell, true);
+    tp_label_box(d, 10 + 32 * cell + 8, 66, 60, 16, tp_category(3), 8,
+                 "s<sub>o,g</sub>");
+    /* <<int4 figure: the kernel's steps>> */
+    static const char *const steps[] = {
+        "unpack: shift, mask, \xe2\x88\x92" "8",
+        "move the signs: vpsignb \xc3\x97 2",
+        "32 products, 8 sums: vpmaddubsw + vpmaddwd, or vpdpbusd",
+        "\xc3\x97 t<sub>b</sub> s<sub>o,g</sub>, into 8 float lanes: vfmadd",
+    };
+    for (int i = 0; i < 4; i++) {
+        double y = 96 + 17 * i;
+        tp_label_box(d, 10, y, 300, 14, tp_category(i == 2 ? 4 : 7), 8,
+                     steps[i]);
+        if (i < 3)
+            tp_arrow(d, 160, y + 14, 160, y + 17, tp_category(7), 0.8);
+    }
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text_box(d, 318, 96, 110, 64, 7, "for each block b of 32 inputs, "
+                "r quantised once per input row; the lanes are added once per "
+                "output");
+    return 0;
+}
+/* <<tp compute: figures>> */
 static void card_flops_lines(tp_draw *d, const table *flops, double x,
                              double y)
 {
@@ -594,6 +648,9 @@ static const tp_figure compute_figures[] = {
     /* <<tp compute: figure table>> */
     {"compute-quant", "decoding with 32-bit, int8 and int4 weights", 432, 200,
      draw_compute_quant},
+    /* <<tp compute: figure table>> */
+    {"compute-int4", "an int4 group and the steps of the kernel", 432, 166,
+     draw_compute_int4},
     /* <<tp compute: figure table>> */
     {"card-compute", "the card of compute and power cost", 440, 320,
      draw_card_compute},
