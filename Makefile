@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch measure-interpretability measure-xl handout handout-check exercise \
+    measure-performer measure-switch measure-compute measure-interpretability measure-xl handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -240,6 +240,7 @@ help:
 	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions and rollout (figures/data)"
+	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -603,6 +604,23 @@ measure-xl: programs
 	    --tsv figures/data/xl-context.tsv \
 	    --decoding-tsv figures/data/xl-decoding.tsv \
 	    --attention-tsv figures/data/xl-attention.tsv
+# Compute cost: the operations of GPT-T and GPT-I against the clock; a
+# GPT-T trained for 150 steps (kept in build/ for the next run),
+# quantised both ways and its validation loss in each; decoding a GPT of
+# width 1024 and 12 layers in 32 bits, int8 and int4. It took 20 minutes
+# on two heavily shared cores, 12 of them training; a second run reuses
+# the trained model and takes about 8.
+COMPUTE_MODEL := $(BUILD)/compute-gpt.safetensors
+measure-compute: programs
+	$(OBJ)/tp compute flops --tsv figures/data/compute-flops.tsv
+	[ -f $(COMPUTE_MODEL) ] || $(OBJ)/tp gpt train --steps 150 \
+	    --eval-every 50 --out $(COMPUTE_MODEL)
+	$(OBJ)/tp gpt quantise $(COMPUTE_MODEL) $(BUILD)/compute-gpt-int8.safetensors
+	$(OBJ)/tp gpt quantise --scheme int4 $(COMPUTE_MODEL) \
+	    $(BUILD)/compute-gpt-int4.safetensors
+	$(OBJ)/tp compute loss --model $(COMPUTE_MODEL) --windows 64 \
+	    --tsv figures/data/compute-loss.tsv
+	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -57,6 +57,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/memory.h"
 /* <<tp.h: module headers>> */
+#include "tp/compute.h"
+/* <<tp.h: module headers>> */
 #include "tp/length.h"
 /* <<tp.h: module headers>> */
 #include "tp/stability.h"

@@ -235,11 +235,30 @@ void tp_gpt_cache_free(tp_gpt_cache *cache)
     }
 }
 /* <<gpt: decoding with a cache>> */
+static tp_tensor *decode_linear(tp_graph *g, const tp_gpt *m, tp_tensor *x,
+                                tp_tensor *w, tp_tensor *b)
+{
+    return m->linear != NULL ? m->linear(g, x, w, b, m->linear_context)
+                             : tp_linear(g, x, w, b);
+}
+
+static tp_tensor *decode_mlp(tp_graph *g, const tp_gpt *m,
+                             const tp_block *b, tp_tensor *x)
+{
+    if (m->linear == NULL)
+        return tp_block_mlp(g, b, x, NULL);
+    tp_check(b->mlp_gate_w == NULL, "a replaced linear layer in SwiGLU");
+    tp_tensor *h = tp_gelu_tanh(g, decode_linear(g, m, x, b->c_fc_w,
+                                                 b->c_fc_b));
+    return decode_linear(g, m, h, b->mlp_proj_w, b->mlp_proj_b);
+}
+/* <<gpt: decoding with a cache>> */
 static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
                                    tp_gpt_cache *c, tp_tensor *x)
 {
     const tp_block *b = &m->blocks[layer];
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    tp_tensor *qkv = decode_linear(g, m, x, b->c_attn_w, b->c_attn_b);
+    tp_tensor *views[3];
     int t = c->length;
     tp_split_qkv(g, qkv, m->config.n_head, m->modern.kv_heads, views);
     tp_tensor *q = views[0], *k = views[1], *v = views[2];
@@ -256,7 +275,8 @@ static tp_tensor *cached_attention(tp_graph *g, tp_gpt *m, int layer,
     tp_attention_options o_positions = {
         .bias = tp_position_bias(g, &m->encoding, layer, q, t, t + 1)};
     tp_tensor *o = tp_attention(g, q, keys, values, &o_positions);
-    return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
+    return decode_linear(g, m, tp_merge_heads(g, o), b->c_proj_w,
+                         b->c_proj_b);
 }
 /* <<gpt: decoding with a cache>> */
 const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
@@ -275,8 +295,8 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
         const tp_block *b = &m->blocks[l];
         x = tp_add(&g, x, cached_attention(&g, m, l, c, tp_block_norm(
                                 &g, x, b->ln_1_w, b->ln_1_b)));
-        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_block_norm(
-                                &g, x, b->ln_2_w, b->ln_2_b), NULL));
+        x = tp_add(&g, x, decode_mlp(&g, m, b, tp_block_norm(
+                                &g, x, b->ln_2_w, b->ln_2_b)));
     }
     c->length++;
     x = tp_block_norm(&g, x, m->ln_f_w, m->ln_f_b);
@@ -288,10 +308,12 @@ static tp_tensor *extend_attention(tp_graph *g, const tp_gpt *m, int layer,
                                    tp_tensor *x)
 {
     const tp_block *b = &m->blocks[layer];
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    tp_tensor *qkv = decode_linear(g, m, x, b->c_attn_w, b->c_attn_b);
+    tp_tensor *views[3];
     tp_split_qkv(g, qkv, m->config.n_head, m->modern.kv_heads, views);
     tp_tensor *o = attend(store, g, layer, at, views[0], views[1], views[2]);
-    return tp_linear(g, tp_merge_heads(g, o), b->c_proj_w, b->c_proj_b);
+    return decode_linear(g, m, tp_merge_heads(g, o), b->c_proj_w,
+                         b->c_proj_b);
 }
 /* <<gpt: decoding with a cache>> */
 const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
@@ -318,8 +340,8 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
         x = tp_add(&g, x, extend_attention(&g, m, l, attend, store, at,
                                            tp_block_norm(&g, x, b->ln_1_w,
                                                          b->ln_1_b)));
-        x = tp_add(&g, x, tp_block_mlp(&g, b, tp_block_norm(
-                                &g, x, b->ln_2_w, b->ln_2_b), NULL));
+        x = tp_add(&g, x, decode_mlp(&g, m, b, tp_block_norm(
+                                &g, x, b->ln_2_w, b->ln_2_b)));
     }
     x = tp_block_norm(&g, x, m->ln_f_w, m->ln_f_b);
     return tp_matmul(&g, x, tp_transpose(g.arena, m->wte, 0, 1))->data;

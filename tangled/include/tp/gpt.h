@@ -27,6 +27,8 @@ typedef struct tp_gpt_modern {
 
 typedef tp_tensor *tp_gpt_mlp(tp_graph *g, tp_tensor *x, int layer,
                               void *context);
+typedef tp_tensor *tp_gpt_linear(tp_graph *g, tp_tensor *x, tp_tensor *w,
+                                 tp_tensor *b, void *context);
 
 typedef struct tp_gpt {
     tp_gpt_config config;
@@ -42,6 +44,8 @@ typedef struct tp_gpt {
     tp_gpt_modern modern;  /* the block's variant, saved in checkpoints */
     tp_gpt_mlp *mlp;       /* with no_mlp: each layer's MLP */
     void *mlp_context;
+    tp_gpt_linear *linear;  /* decoding's linear layers (Chapter 340) */
+    void *linear_context;
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

@@ -323,7 +323,7 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
 static int sample_tokens = 240, sample_top_k = 0, gpt_sample_seed = 1;
 static float sample_temperature = 0.8f, sample_top_p = 1.0f;
 static const char *sample_model = "gpt.safetensors", *sample_prompt = "The ",
-                  *sample_tokenizer = NULL;
+                  *sample_tokenizer = NULL, *sample_quant = NULL;
 
 static const option gpt_sample_options[] = {
     {"--model", OPTION_STRING, &sample_model, 0, 0,
@@ -339,6 +339,8 @@ static const option gpt_sample_options[] = {
     {"--top-p", OPTION_FLOAT, &sample_top_p, 0, 1,
      "keep the most likely tokens up to this mass (default: 1)"},
     {"--seed", OPTION_INT, &gpt_sample_seed, 0, 1000000000, "the seed"},
+    {"--quant", OPTION_STRING, &sample_quant, 0, 0,
+     "decode with int8 or int4 weights (Chapter 340; default: 32 bits)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp gpt: commands>> */
@@ -364,6 +366,17 @@ static int sample_tokenizer_for(const tp_gpt *m, tp_tokenizer *t)
     return 0;
 }
 /* <<tp gpt: commands>> */
+static int sample_quantise(tp_gpt *m, tp_quant_gpt **quantised)
+{
+    tp_error error;
+    tp_quant_scheme scheme;
+    if (tp_quant_parse(sample_quant, &scheme, &error) == 0)
+        *quantised = tp_quant_gpt_new(m, scheme, &error);
+    if (*quantised == NULL)
+        fprintf(stderr, "tp gpt sample: %s\n", error.message);
+    return *quantised == NULL ? -1 : 0;
+}
+/* <<tp gpt: commands>> */
 static int gpt_sample(void)
 {
     tp_error error;
@@ -373,7 +386,13 @@ static int gpt_sample(void)
         fprintf(stderr, "tp gpt sample: %s\n", error.message);
         return 1;
     }
+    tp_quant_gpt *quantised = NULL;
+    if (sample_quant != NULL && sample_quantise(m, &quantised) != 0) {
+        tp_gpt_free(m);
+        return 1;
+    }
     if (sample_tokenizer_for(m, &t) != 0) {
+        tp_quant_gpt_free(quantised);
         tp_gpt_free(m);
         return 1;
     }
@@ -419,6 +438,7 @@ static int gpt_sample(void)
         }
     free(prompt);
     tp_tokenizer_free(&t);
+    tp_quant_gpt_free(quantised);
     tp_gpt_free(m);
     return status;
 }

@@ -39,6 +39,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &memory_part,
     /* <<program: the chapters' parts>> */
+    &compute_part,
+    /* <<program: the chapters' parts>> */
     &length_part,
     /* <<program: the chapters' parts>> */
     &instability_part,

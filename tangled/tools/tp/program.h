@@ -106,6 +106,8 @@ extern const chapter_part decoding_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part memory_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part compute_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part length_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part instability_part;

@@ -1,0 +1,60 @@
+/* Generated from book/340-compute.nw; edit the book, not this file. */
+#include "command.h"
+
+int main(void)
+{
+    find_program();
+    /* <<t-compute-command: checks>> */
+    struct tap_outcome flops = tp("compute flops --steps 1 --width 64 --layers 1 "
+                                  "--tsv /tmp/tp-compute-flops.tsv");
+    ok(flops.status == 0 && strstr(flops.output, "training")
+           && strstr(flops.output, "GPT-3: 6 N D")
+           && access("/tmp/tp-compute-flops.tsv", R_OK) == 0,
+       "tp compute flops counts, times, prices GPT-3 and writes its table");
+    struct tap_outcome bench = tp("bench quant --width 64 --layers 1 --tokens 2 "
+                                  "--rounds 1 --threads 2 "
+                                  "--tsv /tmp/tp-bench-quant.tsv");
+    ok(bench.status == 0 && strstr(bench.output, "int4   2 thread(s)")
+           && access("/tmp/tp-bench-quant.tsv", R_OK) == 0,
+       "tp bench quant decodes in three schemes on one thread and two");
+    unlink("/tmp/tp-compute-flops.tsv");
+    unlink("/tmp/tp-bench-quant.tsv");
+    /* <<t-compute-command: checks>> */
+    struct tap_outcome trained = tp("gpt train --steps 2 --batch 2 --context 16 "
+                                    "--layers 1 --heads 1 --width 32 --out "
+                                    "/tmp/tp-compute.safetensors");
+    struct tap_outcome q8 = tp("gpt quantise /tmp/tp-compute.safetensors "
+                               "/tmp/tp-compute-int8.safetensors");
+    struct tap_outcome q4 = tp("gpt quantise --scheme int4 "
+                               "/tmp/tp-compute.safetensors "
+                               "/tmp/tp-compute-int4.safetensors");
+    ok(trained.status == 0 && q8.status == 0 && q4.status == 0
+           && strstr(q4.output, "int4; decoding reads"),
+       "tp gpt quantise writes int8 and int4 checkpoints");
+    struct tap_outcome sampled = tp("gpt sample --model /tmp/tp-compute.safetensors"
+                                    " --quant int4 --tokens 5 --prompt ab");
+    ok(sampled.status == 0 && strncmp(sampled.output, "ab", 2) == 0,
+       "tp gpt sample --quant int4 writes");
+    struct tap_outcome loss = tp("compute loss --model /tmp/tp-compute.safetensors"
+                                 " --windows 2");
+    ok(loss.status == 0 && strstr(loss.output, "int8  validation loss")
+           && strstr(loss.output, "int4  validation loss"),
+       "tp compute loss measures the three schemes");
+    /* <<t-compute-command: checks>> */
+    struct tap_outcome scheme = tp("gpt quantise --scheme int3 "
+                                   "/tmp/tp-compute.safetensors /tmp/x");
+    struct tap_outcome missing = tp("gpt quantise /tmp/tp-compute.safetensors");
+    struct tap_outcome quant = tp("gpt sample --model /tmp/tp-compute.safetensors"
+                                  " --quant fp16");
+    struct tap_outcome not_gpt = tp("compute loss --model "
+                                    "/tmp/tp-compute-int8.safetensors");
+    ok(scheme.status == 1 && strstr(scheme.output, "unknown quantisation")
+           && missing.status == 1 && quant.status == 1
+           && strstr(quant.output, "\"fp16\"") && not_gpt.status == 1,
+       "a bad scheme, a missing operand, a quantised file where a GPT is "
+       "wanted: one-line errors");
+    unlink("/tmp/tp-compute.safetensors");
+    unlink("/tmp/tp-compute-int8.safetensors");
+    unlink("/tmp/tp-compute-int4.safetensors");
+    return done_testing();
+}
