@@ -567,6 +567,9 @@ measure-interpretability: programs
 	    --context 64 --batch 8 --save-every 0 --out $(OBJ)/probe-gpt.safetensors
 	$(OBJ)/tp explain probe --model $(OBJ)/probe-gpt.safetensors \
 	    --tsv figures/data/interpretability-probe.tsv
+	$(OBJ)/tp explain rollout --model $(OBJ)/probe-gpt.safetensors \
+	    --text "the attention weights of every layer, multiplied through" \
+	    --tsv figures/data/interpretability-rollout-book.tsv
 
 # Slow decoding: a target GPT (4 layers of width 128) and two drafts (a
 # quarter and a half of its width), 100 steps each on the book, then

@@ -850,6 +850,48 @@ static int draw_interpretability_induction(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<tp explain: figures>> */
+static int draw_interpretability_circuit(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    static const char *const tokens[7] = {"x", "A", "B", "y", "z", "A",
+                                          "?"};
+    static const char *const records[7] = {"", "x", "A", "B", "y", "z",
+                                           "A"};
+    const double x0 = 40, cell = 52, row = 150, stream = 92;
+    tp_color grey = tp_rgb(0x999999);
+    tp_token_row(d, x0, row, cell, 18, tokens, 7, tp_category(4));
+    for (int i = 1; i < 6; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "after %s", records[i]);
+        tp_label_box(d, x0 + i * cell + 4, stream, cell - 8, 18,
+                     tp_category(i == 2 ? 1 : 7), 7, label);
+        tp_arrow(d, x0 + (i - 0.5) * cell, row, x0 + (i + 0.5) * cell - 6,
+                 stream + 18, grey, 0.6);
+    }
+    /* <<circuit: the induction head's look and its answer>> */
+    double from_x = x0 + 5.5 * cell, to_x = x0 + 2.5 * cell,
+           answer_x = x0 + 6.5 * cell;
+    tp_arrow(d, from_x, stream - 4, to_x + 4, stream - 4, tp_category(0), 1.4);
+    tp_text(d, (from_x + to_x) / 2, stream - 10, 0.5, 1.0, 7.5,
+            "<b>induction head</b> (layer 1): the second A looks for "
+            "\xe2\x80\x9c" "after A\xe2\x80\x9d");
+    tp_text(d, x0 + 3.5 * cell, row + 24, 0.5, 0.0, 7.5,
+            "<b>previous-token head</b> (layer 0): each position records the "
+            "token before it");
+    tp_set_color(d->cr, tp_category(0));
+    cairo_set_line_width(d->cr, 1.0);
+    cairo_move_to(d->cr, to_x, stream);
+    cairo_line_to(d->cr, to_x, 22);
+    cairo_stroke(d->cr);
+    tp_arrow(d, to_x, 22, answer_x - 34, 22, tp_category(0), 1.0);
+    tp_text(d, (to_x + answer_x) / 2, 18, 0.5, 1.0, 7.5,
+            "and copies the token found there");
+    tp_label_box(d, answer_x - 32, 14, 64, 16, tp_category(0), 7.5,
+                 "predicts B");
+    tp_arrow(d, answer_x, 30, answer_x, row - 2, grey, 0.6);
+    return 0;
+}
+/* <<tp explain: figures>> */
 static void token_panel(tp_plot *p, const table *t, const char *const names[2],
                         int first_color)
 {
@@ -991,6 +1033,9 @@ static const tp_figure explain_figures[] = {
     {"interpretability-induction", "the loss at each position of repeated "
      "random tokens, with parts of the circuit ablated; the weights of the "
      "two kinds of head", 440, 200, draw_interpretability_induction},
+    /* <<tp explain: figure table>> */
+    {"interpretability-circuit", "the induction circuit: a previous-token "
+     "head, then an induction head", 440, 190, draw_interpretability_circuit},
     /* <<tp explain: figure table>> */
     {"interpretability-attribution", "one prediction of the induction model "
      "explained: attributions and rollout against the input position", 440,
