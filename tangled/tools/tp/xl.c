@@ -264,8 +264,10 @@ static int xl_train_on(xl_run *r, const int *tokens, long train, long total)
     catch_interrupts();
     int status = tp_train(&g, &r->reader.m->gpt->params, r->opt, &o,
                           xl_step_loss, r, NULL, &error);
+    tp_rng unused = tp_rng_seeded(0, 0);
     if (status == 0)
-        status = xl_save(r, &error);
+        status = save_run_or_rescue(xl_out, "xl", r->reader.m->gpt, r->opt,
+                                    &unused, &error);
     if (status != 0)
         fprintf(stderr, "tp xl train: %s\n", error.message);
     else
