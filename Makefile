@@ -600,7 +600,8 @@ measure-switch: programs
 	    --tsv figures/data/switch-compare.tsv
 
 # Transformer-XL against GPT, scaled down from GPT-T (width 128, segments
-# of 64) to fit about ten minutes on one thread.
+# of 64): about five minutes of one processor (fourteen of wall time on a
+# loaded two-core machine).
 measure-xl: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp xl compare --steps 600 --width 128 \
 	    --context 64 --segments 24 --generate 256 \

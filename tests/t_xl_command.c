@@ -89,6 +89,24 @@ static void interrupted_runs(void)
        "Ctrl-C stops a run, which saves where it stopped");
     tp_xl_free(m);
     unlink("/tmp/tp-xl-stopped.safetensors");
+    if (system("rm -rf /tmp/tp-xl-gone && mkdir /tmp/tp-xl-gone") != 0)
+        diag("could not make /tmp/tp-xl-gone");
+    struct tap_outcome gone = tp(
+        "xl train --steps 100000 --eval-every 100000 --save-every 3 " TINY
+        " --out /tmp/tp-xl-gone/m.safetensors & until [ -e "
+        "/tmp/tp-xl-gone/m.safetensors ]; do sleep 0.1; done; until rm -rf "
+        "/tmp/tp-xl-gone 2>/dev/null; do :; done; kill -TERM $!; wait $!");
+    const char *kept = strstr(gone.output, "the run is kept in ");
+    char rescue[256] = "";
+    if (kept != NULL)
+        sscanf(kept + strlen("the run is kept in "), "%255s", rescue);
+    tp_xl *rescued = rescue[0] ? tp_xl_load(rescue, &error) : NULL;
+    ok(gone.status == 1 && rescued != NULL,
+       "a run whose final save fails is kept elsewhere, and the message says "
+       "where");
+    tp_xl_free(rescued);
+    if (rescue[0])
+        unlink(rescue);
 }
 
 int main(void)

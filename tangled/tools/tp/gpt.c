@@ -107,22 +107,32 @@ static void save_on_the_way(gpt_run *r, const tp_progress *p)
                 error.message);
 }
 
-static int save_or_rescue(gpt_run *r, tp_error *error)
+int save_run_or_rescue(const char *path, const char *command,
+                       const tp_gpt *m, const tp_optimizer *opt,
+                       const tp_rng *data, tp_error *error)
 {
-    if (tp_gpt_save_run(gpt_out, r->w.m, r->opt, &r->w.rng, error) == 0)
+    if (tp_gpt_save_run(path, m, opt, data, error) == 0)
         return 0;
     const char *tmp = getenv("TMPDIR");
     char rescue[4096];
-    snprintf(rescue, sizeof rescue, "%s/tp-gpt-rescue-%ld.safetensors",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", (long)getpid());
+    snprintf(rescue, sizeof rescue, "%s/tp-%s-rescue-%ld.safetensors",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", command,
+             (long)getpid());
     tp_error second;
     size_t n = strlen(error->message);
-    if (tp_gpt_save_run(rescue, r->w.m, r->opt, &r->w.rng, &second) == 0
+    if (tp_gpt_save_run(rescue, m, opt, data, &second) == 0
         && snprintf(error->message + n, sizeof error->message - n,
                     "; the run is kept in %s (continue it with --resume)",
                     rescue) >= (int)(sizeof error->message - n))
-        fprintf(stderr, "tp gpt train: the run is kept in %s\n", rescue);
+        fprintf(stderr, "tp %s train: the run is kept in %s\n", command,
+                rescue);
     return -1;
+}
+
+static int save_or_rescue(gpt_run *r, tp_error *error)
+{
+    return save_run_or_rescue(gpt_out, "gpt", r->w.m, r->opt, &r->w.rng,
+                              error);
 }
 
 static bool gpt_progress(const tp_progress *p, void *context)

@@ -183,6 +183,10 @@ typedef struct gpt_windows {
 tp_tensor *gpt_windows_loss(tp_graph *g, long step, void *windows);
 double gpt_windows_validation(gpt_windows *w, int batches);
 /* <<program.h: what chapters share>> */
+int save_run_or_rescue(const char *path, const char *command,
+                       const tp_gpt *m, const tp_optimizer *opt,
+                       const tp_rng *data, tp_error *error);
+/* <<program.h: what chapters share>> */
 void prompt_label(char *out, size_t size, int byte);
 void head_map(tp_draw *d, const table *t, int row0, int n, const int *prompt,
               double x, double y, bool labels);

@@ -264,8 +264,10 @@ static int xl_train_on(xl_run *r, const int *tokens, long train, long total)
     catch_interrupts();
     int status = tp_train(&g, &r->reader.m->gpt->params, r->opt, &o,
                           xl_step_loss, r, NULL, &error);
+    tp_rng unused = tp_rng_seeded(0, 0);
     if (status == 0)
-        status = xl_save(r, &error);
+        status = save_run_or_rescue(xl_out, "xl", r->reader.m->gpt, r->opt,
+                                    &unused, &error);
     if (status != 0)
         fprintf(stderr, "tp xl train: %s\n", error.message);
     else
@@ -813,6 +815,61 @@ static int draw_xl_memory(tp_draw *d, tp_error *error)
     free(t);
     return status;
 }
+/* <<tp xl: figures>> */
+enum { DIAGRAM_LAYERS = 4, DIAGRAM_SEGMENT = 4 };
+
+static double cell_x(int segment, int i)
+{
+    return 70 + segment * (DIAGRAM_SEGMENT * 18 + 18) + i * 18;
+}
+
+static double cell_y(int layer)
+{
+    return 30 + (DIAGRAM_LAYERS - 1 - layer) * 30;
+}
+
+static void reads(tp_draw *d, int s, int i, int n, int key_s, int key_i,
+                  tp_color color)
+{
+    tp_arrow(d, cell_x(key_s, key_i) + 7, cell_y(n - 1), cell_x(s, i) + 7,
+             cell_y(n) + 10, color, 0.6);
+}
+/* <<tp xl: figures>> */
+static void diagram_cells(tp_draw *d)
+{
+    static const char *const names[3] = {"segment \u03c4\u22122",
+                                         "\u03c4\u22121: the memory",
+                                         "segment \u03c4"};
+    tp_color fill[3] = {tp_rgb(0xffffff), tp_rgb(0xdddddd), tp_category(1)};
+    for (int s = 0; s < 3; s++) {
+        tp_text(d, cell_x(s, 0) + 2 * 18 - 2, 8, 0.5, 0.5, 8, names[s]);
+        for (int n = 0; n < DIAGRAM_LAYERS; n++)
+            for (int i = 0; i < DIAGRAM_SEGMENT; i++)
+                tp_rounded_box(d, cell_x(s, i), cell_y(n), 14, 10, 2, fill[s],
+                               tp_rgb(0x555555));
+    }
+    for (int n = 0; n < DIAGRAM_LAYERS; n++) {
+        char label[16];
+        snprintf(label, sizeof label, n == 0 ? "embeddings" : "layer %d", n);
+        tp_text(d, 62, cell_y(n) + 5, 1.0, 0.5, 8, label);
+    }
+}
+/* <<tp xl: figures>> */
+static int draw_xl_recurrence(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    int top = DIAGRAM_LAYERS - 1, last = DIAGRAM_SEGMENT - 1;
+    diagram_cells(d);
+    tp_rounded_box(d, cell_x(2, last), cell_y(top), 14, 10, 2,
+                   tp_category(5), tp_rgb(0x555555));
+    for (int i = 0; i < DIAGRAM_SEGMENT; i++) {
+        reads(d, 2, last, top, 1, i, tp_rgb(0x777777));
+        reads(d, 2, last, top, 2, i, tp_category(4));
+    }
+    for (int i = 0; i < DIAGRAM_SEGMENT; i++)
+        reads(d, 1, 0, top - 1, 0, i, tp_rgb(0xaaaaaa));
+    return 0;
+}
 
 static const command xl_commands[] = {
     /* <<tp xl: command table>> */
@@ -836,6 +893,10 @@ static const tp_figure xl_figures[] = {
     /* <<tp xl: figure table>> */
     {"xl-memory", "Transformer-XL on the book: each layer's share of attention "
      "on a memory of L, against a uniform head's", 220, 180, draw_xl_memory},
+    /* <<tp xl: figure table>> */
+    {"xl-recurrence", "Transformer-XL: the keys one query reads, its segment and "
+     "the memory, one segment further back per layer", 330, 140,
+     draw_xl_recurrence},
     {NULL, 0, 0, 0, NULL}
 };
 
