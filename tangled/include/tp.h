@@ -60,5 +60,7 @@
 #include "tp/stability.h"
 /* <<tp.h: module headers>> */
 #include "tp/smoothing.h"
+/* <<tp.h: module headers>> */
+#include "tp/size.h"
 
 #endif

@@ -42,6 +42,8 @@ typedef struct tp_gpt {
     tp_gpt_modern modern;  /* the block's variant, saved in checkpoints */
     tp_gpt_mlp *mlp;       /* with no_mlp: each layer's MLP */
     void *mlp_context;
+    tp_linear_op *linear;  /* the blocks' projections (Chapter 365) */
+    const void *linear_context;
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);
