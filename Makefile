@@ -177,7 +177,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch
+    measure-performer measure-switch measure-size
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -225,6 +225,7 @@ help:
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
+	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -501,6 +502,20 @@ measure-memory: programs
 measure-switch: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
 	    --tsv figures/data/switch-compare.tsv
+
+# Model size: a GPT of width 128 trained on the book, fine-tuned on the GPL
+# (a Debian system's /usr/share/common-licenses) in full and with adapters,
+# pruned; then the sparse product timed on one thread and all. Losses on
+# one thread; 15 minutes on two cores shared with other work.
+SIZE_BASE := $(BUILD)/size-base.safetensors
+measure-size: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train --steps 300 --width 128 \
+	    --eval-every 100 --out $(SIZE_BASE)
+	OMP_NUM_THREADS=1 $(OBJ)/tp size compare --model $(SIZE_BASE) \
+	    --steps 100 --prune-steps 50 --tsv figures/data/size-finetune.tsv \
+	    --prune-tsv figures/data/size-prune.tsv
+	$(OBJ)/tp size sparse --tsv figures/data/size-sparse.tsv
+	$(OBJ)/tp size bytes --tsv figures/data/size-bytes.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

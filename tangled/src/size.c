@@ -301,6 +301,19 @@ static void prune_smallest(const tp_tensor *w, unsigned char *kept, long k)
     free(magnitude);
 }
 /* <<size: pruning>> */
+void tp_prune_tensor(tp_tensor *w, double sparsity)
+{
+    tp_check(sparsity >= 0 && sparsity <= 1,
+             "tp_prune_tensor: sparsity %g outside [0, 1]", sparsity);
+    long n = tp_tensor_count(w);
+    unsigned char *kept = malloc((size_t)n);
+    tp_check(kept != NULL, "out of memory");
+    prune_smallest(w, kept, (long)(sparsity * n));
+    for (long j = 0; j < n; j++)
+        w->data[j] = kept[j] ? w->data[j] : 0.0f;
+    free(kept);
+}
+
 tp_pruning *tp_prune_magnitude(tp_gpt *m, double sparsity)
 {
     tp_check(sparsity >= 0 && sparsity < 1,

@@ -52,6 +52,7 @@ typedef struct tp_pruning {
 
 tp_pruning *tp_prune_magnitude(tp_gpt *m, double sparsity);
 tp_pruning *tp_prune_2_4(tp_gpt *m);
+void tp_prune_tensor(tp_tensor *w, double sparsity);
 void tp_pruning_apply(const tp_pruning *p);
 double tp_pruning_zeros(const tp_pruning *p, double *total);
 void tp_pruning_free(tp_pruning *p);

@@ -42,6 +42,8 @@ const chapter_part *const chapter_parts[] = {
     &instability_part,
     /* <<program: the chapters' parts>> */
     &oversmoothing_part,
+    /* <<program: the chapters' parts>> */
+    &size_part,
     NULL
 };
 
