@@ -514,6 +514,8 @@ measure-size: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp size compare --model $(SIZE_BASE) \
 	    --steps 100 --prune-steps 50 --tsv figures/data/size-finetune.tsv \
 	    --prune-tsv figures/data/size-prune.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp size qlora --model $(SIZE_BASE) \
+	    --steps 100 --tsv figures/data/size-qlora.tsv
 	$(OBJ)/tp size sparse --tsv figures/data/size-sparse.tsv
 	$(OBJ)/tp size bytes --tsv figures/data/size-bytes.tsv
 

@@ -152,6 +152,55 @@ static void saving_adapters(void)
     tp_gpt_free(m), tp_gpt_free(other), tp_gpt_free(wider);
 }
 
+/* <<t-size: a four-bit base>> */
+static void four_bit_round_trip(void)
+{
+    tp_arena *arena = tp_arena_new("nf4");
+    tp_tensor *w = tp_tensor_new(arena, tp_shape2(128, 160), TP_NO_GRAD);
+    float *back = malloc(128 * 160 * sizeof *back);
+    tp_rng rng = tp_rng_seeded(9, 0);
+    for (long i = 0; i < tp_tensor_count(w); i++)
+        w->data[i] = 0.02f * tp_rng_normal(&rng) * (1 + i / 2048);
+    tp_nf4 *q = tp_nf4_quantise(w);
+    tp_nf4_dequantise(q, back);
+    double excess = 0;
+    for (long b = 0; b < 320; b++) {
+        float absmax = 0;
+        for (long j = b * 64; j < b * 64 + 64; j++)
+            absmax = fmaxf(absmax, fabsf(back[j]));
+        for (long j = b * 64; j < b * 64 + 64; j++)
+            excess = fmax(excess, fabs(w->data[j] - back[j]) - 0.153 * absmax);
+    }
+    ok(excess <= 0, "NF4 returns every weight within half a level's gap");
+    is((long)tp_nf4_bytes(q), 10240L + 320 + 2 * 8,
+       "NF4 holds n/2 + n/64 + 8 per 256 blocks bytes");
+    tp_nf4_free(q);
+    free(back);
+    tp_arena_free(arena);
+}
+/* <<t-size: a four-bit base>> */
+static void four_bit_base(void)
+{
+    four_bit_round_trip();
+    tp_gpt *m = model(16, 10);
+    tp_rng rng = tp_rng_seeded(11, 0);
+    tp_lora *l = tp_lora_new(m, 2, 2.0f, &rng);
+    tp_lora_quantise_base(l);
+    tp_arena *kept = tp_arena_new("logits");
+    tp_tensor *stored = logits_of(m, kept);
+    tp_lora_attach(m, l);
+    tp_tensor *on_the_fly = logits_of(m, kept);
+    ok(memcmp(stored->data, on_the_fly->data, 2 * 6 * 16 * sizeof(float)) == 0,
+       "weights dequantised on the fly give the stored quantised model's "
+       "logits, bit for bit");
+    enlarge_weights(&l->params, &rng);
+    check_model_gradients(loss_of, &l->params, m, "adapters on a 4-bit base");
+    tp_lora_detach(m, l);
+    tp_lora_free(l);
+    tp_arena_free(kept);
+    tp_gpt_free(m);
+}
+
 /* <<t-size: pruning>> */
 static bool magnitudes_separate(const tp_pruning *p, int i,
                                 const tp_tensor *before)
@@ -264,6 +313,7 @@ int main(void)
     counting();
     adapters();
     saving_adapters();
+    four_bit_base();
     pruning();
     sparse_products();
     return done_testing();

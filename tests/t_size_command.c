@@ -60,6 +60,11 @@ int main(void)
     ok(pruned.status == 0 && strstr(pruned.output, "2304 of 3072")
            && strstr(pruned.output, "after 2 steps"),
        "tp size prune zeroes 75%% of the projections and fine-tunes");
+    struct tap_outcome four = tp("size qlora --model "
+                                 "/tmp/tp-size-base.safetensors --lora 2 "
+                                 "--steps 1");
+    ok(four.status == 0 && strstr(four.output, "on a nf4  base"),
+       "tp size qlora trains adapters on a 32-bit and on an NF4 base");
     unlink("/tmp/tp-size-base.safetensors");
     unlink("/tmp/tp-size-other.safetensors");
     unlink("/tmp/tp-size-adapters.safetensors");

@@ -133,23 +133,36 @@ void tp_lora_free(tp_lora *l)
         return;
     tp_params_free(&l->params);
     tp_arena_free(l->arena);
+    for (int i = 0; l->quantised != NULL && i < l->count; i++)
+        tp_nf4_free(l->quantised[i]);
+    free(l->quantised);
     free(l->adapters);
     free(l->frozen);
     free(l);
 }
 /* <<size: adapters>> */
+static tp_tensor *base_weight(tp_graph *g, const tp_lora *l, int i)
+{
+    tp_tensor *w = l->adapters[i].w;
+    if (l->quantised == NULL)
+        return w;
+    tp_tensor *d = tp_tensor_empty(g->arena, w->shape, TP_NO_GRAD);
+    tp_nf4_dequantise(l->quantised[i], d->data);
+    return d;
+}
+
 static tp_tensor *adapted_linear(tp_graph *g, tp_tensor *x, tp_tensor *w,
                                  tp_tensor *bias, const void *context)
 {
     const tp_lora *l = context;
-    tp_tensor *y = tp_linear(g, x, w, bias);
     for (int i = 0; i < l->count; i++)
         if (l->adapters[i].w == w) {
             const tp_lora_adapter *a = &l->adapters[i];
+            tp_tensor *y = tp_linear(g, x, base_weight(g, l, i), bias);
             tp_tensor *low = tp_matmul(g, tp_matmul(g, x, a->a), a->b);
             return tp_add(g, y, tp_scale(g, low, l->alpha / (float)l->rank));
         }
-    return y;
+    return tp_linear(g, x, w, bias);
 }
 /* <<size: adapters>> */
 void tp_lora_attach(tp_gpt *m, tp_lora *l)
@@ -257,6 +270,118 @@ tp_lora *tp_lora_load(const char *path, const tp_gpt *m, tp_error *error)
         return NULL;
     }
     return l;
+}
+
+/* <<size: a four-bit base>> */
+const float tp_nf4_levels[16] = {
+    -1.0f, -0.6961928009986877f, -0.5250730514526367f,
+    -0.39491748809814453f, -0.28444138169288635f, -0.18477343022823334f,
+    -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
+    0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f,
+    0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+enum { NF4_BLOCK = 64, NF4_GROUP = 256 };
+
+static int nearest_level(float v)
+{
+    int best = 0;
+    for (int k = 1; k < 16; k++)
+        if (fabsf(v - tp_nf4_levels[k]) < fabsf(v - tp_nf4_levels[best]))
+            best = k;
+    return best;
+}
+/* <<size: a four-bit base>> */
+static float block_scale(const tp_nf4 *q, long block)
+{
+    long group = block / NF4_GROUP;
+    return q->scale_mean[group] + q->scale_step[group] * q->scales[block];
+}
+
+static void quantise_scales(tp_nf4 *q, const float *absmax, long blocks)
+{
+    for (long g0 = 0; g0 < blocks; g0 += NF4_GROUP) {
+        long end = g0 + NF4_GROUP < blocks ? g0 + NF4_GROUP : blocks;
+        double mean = 0, far = 0;
+        for (long b = g0; b < end; b++)
+            mean += absmax[b] / (double)(end - g0);
+        for (long b = g0; b < end; b++)
+            far = fmax(far, fabs(absmax[b] - mean));
+        long g = g0 / NF4_GROUP;
+        q->scale_mean[g] = (float)mean, q->scale_step[g] = (float)(far / 127);
+        for (long b = g0; b < end; b++)
+            q->scales[b] = far > 0 ? (signed char)lrint((absmax[b] - mean)
+                                                        / (far / 127))
+                                   : 0;
+    }
+}
+/* <<size: a four-bit base>> */
+static tp_nf4 *nf4_new(long n)
+{
+    long blocks = (n + NF4_BLOCK - 1) / NF4_BLOCK;
+    long groups = (blocks + NF4_GROUP - 1) / NF4_GROUP;
+    tp_nf4 *q = calloc(1, sizeof *q);
+    tp_check(q != NULL, "out of memory");
+    q->n = n;
+    q->codes = calloc((size_t)(n + 1) / 2, 1);
+    q->scales = malloc((size_t)blocks);
+    q->scale_step = malloc((size_t)groups * sizeof(float));
+    q->scale_mean = malloc((size_t)groups * sizeof(float));
+    tp_check(q->codes && q->scales && q->scale_step && q->scale_mean,
+             "out of memory");
+    return q;
+}
+/* <<size: a four-bit base>> */
+tp_nf4 *tp_nf4_quantise(const tp_tensor *w)
+{
+    long n = tp_tensor_count(w), blocks = (n + NF4_BLOCK - 1) / NF4_BLOCK;
+    tp_nf4 *q = nf4_new(n);
+    float *absmax = calloc((size_t)blocks, sizeof *absmax);
+    tp_check(absmax != NULL, "out of memory");
+    for (long j = 0; j < n; j++)
+        absmax[j / NF4_BLOCK] = fmaxf(absmax[j / NF4_BLOCK], fabsf(w->data[j]));
+    quantise_scales(q, absmax, blocks);
+    for (long j = 0; j < n; j++) {
+        float c = block_scale(q, j / NF4_BLOCK);
+        int k = nearest_level(c > 0 ? w->data[j] / c : 0.0f);
+        q->codes[j / 2] |= (unsigned char)(j % 2 ? k << 4 : k);
+    }
+    free(absmax);
+    return q;
+}
+/* <<size: a four-bit base>> */
+void tp_nf4_dequantise(const tp_nf4 *q, float *out)
+{
+    for (long j = 0; j < q->n; j++) {
+        int k = j % 2 ? q->codes[j / 2] >> 4 : q->codes[j / 2] & 15;
+        out[j] = tp_nf4_levels[k] * block_scale(q, j / NF4_BLOCK);
+    }
+}
+
+size_t tp_nf4_bytes(const tp_nf4 *q)
+{
+    size_t blocks = (size_t)(q->n + NF4_BLOCK - 1) / NF4_BLOCK;
+    size_t groups = (blocks + NF4_GROUP - 1) / NF4_GROUP;
+    return (size_t)(q->n + 1) / 2 + blocks + 2 * sizeof(float) * groups;
+}
+/* <<size: a four-bit base>> */
+void tp_nf4_free(tp_nf4 *q)
+{
+    if (q != NULL) {
+        free(q->codes), free(q->scales), free(q->scale_step),
+            free(q->scale_mean);
+        free(q);
+    }
+}
+
+void tp_lora_quantise_base(tp_lora *l)
+{
+    tp_check(l->quantised == NULL, "tp_lora_quantise_base: already");
+    l->quantised = calloc((size_t)l->count, sizeof *l->quantised);
+    tp_check(l->quantised != NULL, "out of memory");
+    for (int i = 0; i < l->count; i++) {
+        l->quantised[i] = tp_nf4_quantise(l->adapters[i].w);
+        tp_nf4_dequantise(l->quantised[i], l->adapters[i].w->data);
+    }
 }
 
 /* <<size: pruning>> */

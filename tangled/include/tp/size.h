@@ -31,6 +31,7 @@ typedef struct tp_lora {
     tp_arena *arena;
     tp_params params;    /* the A and B: all that learns */
     float **frozen;      /* the base's gradients, put aside while attached */
+    struct tp_nf4 **quantised;  /* per adapter, its W in NF4; or NULL */
     uint64_t base;       /* the hash of the base it was made for */
 } tp_lora;
 
@@ -43,6 +44,20 @@ void tp_lora_merge(tp_gpt *m, tp_lora *lora);
 uint64_t tp_gpt_hash(const tp_gpt *m);
 int tp_lora_save(const tp_lora *lora, const char *path, tp_error *error);
 tp_lora *tp_lora_load(const char *path, const tp_gpt *m, tp_error *error);
+/* <<size: interface>> */
+typedef struct tp_nf4 {
+    long n;                    /* weights */
+    unsigned char *codes;      /* two 4-bit levels a byte */
+    signed char *scales;       /* each block's absmax, quantised */
+    float *scale_step, *scale_mean;  /* per group of 256 blocks */
+} tp_nf4;
+
+extern const float tp_nf4_levels[16];
+tp_nf4 *tp_nf4_quantise(const tp_tensor *w);
+void tp_nf4_dequantise(const tp_nf4 *q, float *out);
+size_t tp_nf4_bytes(const tp_nf4 *q);
+void tp_nf4_free(tp_nf4 *q);
+void tp_lora_quantise_base(tp_lora *lora);
 /* <<size: interface>> */
 typedef struct tp_pruning {
     int count;

@@ -470,6 +470,88 @@ static int size_sparse(void)
     return status;
 }
 /* <<tp size: commands>> */
+static const char *qlora_tsv = NULL;
+static int qlora_rank = 8;
+
+static const option qlora_options[] = {
+    {"--model", OPTION_STRING, &tune_model, 0, 0,
+     "the pre-trained GPT (default: gpt.safetensors)"},
+    {"--data", OPTION_STRING, &tune_data, 0, 0,
+     "the new text (default: /usr/share/common-licenses/GPL-3)"},
+    {"--lora", OPTION_INT, &qlora_rank, 1, 65536, "the rank (default: 8)"},
+    {"--steps", OPTION_INT, &tune_steps, 0, 1000000, "steps (default: 150)"},
+    {"--tsv", OPTION_STRING, &qlora_tsv, 0, 0, "also write a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp size: commands>> */
+static int qlora_run(const text *x, bool four_bit, FILE *tsv, tp_error *error)
+{
+    tp_gpt *m = load_base("size qlora", tune_model);
+    if (m == NULL)
+        return 1;
+    tp_rng rng = tp_rng_seeded((uint64_t)size_seed, 4);
+    tp_lora *l = tp_lora_new(m, qlora_rank, tune_alpha, &rng);
+    double bytes = 0;
+    if (four_bit)
+        tp_lora_quantise_base(l);
+    for (int i = 0; i < l->count; i++)
+        bytes += four_bit ? (double)tp_nf4_bytes(l->quantised[i])
+                          : 4.0 * (double)tp_tensor_count(l->adapters[i].w);
+    /* <<tp size qlora: train and report>> */
+    tuned r = {0};
+    tp_lora_attach(m, l);
+    int status = tune(m, &l->params, NULL, x, tune_steps, default_lr(false), &r,
+                      error);
+    tp_lora_detach(m, l);
+    const char *name = four_bit ? "nf4" : "fp32";
+    printf("LoRA r=%d on a %-4s base: projections %9.0f bytes  %7.1f ms/step  "
+           "validation %.4f -> %.4f\n", qlora_rank, name, bytes, r.ms_per_step,
+           r.before, r.after);
+    if (tsv != NULL)
+        fprintf(tsv, "%s\t%d\t%.0f\t%.2f\t%.5f\t%.5f\n", name, qlora_rank, bytes,
+                r.ms_per_step, r.before, r.after);
+    tp_lora_free(l);
+    tp_gpt_free(m);
+    return status;
+}
+/* <<tp size: commands>> */
+static int size_qlora(void)
+{
+    const char *command = "size qlora";
+    if (qlora_tsv != NULL && check_output(command, qlora_tsv) != 0)
+        return 1;
+    tp_gpt *m = load_base(command, tune_model);
+    text x = {0};
+    if (m == NULL || load_text(command, tune_data, m->config.n_positions,
+                               &x) != 0) {
+        tp_gpt_free(m);
+        return 1;
+    }
+    int status = 0;
+    if (qlora_rank > m->config.n_embd) {
+        fprintf(stderr, "tp %s: --lora %d is more than the width %d of %s\n",
+                command, qlora_rank, m->config.n_embd, tune_model);
+        status = 2;
+    }
+    tp_gpt_free(m);
+    /* <<tp size qlora: both runs>> */
+    FILE *tsv = status == 0 && qlora_tsv != NULL ? fopen(qlora_tsv, "w") : NULL;
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp size qlora --model %s --steps %d --tsv %s\n"
+                "base\trank\tprojection_bytes\tms_per_step\tbefore\tafter\n",
+                tune_model, tune_steps, qlora_tsv);
+    }
+    tp_error error;
+    for (int four_bit = 0; status == 0 && four_bit < 2; four_bit++)
+        if ((status = qlora_run(&x, four_bit, tsv, &error)) != 0)
+            fprintf(stderr, "tp %s: %s\n", command, error.message);
+    if (tsv != NULL && fclose(tsv) != 0)
+        status = 1;
+    text_free(&x);
+    return status;
+}
+/* <<tp size: commands>> */
 static const char *compare_model = "gpt.safetensors", *compare_tsv = NULL,
                   *compare_prune_tsv = NULL,
                   *compare_data = "/usr/share/common-licenses/GPL-3";
@@ -782,8 +864,8 @@ static int draw_card_size(tp_draw *d, tp_error *error)
              "this chapter"},
             {"2:4 sparsity", "two of every four weights: sparse tensor cores",
              "this chapter"},
-            {"QLoRA, ALBERT sharing", "a 4-bit base; one block for every layer",
-             "described here; exercises"},
+            {"QLoRA; ALBERT sharing", "LoRA on a 4-bit NF4 base; one block for all",
+             "this chapter; ALBERT an exercise"},
             {"Distillation, quantisation", "a small student; fewer bits a weight",
              "Slow decoding; Memory footprint"},
         };
@@ -808,6 +890,9 @@ static const command size_commands[] = {
     /* <<tp size: command table>> */
     {"size sparse", "time a CSR product against the dense one at sparsities "
      "0 to 0.99, on one thread and all", sparse_options, size_sparse, NULL},
+    /* <<tp size: command table>> */
+    {"size qlora", "fine-tune with adapters on the base in 32 bits and in NF4",
+     qlora_options, size_qlora, NULL},
     /* <<tp size: command table>> */
     {"size compare", "fine-tune in full and with adapters of rank 1 to 64; "
      "prune by magnitude and 2:4; losses, memory, time", compare_options,
