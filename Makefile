@@ -505,8 +505,9 @@ measure-switch: programs
 
 # Model size: a GPT of width 128 trained on the book, fine-tuned on the GPL
 # (a Debian system's /usr/share/common-licenses) in full and with adapters,
-# pruned; then the sparse product timed on one thread and all. Losses on
-# one thread; 15 minutes on two cores shared with other work.
+# pruned, and with adapters on its NF4 copy; then the sparse product timed
+# on one thread and all. Losses on one thread; about 16 minutes on two
+# cores shared with other work.
 SIZE_BASE := $(BUILD)/size-base.safetensors
 measure-size: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train --steps 300 --width 128 \
