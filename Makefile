@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch measure-compute measure-interpretability measure-xl handout handout-check exercise \
+    measure-performer measure-switch measure-size measure-compute measure-interpretability measure-xl handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -241,6 +241,7 @@ help:
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions and rollout (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
+	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -625,6 +626,22 @@ measure-compute: programs
 	$(OBJ)/tp compute loss --model $(COMPUTE_MODEL) --windows 64 \
 	    --tsv figures/data/compute-loss.tsv
 	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
+# Model size: a GPT of width 128 trained on the book, fine-tuned on the GPL
+# (a Debian system's /usr/share/common-licenses) in full and with adapters,
+# pruned, and with adapters on its NF4 copy; then the sparse product timed
+# on one thread and all. Losses on one thread; about 16 minutes on two
+# cores shared with other work.
+SIZE_BASE := $(BUILD)/size-base.safetensors
+measure-size: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train --steps 300 --width 128 \
+	    --eval-every 100 --out $(SIZE_BASE)
+	OMP_NUM_THREADS=1 $(OBJ)/tp size compare --model $(SIZE_BASE) \
+	    --steps 100 --prune-steps 50 --tsv figures/data/size-finetune.tsv \
+	    --prune-tsv figures/data/size-prune.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp size qlora --model $(SIZE_BASE) \
+	    --steps 100 --tsv figures/data/size-qlora.tsv
+	$(OBJ)/tp size sparse --tsv figures/data/size-sparse.tsv
+	$(OBJ)/tp size bytes --tsv figures/data/size-bytes.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

@@ -190,10 +190,17 @@ static tp_tensor *join(tp_graph *g, tp_tensor *x, tp_tensor *f,
 }
 
 /* <<block: the three steps>> */
+static tp_tensor *project(tp_graph *g, tp_tensor *x, tp_tensor *w,
+                          tp_tensor *bias, const tp_block_options *o)
+{
+    return o->linear != NULL ? o->linear(g, x, w, bias, o->linear_context)
+                             : tp_linear(g, x, w, bias);
+}
+
 static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
                                  const tp_block_options *o)
 {
-    tp_tensor *qkv = tp_linear(g, x, b->c_attn_w, b->c_attn_b), *views[3];
+    tp_tensor *qkv = project(g, x, b->c_attn_w, b->c_attn_b, o), *views[3];
     tp_attention_op *attend = o->attend != NULL ? o->attend : tp_attention;
     tp_split_qkv(g, qkv, o->heads, o->kv_heads > 0 ? o->kv_heads : o->heads,
                  views);
@@ -211,7 +218,7 @@ static tp_tensor *self_attention(tp_graph *g, const tp_block *b, tp_tensor *x,
         heads = tp_drop_heads(g, heads, o->depth->drop_head, o->depth->rng);
     if (o->depth != NULL && o->depth->heads != NULL)
         heads = o->depth->heads(g, heads, o->depth->heads_context);
-    return tp_linear(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b);
+    return project(g, tp_merge_heads(g, heads), b->c_proj_w, b->c_proj_b, o);
 }
 
 static tp_tensor *cross_attention(tp_graph *g, const tp_block *b,
@@ -227,15 +234,21 @@ static tp_tensor *cross_attention(tp_graph *g, const tp_block *b,
     return tp_linear(g, tp_merge_heads(g, heads), b->x_proj_w, b->x_proj_b);
 }
 
+static tp_tensor *block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
+                            const tp_block_options *o)
+{
+    tp_tensor *h = project(g, x, b->c_fc_w, b->c_fc_b, o);
+    if (b->mlp_gate_w != NULL)
+        h = tp_swiglu(g, project(g, x, b->mlp_gate_w, NULL, o), h);
+    else
+        h = (o->activation != NULL ? o->activation : tp_gelu_tanh)(g, h);
+    return project(g, h, b->mlp_proj_w, b->mlp_proj_b, o);
+}
+
 tp_tensor *tp_block_mlp(tp_graph *g, const tp_block *b, tp_tensor *x,
                         tp_activation *activation)
 {
-    tp_tensor *h = tp_linear(g, x, b->c_fc_w, b->c_fc_b);
-    if (b->mlp_gate_w != NULL)
-        h = tp_swiglu(g, tp_matmul(g, x, b->mlp_gate_w), h);
-    else
-        h = (activation != NULL ? activation : tp_gelu_tanh)(g, h);
-    return tp_linear(g, h, b->mlp_proj_w, b->mlp_proj_b);
+    return block_mlp(g, b, x, &(tp_block_options){.activation = activation});
 }
 
 tp_tensor *tp_block_norm(tp_graph *g, tp_tensor *x, tp_tensor *gain,
@@ -257,7 +270,7 @@ static tp_tensor *apply(tp_graph *g, const tp_block *b, step which,
     case CROSS_ATTENTION: return cross_attention(g, b, x, memory, o);
     default:
         return o->mlp != NULL ? o->mlp(g, x, o->mlp_context)
-                              : tp_block_mlp(g, b, x, o->activation);
+                              : block_mlp(g, b, x, o);
     }
 }
 

@@ -154,6 +154,7 @@ static tp_tensor *forward_embedded(tp_graph *g, tp_gpt *m, tp_tensor *x,
     o.post_ln = m->post_ln;
     o.kv_heads = m->modern.kv_heads;
     o.mlp = m->mlp != NULL ? layer_mlp : m->modern.no_mlp ? no_mlp : NULL;
+    o.linear = m->adapters, o.linear_context = m->adapters_context;
     for (int i = 0; i < m->config.n_layer; i++) {
         o.depth = m->depth != NULL ? &m->depth[i] : NULL;
         o.mlp_context = m->mlp != NULL ? layer_call(g, m, i) : NULL;
@@ -284,9 +285,10 @@ const float *tp_gpt_step(tp_gpt *m, tp_gpt_cache *c, int token,
 {
     tp_check(c->length < c->capacity, "the KV cache is full (%d positions)",
              c->capacity);
-    tp_check(!m->post_ln && m->depth == NULL && !m->modern.no_mlp,
+    tp_check(!m->post_ln && m->depth == NULL && !m->modern.no_mlp
+                 && m->adapters == NULL,
              "tp_gpt_step: the cache decodes pre-LN blocks without depth "
-             "options or experts only");
+             "options, experts or adapters only (merge adapters first)");
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
     tp_tensor *x = tp_embedding(&g, m->wte, &token, tp_shape2(1, 1));
@@ -324,7 +326,7 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
              "tp_gpt_extend: %d tokens at position %d, but the model has %d "
              "positions", n, at, m->config.n_positions);
     tp_check(m->config.positions == TP_POSITIONS_LEARNED && !m->post_ln
-                 && m->depth == NULL && !m->modern.no_mlp,
+                 && m->depth == NULL && !m->modern.no_mlp && m->adapters == NULL,
              "tp_gpt_extend: only for GPT-2's block with learned positions, "
              "not %s positions", tp_position_name(m->config.positions));
     tp_graph g = tp_graph_on(scratch);

@@ -55,6 +55,8 @@ typedef tp_tensor *tp_attention_op(tp_graph *g, tp_tensor *q, tp_tensor *k,
 typedef tp_tensor *tp_position_op(tp_graph *g, tp_tensor **q, tp_tensor **k,
                                   const void *context);
 typedef tp_tensor *tp_mlp_op(tp_graph *g, tp_tensor *x, const void *context);
+typedef tp_tensor *tp_linear_op(tp_graph *g, tp_tensor *x, tp_tensor *w,
+                                tp_tensor *bias, const void *context);
 
 typedef struct tp_block_options {
     int heads;
@@ -69,6 +71,8 @@ typedef struct tp_block_options {
     int kv_heads;                /* of keys and values (GQA); 0: heads */
     tp_mlp_op *mlp;              /* replaces the block's MLP; or NULL */
     const void *mlp_context;
+    tp_linear_op *linear;        /* the projections; NULL: tp_linear */
+    const void *linear_context;
 } tp_block_options;
 
 tp_tensor *tp_block_forward(tp_graph *g, const tp_block *b, tp_tensor *x,

@@ -46,6 +46,8 @@ typedef struct tp_gpt {
     void *mlp_context;
     tp_gpt_linear *linear;  /* decoding's linear layers (Chapter 340) */
     void *linear_context;
+    tp_linear_op *adapters;  /* the blocks' projections (Chapter 365) */
+    const void *adapters_context;
 } tp_gpt;
 
 tp_gpt *tp_gpt_new(tp_gpt_config config);

@@ -1,0 +1,320 @@
+/* Generated from book/365-size.nw; edit the book, not this file. */
+#include <math.h>
+#include <string.h>
+
+#include "gradients.h"
+#include "models.h"
+#include "tap.h"
+#include "tp.h"
+
+/* <<t-size: models>> */
+static tp_gpt *model(int width, uint64_t seed)
+{
+    tp_gpt *m = tp_gpt_new((tp_gpt_config){.vocab_size = 16,
+                                           .n_positions = 16, .n_layer = 2,
+                                           .n_head = 2, .n_embd = width});
+    tp_rng rng = tp_rng_seeded(seed, 0);
+    tp_gpt_init(m, &rng);
+    enlarge_weights(&m->params, &rng);
+    return m;
+}
+
+static const int tokens[2 * 6] = {1, 5, 2, 7, 3, 0, 9, 9, 4, 1, 15, 8};
+static const int targets[2 * 6] = {5, 2, 7, 3, 0, 11, 9, 4, 1, 15, 8, 2};
+
+static tp_tensor *loss_of(tp_graph *g, tp_tensor *const in[], void *m)
+{
+    (void)in;
+    return tp_gpt_loss(g, m, tokens, targets, 2, 6);
+}
+
+/* <<t-size: counting>> */
+static void counting(void)
+{
+    tp_gpt_config c = {64, 24, 3, 4, 32, TP_POSITIONS_LEARNED};
+    tp_gpt_modern variants[] = {{0}, {.kv_heads = 2},
+                                {.rms_norm = true, .swiglu = true},
+                                {.kv_heads = 1, .no_mlp = true}};
+    bool all = true;
+    for (int i = 0; i < 4; i++) {
+        for (int p = 0; p < 2; p++) {
+            c.positions = p == 0 ? TP_POSITIONS_LEARNED : TP_POSITIONS_ROPE;
+            tp_gpt *m = tp_gpt_new_modern(c, variants[i]);
+            all = all && tp_gpt_parameter_count(c, variants[i])
+                             == (double)tp_params_count(&m->params);
+            tp_gpt_free(m);
+        }
+    }
+    ok(all, "the count from a configuration is what tp_gpt_new_modern "
+       "allocates, for four variants of the block and two of positions");
+    tp_training_bytes full = tp_finetune_bytes(1000, 1000, 2);
+    ok(full.weights + full.gradients + full.master + full.moments == 16000,
+       "mixed-precision Adam holds 16 bytes per trained parameter");
+}
+
+/* <<t-size: adapters>> */
+static tp_tensor *logits_of(tp_gpt *m, tp_arena *arena)
+{
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    return tp_gpt_forward(&g, m, tokens, 2, 6);
+}
+
+static double largest_difference(const tp_tensor *a, const tp_tensor *b)
+{
+    double worst = 0;
+    for (long i = 0; i < tp_tensor_count(a); i++)
+        worst = fmax(worst, fabs(a->data[i] - b->data[i]));
+    return worst;
+}
+/* <<t-size: adapters>> */
+static void adapters(void)
+{
+    tp_gpt *m = model(16, 1);
+    tp_rng rng = tp_rng_seeded(2, 0);
+    tp_lora *l = tp_lora_new(m, 3, 3.0f, &rng);
+    tp_arena *arena = tp_arena_new("test"), *kept = tp_arena_new("logits");
+    tp_tensor *base = logits_of(m, kept);
+    tp_lora_attach(m, l);
+    tp_tensor *start = logits_of(m, kept);
+    ok(memcmp(base->data, start->data, 2 * 6 * 16 * sizeof(float)) == 0,
+       "with B = 0 the adapted model gives the base's logits, bit for bit");
+    ok(tp_params_count(&l->params) == 2L * (3 * (16 + 48) + 3 * (16 + 16)
+                                            + 3 * (16 + 64) + 3 * (64 + 16))
+           && tp_lora_parameter_count(m->config, m->modern, 3)
+                  == (double)tp_params_count(&l->params),
+       "the adapters hold r (d_in + d_out) numbers per projection, as "
+       "counted from the configuration");
+    enlarge_weights(&l->params, &rng);  /* B non-zero */
+    check_model_gradients(loss_of, &l->params, m, "the adapters");
+    ok(m->blocks[0].c_attn_w->grad == NULL && m->wte->grad == NULL,
+       "the base has no gradients while the adapters are attached");
+    /* <<t-size: train the adapters a little>> */
+    uint64_t before = tp_gpt_hash(m);
+    float b0 = l->adapters[0].b->data[0];
+    tp_optimizer *opt = tp_optimizer_new(&l->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    for (int step = 0; step < 3; step++) {
+        tp_graph g = tp_graph_on(arena);
+        tp_zero_grad(&l->params);
+        tp_backward(&g, tp_gpt_loss(&g, m, tokens, targets, 2, 6));
+        tp_optimizer_step(opt, 1e-2f);
+        tp_arena_reset(arena);
+    }
+    tp_optimizer_free(opt);
+    ok(tp_gpt_hash(m) == before && l->adapters[0].b->data[0] != b0,
+       "AdamW on the adapters changes them and no weight of the base");
+    /* <<t-size: merge and compare>> */
+    tp_tensor *adapted = logits_of(m, kept);
+    tp_lora_merge(m, l);
+    ok(m->adapters == NULL && m->blocks[1].c_fc_w->grad != NULL,
+       "merging detaches the adapters and gives the base its gradients back");
+    tp_tensor *merged = logits_of(m, kept);
+    double worst = largest_difference(adapted, merged);
+    ok(worst < 1e-5 && largest_difference(adapted, base) > 1e-2,
+       "merged into the weights, the model gives the adapted logits (within "
+       "%.1g), which differ from the base's", worst);
+    tp_lora_free(l);
+    tp_arena_free(arena), tp_arena_free(kept);
+    tp_gpt_free(m);
+}
+
+/* <<t-size: saving adapters>> */
+static void saving_adapters(void)
+{
+    tp_gpt *m = model(16, 3), *other = model(16, 4), *wider = model(32, 3);
+    tp_rng rng = tp_rng_seeded(5, 0);
+    tp_lora *l = tp_lora_new(m, 2, 4.0f, &rng), *back = NULL;
+    enlarge_weights(&l->params, &rng);
+    tp_error error;
+    const char *path = "/tmp/t-size-adapters.safetensors";
+    ok(tp_lora_save(l, path, &error) == 0
+           && (back = tp_lora_load(path, m, &error)) != NULL
+           && back->rank == 2 && back->alpha == 4.0f
+           && memcmp(back->adapters[6].b->data, l->adapters[6].b->data,
+                     2 * 64 * sizeof(float)) == 0,
+       "adapters saved and loaded onto their base are the same");
+    tp_lora_free(back);
+    /* <<t-size: refuse the wrong bases>> */
+    ok(tp_lora_load(path, other, &error) == NULL
+           && strstr(error.message, "adapters of the base"),
+       "adapters refuse a base with other weights: %s", error.message);
+    ok(tp_lora_load(path, wider, &error) == NULL
+           && strstr(error.message, "shape"),
+       "and a base of another width: %s", error.message);
+    tp_gpt_save(m, path, NULL, 0, NULL, &error);
+    ok(tp_lora_load(path, m, &error) == NULL
+           && strstr(error.message, "not low-rank adapters"),
+       "and a file that holds a model: %s", error.message);
+    remove(path);
+    tp_lora_free(l);
+    tp_gpt_free(m), tp_gpt_free(other), tp_gpt_free(wider);
+}
+
+/* <<t-size: a four-bit base>> */
+static void four_bit_round_trip(void)
+{
+    tp_arena *arena = tp_arena_new("nf4");
+    tp_tensor *w = tp_tensor_new(arena, tp_shape2(128, 160), TP_NO_GRAD);
+    float *back = malloc(128 * 160 * sizeof *back);
+    tp_rng rng = tp_rng_seeded(9, 0);
+    for (long i = 0; i < tp_tensor_count(w); i++)
+        w->data[i] = 0.02f * tp_rng_normal(&rng) * (1 + i / 2048);
+    tp_nf4 *q = tp_nf4_quantise(w);
+    tp_nf4_dequantise(q, back);
+    double excess = 0;
+    for (long b = 0; b < 320; b++) {
+        float absmax = 0;
+        for (long j = b * 64; j < b * 64 + 64; j++)
+            absmax = fmaxf(absmax, fabsf(back[j]));
+        for (long j = b * 64; j < b * 64 + 64; j++)
+            excess = fmax(excess, fabs(w->data[j] - back[j]) - 0.153 * absmax);
+    }
+    ok(excess <= 0, "NF4 returns every weight within half a level's gap");
+    is((long)tp_nf4_bytes(q), 10240L + 320 + 2 * 8,
+       "NF4 holds n/2 + n/64 + 8 per 256 blocks bytes");
+    tp_nf4_free(q);
+    free(back);
+    tp_arena_free(arena);
+}
+/* <<t-size: a four-bit base>> */
+static void four_bit_base(void)
+{
+    four_bit_round_trip();
+    tp_gpt *m = model(16, 10);
+    tp_rng rng = tp_rng_seeded(11, 0);
+    tp_lora *l = tp_lora_new(m, 2, 2.0f, &rng);
+    tp_lora_quantise_base(l);
+    tp_arena *kept = tp_arena_new("logits");
+    tp_tensor *stored = logits_of(m, kept);
+    tp_lora_attach(m, l);
+    tp_tensor *on_the_fly = logits_of(m, kept);
+    ok(memcmp(stored->data, on_the_fly->data, 2 * 6 * 16 * sizeof(float)) == 0,
+       "weights dequantised on the fly give the stored quantised model's "
+       "logits, bit for bit");
+    enlarge_weights(&l->params, &rng);
+    check_model_gradients(loss_of, &l->params, m, "adapters on a 4-bit base");
+    tp_lora_detach(m, l);
+    tp_lora_free(l);
+    tp_arena_free(kept);
+    tp_gpt_free(m);
+}
+
+/* <<t-size: pruning>> */
+static bool magnitudes_separate(const tp_pruning *p, int i,
+                                const tp_tensor *before)
+{
+    float least_kept = INFINITY, most_pruned = 0;
+    for (long j = 0; j < tp_tensor_count(before); j++) {
+        float v = fabsf(before->data[j]);
+        if (p->kept[i][j])
+            least_kept = fminf(least_kept, v);
+        else
+            most_pruned = fmaxf(most_pruned, v);
+    }
+    return least_kept >= most_pruned;
+}
+/* <<t-size: pruning>> */
+static void magnitude_pruning(double sparsity)
+{
+    tp_gpt *m = model(16, 6);
+    tp_arena *arena = tp_arena_new("copy");
+    tp_tensor *copy = tp_tensor_new(arena, m->blocks[1].c_fc_w->shape,
+                                    TP_NO_GRAD);
+    tp_copy(copy, m->blocks[1].c_fc_w);
+    tp_pruning *p = tp_prune_magnitude(m, sparsity);
+    bool exact = p->count == 8;
+    for (int i = 0; i < p->count; i++) {
+        long n = tp_tensor_count(p->weights[i]), zeros = 0;
+        for (long j = 0; j < n; j++)
+            zeros += p->weights[i]->data[j] == 0.0f;
+        exact = exact && zeros == (long)(sparsity * n);
+    }
+    ok(exact && magnitudes_separate(p, 6, copy),
+       "pruning %.0f%% zeroes floor(s n) of each projection, the smallest",
+       100 * sparsity);
+    tp_pruning_free(p);
+    tp_arena_free(arena);
+    tp_gpt_free(m);
+}
+/* <<t-size: pruning>> */
+static void pruning(void)
+{
+    magnitude_pruning(0.5), magnitude_pruning(0.9);
+    tp_gpt *m = model(16, 7);
+    float column[4] = {0};
+    for (int i = 0; i < 4; i++)
+        column[i] = fabsf(m->blocks[0].c_proj_w->data[(long)(4 + i) * 16 + 3]);
+    tp_pruning *p = tp_prune_2_4(m);
+    /* <<t-size: two of every four>> */
+    bool two = true;
+    for (int i = 0; i < p->count; i++) {
+        const tp_tensor *w = p->weights[i];
+        int rows = w->shape.dim[0], cols = w->shape.dim[1];
+        for (int g = 0; g < rows; g += 4)
+            for (int j = 0; j < cols; j++) {
+                int nonzero = 0;
+                for (int k = 0; k < 4; k++)
+                    nonzero += w->data[(long)(g + k) * cols + j] != 0.0f;
+                two = two && nonzero == 2;
+            }
+    }
+    int kept = 0;
+    for (int i = 0; i < 4; i++) {
+        float v = m->blocks[0].c_proj_w->data[(long)(4 + i) * 16 + 3];
+        int larger = 0;
+        for (int k = 0; k < 4; k++)
+            larger += column[k] > column[i];
+        kept += v != 0.0f && larger < 2;
+    }
+    ok(two && kept == 2, "2:4 leaves two non-zeros in every group of four "
+       "along d_in, the two largest");
+    for (int i = 0; i < p->count; i++)
+        for (long j = 0; j < tp_tensor_count(p->weights[i]); j++)
+            p->weights[i]->data[j] += 1.0f;
+    tp_pruning_apply(p);
+    double total, zeros = tp_pruning_zeros(p, &total);
+    ok(zeros == total / 2, "applying the pruning after an update restores "
+       "its zeros: %.0f of %.0f", zeros, total);
+    tp_pruning_free(p);
+    tp_gpt_free(m);
+}
+
+/* <<t-size: sparse products>> */
+static void sparse_products(void)
+{
+    tp_arena *arena = tp_arena_new("csr");
+    tp_rng rng = tp_rng_seeded(8, 0);
+    tp_tensor *x = tp_tensor_new(arena, tp_shape2(37, 48), TP_NO_GRAD);
+    tp_tensor *w = tp_tensor_new(arena, tp_shape2(48, 24), TP_NO_GRAD);
+    tp_tensor *dense = tp_tensor_new(arena, tp_shape2(37, 24), TP_NO_GRAD);
+    tp_tensor *sparse = tp_tensor_new(arena, tp_shape2(37, 24), TP_NO_GRAD);
+    for (long i = 0; i < tp_tensor_count(x); i++)
+        x->data[i] = tp_rng_normal(&rng);
+    double sparsities[] = {0.0, 0.5, 0.9, 1.0}, worst = 0;
+    for (int s = 0; s < 4; s++) {
+        for (long i = 0; i < tp_tensor_count(w); i++)
+            w->data[i] = i / 24 == 7 || tp_rng_uniform(&rng) < sparsities[s]
+                             ? 0.0f : tp_rng_normal(&rng);
+        tp_csr *c = tp_csr_from_dense(w);
+        tp_gemm_naive(dense, x, w, 1.0f, 0.0f);
+        tp_csr_matmul(x, c, sparse);
+        worst = fmax(worst, largest_difference(dense, sparse));
+        tp_csr_free(c);
+    }
+    ok(worst < 1e-5, "the CSR product equals the dense product at sparsities "
+       "0, 0.5, 0.9 and 1 (%.1g)", worst);
+    tp_arena_free(arena);
+}
+
+int main(void)
+{
+    counting();
+    adapters();
+    saving_adapters();
+    four_bit_base();
+    pruning();
+    sparse_products();
+    return done_testing();
+}
