@@ -624,7 +624,8 @@ measure-compute: programs
 	$(OBJ)/tp gpt quantise --scheme int4 $(COMPUTE_MODEL) \
 	    $(BUILD)/compute-gpt-int4.safetensors
 	$(OBJ)/tp compute loss --model $(COMPUTE_MODEL) --windows 64 \
-	    --tsv figures/data/compute-loss.tsv
+	    --tsv figures/data/compute-loss.tsv \
+	    $(BUILD)/compute-gpt-int8.safetensors $(BUILD)/compute-gpt-int4.safetensors
 	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
 # Model size: a GPT of width 128 trained on the book, fine-tuned on the GPL
 # (a Debian system's /usr/share/common-licenses) in full and with adapters,

@@ -36,10 +36,11 @@ int main(void)
     ok(sampled.status == 0 && strncmp(sampled.output, "ab", 2) == 0,
        "tp gpt sample --quant int4 writes");
     struct tap_outcome loss = tp("compute loss --model /tmp/tp-compute.safetensors"
-                                 " --windows 2");
+                                 " --windows 2 /tmp/tp-compute-int4.safetensors");
     ok(loss.status == 0 && strstr(loss.output, "int8  validation loss")
-           && strstr(loss.output, "int4  validation loss"),
-       "tp compute loss measures the three schemes");
+           && strstr(loss.output, "int4  validation loss")
+           && strstr(loss.output, "int4.safetensors validation loss"),
+       "tp compute loss measures the three schemes and a quantised file");
     /* <<t-compute-command: checks>> */
     struct tap_outcome scheme = tp("gpt quantise --scheme int3 "
                                    "/tmp/tp-compute.safetensors /tmp/x");

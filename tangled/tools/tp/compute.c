@@ -428,6 +428,21 @@ static int compute_loss(void)
             fprintf(tsv, "%s\t%.5f\t%.5f\n", scheme_names[s], loss, loss / fp32);
         tp_quant_gpt_free(q);
     }
+    /* <<compute loss: each quantised checkpoint named>> */
+    for (int i = 0; i < operand_count && status == 0; i++) {
+        tp_quant_gpt *q = tp_quant_gpt_load(operands[i], &error);
+        if (q == NULL) {
+            fprintf(stderr, "tp compute loss: %s\n", error.message);
+            status = 1;
+            break;
+        }
+        double loss = validation_loss(q->model, &validation);
+        printf("%s validation loss %.4f  (%+.2f%% of fp32's)\n", operands[i],
+               loss, 100 * (loss / fp32 - 1));
+        if (tsv != NULL)
+            fprintf(tsv, "%s\t%.5f\t%.5f\n", operands[i], loss, loss / fp32);
+        tp_quant_gpt_free(q);
+    }
     if (tsv != NULL && fclose(tsv) != 0)
         status = 1;
     tp_gpt_free(m);
@@ -639,8 +654,9 @@ static const command compute_commands[] = {
     {"bench quant", "decoding with 32-bit, int8 and int4 weights, on one thread "
      "and all", bench_quant_options, bench_quant, NULL},
     /* <<tp compute: command table>> */
-    {"compute loss", "a GPT's validation loss in 32 bits, int8 and int4",
-     compute_loss_options, compute_loss, NULL},
+    {"compute loss", "a GPT's validation loss in 32 bits, int8 and int4, and "
+     "of quantised checkpoints", compute_loss_options, compute_loss,
+     "[QUANTISED...]"},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
