@@ -3,6 +3,13 @@
 
 #include "command.h"
 
+/* One line: no newline before the last character. */
+static int one_line(const char *output)
+{
+    const char *newline = strchr(output, '\n');
+    return output[0] != '\0' && (newline == NULL || newline[1] == '\0');
+}
+
 int main(void)
 {
     find_program();
@@ -43,8 +50,10 @@ int main(void)
                                  "/tmp/tp-size-base.safetensors --lora 2 --full");
     ok(wide.status == 2 && strstr(wide.output, "more than the width 16")
            && zero.status == 2 && both.status == 2
-           && strstr(both.output, "give one of"),
-       "a rank above the width, a rank of 0 and two ways at once are refused");
+           && strstr(both.output, "give one of") && one_line(wide.output)
+           && one_line(zero.output) && one_line(both.output),
+       "a rank above the width, a rank of 0 and two ways at once are refused,"
+       " each with one line");
     /* <<t-size-command: pruning>> */
     struct tap_outcome one = tp("size prune --model "
                                 "/tmp/tp-size-base.safetensors --sparsity 1");
@@ -52,8 +61,9 @@ int main(void)
                                      "/tmp/tp-size-base.safetensors --sparsity "
                                      "-0.5");
     ok(one.status == 2 && negative.status == 2
-           && strstr(one.output, "outside [0, 1)"),
-       "sparsities outside [0, 1) are refused");
+           && strstr(one.output, "outside [0, 1)") && one_line(one.output)
+           && one_line(negative.output),
+       "sparsities outside [0, 1) are refused, each with one line");
     struct tap_outcome pruned = tp("size prune --model "
                                    "/tmp/tp-size-base.safetensors --sparsity 0.75 "
                                    "--steps 2");

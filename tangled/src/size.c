@@ -297,6 +297,19 @@ static float block_scale(const tp_nf4 *q, long block)
     return q->scale_mean[group] + q->scale_step[group] * q->scales[block];
 }
 
+/* The smallest code whose scale, read back in float as block_scale
+   does, covers the true absmax: rounding up, so no weight clips. */
+static void set_scale_code_up(tp_nf4 *q, long block, float absmax)
+{
+    long g = block / NF4_GROUP;
+    double code = q->scale_step[g] > 0
+                      ? ceil((absmax - q->scale_mean[g]) / q->scale_step[g])
+                      : 0;
+    q->scales[block] = (signed char)fmax(-127, fmin(127, code));
+    while (q->scales[block] < 127 && block_scale(q, block) < absmax)
+        q->scales[block]++;
+}
+
 static void quantise_scales(tp_nf4 *q, const float *absmax, long blocks)
 {
     for (long g0 = 0; g0 < blocks; g0 += NF4_GROUP) {
@@ -307,11 +320,12 @@ static void quantise_scales(tp_nf4 *q, const float *absmax, long blocks)
         for (long b = g0; b < end; b++)
             far = fmax(far, fabs(absmax[b] - mean));
         long g = g0 / NF4_GROUP;
-        q->scale_mean[g] = (float)mean, q->scale_step[g] = (float)(far / 127);
+        /* A step a millionth of the mean wider than far / 127, so that
+           code 127 covers the largest absmax despite float rounding. */
+        q->scale_mean[g] = (float)mean;
+        q->scale_step[g] = (float)((far + 1e-6 * mean) / 127);
         for (long b = g0; b < end; b++)
-            q->scales[b] = far > 0 ? (signed char)lrint((absmax[b] - mean)
-                                                        / (far / 127))
-                                   : 0;
+            set_scale_code_up(q, b, absmax[b]);
     }
 }
 /* <<size: a four-bit base>> */

@@ -10,7 +10,8 @@
 /* <<compute: counting>> */
 typedef struct tp_flops {
     double parameters;  /* N: every weight and bias outside the embeddings */
-    double forward;     /* 2N + 2 L T C (attention) + 2 C V (the head) */
+    double forward;     /* 2N + 2 L T C (attention, averaged over a causal
+                           window of T) + 2 C V (the head) */
     double train;       /* 3 forward: the backward pass costs two */
 } tp_flops;
 

@@ -113,7 +113,7 @@ static flops_row measure_decoding(tp_gpt *m)
     decode_run r = {m, 240};
     decode(&r);
     double seconds = tp_time(decode, &r, 3).median;
-    tp_flops f = tp_gpt_flops(m, 128);  /* the mean context of 256 tokens */
+    tp_flops f = tp_gpt_flops(m, 16 + r.tokens);  /* the causal window */
     return (flops_row){"decoding", f.parameters, f.forward,
                        (16 + r.tokens) / seconds};
 }
