@@ -551,7 +551,7 @@ static int draw_compute_int4(tp_draw *d, tp_error *error)
                  "s<sub>o,g</sub>");
     /* <<int4 figure: the kernel's steps>> */
     static const char *const steps[] = {
-        "unpack: shift, mask, \xe2\x88\x92" "8",
+        ("unpack: shift, mask, \xe2\x88\x92" "8"),  /* the minus sign, then 8 */
         "move the signs: vpsignb \xc3\x97 2",
         "32 products, 8 sums: vpmaddubsw + vpmaddwd, or vpdpbusd",
         "\xc3\x97 t<sub>b</sub> s<sub>o,g</sub>, into 8 float lanes: vfmadd",
