@@ -394,10 +394,35 @@ static void switch_gpt(void)
     tp_error error = {""};
     tp_gpt_save(s->gpt, path, NULL, 0, NULL, &error);
     tp_gpt *back = tp_gpt_load(path, NULL, &error);
-    if (!ok(back == NULL && strstr(error.message, "mlp is \"none\""),
+    if (!ok(back == NULL && strstr(error.message, "mlp is \"switch\""),
             "GPT's loader refuses a Switch GPT's checkpoint"))
         diag("the message was: %s", error.message);
     tp_gpt_free(back);
+    /* <<t-switch: the Switch GPT's own loader>> */
+    tp_switch_gpt *loaded = tp_switch_gpt_load(path, &error);
+    bool same = loaded != NULL && loaded->layers[0].experts == 4
+                && loaded->layers[0].top == 1 && loaded->factor == 1.25f;
+    if (same) {
+        tp_graph_reset(&g);
+        tp_set_grad(&g, false);
+        tp_tensor *saved = tp_gpt_forward(&g, s->gpt, gpt_tokens, 1, 12);
+        tp_tensor *read = tp_gpt_forward(&g, loaded->gpt, gpt_tokens, 1, 12);
+        for (int i = 0; i < 12 * 16; i++)
+            same = same && saved->data[i] == read->data[i];
+    }
+    if (!ok(same, "the Switch GPT's loader makes the saved model again: its "
+            "experts, routing and logits"))
+        diag("%s", loaded == NULL ? error.message : "a different model");
+    tp_switch_gpt_free(loaded);
+    tp_switch_gpt *three = tp_switch_gpt_new(tiny, 3, 1, 1.25f);
+    tp_metadata_set(&three->metadata, "switch.experts", "4");
+    tp_gpt_save(three->gpt, path, NULL, 0, NULL, &error);
+    loaded = tp_switch_gpt_load(path, &error);
+    if (!ok(loaded == NULL && strstr(error.message, "not a whole Switch GPT"),
+            "a checkpoint missing an expert's tensors is refused"))
+        diag("the message was: %s", error.message);
+    tp_switch_gpt_free(loaded);
+    tp_switch_gpt_free(three);
     unlink(path);
     tp_switch_gpt_free(s);
     tp_arena_free(arena);

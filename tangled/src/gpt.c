@@ -460,6 +460,9 @@ int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
     tp_metadata_set(&meta, "mlp", !m->modern.no_mlp ? (m->modern.swiglu
                                                        ? "swiglu" : "gelu")
                                   : m->mlp != NULL ? "none" : "attention-only");
+    for (int i = 0; m->mlp_metadata != NULL && i < m->mlp_metadata->count; i++)
+        tp_metadata_set(&meta, m->mlp_metadata->entries[i].key,
+                        m->mlp_metadata->entries[i].value);
     int n = m->params.count;
     tp_param *all = malloc(((size_t)n + (size_t)n_extra) * sizeof *all);
     tp_check(all != NULL, "out of memory");
@@ -545,8 +548,8 @@ static int config_choice(const char *path, const tp_metadata *meta,
 }
 
 static int config_modern(const char *path, const tp_metadata *meta,
-                         const tp_gpt_config *config, tp_gpt_modern *modern,
-                         tp_error *error)
+                         const char *hooked, const tp_gpt_config *config,
+                         tp_gpt_modern *modern, tp_error *error)
 {
     long n = config->n_head;
     if (tp_metadata_get(meta, "n_kv_head") != NULL
@@ -558,7 +561,11 @@ static int config_modern(const char *path, const tp_metadata *meta,
                             "heads", path, n, config->n_head);
     modern->kv_heads = (int)n;
     const char *mlp = tp_metadata_get(meta, "mlp");
-    modern->no_mlp = mlp != NULL && strcmp(mlp, "attention-only") == 0;
+    if (hooked != NULL && (mlp == NULL || strcmp(mlp, hooked) != 0))
+        return tp_error_set(error, "%s: mlp is \"%s\", not %s", path,
+                            mlp != NULL ? mlp : "gelu", hooked);
+    modern->no_mlp = hooked != NULL
+                     || (mlp != NULL && strcmp(mlp, "attention-only") == 0);
     return config_choice(path, meta, "norm", "layernorm", "rmsnorm",
                          &modern->rms_norm, error)
                    || (!modern->no_mlp
@@ -582,7 +589,8 @@ static int check_file_holds(const char *path, const tp_gpt_config *c,
     return 0;
 }
 /* <<gpt: saving and loading>> */
-tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
+static tp_gpt *load_gpt(const char *path, const char *hooked,
+                        tp_metadata *metadata, tp_error *error)
 {
     tp_metadata meta = {0};
     if (tp_safetensors_load(path, NULL, 0, &meta, error) != 0)
@@ -602,7 +610,7 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
         return NULL;
     }
     tp_gpt_modern modern = {0};
-    if (config_modern(path, &meta, &config, &modern, error) != 0)
+    if (config_modern(path, &meta, hooked, &config, &modern, error) != 0)
         return NULL;
     if (check_file_holds(path, &config, error) != 0)
         return NULL;
@@ -615,6 +623,17 @@ tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
     if (metadata != NULL)
         *metadata = meta;
     return m;
+}
+
+tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error)
+{
+    return load_gpt(path, NULL, metadata, error);
+}
+
+tp_gpt *tp_gpt_load_hooked(const char *path, const char *mlp,
+                           tp_metadata *metadata, tp_error *error)
+{
+    return load_gpt(path, mlp, metadata, error);
 }
 /* <<gpt: saving and loading>> */
 static tp_param *moment_tensors(const tp_gpt *m, const tp_optimizer *opt,

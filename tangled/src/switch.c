@@ -327,28 +327,51 @@ static tp_tensor *switch_mlp(tp_graph *g, tp_tensor *x, int layer,
     return o.y;
 }
 
-tp_switch_gpt *tp_switch_gpt_new(tp_gpt_config config, int experts, int top,
-                                 float factor)
+static void describe(tp_switch_gpt *s, int experts, int top)
+{
+    char text[32];
+    tp_metadata_set(&s->metadata, "mlp", "switch");
+    snprintf(text, sizeof text, "%d", experts);
+    tp_metadata_set(&s->metadata, "switch.experts", text);
+    snprintf(text, sizeof text, "%d", top);
+    tp_metadata_set(&s->metadata, "switch.top", text);
+    snprintf(text, sizeof text, "%.9g", (double)s->factor);
+    tp_metadata_set(&s->metadata, "switch.capacity_factor", text);
+}
+
+/* GPT without MLPs becomes a Switch GPT: a layer per block, the hook. */
+static tp_switch_gpt *switch_gpt_around(tp_gpt *gpt, int experts, int top,
+                                        float factor)
 {
     tp_check(top == 1 || top == 2, "a Switch GPT routes to 1 or 2 experts, "
              "not %d", top);
     tp_switch_gpt *s = calloc(1, sizeof *s);
     tp_check(s != NULL, "out of memory");
-    s->gpt = tp_gpt_new_modern(config, (tp_gpt_modern){.no_mlp = true});
-    s->layers = calloc((size_t)config.n_layer, sizeof *s->layers);
-    s->routing = calloc((size_t)config.n_layer, sizeof *s->routing);
+    s->gpt = gpt;
+    int layers = gpt->config.n_layer, width = gpt->config.n_embd;
+    s->layers = calloc((size_t)layers, sizeof *s->layers);
+    s->routing = calloc((size_t)layers, sizeof *s->routing);
     tp_check(s->layers != NULL && s->routing != NULL, "out of memory");
-    for (int i = 0; i < config.n_layer; i++) {
+    for (int i = 0; i < layers; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "h.%d.moe.", i);
-        tp_switch_make(&s->layers[i], &s->gpt->params, s->gpt->arena, prefix,
-                       config.n_embd, 4 * config.n_embd, experts);
+        tp_switch_make(&s->layers[i], &gpt->params, gpt->arena, prefix, width,
+                       4 * width, experts);
         s->layers[i].top = top;
     }
     s->factor = factor;
-    s->gpt->mlp = switch_mlp;
-    s->gpt->mlp_context = s;
+    describe(s, experts, top);
+    gpt->mlp = switch_mlp;
+    gpt->mlp_context = s;
+    gpt->mlp_metadata = &s->metadata;
     return s;
+}
+
+tp_switch_gpt *tp_switch_gpt_new(tp_gpt_config config, int experts, int top,
+                                 float factor)
+{
+    tp_gpt *gpt = tp_gpt_new_modern(config, (tp_gpt_modern){.no_mlp = true});
+    return switch_gpt_around(gpt, experts, top, factor);
 }
 
 void tp_switch_gpt_free(tp_switch_gpt *s)
@@ -359,6 +382,52 @@ void tp_switch_gpt_free(tp_switch_gpt *s)
     free(s->layers);
     free(s->routing);
     free(s);
+}
+
+/* <<switch: loading a Switch GPT>> */
+static int read_factor(const tp_metadata *meta, const char *path,
+                       float *factor, tp_error *error)
+{
+    const char *text = tp_metadata_get(meta, "switch.capacity_factor");
+    if (text == NULL)
+        return tp_error_set(error, "%s has no switch.capacity_factor in its "
+                            "metadata", path);
+    char *end;
+    double value = strtod(text, &end);
+    if (*text == '\0' || *end != '\0' || !(value > 0.0 && value <= 64.0))
+        return tp_error_set(error, "%s: switch.capacity_factor is \"%s\", "
+                            "not a number in (0, 64]", path, text);
+    *factor = (float)value;
+    return 0;
+}
+
+tp_switch_gpt *tp_switch_gpt_load(const char *path, tp_error *error)
+{
+    tp_metadata meta;
+    tp_gpt *gpt = tp_gpt_load_hooked(path, "switch", &meta, error);
+    if (gpt == NULL)
+        return NULL;
+    long experts, top;
+    float factor = 1.0f;
+    if (tp_metadata_number(&meta, path, "switch.experts", 1,
+                           TP_SWITCH_MAX_EXPERTS, &experts, error) != 0
+        || tp_metadata_number(&meta, path, "switch.top", 1, experts < 2 ? 1 : 2,
+                              &top, error) != 0
+        || read_factor(&meta, path, &factor, error) != 0) {
+        tp_gpt_free(gpt);
+        return NULL;
+    }
+    int first = gpt->params.count;
+    tp_switch_gpt *s = switch_gpt_around(gpt, (int)experts, (int)top, factor);
+    if (tp_safetensors_load(path, gpt->params.items + first,
+                            gpt->params.count - first, NULL, error) != 0) {
+        char why[sizeof error->message];
+        snprintf(why, sizeof why, "%s", error->message);
+        tp_error_set(error, "%s is not a whole Switch GPT (%s)", path, why);
+        tp_switch_gpt_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 tp_tensor *tp_switch_gpt_loss(tp_graph *g, tp_switch_gpt *s,

@@ -44,6 +44,7 @@ typedef struct tp_gpt {
     tp_gpt_modern modern;  /* the block's variant, saved in checkpoints */
     tp_gpt_mlp *mlp;       /* with no_mlp: each layer's MLP */
     void *mlp_context;
+    const tp_metadata *mlp_metadata;  /* what checkpoints say of mlp */
     tp_gpt_linear *linear;  /* decoding's linear layers (Chapter 340) */
     void *linear_context;
     tp_linear_op *adapters;  /* the blocks' projections (Chapter 365) */
@@ -91,6 +92,9 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
 int tp_gpt_save(const tp_gpt *m, const char *path, const tp_param *extra,
                 int n_extra, const tp_metadata *metadata, tp_error *error);
 tp_gpt *tp_gpt_load(const char *path, tp_metadata *metadata, tp_error *error);
+/* <<gpt: checkpoints>> */
+tp_gpt *tp_gpt_load_hooked(const char *path, const char *mlp,
+                           tp_metadata *metadata, tp_error *error);
 /* <<gpt: checkpoints>> */
 int tp_gpt_save_run(const char *path, const tp_gpt *m,
                     const tp_optimizer *opt, const tp_rng *data,

@@ -46,11 +46,13 @@ typedef struct tp_switch_gpt {
     float factor;                /* the capacity factor */
     tp_tensor *balance, *z;      /* summed over the layers by a forward */
     tp_switch_routing *routing;  /* per layer, by the last forward */
+    tp_metadata metadata;        /* what its checkpoints say of the layers */
 } tp_switch_gpt;
 
 tp_switch_gpt *tp_switch_gpt_new(tp_gpt_config config, int experts, int top,
                                  float factor);
 void tp_switch_gpt_free(tp_switch_gpt *s);
+tp_switch_gpt *tp_switch_gpt_load(const char *path, tp_error *error);
 tp_tensor *tp_switch_gpt_loss(tp_graph *g, tp_switch_gpt *s,
                               const int *tokens, const int *targets,
                               int batch, int length, float alpha, float beta);

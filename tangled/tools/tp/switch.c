@@ -183,12 +183,272 @@ static int switch_compare(void)
     tp_corpus_free(&corpus);
     return status != 0;
 }
+/* <<tp switch: commands>> */
+static int switch_seed = 1, switch_save_every = 500;
+static const char *switch_out = "switch.safetensors", *switch_resume = NULL;
+
+static const option switch_train_options[] = {
+    {"--data", OPTION_STRING, &data_path, 0, 0,
+     "a text file or a directory of them (default: the book)"},
+    {"--steps", OPTION_INT, &switch_steps, 1, 100000000,
+     "training steps in all (default: 600)"},
+    {"--batch", OPTION_INT, &switch_batch, 1, 4096, "windows per step"},
+    {"--context", OPTION_INT, &switch_context, 2, 4096, "tokens per window"},
+    {"--layers", OPTION_INT, &switch_layers, 1, 64, "blocks (at most 64)"},
+    {"--heads", OPTION_INT, &switch_heads, 1, 64, "attention heads"},
+    {"--width", OPTION_INT, &switch_width, 4, 4096, "the model width C"},
+    {"--experts", OPTION_INT, &switch_experts, 1, TP_SWITCH_MAX_EXPERTS,
+     "experts per layer E"},
+    {"--top", OPTION_INT, &switch_top, 1, 2, "experts per token"},
+    {"--capacity", OPTION_FLOAT, &switch_factor, 0, 64,
+     "the capacity factor"},
+    {"--balance", OPTION_FLOAT, &switch_alpha, 0, 10,
+     "the balancing loss's weight"},
+    {"--z-loss", OPTION_FLOAT, &switch_beta, 0, 10, "the z-loss's weight"},
+    {"--seed", OPTION_INT, &switch_seed, 0, 1000000000, "the seed"},
+    {"--eval-every", OPTION_INT, &switch_eval, 1, 1000000,
+     "steps between validation losses"},
+    {"--out", OPTION_STRING, &switch_out, 0, 0,
+     "the checkpoint to write (default: switch.safetensors)"},
+    {"--resume", OPTION_STRING, &switch_resume, 0, 0,
+     "continue the run saved in this checkpoint"},
+    {"--save-every", OPTION_INT, &switch_save_every, 0, 100000000,
+     "steps between saves of the run to --out (default 500; 0: at the end)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp switch: commands>> */
+static int switch_resumed_shape(const tp_switch_gpt *s, tp_error *error)
+{
+    const tp_gpt_config *c = &s->gpt->config;
+    const struct {
+        const char *name;
+        const int *value;
+        int saved;
+    } shape[] = {{"--layers", &switch_layers, c->n_layer},
+                 {"--heads", &switch_heads, c->n_head},
+                 {"--width", &switch_width, c->n_embd},
+                 {"--experts", &switch_experts, s->layers[0].experts},
+                 {"--top", &switch_top, s->layers[0].top}};
+    for (int i = 0; i < 5; i++)
+        if (option_given(shape[i].value) && *shape[i].value != shape[i].saved)
+            return tp_error_set(error, "%s %d, but the run in %s has %d; a "
+                                "resumed run keeps its model", shape[i].name,
+                                *shape[i].value, switch_resume,
+                                shape[i].saved);
+    if (option_given(&switch_factor) && switch_factor != s->factor)
+        return tp_error_set(error, "--capacity %g, but the run in %s has %g; "
+                            "a resumed run keeps its model",
+                            (double)switch_factor, switch_resume,
+                            (double)s->factor);
+    return 0;
+}
+
+static tp_switch_gpt *switch_model(tp_optimizer **opt, tp_rng *data,
+                                   tp_error *error)
+{
+    tp_gpt_config config = {256, switch_context, switch_layers, switch_heads,
+                            switch_width, TP_POSITIONS_LEARNED};
+    tp_switch_gpt *s = switch_resume != NULL
+                           ? tp_switch_gpt_load(switch_resume, error)
+                           : tp_switch_gpt_new(config, switch_experts,
+                                               switch_top, switch_factor);
+    if (s == NULL
+        || (switch_resume != NULL && switch_resumed_shape(s, error) != 0)) {
+        tp_switch_gpt_free(s);
+        return NULL;
+    }
+    tp_rng init = tp_rng_seeded((uint64_t)switch_seed, 1);
+    if (switch_resume == NULL)
+        tp_gpt_init(s->gpt, &init);
+    *data = tp_rng_seeded((uint64_t)switch_seed, 2);
+    *opt = tp_optimizer_new(&s->gpt->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    if (switch_resume != NULL
+        && tp_gpt_load_run(switch_resume, s->gpt, *opt, data, error) != 0) {
+        tp_optimizer_free(*opt);
+        tp_switch_gpt_free(s);
+        return NULL;
+    }
+    return s;
+}
+/* <<tp switch: commands>> */
+typedef struct switch_training {
+    switch_run run;
+    tp_optimizer *opt;
+    display shown;
+} switch_training;
+
+static bool switch_train_progress(const tp_progress *p, void *context)
+{
+    switch_training *t = context;
+    bool going = show_progress(p, &t->shown);
+    long done = p->step + 1;
+    tp_error error;
+    if (switch_save_every > 0 && done % switch_save_every == 0
+        && done != p->steps && !interrupted
+        && tp_gpt_save_run(switch_out, t->run.w.m, t->opt, &t->run.w.rng,
+                           &error) != 0)
+        fprintf(stderr, "tp switch train: %s; training goes on\n",
+                error.message);
+    if (done % switch_eval == 0 || done == p->steps) {
+        printf("step %ld: validation loss %.4f\n", done,
+               gpt_windows_validation(&t->run.w, 8));
+        fflush(stdout);
+    }
+    return going;
+}
+
+static int switch_train_loop(switch_training *t, tp_error *error)
+{
+    t->shown.first = tp_optimizer_steps(t->opt);
+    printf("Switch GPT: %ld parameters, %d experts per block, top-%d, "
+           "capacity factor %g\n", tp_params_count(&t->run.w.m->params),
+           t->run.s->layers[0].experts, t->run.s->layers[0].top,
+           (double)t->run.s->factor);
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    long warmup = switch_steps / 10 < 100 ? switch_steps / 10 + 1 : 100;
+    tp_train_options o = {.steps = switch_steps, .warmup = warmup,
+                          .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
+                          .tokens_per_step = (long)switch_batch
+                                             * switch_context,
+                          .progress = switch_train_progress,
+                          .progress_context = t};
+    catch_interrupts();
+    int status = tp_train(&g, &t->run.w.m->params, t->opt, &o,
+                          switch_windows_loss, &t->run, NULL, error);
+    if (status == 0)
+        status = save_run_or_rescue(switch_out, "switch", t->run.w.m, t->opt,
+                                    &t->run.w.rng, error);
+    tp_arena_free(step);
+    return status;
+}
+/* <<tp switch: commands>> */
+static int switch_train_command(void)
+{
+    if (check_output("switch train", switch_out) != 0)
+        return 1;
+    if (switch_heads > switch_width || switch_width % switch_heads != 0
+        || (switch_top == 2 && switch_experts < 2) || !(switch_factor > 0)) {
+        fprintf(stderr, "tp switch train: --heads must divide --width, "
+                "--top 2 needs two experts, --capacity must be positive\n");
+        return 2;
+    }
+    tp_corpus corpus, train, validation;
+    if (load_corpus("switch train", &corpus) != 0)
+        return 1;
+    tp_corpus_split(&corpus, &train, &validation);
+    tp_error error;
+    switch_training t = {.shown = {.terminal = isatty(STDERR_FILENO)}};
+    t.run.s = switch_model(&t.opt, &t.run.w.rng, &error);
+    if (t.run.s == NULL) {
+        fprintf(stderr, "tp switch train: %s\n", error.message);
+        tp_corpus_free(&corpus);
+        return 1;
+    }
+    /* <<switch train: the windows, the loop, the load>> */
+    int context = t.run.s->gpt->config.n_positions, status = 1;
+    switch_layers = t.run.s->gpt->config.n_layer;
+    switch_top = t.run.s->layers[0].top;
+    switch_experts = t.run.s->layers[0].experts;
+    switch_context = context;
+    int *tokens = malloc((size_t)corpus.size * sizeof *tokens);
+    int *inputs = malloc(2 * (size_t)switch_batch * context * sizeof *inputs);
+    tp_check(tokens != NULL && inputs != NULL, "out of memory");
+    tp_tokenizer bytes = tp_tokenizer_bytes();
+    tp_encode(&bytes, corpus.bytes, corpus.size, tokens);
+    t.run.w = (gpt_windows){.m = t.run.s->gpt, .tokens = tokens,
+                            .train = train.size, .total = corpus.size,
+                            .batch = switch_batch, .context = context,
+                            .rng = t.run.w.rng, .inputs = inputs,
+                            .targets = inputs + switch_batch * context};
+    t.run.name = "switch";
+    if (train.size <= context + 1 || validation.size <= context + 1)
+        fprintf(stderr, "tp switch train: the text (%ld bytes) is too short for "
+                "windows of %d\n", corpus.size, context);
+    else if ((status = switch_train_loop(&t, &error)) != 0)
+        fprintf(stderr, "tp switch train: %s\n", error.message);
+    else {
+        report_load(&t.run);
+        printf("%s at step %ld; saved %s\n", interrupted ? "interrupted" : "done",
+               tp_optimizer_steps(t.opt), switch_out);
+    }
+    status = exit_status(status);
+    free(tokens), free(inputs);
+    tp_optimizer_free(t.opt);
+    tp_switch_gpt_free(t.run.s);
+    tp_corpus_free(&corpus);
+    return status;
+}
+/* <<tp switch: commands>> */
+static const char *switch_model_path = "switch.safetensors",
+                  *switch_prompt = "The ";
+static int switch_tokens = 240, switch_sample_seed = 1;
+static float switch_temperature = 0.8f;
+
+static const option switch_sample_options[] = {
+    {"--model", OPTION_STRING, &switch_model_path, 0, 0,
+     "the checkpoint (default: switch.safetensors)"},
+    {"--prompt", OPTION_STRING, &switch_prompt, 0, 0, "the text to continue"},
+    {"--tokens", OPTION_INT, &switch_tokens, 1, 1000000, "bytes to write"},
+    {"--temperature", OPTION_FLOAT, &switch_temperature, 0, 100,
+     "0 for the most likely byte (default: 0.8)"},
+    {"--seed", OPTION_INT, &switch_sample_seed, 0, 1000000000, "the seed"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+static int switch_sample(void)
+{
+    tp_error error;
+    tp_switch_gpt *s = tp_switch_gpt_load(switch_model_path, &error);
+    if (s == NULL) {
+        fprintf(stderr, "tp switch sample: %s\n", error.message);
+        return 1;
+    }
+    int n = (int)strlen(switch_prompt), window = s->gpt->config.n_positions;
+    if (n == 0) {
+        fprintf(stderr, "tp switch sample: the prompt is empty\n");
+        tp_switch_gpt_free(s);
+        return 2;
+    }
+    /* <<switch sample: write byte after byte>> */
+    int total = n + switch_tokens;
+    int *text = malloc((size_t)total * sizeof *text);
+    tp_check(text != NULL, "out of memory");
+    for (int i = 0; i < n; i++)
+        text[i] = (unsigned char)switch_prompt[i];
+    tp_arena *arena = tp_arena_new("switch sample");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_rng rng = tp_rng_seeded((uint64_t)switch_sample_seed, 3);
+    fputs(switch_prompt, stdout);
+    for (int at = n; at < total; at++) {
+        int from = at > window ? at - window : 0;
+        tp_tensor *logits = tp_gpt_forward(&g, s->gpt, text + from, 1, at - from);
+        text[at] = tp_gpt_sample_token(logits->data + (long)(at - from - 1) * 256,
+                                       256, switch_temperature, 0, 1.0f, &rng);
+        putchar(text[at]);
+        tp_graph_reset(&g);
+    }
+    putchar('\n');
+    tp_arena_free(arena);
+    free(text);
+    tp_switch_gpt_free(s);
+    return 0;
+}
 
 static const command switch_commands[] = {
     /* <<tp switch: command table>> */
     {"switch compare", "train a dense GPT and a Switch GPT of the same "
      "arithmetic per token: validation losses, the experts' load",
      switch_compare_options, switch_compare, NULL},
+    /* <<tp switch: command table>> */
+    {"switch train", "train a Switch GPT on the book: checkpoints with the "
+     "routers and every expert, --resume, Ctrl-C saves",
+     switch_train_options, switch_train_command, NULL},
+    {"switch sample", "continue a prompt with a trained Switch GPT",
+     switch_sample_options, switch_sample, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
