@@ -227,7 +227,7 @@ help:
 	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
-	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses, the experts' load (figures/data)"
+	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses; the experts' load with and without balancing (figures/data)"
 	@echo "make handout A=n   assignment n's handout in build/handout-n (the course appendix)"
 	@echo "make handout-check A=n  build it; only its exercises may fail; grade it"
 	@echo "make exercise E=ID  re-tangle, rebuild, run exercise ID's tests"
@@ -599,6 +599,9 @@ measure-memory: programs
 measure-switch: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
 	    --tsv figures/data/switch-compare.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp switch load \
+	    --tsv figures/data/switch-load.tsv \
+	    --capacity-tsv figures/data/switch-capacity.tsv
 
 # Transformer-XL against GPT, scaled down from GPT-T (width 128, segments
 # of 64): about five minutes of one processor (fourteen of wall time on a

@@ -169,6 +169,22 @@ static void routing_at(layer *l, float factor)
     tp_arena_free(arena);
 }
 
+/* One batch's routes replayed at other factors drop what routing drops. */
+static void dropped_at_other_factors(layer *l, const tp_switch_routing *r)
+{
+    static const float factors[] = {0.25f, 0.5f, 1.0f, 1.25f, 1.5f, 4.0f};
+    bool same = true;
+    for (int i = 0; i < 6; i++) {
+        tp_arena *arena = tp_arena_new("step");
+        tp_graph g = tp_graph_on(arena);
+        tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, factors[i]);
+        same = same && tp_switch_dropped_at(r, factors[i]) == o.routing.dropped;
+        tp_arena_free(arena);
+    }
+    ok(same, "E = %d, top-%d: the routes replayed at six capacity factors "
+       "drop what routing at those factors drops", l->s.experts, l->s.top);
+}
+
 static void routing_and_capacity(void)
 {
     static const struct {
@@ -184,6 +200,7 @@ static void routing_and_capacity(void)
         tp_switch_output o = tp_switch_forward(&g, &l->s, l->x, cases[i].low);
         ok(o.routing.dropped > 0, "and phi %.1f does drop (%d)",
            cases[i].low, o.routing.dropped);
+        dropped_at_other_factors(l, &o.routing);
         tp_arena_free(arena);
         layer_free(l);
     }

@@ -118,6 +118,24 @@ int tp_switch_capacity(int tokens, int experts, int top, float factor)
     return k >= tokens ? tokens : (int)k;
 }
 /* <<switch: deciding the routes>> */
+int tp_switch_dropped_at(const tp_switch_routing *r, float factor)
+{
+    int capacity = tp_switch_capacity(r->tokens, r->experts, r->top, factor);
+    int dropped = 0;
+    for (int e = 0; e < r->experts; e++) {
+        int places = capacity;
+        for (int j = 0; j < r->top; j++) {
+            int wanting = 0;
+            for (int t = 0; t < r->tokens; t++)
+                wanting += r->expert[t * r->top + j] == e;
+            int kept = wanting < places ? wanting : places;
+            dropped += wanting - kept;
+            places -= kept;
+        }
+    }
+    return dropped;
+}
+/* <<switch: deciding the routes>> */
 static int best_but(const float *p, int experts, int excluded)
 {
     int best = excluded == 0 ? 1 : 0;

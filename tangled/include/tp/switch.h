@@ -38,6 +38,7 @@ typedef struct tp_switch_output {
 
 tp_switch_output tp_switch_forward(tp_graph *g, const tp_switch *s,
                                    tp_tensor *x, float factor);
+int tp_switch_dropped_at(const tp_switch_routing *r, float factor);
 
 /* <<switch: a Switch GPT>> */
 typedef struct tp_switch_gpt {

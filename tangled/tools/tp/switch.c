@@ -4,7 +4,8 @@
 /* <<tp switch: commands>> */
 static int switch_steps = 600, switch_batch = 8, switch_context = 128,
            switch_layers = 2, switch_heads = 4, switch_width = 128,
-           switch_experts = 4, switch_top = 1, switch_eval = 50;
+           switch_experts = 4, switch_top = 1, switch_eval = 50,
+           switch_more_experts = 0, switch_wide = 0;
 static float switch_factor = 1.25f, switch_alpha = 0.01f,
              switch_beta = 0.001f;
 static const char *switch_tsv = NULL;
@@ -26,16 +27,29 @@ static const option switch_compare_options[] = {
     {"--z-loss", OPTION_FLOAT, &switch_beta, 0, 10, "the z-loss's weight"},
     {"--eval-every", OPTION_INT, &switch_eval, 1, 1000000,
      "steps between validation losses"},
+    {"--more-experts", OPTION_INT, &switch_more_experts, 0,
+     TP_SWITCH_MAX_EXPERTS, "also a Switch GPT with this many experts "
+     "(default: 0, none)"},
+    {"--wide-width", OPTION_INT, &switch_wide, 0, 4096,
+     "also a dense GPT of this width (default: 0, none)"},
     {"--tsv", OPTION_STRING, &switch_tsv, 0, 0, "also write the table"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp switch: commands>> */
+enum { CAPACITY_FACTORS = 7 };
+static const float capacity_factors[CAPACITY_FACTORS] = {0.5f, 0.75f, 1.0f,
+                                                         1.25f, 1.5f, 2.0f,
+                                                         3.0f};
+
 typedef struct switch_run {
     gpt_windows w;
     tp_switch_gpt *s;  /* NULL: the dense GPT */
+    bool dense;        /* train the dense GPT */
     const char *name;
     FILE *tsv;
     int routed[64][TP_SWITCH_MAX_EXPERTS], dropped[64], choices;
+    FILE *load;  /* tp switch load: the load at every evaluation */
+    int dropped_at[64][CAPACITY_FACTORS];  /* at capacity_factors[k] */
 } switch_run;
 
 /* The routes live in the step's arena: their counts are kept at once. */
@@ -47,6 +61,36 @@ static void keep_load(switch_run *r)
                (size_t)routing->experts * sizeof(int));
         r->dropped[l] = routing->dropped;
         r->choices = routing->tokens * routing->top;
+        for (int k = 0; r->load != NULL && k < CAPACITY_FACTORS; k++)
+            r->dropped_at[l][k] = tp_switch_dropped_at(routing,
+                                                       capacity_factors[k]);
+    }
+}
+
+/* <<tp switch: the load at one step>> */
+static void write_load(const switch_run *r, long step)
+{
+    int tokens = r->choices / switch_top, dropped = 0;
+    double least = 1.0, most = 0.0;
+    for (int l = 0; l < switch_layers; l++) {
+        for (int e = 0; e < switch_experts; e++) {
+            least = fmin(least, (double)r->routed[l][e] / tokens);
+            most = fmax(most, (double)r->routed[l][e] / tokens);
+        }
+        dropped += r->dropped[l];
+    }
+    fprintf(r->load, "%s\t%ld\t%.4f\t%.4f\t%.4f\n", r->name, step, least,
+            most, (double)dropped / ((double)r->choices * switch_layers));
+}
+
+static void write_dropped_at(const switch_run *r, FILE *f)
+{
+    for (int k = 0; k < CAPACITY_FACTORS; k++) {
+        long dropped = 0;
+        for (int l = 0; l < switch_layers; l++)
+            dropped += r->dropped_at[l][k];
+        fprintf(f, "%s\t%.2f\t%.4f\n", r->name, (double)capacity_factors[k],
+                (double)dropped / ((double)r->choices * switch_layers));
     }
 }
 
@@ -71,6 +115,8 @@ static bool switch_progress(const tp_progress *p, void *context)
         if (r->tsv != NULL)
             fprintf(r->tsv, "%s\t%ld\t%.4f\t%.4f\t%.1f\n", r->name,
                     p->step + 1, (double)p->loss, validation, p->seconds);
+        if (r->load != NULL)
+            write_load(r, p->step + 1);
         fflush(stdout);
     }
     return true;
@@ -100,10 +146,9 @@ static int switch_train(switch_run *r, tp_error *error)
 {
     tp_gpt_config config = {256, switch_context, switch_layers,
                             switch_heads, switch_width, TP_POSITIONS_LEARNED};
-    r->s = strcmp(r->name, "dense") == 0
-               ? NULL
-               : tp_switch_gpt_new(config, switch_experts, switch_top,
-                                   switch_factor);
+    r->s = r->dense ? NULL
+                    : tp_switch_gpt_new(config, switch_experts, switch_top,
+                                        switch_factor);
     r->w.m = r->s != NULL ? r->s->gpt : tp_gpt_new(config);
     tp_rng init = tp_rng_seeded(1, 1);
     tp_gpt_init(r->w.m, &init);
@@ -135,16 +180,11 @@ static int switch_train(switch_run *r, tp_error *error)
     return status;
 }
 /* <<tp switch: commands>> */
-static int switch_compare(void)
+typedef int switch_trainings(switch_run *r, FILE *context);
+
+static int switch_run_on_book(switch_run *r, switch_trainings *trainings,
+                              FILE *context)
 {
-    if (switch_heads > switch_width || switch_width % switch_heads != 0
-        || (switch_top == 2 && switch_experts < 2) || !(switch_factor > 0)) {
-        fprintf(stderr, "tp switch compare: --heads must divide --width, "
-                "--top 2 needs two experts, --capacity must be positive\n");
-        return 2;
-    }
-    if (switch_tsv != NULL && check_output("switch compare", switch_tsv) != 0)
-        return 1;
     tp_corpus corpus = tp_corpus_book(), train, validation;
     tp_corpus_split(&corpus, &train, &validation);
     int *tokens = malloc((size_t)corpus.size * sizeof *tokens);
@@ -153,34 +193,75 @@ static int switch_compare(void)
     tp_check(tokens != NULL && inputs != NULL, "out of memory");
     tp_tokenizer bytes = tp_tokenizer_bytes();
     tp_encode(&bytes, corpus.bytes, corpus.size, tokens);
-    switch_run r = {.w = {.tokens = tokens, .train = train.size,
-                          .total = corpus.size, .batch = switch_batch,
-                          .context = switch_context, .inputs = inputs,
-                          .targets = inputs + switch_batch * switch_context}};
+    r->w = (gpt_windows){.tokens = tokens, .train = train.size,
+                         .total = corpus.size, .batch = switch_batch,
+                         .context = switch_context, .inputs = inputs,
+                         .targets = inputs + switch_batch * switch_context};
     tp_describe_machine(stdout);
+    int status = trainings(r, context);
+    free(tokens), free(inputs);
+    tp_corpus_free(&corpus);
+    return status;
+}
+/* <<tp switch: commands>> */
+static int compare_trainings(switch_run *r, FILE *unused)
+{
+    (void)unused;
+    int status = 0, width = switch_width, experts = switch_experts;
+    char more[32];
+    snprintf(more, sizeof more, "switch-%d", switch_more_experts);
+    const struct {
+        const char *name;
+        bool dense, wanted;
+        int width, experts;
+    } models[4] = {{"dense", true, true, width, experts},
+                   {"switch", false, true, width, experts},
+                   {more, false, switch_more_experts > 0, width,
+                    switch_more_experts},
+                   {"dense-wide", true, switch_wide > 0, switch_wide, experts}};
+    for (int i = 0; i < 4 && status == 0; i++) {
+        tp_error error;
+        if (!models[i].wanted)
+            continue;
+        r->name = models[i].name;
+        r->dense = models[i].dense;
+        switch_width = models[i].width, switch_experts = models[i].experts;
+        if ((status = switch_train(r, &error)) != 0)
+            fprintf(stderr, "tp switch compare: %s\n", error.message);
+    }
+    switch_width = width, switch_experts = experts;
+    return status;
+}
+
+static int switch_compare(void)
+{
+    if (switch_heads > switch_width || switch_width % switch_heads != 0
+        || (switch_top == 2 && switch_experts < 2) || !(switch_factor > 0)
+        || (switch_wide > 0 && switch_wide % switch_heads != 0)) {
+        fprintf(stderr, "tp switch compare: --heads must divide --width and "
+                "--wide-width, --top 2 needs two experts, --capacity must be "
+                "positive\n");
+        return 2;
+    }
+    if (switch_tsv != NULL && check_output("switch compare", switch_tsv) != 0)
+        return 1;
+    switch_run r = {0};
     if (switch_tsv != NULL && (r.tsv = fopen(switch_tsv, "w")) != NULL) {
         tp_describe_machine(r.tsv);
         fprintf(r.tsv, "# written by: tp switch compare --steps %d --experts "
-                "%d --top %d --capacity %g --tsv %s\n# GPT: %d layers, width "
-                "%d, %d heads; context %d, batch %d\nmodel\tstep\ttrain_loss\t"
-                "validation_loss\tseconds\n", switch_steps, switch_experts,
-                switch_top, (double)switch_factor, switch_tsv, switch_layers,
+                "%d --top %d --capacity %g --more-experts %d --wide-width %d "
+                "--tsv %s\n# GPT: %d layers, width %d, %d heads; context %d, "
+                "batch %d\nmodel\tstep\ttrain_loss\tvalidation_loss\t"
+                "seconds\n", switch_steps, switch_experts, switch_top,
+                (double)switch_factor, switch_more_experts, switch_wide,
+                switch_tsv, switch_layers,
                 switch_width, switch_heads, switch_context, switch_batch);
     }
-    int status = 0;
-    const char *models[2] = {"dense", "switch"};
-    for (int i = 0; i < 2 && status == 0; i++) {
-        tp_error error;
-        r.name = models[i];
-        if ((status = switch_train(&r, &error)) != 0)
-            fprintf(stderr, "tp switch compare: %s\n", error.message);
-    }
+    int status = switch_run_on_book(&r, compare_trainings, NULL);
     if (r.tsv != NULL && fclose(r.tsv) != 0) {
         fprintf(stderr, "tp switch compare: cannot write %s\n", switch_tsv);
         status = 1;
     }
-    free(tokens), free(inputs);
-    tp_corpus_free(&corpus);
     return status != 0;
 }
 /* <<tp switch: commands>> */
@@ -437,6 +518,171 @@ static int switch_sample(void)
     tp_switch_gpt_free(s);
     return 0;
 }
+/* <<tp switch: commands>> */
+static const char *switch_load_tsv = "figures/data/switch-load.tsv",
+                  *switch_drop_tsv = "figures/data/switch-capacity.tsv";
+
+static const option switch_load_options[] = {
+    {"--steps", OPTION_INT, &switch_steps, 1, 1000000, "training steps"},
+    {"--batch", OPTION_INT, &switch_batch, 1, 4096, "sequences per step"},
+    {"--context", OPTION_INT, &switch_context, 2, 4096, "tokens per sequence"},
+    {"--layers", OPTION_INT, &switch_layers, 1, 64, "blocks (at most 64)"},
+    {"--heads", OPTION_INT, &switch_heads, 1, 64, "attention heads"},
+    {"--width", OPTION_INT, &switch_width, 4, 4096, "the model width C"},
+    {"--experts", OPTION_INT, &switch_experts, 1, TP_SWITCH_MAX_EXPERTS,
+     "experts per layer E"},
+    {"--capacity", OPTION_FLOAT, &switch_factor, 0, 64,
+     "the capacity factor of training"},
+    {"--balance", OPTION_FLOAT, &switch_alpha, 0, 10,
+     "the balancing loss's weight in the balanced run"},
+    {"--eval-every", OPTION_INT, &switch_eval, 1, 1000000,
+     "steps between records of the load"},
+    {"--tsv", OPTION_STRING, &switch_load_tsv, 0, 0,
+     "the load over training (default: figures/data/switch-load.tsv)"},
+    {"--capacity-tsv", OPTION_STRING, &switch_drop_tsv, 0, 0,
+     "dropped against the factor (default: "
+     "figures/data/switch-capacity.tsv)"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp switch: commands>> */
+static int switch_load_runs(switch_run *r, FILE *drop)
+{
+    const char *names[2] = {"balanced", "unbalanced"};
+    float alpha[2] = {switch_alpha, 0.0f};
+    int status = 0;
+    for (int i = 0; i < 2 && status == 0; i++) {
+        tp_error error;
+        r->name = names[i];
+        switch_alpha = alpha[i];
+        fprintf(r->load, "# %s: alpha %g\n", names[i], (double)alpha[i]);
+        if ((status = switch_train(r, &error)) != 0)
+            fprintf(stderr, "tp switch load: %s\n", error.message);
+        else
+            write_dropped_at(r, drop);
+    }
+    switch_alpha = alpha[0];
+    return status;
+}
+
+static int switch_load(void)
+{
+    if (switch_heads > switch_width || switch_width % switch_heads != 0
+        || !(switch_factor > 0)) {
+        fprintf(stderr, "tp switch load: --heads must divide --width, "
+                "--capacity must be positive\n");
+        return 2;
+    }
+    if (check_output("switch load", switch_load_tsv) != 0
+        || check_output("switch load", switch_drop_tsv) != 0)
+        return 1;
+    /* <<switch load: open the tables, train, rename>> */
+    char load_tmp[4096], drop_tmp[4096];
+    snprintf(load_tmp, sizeof load_tmp, "%s.tmp", switch_load_tsv);
+    snprintf(drop_tmp, sizeof drop_tmp, "%s.tmp", switch_drop_tsv);
+    FILE *load = fopen(load_tmp, "w"), *drop = fopen(drop_tmp, "w");
+    if (load == NULL || drop == NULL) {
+        fprintf(stderr, "tp switch load: cannot write %s\n",
+                load == NULL ? load_tmp : drop_tmp);
+        if (load != NULL)
+            fclose(load), remove(load_tmp);
+        if (drop != NULL)
+            fclose(drop), remove(drop_tmp);
+        return 1;
+    }
+    switch_top = 1;
+    FILE *tables[2] = {load, drop};
+    for (int i = 0; i < 2; i++) {
+        tp_describe_machine(tables[i]);
+        fprintf(tables[i], "# written by: tp switch load --steps %d --experts %d "
+                "--capacity %g --balance %g\n# GPT: %d layers, width %d, %d "
+                "heads; context %d, batch %d; top-1\n", switch_steps,
+                switch_experts, (double)switch_factor, (double)switch_alpha,
+                switch_layers, switch_width, switch_heads, switch_context,
+                switch_batch);
+    }
+    fprintf(load, "run\tstep\tleast_share\tlargest_share\tdropped\n");
+    fprintf(drop, "run\tcapacity_factor\tdropped\n");
+    switch_run r = {.load = load};
+    int status = switch_run_on_book(&r, switch_load_runs, drop);
+    bool written = fclose(load) == 0;
+    written = fclose(drop) == 0 && written;
+    if (status == 0 && written && rename(load_tmp, switch_load_tsv) == 0
+        && rename(drop_tmp, switch_drop_tsv) == 0)
+        return 0;
+    if (status == 0)
+        fprintf(stderr, "tp switch load: cannot write %s\n", switch_load_tsv);
+    remove(load_tmp), remove(drop_tmp);
+    return 1;
+}
+
+/* <<tp switch: figures>> */
+static void plot_rows(tp_plot *p, const table *t, const char *run, int x_col,
+                      int y_col, tp_color color, bool dashed)
+{
+    double x[TABLE_ROWS], y[TABLE_ROWS];
+    int n = 0;
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], run) == 0)
+            x[n] = t->value[r][x_col], y[n++] = t->value[r][y_col];
+    tp_plot_line(p, x, y, n, color, dashed, false);
+}
+
+static void plot_share(tp_draw *d, const table *t, double experts)
+{
+    double last = t->value[t->rows - 1][0];
+    tp_plot p = {d, 45, 14, 150, 130,
+                 {.lo = 0, .hi = last, .label = "training step"},
+                 {.lo = 0, .hi = 1, .label = "share of a batch's tokens"}};
+    tp_plot_frame(&p);
+    double xs[2] = {0, last}, fair[2] = {1 / experts, 1 / experts},
+           half[2] = {0.5 / experts, 0.5 / experts};
+    tp_plot_line(&p, xs, fair, 2, tp_category(7), false, false);
+    tp_plot_line(&p, xs, half, 2, tp_category(7), true, false);
+    tp_text(d, tp_plot_x(&p, last) - 3, tp_plot_y(&p, 1 / experts) - 2, 1.0,
+            1.0, 7, "fair share 1/E");
+    tp_text(d, tp_plot_x(&p, last) - 3, tp_plot_y(&p, 0.5 / experts) - 2,
+            1.0, 1.0, 7, "half of it");
+    const char *runs[2] = {"balanced", "unbalanced"};
+    for (int i = 0; i < 2; i++) {
+        plot_rows(&p, t, runs[i], 0, 1, tp_category(i), false);
+        plot_rows(&p, t, runs[i], 0, 2, tp_category(i), true);
+    }
+}
+
+static void plot_dropped(tp_draw *d, const table *t)
+{
+    tp_plot p = {d, 245, 14, 150, 130,
+                 {.lo = 0.5, .hi = 3, .label = "capacity factor"},
+                 {.lo = 0, .hi = 0.6, .label = "choices dropped"}};
+    tp_plot_frame(&p);
+    plot_rows(&p, t, "balanced", 0, 1, tp_category(0), false);
+    plot_rows(&p, t, "unbalanced", 0, 1, tp_category(1), false);
+    tp_legend_entry legend[4] = {
+        {"with the balancing loss", tp_category(0), false},
+        {"without it", tp_category(1), false},
+        {"left: least share", tp_rgb(0x333333), false},
+        {"left: largest share", tp_rgb(0x333333), true}};
+    tp_plot_legend(&p, legend, 4, TP_TOP_RIGHT);
+}
+
+static int draw_switch_load(tp_draw *d, tp_error *error)
+{
+    table *load = calloc(1, sizeof *load), *drop = calloc(1, sizeof *drop);
+    tp_check(load != NULL && drop != NULL, "out of memory");
+    int status = read_table("figures/data/switch-load.tsv", load, error);
+    if (status == 0)
+        status = read_table("figures/data/switch-capacity.tsv", drop, error);
+    const char *experts = strstr(load->comments, "--experts ");
+    if (status == 0 && (load->rows < 2 || experts == NULL))
+        status = tp_error_set(error, "figures/data/switch-load.tsv has no "
+                              "rows or no --experts in its header");
+    if (status == 0) {
+        plot_share(d, load, atof(experts + strlen("--experts ")));
+        plot_dropped(d, drop);
+    }
+    free(load), free(drop);
+    return status;
+}
 
 static const command switch_commands[] = {
     /* <<tp switch: command table>> */
@@ -449,10 +695,18 @@ static const command switch_commands[] = {
      switch_train_options, switch_train_command, NULL},
     {"switch sample", "continue a prompt with a trained Switch GPT",
      switch_sample_options, switch_sample, NULL},
+    /* <<tp switch: command table>> */
+    {"switch load", "train a Switch GPT with and without the balancing loss: "
+     "the experts' load over training, dropped tokens against the capacity "
+     "factor", switch_load_options, switch_load, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
 static const tp_figure switch_figures[] = {
+    /* <<tp switch: figure table>> */
+    {"switch-load", "The experts' load while a Switch GPT trains, with and "
+     "without the balancing loss, and the choices a capacity factor drops",
+     410, 190, draw_switch_load},
     {NULL, NULL, 0, 0, NULL}
 };
 
