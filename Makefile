@@ -594,11 +594,14 @@ measure-memory: programs
 	$(OBJ)/tp memory compare --model $(BUILD)/decoding-target.safetensors \
 	    --tsv figures/data/memory.tsv
 
-# The Switch Transformer: a dense GPT and a Switch GPT with four experts,
-# the same arithmetic per token. Losses, not times: one thread.
+# The Switch Transformer: a dense GPT, Switch GPTs with four and eight
+# experts (the same arithmetic per token) and a dense GPT as wide as the
+# four experts' parameters; then the load with and without the balancing
+# loss. Losses, not times: one thread; six trainings of 600 steps, about
+# fifteen minutes of one processor.
 measure-switch: programs
-	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare \
-	    --tsv figures/data/switch-compare.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp switch compare --more-experts 8 \
+	    --wide-width 220 --tsv figures/data/switch-compare.tsv
 	OMP_NUM_THREADS=1 $(OBJ)/tp switch load \
 	    --tsv figures/data/switch-load.tsv \
 	    --capacity-tsv figures/data/switch-capacity.tsv
