@@ -683,6 +683,42 @@ static int draw_switch_load(tp_draw *d, tp_error *error)
     free(load), free(drop);
     return status;
 }
+/* <<tp switch: figures>> */
+static void plot_losses(tp_draw *d, const table *t, int x_col, double x,
+                        const char *label, bool legend)
+{
+    const char *models[4] = {"dense", "switch", "switch-8", "dense-wide"};
+    const char *names[4] = {"dense, width 128", "Switch, E = 4",
+                            "Switch, E = 8", "dense, width 220"};
+    double last = 0;
+    for (int r = 0; r < t->rows; r++)
+        last = fmax(last, t->value[r][x_col]);
+    tp_plot p = {d, x, 14, 150, 130, {.lo = 0, .hi = last, .label = label},
+                 {.lo = 2.2, .hi = 3.0, .label = "validation loss (nats)"}};
+    tp_plot_frame(&p);
+    static const int colors[4] = {0, 1, 2, 4};  /* no yellow on white */
+    tp_legend_entry entries[4];
+    for (int i = 0; i < 4; i++) {
+        tp_color color = tp_category(colors[i]);
+        plot_rows(&p, t, models[i], x_col, 2, color, false);
+        entries[i] = (tp_legend_entry){names[i], color, false};
+    }
+    if (legend)
+        tp_plot_legend(&p, entries, 4, TP_TOP_RIGHT);
+}
+
+static int draw_switch_compare(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/switch-compare.tsv", t, error);
+    if (status == 0) {
+        plot_losses(d, t, 0, 45, "training step", false);
+        plot_losses(d, t, 3, 245, "seconds of training", true);
+    }
+    free(t);
+    return status;
+}
 
 static const command switch_commands[] = {
     /* <<tp switch: command table>> */
@@ -704,6 +740,9 @@ static const command switch_commands[] = {
 
 static const tp_figure switch_figures[] = {
     /* <<tp switch: figure table>> */
+    {"switch-compare", "Dense and Switch GPTs on the book: the validation "
+     "loss against steps and against the time of training", 410, 190,
+     draw_switch_compare},
     {"switch-load", "The experts' load while a Switch GPT trains, with and "
      "without the balancing loss, and the choices a capacity factor drops",
      410, 190, draw_switch_load},
