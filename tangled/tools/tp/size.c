@@ -678,6 +678,78 @@ static int size_compare(void)
     tp_gpt_free(m);
     return status;
 }
+/* <<tp size: commands>> */
+static int share_steps = 300, share_width = 128, share_layers = 4;
+static const char *share_tsv = NULL;
+
+static const option share_options[] = {
+    {"--steps", OPTION_INT, &share_steps, 1, 1000000, "training steps"},
+    {"--width", OPTION_INT, &share_width, 4, 4096,
+     "the models' width C, a multiple of their 4 heads"},
+    {"--layers", OPTION_INT, &share_layers, 2, 64, "the depth L"},
+    {"--seed", OPTION_INT, &size_seed, 0, 1000000000, "the seed"},
+    {"--tsv", OPTION_STRING, &share_tsv, 0, 0, "write the results as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp size: commands>> */
+static int share_one(const text *book, const char *name, int layers,
+                     bool shared, FILE *tsv, tp_error *error)
+{
+    tp_gpt_config c = {256, 128, layers, 4, share_width,
+                       TP_POSITIONS_LEARNED};
+    tp_gpt *m = shared ? tp_gpt_shared(c) : tp_gpt_new(c);
+    tp_rng rng = tp_rng_seeded((uint64_t)size_seed, 5);
+    tp_gpt_init(m, &rng);
+    tuned r = {0};
+    int status = tune(m, &m->params, NULL, book, share_steps, 3e-4f, &r,
+                      error);
+    long count = tp_params_count(&m->params);
+    printf("%-9s L=%-2d %9ld parameters  %7.1f ms/step  validation %.4f -> "
+           "%.4f\n", name, layers, count, r.ms_per_step, r.before, r.after);
+    if (tsv != NULL && status == 0)
+        fprintf(tsv, "%s\t%d\t%ld\t%.2f\t%.5f\t%.5f\n", name, layers, count,
+                r.ms_per_step, r.before, r.after);
+    tp_gpt_free(m);
+    return status;
+}
+/* <<tp size: commands>> */
+static int size_share(void)
+{
+    const char *command = "size share";
+    if (share_width % 4 != 0) {
+        fprintf(stderr, "tp %s: --width %d is not a multiple of the 4 heads\n",
+                command, share_width);
+        return 1;
+    }
+    if (share_tsv != NULL && check_output(command, share_tsv) != 0)
+        return 1;
+    text book = {0};
+    if (load_text(command, NULL, 128, &book) != 0)
+        return 1;
+    /* <<tp size share: the three models>> */
+    FILE *tsv = share_tsv != NULL ? fopen(share_tsv, "w") : NULL;
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp size share --steps %d --width %d "
+                "--layers %d --seed %d (one thread)\nmodel\tlayers\tparameters"
+                "\tms_per_step\tbefore\tafter\n", share_steps, share_width,
+                share_layers, size_seed);
+    }
+    tp_error error;
+    int status = share_one(&book, "unshared", share_layers, false, tsv, &error);
+    if (status == 0)
+        status = share_one(&book, "shared", share_layers, true, tsv, &error);
+    if (status == 0)
+        status = share_one(&book, "unshared", 1, false, tsv, &error);
+    if (status != 0)
+        fprintf(stderr, "tp %s: %s\n", command, error.message);
+    if (tsv != NULL && fclose(tsv) != 0 && status == 0) {
+        fprintf(stderr, "tp %s: cannot write %s\n", command, share_tsv);
+        status = 1;
+    }
+    text_free(&book);
+    return exit_status(status);
+}
 
 /* <<tp size: figures>> */
 enum { F_RANK, F_TRAINABLE, F_OPTIMISER, F_MS, F_BEFORE, F_AFTER };
@@ -897,6 +969,10 @@ static const command size_commands[] = {
     {"size compare", "fine-tune in full and with adapters of rank 1 to 64; "
      "prune by magnitude and 2:4; losses, memory, time", compare_options,
      size_compare, NULL},
+    /* <<tp size: command table>> */
+    {"size share", "train a GPT whose layers share one block (ALBERT) beside "
+     "the unshared ones of its depth and of its size", share_options,
+     size_share, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
