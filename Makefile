@@ -640,7 +640,7 @@ measure-compute: programs
 # (a Debian system's /usr/share/common-licenses) in full and with adapters,
 # pruned, and with adapters on its NF4 copy; then the sparse product timed
 # on one thread and all; last, three GPTs of the base's shape trained on
-# the book for 300 steps, one of them sharing one block across its layers
+# the book for 200 steps, one of them sharing one block across its layers
 # (ALBERT). Losses on one thread; about 16 minutes on two cores shared
 # with other work, and the sharing about as long again.
 SIZE_BASE := $(BUILD)/size-base.safetensors
@@ -654,7 +654,7 @@ measure-size: programs
 	    --steps 100 --tsv figures/data/size-qlora.tsv
 	$(OBJ)/tp size sparse --tsv figures/data/size-sparse.tsv
 	$(OBJ)/tp size bytes --tsv figures/data/size-bytes.tsv
-	OMP_NUM_THREADS=1 $(OBJ)/tp size share --steps 300 \
+	OMP_NUM_THREADS=1 $(OBJ)/tp size share --steps 200 \
 	    --tsv figures/data/size-share.tsv
 
 measure-gpt: programs
