@@ -1,4 +1,6 @@
 /* Generated from book/365-size.nw; edit the book, not this file. */
+#include <time.h>
+
 #include "program.h"
 
 /* <<tp size: counting bytes>> */
@@ -126,6 +128,8 @@ typedef struct tuning {
 
 typedef struct tuned {
     double before, after, ms_per_step, trainable;
+    double cpu_ms_per_step;  /* the process's processor time: on one
+                                thread, the step's own work */
 } tuned;
 
 static tp_tensor *tuning_loss(tp_graph *g, long step, void *context)
@@ -161,8 +165,11 @@ static int tune(tp_gpt *m, const tp_params *trained, tp_pruning *pruning,
         tp_train_options o = {.steps = steps, .warmup = steps / 10 + 1,
                               .max_lr = lr, .min_lr = lr / 10, .clip = 1.0};
         double start = tp_seconds();
+        clock_t processor = clock();
         status = tp_train(&g, trained, opt, &o, tuning_loss, &t, NULL, error);
         r->ms_per_step = 1e3 * (tp_seconds() - start) / steps;
+        r->cpu_ms_per_step = 1e3 * (double)(clock() - processor) / CLOCKS_PER_SEC
+                             / steps;
         if (pruning != NULL)
             tp_pruning_apply(pruning);
         tp_arena_free(step);
@@ -704,11 +711,12 @@ static int share_one(const text *book, const char *name, int layers,
     int status = tune(m, &m->params, NULL, book, share_steps, 3e-4f, &r,
                       error);
     long count = tp_params_count(&m->params);
-    printf("%-9s L=%-2d %9ld parameters  %7.1f ms/step  validation %.4f -> "
-           "%.4f\n", name, layers, count, r.ms_per_step, r.before, r.after);
+    printf("%-9s L=%-2d %9ld parameters  %7.1f ms/step (processor %7.1f)  "
+           "validation %.4f -> %.4f\n", name, layers, count, r.ms_per_step,
+           r.cpu_ms_per_step, r.before, r.after);
     if (tsv != NULL && status == 0)
-        fprintf(tsv, "%s\t%d\t%ld\t%.2f\t%.5f\t%.5f\n", name, layers, count,
-                r.ms_per_step, r.before, r.after);
+        fprintf(tsv, "%s\t%d\t%ld\t%.2f\t%.2f\t%.5f\t%.5f\n", name, layers,
+                count, r.ms_per_step, r.cpu_ms_per_step, r.before, r.after);
     tp_gpt_free(m);
     return status;
 }
@@ -732,8 +740,8 @@ static int size_share(void)
         tp_describe_machine(tsv);
         fprintf(tsv, "# written by: tp size share --steps %d --width %d "
                 "--layers %d --seed %d (one thread)\nmodel\tlayers\tparameters"
-                "\tms_per_step\tbefore\tafter\n", share_steps, share_width,
-                share_layers, size_seed);
+                "\tms_per_step\tcpu_ms_per_step\tbefore\tafter\n", share_steps,
+                share_width, share_layers, size_seed);
     }
     tp_error error;
     int status = share_one(&book, "unshared", share_layers, false, tsv, &error);
@@ -905,6 +913,28 @@ static void size_card_numbers(tp_draw *d, const table *tuning,
     }
 }
 /* <<tp size: figures>> */
+enum { S_LAYERS, S_PARAMETERS, S_MS, S_CPU_MS, S_BEFORE, S_AFTER };
+
+static void size_card_sharing(tp_draw *d, double x, double y)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_error error;
+    tp_check(t != NULL, "out of memory");
+    if (read_table("figures/data/size-share.tsv", t, &error) == 0
+        && t->rows == 3) {
+        const double *deep = t->value[0], *shared = t->value[1],
+                     *one = t->value[2];
+        char line[200];
+        snprintf(line, sizeof line, "<b>ALBERT</b>: %.0f%% of the "
+                 "parameters, loss %.3f (unshared %.3f, 1 layer %.3f)",
+                 100 * shared[S_PARAMETERS] / deep[S_PARAMETERS],
+                 shared[S_AFTER], deep[S_AFTER], one[S_AFTER]);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, x, y, 0.0, 0.0, 7, line);
+    }
+    free(t);
+}
+/* <<tp size: figures>> */
 static int draw_card_size(tp_draw *d, tp_error *error)
 {
     table *t[3];
@@ -924,10 +954,11 @@ static int draw_card_size(tp_draw *d, tp_error *error)
         tp_card(d, 440, 320, "<b>13. Model size</b>",
                 "Sixteen bytes per parameter to fine-tune with Adam; "
                 "350 GB just to hold GPT-3",
-                "Data: tp size bytes, tp size compare (make measure-size)",
-                &problem, &solutions);
+                "Data: tp size bytes, tp size compare, tp size share "
+                "(make measure-size)", &problem, &solutions);
         size_card_bars(d, &problem, t[0]);
         size_card_numbers(d, t[1], t[2], problem.x + 10, problem.y + 176);
+        size_card_sharing(d, problem.x + 10, problem.y + 224);
         /* <<size card: the solutions>> */
         static const char *const solution[][3] = {
             {"LoRA", "frozen W plus (\xce\xb1/r) A B of rank r, merged after",
@@ -937,7 +968,7 @@ static int draw_card_size(tp_draw *d, tp_error *error)
             {"2:4 sparsity", "two of every four weights: sparse tensor cores",
              "this chapter"},
             {"QLoRA; ALBERT sharing", "LoRA on a 4-bit NF4 base; one block for all",
-             "this chapter; ALBERT an exercise"},
+             "this chapter"},
             {"Distillation, quantisation", "a small student; fewer bits a weight",
              "Slow decoding; Memory footprint"},
         };
