@@ -1030,9 +1030,14 @@ static void explain_images(tp_vit *m, shape_shares *s, FILE *tsv)
                                               sizeof *weights);
         tp_tensor *logits = tp_vit_forward(&g, m, pixels, batch, weights);
         for (int b = 0; b < batch; b++) {
+            int predicted = argmax(logits->data + (long)b * m->config.n_classes,
+                                   m->config.n_classes);
+            if (tsv != NULL && s->images < 4)
+                fprintf(tsv, "# image %d: %s, predicted %s\n", s->images,
+                        tp_shape_class_name(labels[b]),
+                        tp_shape_class_name(predicted));
             explain_image(m, weights, b, pixels + (long)b * size * size, r, s, tsv);
-            s->right += argmax(logits->data + (long)b * m->config.n_classes,
-                               m->config.n_classes) == labels[b];
+            s->right += predicted == labels[b];
             s->images++;
         }
         tp_arena_reset(arena);
@@ -1369,6 +1374,13 @@ static int draw_interpretability_vit(tp_draw *d, tp_error *error)
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
         for (int i = 0; i < 3; i++)
             tp_text(d, x0 + 15 + 33 * i, 20, 0.5, 1.0, 6.5, titles[i]);
+        /* <<interpretability vit figure: the image's class>> */
+        char key[16], caption[64] = "";
+        snprintf(key, sizeof key, "image %d: ", k);
+        const char *c = strstr(t->comments, key);
+        if (c != NULL)
+            sscanf(c + strlen(key), "%63[^\n]", caption);
+        tp_text(d, x0 + 48, 2, 0.5, 0.0, 6.5, caption);
     }
     free(t);
     return 0;
