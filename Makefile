@@ -239,9 +239,9 @@ help:
 	@echo "make course-check  check every assignment of the course"
 	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
-	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions and rollout (figures/data)"
+	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions; rollout in GPT, BERT and ViT (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
-	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products (figures/data)"
+	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products, share one block (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
 	@echo "make NATIVE=0      build for any processor of this family, not only this one"
@@ -554,8 +554,11 @@ measure-depth: measure-instability measure-oversmoothing
 # Interpretability: a two-layer attention-only GPT on repeated tokens (6,000
 # steps, about a minute on one core), its heads found, ablated and patched;
 # the attributions and the rollout of one of its predictions; a small GPT
-# trained on the book (600 steps, half a minute) and probes of its layers.
-# Two minutes in all on one core of the shared machine.
+# trained on the book (600 steps, half a minute) and probes of its layers;
+# attention rollout from the classification token of a BERT fine-tuned on
+# prose and code lines (300 steps) and of a ViT trained on the shapes (600
+# steps). About eight minutes of one core in all (far more wall time on a
+# loaded machine).
 INDUCTION_MODEL := $(OBJ)/induction.safetensors
 measure-interpretability: programs
 	$(OBJ)/tp explain induction --tsv figures/data/interpretability-induction.tsv \
@@ -571,6 +574,12 @@ measure-interpretability: programs
 	$(OBJ)/tp explain rollout --model $(OBJ)/probe-gpt.safetensors \
 	    --text "the attention weights of every layer, multiplied through" \
 	    --tsv figures/data/interpretability-rollout-book.tsv
+	$(OBJ)/tp bert finetune --scratch --out $(OBJ)/explain-bert.safetensors
+	$(OBJ)/tp explain bert --model $(OBJ)/explain-bert.safetensors \
+	    --tsv figures/data/interpretability-bert.tsv
+	$(OBJ)/tp vit train --steps 600 --out $(OBJ)/explain-vit.safetensors
+	$(OBJ)/tp explain vit --model $(OBJ)/explain-vit.safetensors \
+	    --tsv figures/data/interpretability-vit.tsv
 
 # Slow decoding: a target GPT (4 layers of width 128) and two drafts (a
 # quarter and a half of its width), 100 steps each on the book, then
@@ -636,8 +645,10 @@ measure-compute: programs
 # Model size: a GPT of width 128 trained on the book, fine-tuned on the GPL
 # (a Debian system's /usr/share/common-licenses) in full and with adapters,
 # pruned, and with adapters on its NF4 copy; then the sparse product timed
-# on one thread and all. Losses on one thread; about 16 minutes on two
-# cores shared with other work.
+# on one thread and all; last, three GPTs of the base's shape trained on
+# the book for 200 steps, one of them sharing one block across its layers
+# (ALBERT). Losses on one thread; about 16 minutes on two cores shared
+# with other work, and the sharing about as long again.
 SIZE_BASE := $(BUILD)/size-base.safetensors
 measure-size: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train --steps 300 --width 128 \
@@ -649,6 +660,8 @@ measure-size: programs
 	    --steps 100 --tsv figures/data/size-qlora.tsv
 	$(OBJ)/tp size sparse --tsv figures/data/size-sparse.tsv
 	$(OBJ)/tp size bytes --tsv figures/data/size-bytes.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp size share --steps 200 \
+	    --tsv figures/data/size-share.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

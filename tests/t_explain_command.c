@@ -33,8 +33,36 @@ int main(void)
     ok(book.status == 0 && probe.status == 0 && strstr(probe.output, "paren")
            && strstr(probe.output, "selectivity"),
        "tp explain probe probes every layer for a property, with its control");
+    /* <<t-explain-command: a small run>> */
+    struct tap_outcome vit = tp("vit train --steps 2 --layers 1 --heads 2 "
+                                "--width 8 --batch 4 --eval-every 2 "
+                                "--out /tmp/tp-explain-vit.safetensors");
+    struct tap_outcome vit_rollout = tp("explain vit --model "
+                                        "/tmp/tp-explain-vit.safetensors "
+                                        "--images 8 --tsv /tmp/tp-explain.tsv");
+    ok(vit.status == 0 && vit_rollout.status == 0
+           && strstr(vit_rollout.output, "patches on the shape")
+           && access("/tmp/tp-explain.tsv", R_OK) == 0,
+       "tp explain vit measures the rollout's share on the shapes");
+    struct tap_outcome bert = tp("bert finetune --scratch --steps 2 --layers 1 "
+                                 "--heads 2 --width 8 --vocab 64 --length 16 "
+                                 "--batch 4 --out "
+                                 "/tmp/tp-explain-bert.safetensors");
+    struct tap_outcome bert_rollout = tp("explain bert --model "
+                                         "/tmp/tp-explain-bert.safetensors "
+                                         "--lines 20 --min-count 1");
+    ok(bert.status == 0 && bert_rollout.status == 0
+           && strstr(bert_rollout.output, "20 held-out lines")
+           && strstr(bert_rollout.output, "code lines: the words"),
+       "tp explain bert ranks the words of held-out lines by their rollout");
     /* <<t-explain-command: bad settings>> */
     static const char *const bad[][2] = {
+        {"explain vit --model /tmp/tp-explain-bert.safetensors",
+         "tp explain vit: "},
+        {"explain vit", "--model is required"},
+        {"explain bert --model /tmp/tp-explain-vit.safetensors",
+         "tp explain bert: "},
+        {"explain bert", "--model is required"},
         {"explain probe --model /tmp/tp-explain-book.safetensors --property x",
          "--property x: code, paren or position"},
         {"explain probe --model /tmp/tp-explain.safetensors",
@@ -59,6 +87,9 @@ int main(void)
     }
     unlink("/tmp/tp-explain.safetensors");
     unlink("/tmp/tp-explain-book.safetensors");
+    unlink("/tmp/tp-explain-vit.safetensors");
+    unlink("/tmp/tp-explain-bert.safetensors");
+    unlink("/tmp/tp-explain-bert.vocab");
     unlink("/tmp/tp-explain.tsv");
     return done_testing();
 }

@@ -184,27 +184,30 @@ static void attributions(void)
 }
 
 /* <<t-interpret: rollout>> */
-static tp_tensor *random_weights(int heads, int t, tp_rng *rng)
+static tp_tensor *random_weights(int batch, int heads, int t, bool causal,
+                                 tp_rng *rng)
 {
-    tp_tensor *map = tp_tensor_new(arena, tp_shape4(1, heads, t, t),
+    tp_tensor *map = tp_tensor_new(arena, tp_shape4(batch, heads, t, t),
                                    TP_NO_GRAD);
-    for (int h = 0; h < heads; h++)
-        for (int i = 0; i < t; i++) {
-            double sum = 0.0;
-            for (int j = 0; j <= i; j++)
-                sum += *tp_at4(map, 0, h, i, j) = tp_rng_uniform(rng);
-            for (int j = 0; j <= i; j++)
-                *tp_at4(map, 0, h, i, j) /= (float)sum;
-        }
+    for (int b = 0; b < batch; b++)
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < t; i++) {
+                int last = causal ? i : t - 1;
+                double sum = 0.0;
+                for (int j = 0; j <= last; j++)
+                    sum += *tp_at4(map, b, h, i, j) = tp_rng_uniform(rng);
+                for (int j = 0; j <= last; j++)
+                    *tp_at4(map, b, h, i, j) /= (float)sum;
+            }
     return map;
 }
 
-static double mixed(tp_tensor *map, int i, int j)
+static double mixed(tp_tensor *map, int b, int i, int j)
 {
     int h = map->shape.dim[1];
     double mean = 0.0;
     for (int head = 0; head < h; head++)
-        mean += *tp_at4(map, 0, head, i, j) / h;
+        mean += *tp_at4(map, b, head, i, j) / h;
     return 0.5 * mean + (i == j ? 0.5 : 0.0);
 }
 /* <<t-interpret: rollout>> */
@@ -212,12 +215,12 @@ static void rollout(void)
 {
     enum { T = 6 };
     tp_rng rng = tp_rng_seeded(375, 4);
-    tp_tensor *maps[3] = {random_weights(2, T, &rng),
-                          random_weights(2, T, &rng),
-                          random_weights(2, T, &rng)};
+    tp_tensor *maps[3] = {random_weights(1, 2, T, true, &rng),
+                          random_weights(1, 2, T, true, &rng),
+                          random_weights(1, 2, T, true, &rng)};
     float one[T * T], three[T * T];
-    tp_attention_rollout(maps, 1, one);
-    tp_attention_rollout(maps, 3, three);
+    tp_attention_rollout(maps, 1, 0, one);
+    tp_attention_rollout(maps, 3, 0, three);
     double off_one = 0.0, off_three = 0.0, off_rows = 0.0;
     for (int i = 0; i < T; i++) {
         double row = 0.0;
@@ -225,11 +228,12 @@ static void rollout(void)
             double direct = 0.0;
             for (int a = 0; a < T; a++)
                 for (int b = 0; b < T; b++)
-                    direct += mixed(maps[2], i, a) * mixed(maps[1], a, b)
-                              * mixed(maps[0], b, j);
+                    direct += mixed(maps[2], 0, i, a)
+                              * mixed(maps[1], 0, a, b)
+                              * mixed(maps[0], 0, b, j);
             off_three = fmax(off_three, fabs(three[i * T + j] - direct));
             off_one = fmax(off_one,
-                           fabs(one[i * T + j] - mixed(maps[0], i, j)));
+                           fabs(one[i * T + j] - mixed(maps[0], 0, i, j)));
             row += three[i * T + j];
         }
         off_rows = fmax(off_rows, fabs(row - 1.0));
@@ -238,6 +242,92 @@ static void rollout(void)
     ok(off_three < 1e-6, "the rollout of three layers is the product, "
        "entry by entry (%.2g)", off_three);
     ok(off_rows < 1e-6, "the rollout's rows add up to one");
+}
+/* <<t-interpret: rollout>> */
+static void rollout_of_an_encoder(void)
+{
+    enum { T = 5 };
+    tp_tensor *same[2] = {tp_tensor_new(arena, tp_shape4(2, 3, T, T),
+                                        TP_NO_GRAD), NULL};
+    for (int b = 0; b < 2; b++)
+        for (int h = 0; h < 3; h++)
+            for (int i = 0; i < T; i++)
+                *tp_at4(same[0], b, h, i, i) = 1.0f;
+    same[1] = same[0];
+    float r[T * T];
+    tp_attention_rollout(same, 2, 1, r);
+    double off_identity = 0.0;
+    for (int ij = 0; ij < T * T; ij++)
+        off_identity = fmax(off_identity, fabs(r[ij] - (ij / T == ij % T)));
+    ok(off_identity == 0.0, "the rollout of identity weights is the "
+       "identity");
+    /* <<t-interpret: the rollout of one sequence of a bidirectional batch>> */
+    tp_rng rng = tp_rng_seeded(375, 9);
+    tp_tensor *maps[2] = {random_weights(2, 2, T, false, &rng),
+                          random_weights(2, 2, T, false, &rng)};
+    tp_attention_rollout(maps, 2, 1, r);
+    double off = 0.0, off_rows = 0.0;
+    for (int i = 0; i < T; i++) {
+        double row = 0.0;
+        for (int j = 0; j < T; j++) {
+            double direct = 0.0;
+            for (int k = 0; k < T; k++)
+                direct += mixed(maps[1], 1, i, k) * mixed(maps[0], 1, k, j);
+            off = fmax(off, fabs(r[i * T + j] - direct));
+            row += r[i * T + j];
+        }
+        off_rows = fmax(off_rows, fabs(row - 1.0));
+    }
+    ok(off < 1e-6 && off_rows < 1e-6, "bidirectional weights: the rollout of "
+       "sequence 1 of 2 is its own product (%.2g), rows add up to one", off);
+}
+/* <<t-interpret: rollout>> */
+static void vit_rollout_of(tp_vit *m, const float *images, int batch,
+                           int which, float *r)
+{
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *weights[2];
+    tp_vit_forward(&g, m, images, batch, weights);
+    tp_attention_rollout(weights, m->config.n_layer, which, r);
+}
+
+static void rollout_of_real_models(void)
+{
+    enum { SIZE = 8, TOKENS = 1 + 4 };  /* the class token, 4 patches */
+    tp_rng rng = tp_rng_seeded(375, 10);
+    tp_vit *vit = tp_vit_new((tp_vit_config){SIZE, 4, 5, 2, 2, 8});
+    tp_vit_init(vit, &rng);
+    float images[3 * SIZE * SIZE], batch[TOKENS * TOKENS],
+          alone[TOKENS * TOKENS];
+    for (int i = 0; i < 3; i++)
+        tp_shape_image(SIZE, &rng, images + i * SIZE * SIZE);
+    vit_rollout_of(vit, images, 3, 2, batch);
+    vit_rollout_of(vit, images + 2 * SIZE * SIZE, 1, 0, alone);
+    double off = 0.0;
+    for (int ij = 0; ij < TOKENS * TOKENS; ij++)
+        off = fmax(off, fabs(batch[ij] - alone[ij]));
+    ok(off < 1e-5, "a ViT's rollout of image 2 of a batch of 3 is that of "
+       "the image alone (%.2g)", off);
+    tp_vit_free(vit);
+    /* <<t-interpret: the row of BERT's CLS>> */
+    enum { WORDS = 7 };
+    tp_bert *bert = tp_bert_new((tp_bert_config){12, 8, 2, 2, 8, 2});
+    tp_bert_init(bert, &rng);
+    int tokens[WORDS] = {TP_WORD_CLS, 5, 6, 7, 8, 9, TP_WORD_SEP};
+    tp_bert_input in = {tokens, NULL, NULL, 1, WORDS};
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *weights[2];
+    tp_bert_encode(&g, bert, &in, weights);
+    float r[WORDS * WORDS];
+    tp_attention_rollout(weights, 2, 0, r);
+    double row = 0.0, least = 1.0;
+    for (int j = 0; j < WORDS; j++)
+        row += r[j], least = fmin(least, r[j]);
+    ok(fabs(row - 1.0) < 1e-6 && least > 0.0, "BERT's [CLS] row of the rollout "
+       "adds up to one (%.7f) and reaches every token", row);
+    tp_bert_free(bert);
 }
 
 /* <<t-interpret: a look that changes nothing>> */
@@ -354,6 +444,8 @@ int main(void)
     edits();
     attributions();
     rollout();
+    rollout_of_an_encoder();
+    rollout_of_real_models();
     a_look_that_changes_nothing();
     probes();
     tp_arena_free(arena);

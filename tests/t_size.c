@@ -52,6 +52,92 @@ static void counting(void)
        "mixed-precision Adam holds 16 bytes per trained parameter");
 }
 
+/* <<t-size: sharing one block>> */
+static tp_tensor *shared_loss(tp_graph *g, tp_tensor *const in[], void *m)
+{
+    (void)in;
+    return tp_gpt_loss(g, m, tokens, targets, 2, 6);
+}
+
+static long block_count(const tp_block *b)
+{
+    const tp_tensor *all[] = {b->ln_1_w, b->ln_1_b, b->c_attn_w, b->c_attn_b,
+                              b->c_proj_w, b->c_proj_b, b->ln_2_w, b->ln_2_b,
+                              b->c_fc_w, b->c_fc_b, b->mlp_proj_w,
+                              b->mlp_proj_b};
+    long n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        n += tp_shape_count(all[i]->shape);
+    return n;
+}
+/* <<t-size: sharing one block>> */
+static void sharing(void)
+{
+    tp_gpt_config c = {16, 16, 3, 2, 16, TP_POSITIONS_LEARNED};
+    tp_gpt *shared = tp_gpt_shared(c), *unshared = tp_gpt_new(c);
+    tp_rng rng = tp_rng_seeded(365, 7);
+    tp_gpt_init(shared, &rng);
+    enlarge_weights(&shared->params, &rng);
+    long counted = tp_params_count(&shared->params);
+    ok(counted == tp_gpt_shared_parameter_count(c)
+           && counted == tp_params_count(&unshared->params)
+                             - 2 * block_count(&unshared->blocks[1])
+           && shared->blocks[2].c_fc_w == shared->blocks[0].c_fc_w,
+       "a shared GPT of 3 layers holds one block: %ld parameters, as "
+       "counted, against %ld unshared", counted,
+       tp_params_count(&unshared->params));
+    check_model_gradients(shared_loss, &shared->params, shared,
+                          "the shared model");
+    /* <<t-size: the unshared model with the shared values>> */
+    for (int i = 0; i < unshared->params.count; i++) {
+        tp_param *u = &unshared->params.items[i];
+        char name[64];
+        int layer, skip = 0;
+        if (sscanf(u->name, "h.%d.%n", &layer, &skip) == 1 && skip > 0)
+            snprintf(name, sizeof name, "h.0.%s", u->name + skip);
+        else
+            snprintf(name, sizeof name, "%s", u->name);
+        tp_param *from = tp_params_find(&shared->params, name);
+        memcpy(u->tensor->data, from->tensor->data,
+               (size_t)tp_shape_count(u->tensor->shape) * sizeof(float));
+    }
+    /* <<t-size: compare the gradients>> */
+    tp_arena *arena = tp_arena_new("sharing");
+    double loss[2];
+    tp_gpt *both[2] = {shared, unshared};
+    for (int k = 0; k < 2; k++) {
+        tp_zero_grad(&both[k]->params);
+        tp_graph g = tp_graph_on(arena);
+        tp_tensor *l = shared_loss(&g, NULL, both[k]);
+        loss[k] = l->data[0];
+        tp_backward(&g, l);
+    }
+    double worst = 0.0;
+    for (int i = 0; i < shared->params.count; i++) {
+        /* <<t-size: the largest difference from the sum of the copies>> */
+        const tp_param *p = &shared->params.items[i];
+        long n = tp_shape_count(p->tensor->shape);
+        bool in_block = strncmp(p->name, "h.0.", 4) == 0;
+        for (long e = 0; e < n; e++) {
+            double sum = 0.0;
+            for (int l = 0; l < (in_block ? c.n_layer : 1); l++) {
+                char name[64];
+                if (in_block)
+                    snprintf(name, sizeof name, "h.%d.%s", l, p->name + 4);
+                else
+                    snprintf(name, sizeof name, "%s", p->name);
+                sum += tp_params_find(&unshared->params, name)->tensor->grad[e];
+            }
+            worst = fmax(worst, fabs(p->tensor->grad[e] - sum));
+        }
+    }
+    ok(fabs(loss[0] - loss[1]) < 1e-6 && worst < 1e-5, "the shared gradient is "
+       "the sum of the unshared copies' gradients (largest difference %.2g, "
+       "losses %.6f and %.6f)", worst, loss[0], loss[1]);
+    tp_arena_free(arena);
+    tp_gpt_free(shared), tp_gpt_free(unshared);
+}
+
 /* <<t-size: adapters>> */
 static tp_tensor *logits_of(tp_gpt *m, tp_arena *arena)
 {
@@ -342,6 +428,7 @@ static void sparse_products(void)
 int main(void)
 {
     counting();
+    sharing();
     adapters();
     saving_adapters();
     four_bit_base();

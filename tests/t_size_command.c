@@ -78,5 +78,25 @@ int main(void)
     unlink("/tmp/tp-size-base.safetensors");
     unlink("/tmp/tp-size-other.safetensors");
     unlink("/tmp/tp-size-adapters.safetensors");
+    /* <<t-size-command: checks>> */
+    struct tap_outcome share = tp("size share --steps 1 --width 8 --layers 2");
+    long count[3] = {0};
+    int k = 0;
+    for (const char *at = share.output; at != NULL && k < 3;
+         at = strchr(at, '\n') != NULL ? strchr(at, '\n') + 1 : NULL) {
+        char name[16];
+        int layers;
+        k += sscanf(at, "%15s L=%d %ld", name, &layers, &count[k]) == 3;
+    }
+    ok(share.status == 0 && count[1] > 0 && count[1] == count[2]
+           && count[0] > count[1],
+       "tp size share: the shared model of 2 layers has the parameters of the "
+       "unshared one of 1 (%ld), fewer than that of 2 (%ld)", count[1],
+       count[0]);
+    struct tap_outcome narrow = tp("size share --width 6");
+    ok(narrow.status == 1 && strstr(narrow.output, "not a multiple of the 4 "
+                                                   "heads")
+           && one_line(narrow.output),
+       "a width the heads do not divide is refused in one line");
     return done_testing();
 }

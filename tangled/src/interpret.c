@@ -267,18 +267,20 @@ double tp_integrated_gradients(tp_gpt *m, const int *tokens, int length,
 }
 
 /* <<interpret: rollout>> */
-static void mixed_layer(const tp_tensor *map, double *a)
+static void mixed_layer(const tp_tensor *map, int sequence, double *a)
 {
     int h = map->shape.dim[1], t = map->shape.dim[2];
+    const float *weights = map->data + (long)sequence * h * t * t;
     for (long ij = 0; ij < (long)t * t; ij++) {
         double mean = 0.0;
         for (int head = 0; head < h; head++)
-            mean += map->data[(long)head * t * t + ij];
+            mean += weights[(long)head * t * t + ij];
         a[ij] = 0.5 * mean / h + (ij / t == ij % t ? 0.5 : 0.0);
     }
 }
 
-void tp_attention_rollout(tp_tensor *const maps[], int layers, float *rollout)
+void tp_attention_rollout(tp_tensor *const maps[], int layers, int sequence,
+                          float *rollout)
 {
     tp_check(layers >= 1, "tp_attention_rollout: %d layers", layers);
     int t = maps[0]->shape.dim[2];
@@ -288,12 +290,14 @@ void tp_attention_rollout(tp_tensor *const maps[], int layers, float *rollout)
     tp_check(r != NULL && a != NULL && next != NULL, "out of memory");
     /* <<interpret: multiply the layers>> */
     for (int l = 0; l < layers; l++) {
-        tp_check(maps[l]->shape.ndim == 4 && maps[l]->shape.dim[0] == 1
+        tp_check(maps[l]->shape.ndim == 4 && sequence >= 0
+                     && sequence < maps[l]->shape.dim[0]
                      && maps[l]->shape.dim[2] == t && maps[l]->shape.dim[3] == t
                      && tp_tensor_is_contiguous(maps[l]),
-                 "tp_attention_rollout: layer %d's weights %s, not [1, H, %d, %d]",
-                 l, tp_shape_str(maps[l]->shape).text, t, t);
-        mixed_layer(maps[l], l == 0 ? r : a);
+                 "tp_attention_rollout: layer %d's weights %s, not [B, H, %d, %d] "
+                 "with a sequence %d", l, tp_shape_str(maps[l]->shape).text, t, t,
+                 sequence);
+        mixed_layer(maps[l], sequence, l == 0 ? r : a);
         if (l == 0)
             continue;
         for (int i = 0; i < t; i++)

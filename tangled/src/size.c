@@ -64,6 +64,38 @@ tp_training_bytes tp_finetune_bytes(double parameters, double trainable,
         .moments = trainable * 8};
 }
 
+/* <<size: sharing one block>> */
+static void check_shareable(tp_position_kind p, const char *what)
+{
+    tp_check(p == TP_POSITIONS_LEARNED || p == TP_POSITIONS_SINUSOIDAL
+                 || p == TP_POSITIONS_ROPE || p == TP_POSITIONS_ALIBI
+                 || p == TP_POSITIONS_NONE,
+             "%s: %s positions have parameters per layer", what,
+             tp_position_name(p));
+}
+
+tp_gpt *tp_gpt_shared(tp_gpt_config config)
+{
+    check_shareable(config.positions, "tp_gpt_shared");
+    int layers = config.n_layer;
+    config.n_layer = 1;
+    tp_gpt *m = tp_gpt_new(config);
+    tp_block *blocks = realloc(m->blocks, (size_t)layers * sizeof *blocks);
+    tp_check(blocks != NULL, "out of memory");
+    for (int l = 1; l < layers; l++)
+        blocks[l] = blocks[0];
+    m->blocks = blocks;
+    m->config.n_layer = layers;
+    return m;
+}
+
+double tp_gpt_shared_parameter_count(tp_gpt_config config)
+{
+    check_shareable(config.positions, "tp_gpt_shared_parameter_count");
+    config.n_layer = 1;
+    return tp_gpt_parameter_count(config, (tp_gpt_modern){0});
+}
+
 /* <<size: the projections>> */
 static int projections(const tp_gpt *m, tp_tensor **out)
 {

@@ -32,7 +32,7 @@ double tp_integrated_gradients(tp_gpt *m, const int *tokens, int length,
                                float *attribution, double *at_baseline);
 
 /* <<interpret.h: rollout>> */
-void tp_attention_rollout(tp_tensor *const maps[], int layers,
+void tp_attention_rollout(tp_tensor *const maps[], int layers, int sequence,
                           float *rollout);
 
 /* <<interpret.h: probes>> */

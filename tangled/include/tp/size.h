@@ -18,6 +18,9 @@ tp_training_bytes tp_finetune_bytes(double parameters, double trainable,
 double tp_lora_parameter_count(tp_gpt_config config, tp_gpt_modern modern,
                                int rank);
 /* <<size: interface>> */
+tp_gpt *tp_gpt_shared(tp_gpt_config config);
+double tp_gpt_shared_parameter_count(tp_gpt_config config);
+/* <<size: interface>> */
 typedef struct tp_lora_adapter {
     tp_tensor *w;      /* the frozen weight it adapts, [in, out] */
     tp_tensor *a, *b;  /* [in, r], random; [r, out], zero */

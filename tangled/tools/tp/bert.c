@@ -238,8 +238,7 @@ static int bert_pretrain_on(bert_run *r, const tp_words *words)
     return exit_status(status);
 }
 /* <<tp bert: commands>> */
-static tp_bert *bert_load(const char *command, const char *path,
-                          tp_words *words)
+tp_bert *bert_load(const char *command, const char *path, tp_words *words)
 {
     tp_error error;
     char vocab[4096];
@@ -478,7 +477,8 @@ static const option bert_finetune_options[] = {
     {"--lr", OPTION_FLOAT, &bert_tune_lr, 0, 1, "the peak learning rate"},
     {"--seed", OPTION_INT, &bert_seed, 0, 1000000000, "the seed"},
     {"--out", OPTION_STRING, &bert_tuned, 0, 0,
-     "write the fine-tuned model here (default: not written)"},
+     "write the fine-tuned model here, with its .vocab (default: not "
+     "written)"},
     {"--length", OPTION_INT, &bert_length, 8, 4096, "with --scratch: tokens"},
     {"--vocab", OPTION_INT, &bert_vocab, 6, 1000000, "with --scratch: words"},
     {"--layers", OPTION_INT, &bert_layers, 1, 64, "with --scratch: blocks"},
@@ -505,6 +505,17 @@ static tp_bert *finetune_model(const tp_corpus *corpus, tp_words *words)
     return m;
 }
 /* <<tp bert: commands>> */
+static int save_tuned_vocabulary(const tp_words *words)
+{
+    char vocab[4096];
+    vocab_path(bert_tuned, vocab, sizeof vocab);
+    tp_error error;
+    if (tp_words_save(words, vocab, &error) == 0)
+        return 0;
+    fprintf(stderr, "tp bert finetune: %s\n", error.message);
+    return 1;
+}
+/* <<tp bert: commands>> */
 static int finetune_on(finetune_run *r);
 
 static int bert_finetune(void)
@@ -521,6 +532,8 @@ static int bert_finetune(void)
         prose_and_code(&corpus, &words, longest < 30 ? longest : 30, &r.train,
                        &r.test);
         status = finetune_on(&r);
+        if (status == 0 && bert_tuned != NULL)
+            status = save_tuned_vocabulary(&words);
         line_set_free(&r.train), line_set_free(&r.test);
         tp_words_free(&words);
         tp_bert_free(r.m);

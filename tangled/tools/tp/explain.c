@@ -561,7 +561,7 @@ static int explain_rollout(void)
     tp_tensor **maps = tp_gpt_attention_maps(m, tokens, length, arena);
     float *r = malloc((size_t)length * length * sizeof *r);
     tp_check(r != NULL, "out of memory");
-    tp_attention_rollout(maps, m->config.n_layer, r);
+    tp_attention_rollout(maps, m->config.n_layer, 0, r);
     /* <<explain rollout: the last row>> */
     FILE *tsv = ex_tsv != NULL ? fopen(ex_tsv, "w") : NULL;
     const tp_tensor *last = maps[m->config.n_layer - 1];
@@ -752,6 +752,355 @@ static int explain_probe(void)
     free(starts);
     free(tokens), free(code), free(paren), free(labels);
     tp_gpt_free(m);
+    return 0;
+}
+/* <<tp explain: commands>> */
+static int ex_lines = 600, ex_min_count = 8, ex_images = 1000;
+
+static const option bert_rollout_options[] = {
+    {"--model", OPTION_STRING, &ex_model, 0, 0,
+     "a fine-tuned BERT checkpoint, with its .vocab"},
+    {"--lines", OPTION_INT, &ex_lines, 1, 1000000,
+     "held-out lines of the book to explain"},
+    {"--min-count", OPTION_INT, &ex_min_count, 1, 1000000,
+     "occurrences a word needs to be ranked"},
+    {"--tsv", OPTION_STRING, &ex_tsv, 0, 0, "write the result as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp explain: commands>> */
+typedef struct cls_rollout {
+    int lines, code, right;
+    double on_cls, on_sep, last_on_cls, last_on_sep;
+    double *lift[2], *last_lift[2];  /* per word, by the line's class */
+    int *count[2];
+} cls_rollout;
+
+static void cls_rollout_alloc(cls_rollout *c, int vocab)
+{
+    *c = (cls_rollout){0};
+    for (int k = 0; k < 2; k++) {
+        c->lift[k] = calloc((size_t)vocab, sizeof *c->lift[k]);
+        c->last_lift[k] = calloc((size_t)vocab, sizeof *c->last_lift[k]);
+        c->count[k] = calloc((size_t)vocab, sizeof *c->count[k]);
+        tp_check(c->lift[k] && c->last_lift[k] && c->count[k],
+                 "out of memory");
+    }
+}
+
+static void cls_rollout_free(cls_rollout *c)
+{
+    for (int k = 0; k < 2; k++)
+        free(c->lift[k]), free(c->last_lift[k]), free(c->count[k]);
+}
+/* <<tp explain: commands>> */
+static void explain_line(tp_bert *m, const int *tokens, int t, int label,
+                         tp_arena *arena, cls_rollout *c)
+{
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    int layers = m->config.n_layer, heads = m->config.n_head;
+    tp_tensor **weights = tp_arena_zeroed(arena, (size_t)layers,
+                                          sizeof *weights);
+    tp_bert_input in = {tokens, NULL, NULL, 1, t};
+    tp_bert_encode(&g, m, &in, weights);
+    float *r = tp_arena_alloc(arena, (size_t)t * t * sizeof *r);
+    tp_attention_rollout(weights, layers, 0, r);
+    tp_tensor *logits = tp_bert_classify(&g, m, &in);
+    c->right += argmax(logits->data, 2) == label;
+    /* <<explain bert: add the line's row of [CLS]>> */
+    double last[32];  /* a line is at most 30 words */
+    for (int j = 0; j < t; j++) {
+        last[j] = 0.0;
+        for (int h = 0; h < heads; h++)
+            last[j] += *tp_at4(weights[layers - 1], 0, h, 0, j) / heads;
+    }
+    c->lines++, c->code += label;
+    c->on_cls += r[0], c->on_sep += r[t - 1];
+    c->last_on_cls += last[0], c->last_on_sep += last[t - 1];
+    for (int j = 1; j < t - 1; j++) {
+        c->lift[label][tokens[j]] += r[j] * t;
+        c->last_lift[label][tokens[j]] += last[j] * t;
+        c->count[label][tokens[j]]++;
+    }
+    tp_arena_reset(arena);
+}
+/* <<tp explain: commands>> */
+static void explain_book_lines(tp_bert *m, const tp_words *w, cls_rollout *c)
+{
+    tp_corpus book = tp_corpus_book();
+    long n = tp_noweb_lines(book.bytes, book.size, NULL);
+    tp_line *lines = malloc((size_t)(n + 1) * sizeof *lines);
+    int longest = m->config.n_positions - 2 < 30 ? m->config.n_positions - 2
+                                                 : 30;
+    int *ids = malloc((size_t)(book.size + 2) * sizeof *ids);
+    tp_check(lines != NULL && ids != NULL, "out of memory");
+    tp_noweb_lines(book.bytes, book.size, lines);
+    tp_arena *arena = tp_arena_new("bert rollout");
+    for (long i = 0; i < n && c->lines < ex_lines; i++) {
+        const unsigned char *text = book.bytes + lines[i].start;
+        if (tp_fnv1a(text, (size_t)lines[i].length) % 5 != 0)
+            continue;  /* a line fine-tuning trained on */
+        long words = tp_words_encode(w, text, lines[i].length, ids + 1);
+        if (words < 4)
+            continue;
+        int t = (words < longest ? (int)words : longest) + 2;
+        ids[0] = TP_WORD_CLS, ids[t - 1] = TP_WORD_SEP;
+        explain_line(m, ids, t, lines[i].code, arena, c);
+    }
+    tp_arena_free(arena);
+    free(lines), free(ids);
+}
+/* <<tp explain: commands>> */
+static void top_words(const cls_rollout *c, const tp_words *w, int label,
+                      FILE *tsv)
+{
+    enum { TOP = 10 };
+    int best[TOP], found = 0;
+    for (int v = TP_WORD_SPECIALS; v < w->count; v++) {
+        if (c->count[label][v] < ex_min_count)
+            continue;
+        double mean = c->lift[label][v] / c->count[label][v];
+        int at = found < TOP ? found++ : TOP;
+        while (at > 0 && c->lift[label][best[at - 1]]
+                             / c->count[label][best[at - 1]] < mean) {
+            if (at < TOP)
+                best[at] = best[at - 1];
+            at--;
+        }
+        if (at < TOP)
+            best[at] = v;
+    }
+    /* <<explain bert: print the top words>> */
+    const char *name = label ? "code" : "prose";
+    printf("%s lines: the words of highest lift (at least %d times)\n"
+           "  word                  count  rollout lift  last layer's lift\n",
+           name, ex_min_count);
+    for (int k = 0; k < found; k++) {
+        int v = best[k], n = c->count[label][v];
+        printf("  %-20.20s %6d  %12.2f  %17.2f\n", w->word[v], n,
+               c->lift[label][v] / n, c->last_lift[label][v] / n);
+        if (tsv != NULL)
+            fprintf(tsv, "%s\t%d\t%d\t%.4f\t%.4f\t# %s\n", name, k, n,
+                    c->lift[label][v] / n, c->last_lift[label][v] / n,
+                    w->word[v]);
+    }
+}
+/* <<tp explain: commands>> */
+static int explain_bert(void)
+{
+    if (ex_model == NULL) {
+        fprintf(stderr, "tp explain bert: --model is required\n");
+        return 1;
+    }
+    if (ex_tsv != NULL && check_output("explain bert", ex_tsv))
+        return 1;
+    tp_words w;
+    tp_bert *m = bert_load("explain bert", ex_model, &w);
+    if (m == NULL)
+        return 1;
+    if (m->config.n_classes != 2 || m->config.n_positions < 6) {
+        fprintf(stderr, "tp explain bert: %s is not a classifier of prose "
+                "and code lines\n", ex_model);
+        tp_words_free(&w), tp_bert_free(m);
+        return 1;
+    }
+    cls_rollout c;
+    cls_rollout_alloc(&c, w.count);
+    explain_book_lines(m, &w, &c);
+    /* <<explain bert: report>> */
+    FILE *tsv = ex_tsv != NULL ? fopen(ex_tsv, "w") : NULL;
+    int n = c.lines > 0 ? c.lines : 1;
+    printf("%d held-out lines (%d code): the classifier is right on %.1f%%\n"
+           "from [CLS], the rollout keeps %.3f on [CLS] and puts %.3f on [SEP];"
+           " the last layer's weights %.3f and %.3f\n", c.lines, c.code,
+           100.0 * c.right / n, c.on_cls / n, c.on_sep / n, c.last_on_cls / n,
+           c.last_on_sep / n);
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp explain bert --model %s --lines %d\n"
+                "# lines %d code %d right %d cls %.4f sep %.4f last_cls %.4f "
+                "last_sep %.4f\nrow\trank\tcount\tlift\tlast_lift\n", ex_model,
+                ex_lines, c.lines, c.code, c.right, c.on_cls / n, c.on_sep / n,
+                c.last_on_cls / n, c.last_on_sep / n);
+    }
+    top_words(&c, &w, 1, tsv);
+    top_words(&c, &w, 0, tsv);
+    if (tsv != NULL)
+        fclose(tsv);
+    cls_rollout_free(&c);
+    tp_words_free(&w), tp_bert_free(m);
+    return 0;
+}
+/* <<tp explain: commands>> */
+static const option vit_rollout_options[] = {
+    {"--model", OPTION_STRING, &ex_model, 0, 0,
+     "a ViT checkpoint trained on the shapes"},
+    {"--images", OPTION_INT, &ex_images, 4, 1000000, "test images"},
+    {"--tsv", OPTION_STRING, &ex_tsv, 0, 0, "write the result as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp explain: commands>> */
+static void patches_on_shape(const float *pixels, int size, int patch,
+                             unsigned char *on)
+{
+    int grid = size / patch;
+    for (int p = 0; p < grid * grid; p++) {
+        int bright = 0;
+        for (int y = 0; y < patch; y++)
+            for (int x = 0; x < patch; x++)
+                bright += pixels[((p / grid) * patch + y) * size
+                                 + (p % grid) * patch + x] > 0.5f;
+        on[p] = 4 * bright >= patch * patch;
+    }
+}
+
+static double share_on(const double *to_patch, const unsigned char *on,
+                       int n)
+{
+    double on_shape = 0.0, all = 0.0;
+    for (int p = 0; p < n; p++)
+        on_shape += on[p] ? to_patch[p] : 0.0, all += to_patch[p];
+    return all > 0.0 ? on_shape / all : 0.0;
+}
+/* <<tp explain: commands>> */
+typedef struct shape_shares {
+    int images, right;
+    double patches, rollout, last, kept;  /* sums over the images */
+} shape_shares;
+
+static void explain_image(tp_vit *m, tp_tensor **weights, int b,
+                          const float *pixels, float *r, shape_shares *s,
+                          FILE *tsv)
+{
+    int size = m->config.image_size, patch = m->config.patch_size;
+    int n = tp_patch_count(size, patch);
+    int layers = m->config.n_layer, heads = m->config.n_head;
+    unsigned char on[TABLE_COLS];  /* load_shapes_vit: n <= TABLE_COLS */
+    double rolled[TABLE_COLS], last[TABLE_COLS];
+    tp_attention_rollout(weights, layers, b, r);
+    patches_on_shape(pixels, size, patch, on);
+    for (int p = 0; p < n; p++) {
+        rolled[p] = r[1 + p], last[p] = 0.0;
+        for (int h = 0; h < heads; h++)
+            last[p] += *tp_at4(weights[layers - 1], b, h, 0, 1 + p) / heads;
+    }
+    int count = 0;
+    for (int p = 0; p < n; p++)
+        count += on[p];
+    s->patches += (double)count / n, s->kept += r[0];
+    s->rollout += share_on(rolled, on, n), s->last += share_on(last, on, n);
+    /* <<explain vit: write the first images>> */
+    if (tsv != NULL && s->images < 4) {
+        for (int y = 0; y < size; y++) {
+            fprintf(tsv, "pixels");
+            for (int x = 0; x < size; x++)
+                fprintf(tsv, "\t%.3f", pixels[y * size + x]);
+            fprintf(tsv, "\n");
+        }
+        const char *names[3] = {"rollout", "last", "on"};
+        for (int k = 0; k < 3; k++) {
+            fprintf(tsv, "%s", names[k]);
+            for (int p = 0; p < n; p++)
+                fprintf(tsv, "\t%.5f", k == 0 ? rolled[p] : k == 1 ? last[p]
+                                                                   : on[p]);
+            fprintf(tsv, "\n");
+        }
+    }
+}
+/* <<tp explain: commands>> */
+static void explain_images(tp_vit *m, shape_shares *s, FILE *tsv)
+{
+    int size = m->config.image_size, chunk = 100;
+    int t = tp_patch_count(size, m->config.patch_size) + 1;
+    float *pixels = malloc((size_t)chunk * size * size * sizeof *pixels),
+          *r = malloc((size_t)t * t * sizeof *r);
+    int labels[100];
+    tp_check(pixels != NULL && r != NULL, "out of memory");
+    tp_rng rng = tp_rng_seeded(1, 2);  /* the test images of tp vit eval */
+    tp_arena *arena = tp_arena_new("vit rollout");
+    for (int start = 0; start < ex_images; start += chunk) {
+        int batch = ex_images - start < chunk ? ex_images - start : chunk;
+        for (int i = 0; i < batch; i++)
+            labels[i] = (int)tp_shape_image(size, &rng,
+                                            pixels + (long)i * size * size);
+        /* <<explain vit: run a batch and measure each image>> */
+        tp_graph g = tp_graph_on(arena);
+        tp_set_grad(&g, false);
+        tp_tensor **weights = tp_arena_zeroed(arena, (size_t)m->config.n_layer,
+                                              sizeof *weights);
+        tp_tensor *logits = tp_vit_forward(&g, m, pixels, batch, weights);
+        for (int b = 0; b < batch; b++) {
+            int predicted = argmax(logits->data + (long)b * m->config.n_classes,
+                                   m->config.n_classes);
+            if (tsv != NULL && s->images < 4)
+                fprintf(tsv, "# image %d: %s, predicted %s\n", s->images,
+                        tp_shape_class_name(labels[b]),
+                        tp_shape_class_name(predicted));
+            explain_image(m, weights, b, pixels + (long)b * size * size, r, s, tsv);
+            s->right += predicted == labels[b];
+            s->images++;
+        }
+        tp_arena_reset(arena);
+    }
+    tp_arena_free(arena);
+    free(pixels), free(r);
+}
+/* <<tp explain: commands>> */
+static tp_vit *load_shapes_vit(void)
+{
+    if (ex_model == NULL) {
+        fprintf(stderr, "tp explain vit: --model is required\n");
+        return NULL;
+    }
+    tp_error error;
+    tp_vit *m = tp_vit_load(ex_model, &error);
+    if (m == NULL) {
+        fprintf(stderr, "tp explain vit: %s\n", error.message);
+        return NULL;
+    }
+    int n = tp_patch_count(m->config.image_size, m->config.patch_size);
+    if (m->config.n_classes != TP_SHAPE_CLASSES || m->config.image_size > 32
+        || m->config.image_size == 8 || n > TABLE_COLS) {
+        fprintf(stderr, "tp explain vit: %s is not a ViT of the shapes, of "
+                "at most 32 pixels and %d patches a side\n", ex_model,
+                (int)sqrt(TABLE_COLS));
+        tp_vit_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* <<tp explain: commands>> */
+static int explain_vit(void)
+{
+    if (ex_tsv != NULL && check_output("explain vit", ex_tsv))
+        return 1;
+    tp_vit *m = load_shapes_vit();
+    if (m == NULL)
+        return 1;
+    FILE *tsv = ex_tsv != NULL ? fopen(ex_tsv, "w") : NULL;
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp explain vit --model %s --images %d\n"
+                "row\tvalues\ngrid\t%d\n", ex_model, ex_images,
+                m->config.image_size / m->config.patch_size);
+    }
+    shape_shares s = {0};
+    explain_images(m, &s, tsv);
+    /* <<explain vit: report>> */
+    int n = s.images;
+    printf("%d test images of the shapes: the ViT is right on %.1f%%\n"
+           "patches on the shape: %.3f of them\n"
+           "the class token's rollout puts %.3f of its patches' share on them "
+           "(and keeps %.3f on itself)\n"
+           "its last layer's weights put %.3f on them\n", n,
+           100.0 * s.right / n, s.patches / n, s.rollout / n, s.kept / n,
+           s.last / n);
+    if (tsv != NULL) {
+        fprintf(tsv, "shares\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\n", s.patches / n,
+                s.rollout / n, s.last / n, s.kept / n, (double)s.right / n);
+        fclose(tsv);
+    }
+    tp_vit_free(m);
     return 0;
 }
 
@@ -946,6 +1295,97 @@ static int draw_interpretability_attribution(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<tp explain: figures>> */
+static void outline_shape(tp_draw *d, double x, double y, double side,
+                          const double *on, int grid)
+{
+    double cell = side / grid;
+    cairo_set_source_rgb(d->cr, 1, 1, 1);
+    cairo_set_line_width(d->cr, 0.6);
+    for (int p = 0; p < grid * grid; p++)
+        if (on[p] > 0.5)
+            cairo_rectangle(d->cr, x + (p % grid) * cell + 0.3,
+                            y + (p / grid) * cell + 0.3, cell - 0.6,
+                            cell - 0.6);
+    cairo_stroke(d->cr);
+}
+
+static void patch_map(tp_draw *d, double x, double y, double side,
+                      const double *values, const double *on, int grid)
+{
+    float cells[TABLE_COLS] = {0};
+    double top = 0.0;
+    for (int p = 0; p < grid * grid; p++)
+        cells[p] = (float)values[p], top = fmax(top, values[p]);
+    tp_heatmap(d, x, y, side, side, cells, grid, grid, NULL, 0.0,
+               top > 0.0 ? top : 1.0);
+    outline_shape(d, x, y, side, on, grid);
+}
+/* <<tp explain: figures>> */
+static int vit_rollout_rows(const table *t, int image, int *first)
+{
+    int seen = 0;
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], "rollout") == 0 && seen++ == image) {
+            *first = r;
+            return 0;
+        }
+    return -1;
+}
+
+static void vit_image_group(tp_draw *d, const table *t, int row, int grid,
+                            double x0)
+{
+    int size = 0;
+    while (row - size - 1 >= 0 && strcmp(t->label[row - size - 1], "pixels")
+                                      == 0 && size < TABLE_COLS)
+        size++;
+    float pixels[TABLE_COLS * TABLE_COLS];
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+            pixels[y * size + x] = (float)t->value[row - size + y][x];
+    const double side = 30;
+    tp_heatmap(d, x0, 24, side, side, pixels, size, size, NULL, 0.0, 1.0);
+    patch_map(d, x0 + side + 3, 24, side, t->value[row], t->value[row + 2],
+              grid);
+    patch_map(d, x0 + 2 * (side + 3), 24, side, t->value[row + 1],
+              t->value[row + 2], grid);
+}
+/* <<tp explain: figures>> */
+static int draw_interpretability_vit(tp_draw *d, tp_error *error)
+{
+    table *t = read_explain_table("figures/data/interpretability-vit.tsv",
+                                  error);
+    if (t == NULL)
+        return -1;
+    int rows[4], grid = strcmp(t->label[0], "grid") == 0
+                            ? (int)t->value[0][0] : 0;
+    int status = grid >= 1 && grid * grid <= TABLE_COLS ? 0 : -1;
+    for (int k = 0; k < 4 && status == 0; k++)
+        status = vit_rollout_rows(t, k, &rows[k]);
+    if (status != 0 || rows[0] + 2 >= t->rows) {
+        free(t);
+        return tp_error_set(error, "interpretability-vit.tsv does not hold "
+                            "four images and their rollouts");
+    }
+    static const char *const titles[3] = {"image", "rollout", "last layer"};
+    for (int k = 0; k < 4; k++) {
+        double x0 = 8 + k * 108;
+        vit_image_group(d, t, rows[k], grid, x0);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        for (int i = 0; i < 3; i++)
+            tp_text(d, x0 + 15 + 33 * i, 20, 0.5, 1.0, 6.5, titles[i]);
+        /* <<interpretability vit figure: the image's class>> */
+        char key[16], caption[64] = "";
+        snprintf(key, sizeof key, "image %d: ", k);
+        const char *c = strstr(t->comments, key);
+        if (c != NULL)
+            sscanf(c + strlen(key), "%63[^\n]", caption);
+        tp_text(d, x0 + 48, 2, 0.5, 0.0, 6.5, caption);
+    }
+    free(t);
+    return 0;
+}
+/* <<tp explain: figures>> */
 static void card_interpretability_problem(tp_draw *d, tp_rect problem,
                                           const table *t)
 {
@@ -1025,6 +1465,10 @@ static const command explain_commands[] = {
      "last layer's weights", rollout_options, explain_rollout, NULL},
     {"explain probe", "linear probes of every layer for properties of the "
      "book, with control tasks", probe_options, explain_probe, NULL},
+    {"explain bert", "attention rollout from [CLS] of a BERT that tells prose "
+     "from code", bert_rollout_options, explain_bert, NULL},
+    {"explain vit", "attention rollout from the class token of a ViT over the "
+     "patches of the shapes", vit_rollout_options, explain_vit, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
@@ -1040,6 +1484,10 @@ static const tp_figure explain_figures[] = {
     {"interpretability-attribution", "one prediction of the induction model "
      "explained: attributions and rollout against the input position", 440,
      200, draw_interpretability_attribution},
+    /* <<tp explain: figure table>> */
+    {"interpretability-vit", "where a ViT's class token draws from: the "
+     "rollout and the last layer's weights over the patches of four shapes",
+     440, 64, draw_interpretability_vit},
     /* <<tp explain: figure table>> */
     {"card-interpretability", "the card of interpretability", 440, 320,
      draw_card_interpretability},

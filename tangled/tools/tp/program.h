@@ -171,6 +171,8 @@ int read_table(const char *path, table *t, tp_error *error);
 /* <<program.h: what chapters share>> */
 int argmax(const float *x, int n);
 /* <<program.h: what chapters share>> */
+tp_bert *bert_load(const char *command, const char *path, tp_words *words);
+/* <<program.h: what chapters share>> */
 double unigram_loss(const tp_corpus *train, const tp_corpus *validation);
 /* <<program.h: what chapters share>> */
 typedef struct gpt_windows {

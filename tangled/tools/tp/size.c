@@ -1,4 +1,6 @@
 /* Generated from book/365-size.nw; edit the book, not this file. */
+#include <time.h>
+
 #include "program.h"
 
 /* <<tp size: counting bytes>> */
@@ -126,6 +128,8 @@ typedef struct tuning {
 
 typedef struct tuned {
     double before, after, ms_per_step, trainable;
+    double cpu_ms_per_step;  /* the process's processor time: on one
+                                thread, the step's own work */
 } tuned;
 
 static tp_tensor *tuning_loss(tp_graph *g, long step, void *context)
@@ -161,8 +165,11 @@ static int tune(tp_gpt *m, const tp_params *trained, tp_pruning *pruning,
         tp_train_options o = {.steps = steps, .warmup = steps / 10 + 1,
                               .max_lr = lr, .min_lr = lr / 10, .clip = 1.0};
         double start = tp_seconds();
+        clock_t processor = clock();
         status = tp_train(&g, trained, opt, &o, tuning_loss, &t, NULL, error);
         r->ms_per_step = 1e3 * (tp_seconds() - start) / steps;
+        r->cpu_ms_per_step = 1e3 * (double)(clock() - processor) / CLOCKS_PER_SEC
+                             / steps;
         if (pruning != NULL)
             tp_pruning_apply(pruning);
         tp_arena_free(step);
@@ -678,6 +685,79 @@ static int size_compare(void)
     tp_gpt_free(m);
     return status;
 }
+/* <<tp size: commands>> */
+static int share_steps = 300, share_width = 128, share_layers = 4;
+static const char *share_tsv = NULL;
+
+static const option share_options[] = {
+    {"--steps", OPTION_INT, &share_steps, 1, 1000000, "training steps"},
+    {"--width", OPTION_INT, &share_width, 4, 4096,
+     "the models' width C, a multiple of their 4 heads"},
+    {"--layers", OPTION_INT, &share_layers, 2, 64, "the depth L"},
+    {"--seed", OPTION_INT, &size_seed, 0, 1000000000, "the seed"},
+    {"--tsv", OPTION_STRING, &share_tsv, 0, 0, "write the results as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp size: commands>> */
+static int share_one(const text *book, const char *name, int layers,
+                     bool shared, FILE *tsv, tp_error *error)
+{
+    tp_gpt_config c = {256, 128, layers, 4, share_width,
+                       TP_POSITIONS_LEARNED};
+    tp_gpt *m = shared ? tp_gpt_shared(c) : tp_gpt_new(c);
+    tp_rng rng = tp_rng_seeded((uint64_t)size_seed, 5);
+    tp_gpt_init(m, &rng);
+    tuned r = {0};
+    int status = tune(m, &m->params, NULL, book, share_steps, 3e-4f, &r,
+                      error);
+    long count = tp_params_count(&m->params);
+    printf("%-9s L=%-2d %9ld parameters  %7.1f ms/step (processor %7.1f)  "
+           "validation %.4f -> %.4f\n", name, layers, count, r.ms_per_step,
+           r.cpu_ms_per_step, r.before, r.after);
+    if (tsv != NULL && status == 0)
+        fprintf(tsv, "%s\t%d\t%ld\t%.2f\t%.2f\t%.5f\t%.5f\n", name, layers,
+                count, r.ms_per_step, r.cpu_ms_per_step, r.before, r.after);
+    tp_gpt_free(m);
+    return status;
+}
+/* <<tp size: commands>> */
+static int size_share(void)
+{
+    const char *command = "size share";
+    if (share_width % 4 != 0) {
+        fprintf(stderr, "tp %s: --width %d is not a multiple of the 4 heads\n",
+                command, share_width);
+        return 1;
+    }
+    if (share_tsv != NULL && check_output(command, share_tsv) != 0)
+        return 1;
+    text book = {0};
+    if (load_text(command, NULL, 128, &book) != 0)
+        return 1;
+    /* <<tp size share: the three models>> */
+    FILE *tsv = share_tsv != NULL ? fopen(share_tsv, "w") : NULL;
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp size share --steps %d --width %d "
+                "--layers %d --seed %d (one thread)\nmodel\tlayers\tparameters"
+                "\tms_per_step\tcpu_ms_per_step\tbefore\tafter\n", share_steps,
+                share_width, share_layers, size_seed);
+    }
+    tp_error error;
+    int status = share_one(&book, "unshared", share_layers, false, tsv, &error);
+    if (status == 0)
+        status = share_one(&book, "shared", share_layers, true, tsv, &error);
+    if (status == 0)
+        status = share_one(&book, "unshared", 1, false, tsv, &error);
+    if (status != 0)
+        fprintf(stderr, "tp %s: %s\n", command, error.message);
+    if (tsv != NULL && fclose(tsv) != 0 && status == 0) {
+        fprintf(stderr, "tp %s: cannot write %s\n", command, share_tsv);
+        status = 1;
+    }
+    text_free(&book);
+    return exit_status(status);
+}
 
 /* <<tp size: figures>> */
 enum { F_RANK, F_TRAINABLE, F_OPTIMISER, F_MS, F_BEFORE, F_AFTER };
@@ -833,6 +913,28 @@ static void size_card_numbers(tp_draw *d, const table *tuning,
     }
 }
 /* <<tp size: figures>> */
+enum { S_LAYERS, S_PARAMETERS, S_MS, S_CPU_MS, S_BEFORE, S_AFTER };
+
+static void size_card_sharing(tp_draw *d, double x, double y)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_error error;
+    tp_check(t != NULL, "out of memory");
+    if (read_table("figures/data/size-share.tsv", t, &error) == 0
+        && t->rows == 3) {
+        const double *deep = t->value[0], *shared = t->value[1],
+                     *one = t->value[2];
+        char line[200];
+        snprintf(line, sizeof line, "<b>ALBERT</b>: %.0f%% of the "
+                 "parameters, loss %.3f (unshared %.3f, 1 layer %.3f)",
+                 100 * shared[S_PARAMETERS] / deep[S_PARAMETERS],
+                 shared[S_AFTER], deep[S_AFTER], one[S_AFTER]);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, x, y, 0.0, 0.0, 7, line);
+    }
+    free(t);
+}
+/* <<tp size: figures>> */
 static int draw_card_size(tp_draw *d, tp_error *error)
 {
     table *t[3];
@@ -852,10 +954,11 @@ static int draw_card_size(tp_draw *d, tp_error *error)
         tp_card(d, 440, 320, "<b>13. Model size</b>",
                 "Sixteen bytes per parameter to fine-tune with Adam; "
                 "350 GB just to hold GPT-3",
-                "Data: tp size bytes, tp size compare (make measure-size)",
-                &problem, &solutions);
+                "Data: tp size bytes, tp size compare, tp size share "
+                "(make measure-size)", &problem, &solutions);
         size_card_bars(d, &problem, t[0]);
         size_card_numbers(d, t[1], t[2], problem.x + 10, problem.y + 176);
+        size_card_sharing(d, problem.x + 10, problem.y + 224);
         /* <<size card: the solutions>> */
         static const char *const solution[][3] = {
             {"LoRA", "frozen W plus (\xce\xb1/r) A B of rank r, merged after",
@@ -865,7 +968,7 @@ static int draw_card_size(tp_draw *d, tp_error *error)
             {"2:4 sparsity", "two of every four weights: sparse tensor cores",
              "this chapter"},
             {"QLoRA; ALBERT sharing", "LoRA on a 4-bit NF4 base; one block for all",
-             "this chapter; ALBERT an exercise"},
+             "this chapter"},
             {"Distillation, quantisation", "a small student; fewer bits a weight",
              "Slow decoding; Memory footprint"},
         };
@@ -897,6 +1000,10 @@ static const command size_commands[] = {
     {"size compare", "fine-tune in full and with adapters of rank 1 to 64; "
      "prune by magnitude and 2:4; losses, memory, time", compare_options,
      size_compare, NULL},
+    /* <<tp size: command table>> */
+    {"size share", "train a GPT whose layers share one block (ALBERT) beside "
+     "the unshared ones of its depth and of its size", share_options,
+     size_share, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
