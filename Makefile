@@ -610,10 +610,11 @@ measure-xl: programs
 	    --tsv figures/data/xl-context.tsv \
 	    --decoding-tsv figures/data/xl-decoding.tsv \
 	    --attention-tsv figures/data/xl-attention.tsv
-# Fixed context: GPT and Mamba trained on recalling a fact, read with
-# retrieval and a kNN memory (losses and accuracies: one thread); then the
-# time of a generated token against the context, and of a kNN query
-# against the memory's size.
+# Fixed context: GPT, Transformer-XL and Mamba trained on recalling a fact,
+# GPT read with retrieval and a kNN memory (accuracies: one thread); then
+# the time of a generated token against the context, and of a kNN query
+# against the memory's size. 19 minutes of wall time on two cores shared
+# with other work (5.5 minutes of processor time), mostly training.
 measure-context: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp context compare \
 	    --tsv figures/data/context-recall.tsv

@@ -31,10 +31,12 @@ static void measurements(void)
                               "/tmp/tp-context-compare.tsv");
     char *table = read_all(tsv);
     ok(o.status == 0 && table != NULL && strstr(table, "# machine")
-           && strstr(table, "gpt\t16\t") && strstr(table, "rag-tfidf\t8\t")
+           && strstr(table, "gpt\t16\t") && strstr(table, "xl\t16\t")
+           && strstr(table, "rag-tfidf\t8\t")
            && strstr(table, "knn-memory\t16\t") && strstr(table, "mamba\t8\t")
            && strstr(table, "recall-tfidf\t16\t"),
-       "context compare trains both models and writes every reader's row");
+       "context compare trains the three models and writes every reader's "
+       "row");
     free(table);
     unlink(tsv);
     o = tp("context decode --width 8 --layers 1 --heads 2 --state 2 "

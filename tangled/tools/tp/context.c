@@ -2,13 +2,13 @@
 #include "program.h"
 
 /* <<tp context: the recall task>> */
-enum { FACT = 3, VALUES = 10, VOCAB = 256 };
+enum { FACT = 2, VALUES = 10, VOCAB = 256 };
 
 static void put_fact(int *tokens, unsigned char *used, int at, int key,
                      int value)
 {
-    tokens[at] = key, tokens[at + 1] = '=', tokens[at + 2] = value;
-    used[at] = used[at + 1] = used[at + 2] = 1;
+    tokens[at] = key, tokens[at + 1] = value;
+    used[at] = used[at + 1] = 1;
 }
 
 static bool span_free(const unsigned char *used, int at, int length)
@@ -19,7 +19,7 @@ static bool span_free(const unsigned char *used, int at, int length)
     return true;
 }
 /* <<tp context: the recall task>> */
-/* Returns the answer, '0' to '9'; the question mark is tokens[n - 1]. */
+/* Returns the answer, '0' to '9'; the question is tokens[n - 1]. */
 static int make_recall(tp_rng *rng, int n, int distance, int distractors,
                        int *tokens)
 {
@@ -33,15 +33,14 @@ static int make_recall(tp_rng *rng, int n, int distance, int distractors,
     }
     int key = 'A' + (int)tp_rng_below(rng, 26);
     int value = '0' + (int)tp_rng_below(rng, VALUES);
-    put_fact(tokens, used, n - 1 - distance - 2, key, value);
-    tokens[n - 2] = key, tokens[n - 1] = '?';
-    used[n - 2] = used[n - 1] = 1;
+    put_fact(tokens, used, n - 1 - distance - 1, key, value);
+    tokens[n - 1] = key, used[n - 1] = 1;
     /* <<recall task: place the distractors>> */
     for (int f = 0; f < distractors; f++) {
         int other = 'A' + (int)tp_rng_below(rng, 25);
         other += other >= key;  /* any key but the asked one */
         for (int tries = 0; tries < 100; tries++) {
-            int at = (int)tp_rng_below(rng, (uint32_t)(n - 2 - FACT));
+            int at = (int)tp_rng_below(rng, (uint32_t)(n - 1 - FACT));
             if (span_free(used, at, FACT)) {
                 put_fact(tokens, used, at, other,
                          '0' + (int)tp_rng_below(rng, VALUES));
@@ -67,6 +66,16 @@ typedef struct recall_batches {
     int *inputs, *targets;
 } recall_batches;
 
+static bool filler(int token) { return token == ' ' || (token >= 'a' && token <= 'z'); }
+
+/* The fact at x[at] asked again at a later place that holds filler. */
+static void ask_again(tp_rng *rng, int *x, int *y, int at, int w)
+{
+    int later = at + 2 + (int)tp_rng_below(rng, (uint32_t)(w - 4 - at));
+    if (filler(x[later]) && filler(x[later + 1]))
+        x[later] = x[at], x[later + 1] = x[at + 1], y[later] = x[at + 1];
+}
+
 static void draw_batch(recall_batches *r)
 {
     int w = r->window;
@@ -77,6 +86,9 @@ static void draw_batch(recall_batches *r)
         for (int i = 0; i < w; i++)
             y[i] = -1;
         y[w - 1] = answer;
+        for (int i = 0; i < w - 5; i++)
+            if (x[i] >= 'A' && x[i] <= 'Z' && x[i] != x[w - 1])
+                ask_again(&r->rng, x, y, i, w);
     }
 }
 
@@ -207,10 +219,36 @@ static const float *mamba_step(tp_graph *g, mamba_lm *m, float *states,
 
 /* <<tp context: reading past the window>> */
 typedef struct recall_trainee {
-    tp_gpt *gpt;      /* one of the two */
+    tp_gpt *gpt;      /* one of the three */
     mamba_lm *mamba;
+    tp_xl *xl;
+    tp_xl_memory *memory;  /* the XL's */
     recall_batches data;
 } recall_trainee;
+
+/* <<recall training: Transformer-XL's two segments>> */
+/* Segment `which` of each of the b texts of 2w tokens, in the step's arena. */
+static const int *xl_segment(tp_graph *g, const int *all, int b, int w,
+                             int which)
+{
+    int *seg = tp_arena_alloc(g->arena, (size_t)b * w * sizeof *seg);
+    for (int i = 0; i < b; i++)
+        memcpy(seg + i * w, all + (i * 2 + which) * w, (size_t)w * sizeof *seg);
+    return seg;
+}
+
+static tp_tensor *xl_recall_loss(tp_graph *g, recall_trainee *t)
+{
+    int b = t->data.batch, w = t->data.window / 2;
+    const int *first = xl_segment(g, t->data.inputs, b, w, 0);
+    const int *second = xl_segment(g, t->data.inputs, b, w, 1);
+    const int *targets = xl_segment(g, t->data.targets, b, w, 1);
+    tp_xl_memory_clear(t->memory);
+    bool grad = tp_set_grad(g, false);
+    tp_xl_forward(g, t->xl, t->memory, first, b, w);
+    tp_set_grad(g, grad);
+    return tp_xl_loss(g, t->xl, t->memory, second, targets, b, w);
+}
 
 static tp_tensor *recall_loss(tp_graph *g, long step, void *context)
 {
@@ -218,6 +256,8 @@ static tp_tensor *recall_loss(tp_graph *g, long step, void *context)
     recall_trainee *t = context;
     draw_batch(&t->data);
     int b = t->data.batch, w = t->data.window;
+    if (t->xl != NULL)
+        return xl_recall_loss(g, t);
     tp_tensor *logits = t->gpt != NULL
         ? tp_gpt_forward(g, t->gpt, t->data.inputs, b, w)
         : mamba_forward(g, t->mamba, t->data.inputs, b, w);
@@ -251,7 +291,9 @@ static int train_recall(recall_trainee *t, const tp_params *params,
 typedef struct reader {
     tp_gpt *gpt;
     mamba_lm *mamba;
-    int window, chunk, k, memory_k;
+    tp_xl *xl;
+    tp_xl_memory *xl_memory;  /* the memory it trained with */
+    int window, chunk, k, memory_k, memory_layer;
     long memory;           /* the kNN memory's capacity */
     int hits, retrievals;  /* recall: the fact retrieved, of the times needed */
 } reader;
@@ -322,7 +364,7 @@ static int answer_retrieved(reader *r, bool hidden, const int *tokens, int n,
 {
     int local = r->window - r->k * r->chunk, past = n - local;
     float *scores = tp_arena_alloc(a, (size_t)(past / r->chunk + 1) * sizeof(float));
-    int chunks = score_chunks(r, hidden, tokens, past, tokens + n - 2, 2,
+    int chunks = score_chunks(r, hidden, tokens, past, tokens + n - 1, 1,
                               scores, a);
     tp_check(r->k <= chunks, "%d chunks retrieved of %d", r->k, chunks);
     int best[64], *prompt = tp_arena_alloc(a, (size_t)r->window * sizeof(int));
@@ -333,12 +375,12 @@ static int answer_retrieved(reader *r, bool hidden, const int *tokens, int n,
     for (int i = 0; i < r->k; i++) {
         int start = best[i] * r->chunk, end = start + r->chunk;
         end = end < past ? end : past;
-        found = found || (fact - 2 >= start && fact < end);
+        found = found || (fact - 1 >= start && fact < end);
         for (int t = start; t < end; t++)
             prompt[length++] = tokens[t];
     }
     /* <<retrieval: count the recall and answer>> */
-    if (fact - 2 < past)
+    if (fact - 1 < past)
         r->retrievals++, r->hits += found;
     memcpy(prompt + length, tokens + past, (size_t)local * sizeof(int));
     length += local;
@@ -349,8 +391,8 @@ static int answer_retrieved(reader *r, bool hidden, const int *tokens, int n,
 }
 /* <<tp context: reading past the window>> */
 typedef struct knn_reader {
-    tp_knn_memory **heads;
-    int layer, k, *chosen;
+    tp_knn_memory **heads;  /* [layers * H]: each layer's, each head's */
+    int layer, k, *chosen;  /* layer: the one with a memory; -1: all */
 } knn_reader;
 
 static tp_tensor *knn_attend(void *store, tp_graph *g, int layer, int at,
@@ -358,13 +400,13 @@ static tp_tensor *knn_attend(void *store, tp_graph *g, int layer, int at,
 {
     (void)at;
     knn_reader *s = store;
-    if (layer != s->layer)
+    if (s->layer >= 0 && layer != s->layer)
         return tp_attention(g, q, k, v, &(tp_attention_options){.causal = true});
     q = tp_contiguous(g, q), k = tp_contiguous(g, k), v = tp_contiguous(g, v);
     int heads = q->shape.dim[1], n = q->shape.dim[2], d = q->shape.dim[3];
     tp_tensor *o = tp_tensor_new(g->arena, q->shape, TP_NO_GRAD);
     for (int h = 0; h < heads; h++) {
-        tp_knn_memory *memory = s->heads[h];
+        tp_knn_memory *memory = s->heads[layer * heads + h];
         int best = s->k < memory->stored ? s->k : (int)memory->stored;
         size_t head = (size_t)h * n * d;
         for (int i = 0; i < n; i++)
@@ -381,10 +423,11 @@ static tp_tensor *knn_attend(void *store, tp_graph *g, int layer, int at,
 static int answer_knn(reader *r, const int *tokens, int n, tp_arena *a)
 {
     const tp_gpt_config *c = &r->gpt->config;
-    knn_reader s = {NULL, c->n_layer - 1, r->memory_k, NULL};
-    s.heads = tp_arena_alloc(a, (size_t)c->n_head * sizeof *s.heads);
+    int memories = c->n_layer * c->n_head;
+    knn_reader s = {NULL, r->memory_layer, r->memory_k, NULL};
+    s.heads = tp_arena_alloc(a, (size_t)memories * sizeof *s.heads);
     s.chosen = tp_arena_alloc(a, (size_t)r->memory_k * sizeof *s.chosen);
-    for (int h = 0; h < c->n_head; h++)
+    for (int h = 0; h < memories; h++)
         s.heads[h] = tp_knn_memory_new(c->n_embd / c->n_head, r->memory);
     const float *logits = NULL;
     int first = n % r->window != 0 ? n % r->window : r->window, length = 0;
@@ -394,9 +437,24 @@ static int answer_knn(reader *r, const int *tokens, int n, tp_arena *a)
                                     length, a);
     }
     int answer = best_digit(logits + (size_t)(length - 1) * VOCAB);
-    for (int h = 0; h < c->n_head; h++)
+    for (int h = 0; h < memories; h++)
         tp_knn_memory_free(s.heads[h]);
     return answer;
+}
+/* <<tp context: reading past the window>> */
+static int answer_xl(reader *r, const int *tokens, int n, tp_arena *a)
+{
+    tp_xl_memory *memory = tp_xl_memory_new(r->xl, 1, r->window);
+    tp_graph g = tp_graph_on(a);
+    tp_set_grad(&g, false);
+    tp_tensor *logits = NULL;
+    int first = n % r->window != 0 ? n % r->window : r->window, length = 0;
+    for (int start = 0; start < n; start += length) {
+        length = start == 0 ? first : r->window;
+        logits = tp_xl_forward(&g, r->xl, memory, tokens + start, 1, length);
+    }
+    tp_xl_memory_free(memory);
+    return best_digit(logits->data + (size_t)(length - 1) * VOCAB);
 }
 /* <<tp context: reading past the window>> */
 static int answer_mamba(reader *r, const int *tokens, int n, tp_arena *a)
@@ -408,16 +466,19 @@ static int answer_mamba(reader *r, const int *tokens, int n, tp_arena *a)
 }
 
 /* <<tp context: commands>> */
-static int cmp_steps = 800, cmp_mamba_steps = -1, cmp_window = 64,
+static int cmp_steps = 1000, cmp_mamba_steps = -1, cmp_xl_steps = -1, cmp_window = 64,
            cmp_width = 64, cmp_layers = 2, cmp_heads = 4, cmp_state = 16,
-           cmp_batch = 32, cmp_chunk = 16, cmp_k = 2, cmp_memory = 4096,
-           cmp_memory_k = 8, cmp_trials = 100, cmp_longest = 512;
+           cmp_batch = 16, cmp_chunk = 16, cmp_k = 2, cmp_memory = 4096,
+           cmp_memory_k = 8, cmp_memory_layer = -1, cmp_trials = 100,
+           cmp_longest = 512;
 static const char *cmp_tsv = NULL;
 
 static const option context_compare_options[] = {
     {"--steps", OPTION_INT, &cmp_steps, 1, 1000000, "GPT's training steps"},
     {"--mamba-steps", OPTION_INT, &cmp_mamba_steps, 0, 1000000,
      "the Mamba model's (default: --steps; 0: no Mamba)"},
+    {"--xl-steps", OPTION_INT, &cmp_xl_steps, 0, 1000000,
+     "Transformer-XL's (default: --steps; 0: no XL)"},
     {"--window", OPTION_INT, &cmp_window, 16, 4096, "GPT's window W"},
     {"--width", OPTION_INT, &cmp_width, 4, 4096, "the models' width"},
     {"--layers", OPTION_INT, &cmp_layers, 1, 64, "blocks"},
@@ -430,6 +491,8 @@ static const option context_compare_options[] = {
      "pairs the kNN memory holds per head"},
     {"--memory-k", OPTION_INT, &cmp_memory_k, 1, 1024,
      "keys the kNN memory retrieves per query"},
+    {"--memory-layer", OPTION_INT, &cmp_memory_layer, -1, 63,
+     "the layer with a kNN memory (-1: every layer)"},
     {"--trials", OPTION_INT, &cmp_trials, 1, 100000, "texts per distance"},
     {"--longest", OPTION_INT, &cmp_longest, 8, 1 << 16,
      "the longest distance"},
@@ -447,6 +510,11 @@ static int check_compare(void)
                 cmp_chunk, cmp_window);
         return 1;
     }
+    if (cmp_memory_layer >= cmp_layers) {
+        fprintf(stderr, "tp context compare: --memory-layer %d, but the model "
+                "has %d layers\n", cmp_memory_layer, cmp_layers);
+        return 1;
+    }
     if (cmp_width % cmp_heads != 0) {
         fprintf(stderr, "tp context compare: --heads %d must divide --width "
                 "%d\n", cmp_heads, cmp_width);
@@ -454,23 +522,31 @@ static int check_compare(void)
     }
     if (cmp_mamba_steps < 0)
         cmp_mamba_steps = cmp_steps;
+    if (cmp_xl_steps < 0)
+        cmp_xl_steps = cmp_steps;
     return 0;
 }
 /* <<tp context: commands>> */
-enum { READERS = 5 };
+enum { GPT, XL, RAG_TFIDF, RAG_HIDDEN, KNN, MAMBA, READERS };
 static const char *const reader_names[READERS] = {
-    "gpt", "rag-tfidf", "rag-hidden", "knn-memory", "mamba"};
+    "gpt", "xl", "rag-tfidf", "rag-hidden", "knn-memory", "mamba"};
 
 static int read_one(reader *r, int which, const int *tokens, int n, int fact,
                     tp_arena *a)
 {
     switch (which) {
-    case 0: return answer_window(r, tokens, n, a);
-    case 1: return answer_retrieved(r, false, tokens, n, fact, a);
-    case 2: return answer_retrieved(r, true, tokens, n, fact, a);
-    case 3: return answer_knn(r, tokens, n, a);
+    case GPT: return answer_window(r, tokens, n, a);
+    case XL: return answer_xl(r, tokens, n, a);
+    case RAG_TFIDF: return answer_retrieved(r, false, tokens, n, fact, a);
+    case RAG_HIDDEN: return answer_retrieved(r, true, tokens, n, fact, a);
+    case KNN: return answer_knn(r, tokens, n, a);
     default: return answer_mamba(r, tokens, n, a);
     }
+}
+
+static bool trained(const reader *r, int which)
+{
+    return (which != XL || r->xl != NULL) && (which != MAMBA || r->mamba != NULL);
 }
 /* <<tp context: commands>> */
 static void measure_distance(reader *r, int distance, double accuracy[READERS],
@@ -486,18 +562,18 @@ static void measure_distance(reader *r, int distance, double accuracy[READERS],
     for (int t = 0; t < cmp_trials; t++) {
         int answer = make_recall(&rng, n, distance, 2, tokens);
         for (int i = 0; i < READERS; i++) {
-            if (i == 4 && r->mamba == NULL)
+            if (!trained(r, i))
                 continue;
             r->hits = r->retrievals = 0;
             right[i] += read_one(r, i, tokens, n, n - 1 - distance, a) == answer;
-            if (i == 1 || i == 2)
-                hits[i - 1] += r->hits, needed[i - 1] += r->retrievals;
+            if (i == RAG_TFIDF || i == RAG_HIDDEN)
+                hits[i - RAG_TFIDF] += r->hits,
+                    needed[i - RAG_TFIDF] += r->retrievals;
             tp_arena_reset(a);
         }
     }
     for (int i = 0; i < READERS; i++)
-        accuracy[i] = r->mamba == NULL && i == 4 ? NAN
-                                                 : (double)right[i] / cmp_trials;
+        accuracy[i] = trained(r, i) ? (double)right[i] / cmp_trials : NAN;
     for (int i = 0; i < 2; i++)
         recall[i] = needed[i] > 0 ? (double)hits[i] / needed[i] : NAN;
     tp_arena_free(a);
@@ -529,13 +605,14 @@ static FILE *open_compare_table(void)
     FILE *tsv = fopen(cmp_tsv, "w");
     tp_check(tsv != NULL, "cannot write %s", cmp_tsv);
     tp_describe_machine(tsv);
-    fprintf(tsv, "# written by: tp context compare --steps %d --mamba-steps %d "
-            "--window %d --width %d --layers %d --heads %d --state %d --batch "
-            "%d --chunk %d --k %d --memory %d --memory-k %d --trials %d "
-            "--longest %d\nmethod\tdistance\taccuracy\n", cmp_steps,
+    fprintf(tsv, "# written by: tp context compare --steps %d --xl-steps %d "
+            "--mamba-steps %d --window %d --width %d --layers %d --heads %d "
+            "--state %d --batch %d --chunk %d --k %d --memory %d --memory-k "
+            "%d --memory-layer %d --trials %d --longest %d\n"
+            "method\tdistance\taccuracy\n", cmp_steps, cmp_xl_steps,
             cmp_mamba_steps, cmp_window, cmp_width, cmp_layers, cmp_heads,
             cmp_state, cmp_batch, cmp_chunk, cmp_k, cmp_memory, cmp_memory_k,
-            cmp_trials, cmp_longest);
+            cmp_memory_layer, cmp_trials, cmp_longest);
     return tsv;
 }
 /* <<tp context: commands>> */
@@ -551,6 +628,20 @@ static int train_readers(reader *r, tp_error *error)
     fprintf(stderr, "GPT, window %d:\n", cmp_window);
     if (train_recall(&t, &r->gpt->params, cmp_steps, error) != 0)
         return 1;
+    /* <<context compare: train Transformer-XL>> */
+    if (cmp_xl_steps > 0) {
+        r->xl = tp_xl_new((tp_gpt_config){VOCAB, cmp_window, cmp_layers,
+                                          cmp_heads, cmp_width,
+                                          TP_POSITIONS_NONE});
+        tp_xl_init(r->xl, &init);
+        r->xl_memory = tp_xl_memory_new(r->xl, cmp_batch, cmp_window);
+        t = (recall_trainee){.xl = r->xl, .memory = r->xl_memory,
+                             .data = {cmp_batch, 2 * cmp_window,
+                                      tp_rng_seeded(315, 8)}};
+        fprintf(stderr, "Transformer-XL, segments of %d:\n", cmp_window);
+        if (train_recall(&t, &r->xl->gpt->params, cmp_xl_steps, error) != 0)
+            return 1;
+    }
     if (cmp_mamba_steps == 0)
         return 0;
     r->mamba = mamba_new(cmp_width, cmp_state, cmp_layers, &init);
@@ -565,7 +656,8 @@ static int context_compare(void)
     if (check_compare() != 0)
         return 1;
     reader r = {.window = cmp_window, .chunk = cmp_chunk, .k = cmp_k,
-                .memory_k = cmp_memory_k, .memory = cmp_memory};
+                .memory_k = cmp_memory_k, .memory = cmp_memory,
+                .memory_layer = cmp_memory_layer};
     tp_error error;
     int status = 0;
     if (train_readers(&r, &error) != 0) {
@@ -574,7 +666,7 @@ static int context_compare(void)
     }
     FILE *tsv = status == 0 ? open_compare_table() : NULL;
     if (status == 0)
-        printf("distance %10s %10s %10s %10s %10s %9s %9s\n", "gpt",
+        printf("distance %10s %10s %10s %10s %10s %10s %9s %9s\n", "gpt", "xl",
                "rag-tfidf", "rag-hidden", "knn-memory", "mamba", "recall-tf",
                "recall-hid");
     for (size_t i = 0; status == 0 && i < sizeof distances / sizeof *distances
@@ -589,11 +681,13 @@ static int context_compare(void)
         tp_gpt_free(r.gpt);
     if (r.mamba != NULL)
         mamba_free(r.mamba);
+    if (r.xl != NULL)
+        tp_xl_memory_free(r.xl_memory), tp_xl_free(r.xl);
     return status;
 }
 /* <<tp context: commands>> */
 static int dec_width = 256, dec_layers = 4, dec_heads = 4, dec_state = 16,
-           dec_longest = 8192, dec_tokens = 16, dec_threads = 0;
+           dec_longest = 8192, dec_tokens = 32, dec_threads = 0;
 static const char *dec_tsv = NULL;
 
 static const option context_decode_options[] = {
@@ -855,6 +949,158 @@ static int context_retrieve(void)
 }
 
 /* <<tp context: figures>> */
+static int reader_curve(const table *t, const char *label, double *x,
+                        double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 24; r++)
+        if (strcmp(t->label[r], label) == 0 && !isnan(t->value[r][1]))
+            x[n] = t->value[r][0], y[n++] = t->value[r][1];
+    return n;
+}
+
+static int table_window(const table *t)
+{
+    const char *w = strstr(t->comments, "--window ");
+    return w != NULL ? atoi(w + 9) : 64;
+}
+/* <<tp context: figures>> */
+static void recall_plot(tp_plot *p, const table *t, bool legend)
+{
+    tp_plot_frame(p);
+    double wx[2] = {table_window(t), table_window(t)}, wy[2] = {0.0, 1.0};
+    double cx[2] = {p->ax.lo, p->ax.hi}, cy[2] = {0.1, 0.1};
+    tp_plot_line(p, wx, wy, 2, tp_rgb(0x999999), true, false);
+    tp_plot_line(p, cx, cy, 2, tp_rgb(0x999999), true, false);
+    tp_legend_entry entries[READERS];
+    int shown = 0;
+    for (int i = 0; i < READERS; i++) {
+        double x[24], y[24];
+        int n = reader_curve(t, reader_names[i], x, y);
+        if (n == 0)
+            continue;
+        tp_plot_line(p, x, y, n, tp_category(i), false, true);
+        entries[shown++] = (tp_legend_entry){reader_names[i], tp_category(i),
+                                             false};
+    }
+    if (legend)
+        tp_plot_legend(p, entries, shown, TP_TOP_RIGHT);
+}
+/* <<tp context: figures>> */
+static int draw_context_recall(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/context-recall.tsv", t, error);
+    if (status == 0) {
+        tp_plot p = {d, 46, 12, 380, 200,
+                     {.lo = 6, .hi = 700, .log = true,
+                      .label = "distance from the fact to the question (tokens)"},
+                     {.lo = 0.0, .hi = 1.4, .label = "share answered right"}};
+        recall_plot(&p, t, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp context: figures>> */
+static void decode_curves(tp_plot *p, const table *t)
+{
+    double x[24], g[24], m[24];
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 24; r++)
+        if (t->value[r][0] == 1)  /* one thread */
+            x[n] = atof(t->label[r]), g[n] = t->value[r][1],
+            m[n++] = t->value[r][2];
+    tp_plot_frame(p);
+    tp_plot_line(p, x, g, n, tp_category(GPT), false, true);
+    tp_plot_line(p, x, m, n, tp_category(MAMBA), false, true);
+}
+
+static int draw_context_decode(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/context-decode.tsv", t, error);
+    if (status == 0) {
+        tp_plot p = {d, 46, 12, 380, 200,
+                     {.lo = 200, .hi = 10000, .log = true,
+                      .label = "tokens before the one generated"},
+                     {.lo = 0.1, .hi = 100, .log = true,
+                      .label = "ms per generated token (one thread)"}};
+        decode_curves(&p, t);
+        tp_legend_entry e[2] = {{"GPT, KV cache", tp_category(GPT), false},
+                                {"Mamba, fixed state", tp_category(MAMBA),
+                                 false}};
+        tp_plot_legend(&p, e, 2, TP_TOP_LEFT);
+    }
+    free(t);
+    return status;
+}
+/* <<tp context: figures>> */
+static double value_at(const table *t, const char *label, double at)
+{
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], label) == 0 && t->value[r][0] == at)
+            return t->value[r][1];
+    return NAN;
+}
+
+static void card_numbers(tp_draw *d, const table *t, double x, double y)
+{
+    double far = 0;
+    for (int r = 0; r < t->rows; r++)
+        far = fmax(far, t->value[r][0]);
+    char line[128];
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    snprintf(line, sizeof line, "<b>right answers, fact 16 and %.0f tokens "
+             "back</b>", far);
+    tp_text(d, x, y, 0.0, 0.0, 7, line);
+    for (int i = 0; i < READERS; i++) {
+        double lx = x + 116 * (i / 3), ly = y + 12 + 11 * (i % 3);
+        snprintf(line, sizeof line, "%s  %.2f  %.2f", reader_names[i],
+                 value_at(t, reader_names[i], 16), value_at(t, reader_names[i], far));
+        tp_set_color(d->cr, tp_category(i));
+        cairo_rectangle(d->cr, lx, ly + 3, 8, 3);
+        cairo_fill(d->cr);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, lx + 11, ly, 0.0, 0.0, 7, line);
+    }
+}
+/* <<tp context: figures>> */
+static int draw_card_context(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/context-recall.tsv", t, error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>3. Fixed context</b>",
+                "A fact stated before the window is, for the model, never "
+                "said", "Data: tp context compare (make measure-context)",
+                &problem, &solutions);
+        double px = problem.x, py = problem.y;
+        tp_plot p = {d, px + 44, py + 30, 186, 100,
+                     {.lo = 6, .hi = 700, .log = true, .label = "distance"},
+                     {.lo = 0.0, .hi = 1.05, .label = "right"}};
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 132, py + 20, 0.5, 0.0, 7, "recall against distance; "
+                "window and chance dashed");
+        recall_plot(&p, t, false);
+        card_numbers(d, t, px + 12, py + 168);
+        /* <<context card: the solutions>> */
+        static const char *const solution[][3] = {
+            {"Transformer-XL", "the previous segment's states, cached",
+             "Transformer-XL chapter"},
+            {"Retrieval (RAG)", "the chunks most like the question, prepended",
+             "this chapter"},
+            {"kNN memory", "attention also over the best past keys", "this chapter"},
+            {"Mamba", "a selective scan: a state of fixed size", "this chapter"},
+        };
+        card_solutions(d, &solutions, solution, 4);
+    }
+    free(t);
+    return status;
+}
 
 static const command context_commands[] = {
     /* <<tp context: command table>> */
@@ -875,6 +1121,12 @@ static const command context_commands[] = {
 
 static const tp_figure context_figures[] = {
     /* <<tp context: figure table>> */
+    {"context-recall", "share of facts recalled against their distance, for "
+     "each reader", 440, 250, draw_context_recall},
+    {"context-decode", "time per generated token against the context: GPT "
+     "and Mamba", 440, 250, draw_context_decode},
+    /* <<tp context: figure table>> */
+    {"card-context", "the card of fixed context", 440, 320, draw_card_context},
     {NULL, NULL, 0, 0, NULL}
 };
 
