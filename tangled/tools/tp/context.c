@@ -616,6 +616,12 @@ static FILE *open_compare_table(void)
     return tsv;
 }
 /* <<tp context: commands>> */
+static recall_batches recall_data(int length)
+{
+    return (recall_batches){.batch = cmp_batch, .window = length,
+                            .rng = tp_rng_seeded(315, 8)};
+}
+
 static int train_readers(reader *r, tp_error *error)
 {
     r->gpt = tp_gpt_new((tp_gpt_config){VOCAB, cmp_window, cmp_layers,
@@ -623,8 +629,7 @@ static int train_readers(reader *r, tp_error *error)
                                         TP_POSITIONS_LEARNED});
     tp_rng init = tp_rng_seeded(315, 7);
     tp_gpt_init(r->gpt, &init);
-    recall_trainee t = {.gpt = r->gpt, .data = {cmp_batch, cmp_window,
-                                                tp_rng_seeded(315, 8)}};
+    recall_trainee t = {.gpt = r->gpt, .data = recall_data(cmp_window)};
     fprintf(stderr, "GPT, window %d:\n", cmp_window);
     if (train_recall(&t, &r->gpt->params, cmp_steps, error) != 0)
         return 1;
@@ -636,8 +641,7 @@ static int train_readers(reader *r, tp_error *error)
         tp_xl_init(r->xl, &init);
         r->xl_memory = tp_xl_memory_new(r->xl, cmp_batch, cmp_window);
         t = (recall_trainee){.xl = r->xl, .memory = r->xl_memory,
-                             .data = {cmp_batch, 2 * cmp_window,
-                                      tp_rng_seeded(315, 8)}};
+                             .data = recall_data(2 * cmp_window)};
         fprintf(stderr, "Transformer-XL, segments of %d:\n", cmp_window);
         if (train_recall(&t, &r->xl->gpt->params, cmp_xl_steps, error) != 0)
             return 1;
@@ -645,8 +649,7 @@ static int train_readers(reader *r, tp_error *error)
     if (cmp_mamba_steps == 0)
         return 0;
     r->mamba = mamba_new(cmp_width, cmp_state, cmp_layers, &init);
-    t = (recall_trainee){.mamba = r->mamba, .data = {cmp_batch, cmp_window,
-                                                     tp_rng_seeded(315, 8)}};
+    t = (recall_trainee){.mamba = r->mamba, .data = recall_data(cmp_window)};
     fprintf(stderr, "Mamba, trained on texts of %d:\n", cmp_window);
     return train_recall(&t, &r->mamba->params, cmp_mamba_steps, error);
 }
