@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch measure-size measure-compute measure-interpretability measure-xl handout handout-check exercise \
+    measure-performer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -238,6 +238,7 @@ help:
 	@echo "make autograder A=n  Gradescope's autograder: build/autograder-n.zip"
 	@echo "make course-check  check every assignment of the course"
 	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
+	@echo "make measure-context  recall past the window: GPT, retrieval, kNN memory, Mamba; time per token (figures/data)"
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions; rollout in GPT, BERT and ViT (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
@@ -624,6 +625,16 @@ measure-xl: programs
 	    --tsv figures/data/xl-context.tsv \
 	    --decoding-tsv figures/data/xl-decoding.tsv \
 	    --attention-tsv figures/data/xl-attention.tsv
+# Fixed context: GPT, Transformer-XL and Mamba trained on recalling a fact,
+# GPT read with retrieval and a kNN memory (accuracies: one thread); then
+# the time of a generated token against the context, and of a kNN query
+# against the memory's size. 19 minutes of wall time on two cores shared
+# with other work (5.5 minutes of processor time), mostly training.
+measure-context: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp context compare \
+	    --tsv figures/data/context-recall.tsv
+	$(OBJ)/tp context decode --tsv figures/data/context-decode.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp context knn --tsv figures/data/context-knn.tsv
 # Compute cost: the operations of GPT-T and GPT-I against the clock; a
 # GPT-T trained for 150 steps (kept in build/ for the next run),
 # quantised both ways and its validation loss in each; decoding a GPT of

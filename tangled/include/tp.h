@@ -53,6 +53,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/positions.h"
 /* <<tp.h: module headers>> */
+#include "tp/context.h"
+/* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
 #include "tp/memory.h"

@@ -35,6 +35,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &order_part,
     /* <<program: the chapters' parts>> */
+    &context_part,
+    /* <<program: the chapters' parts>> */
     &decoding_part,
     /* <<program: the chapters' parts>> */
     &memory_part,

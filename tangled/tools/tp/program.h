@@ -102,6 +102,8 @@ extern const chapter_part quadratic_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part order_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part context_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part decoding_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part memory_part;
