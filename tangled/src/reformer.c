@@ -102,6 +102,7 @@ typedef struct lsh_head {
     const tp_lsh_plan *plan;
     const tp_lsh_options *o;
     float scale;            /* 1 / sqrt(d) */
+    const double *log_n;    /* log N for N = 0 to rounds */
 } lsh_head;
 
 static void normalise_rows(const tp_tensor *q, tp_tensor *k, float *inverse)
@@ -123,7 +124,15 @@ static void normalise_rows(const tp_tensor *q, tp_tensor *k, float *inverse)
 static float row_dot(const tp_tensor *a, int i, const tp_tensor *b, int j)
 {
     float dot = 0.0f;
-    for (int e = 0; e < a->shape.dim[1]; e++)
+    int d = a->shape.dim[1];
+    if (a->stride[1] == 1 && b->stride[1] == 1) {  /* the usual case, vectorised */
+        const float *x = a->data + i * a->stride[0], *y = b->data + j * b->stride[0];
+        TP_SIMD_SUM(dot)
+        for (int e = 0; e < d; e++)
+            dot += x[e] * y[e];
+        return dot;
+    }
+    for (int e = 0; e < d; e++)
         dot += a->data[i * a->stride[0] + e * a->stride[1]]
                * b->data[j * b->stride[0] + e * b->stride[1]];
     return dot;
@@ -140,7 +149,7 @@ static int lsh_candidates(const lsh_head *h, int r, int i, int *key,
         if (h->o->causal && j > i)
             continue;
         double penalty = j == i ? TP_LSH_SELF
-                                : log(tp_lsh_shared_rounds(p, i, j));
+                                : h->log_n[tp_lsh_shared_rounds(p, i, j)];
         key[n] = j;
         score[n++] = h->scale * row_dot(&h->q, i, &h->k, j) - penalty;
     }
@@ -157,10 +166,13 @@ static double attend_round(const lsh_head *h, int r, int i, int *key,
     for (int a = 0; a < n; a++)
         sum += score[a] = exp(score[a] - top);
     memset(out, 0, (size_t)dv * sizeof *out);
-    for (int a = 0; a < n; a++)
+    for (int a = 0; a < n; a++) {
+        float p = (float)(score[a] / sum);
+        const float *value = h->v.data + key[a] * h->v.stride[0];
+        long step = h->v.stride[1];
         for (int e = 0; e < dv; e++)
-            out[e] += (float)(score[a] / sum)
-                      * h->v.data[key[a] * h->v.stride[0] + e * h->v.stride[1]];
+            out[e] += p * value[e * step];
+    }
     return top + log(sum);
 }
 /* <<reformer: LSH attention, forward>> */
@@ -242,6 +254,7 @@ static void lsh_backward_head(const lsh_head *h, const lsh_grads *gr,
 /* <<reformer: LSH attention>> */
 typedef struct lsh_saved {
     tp_lsh_options o;
+    double *log_n;       /* [rounds + 1] */
     tp_lsh_plan *plans;  /* [B * H] */
     tp_tensor *keys;     /* [B, H, T, d], normalised */
     float *inverse;      /* [B * H * T] */
@@ -254,7 +267,7 @@ static lsh_head head_of(const lsh_saved *s, tp_tensor *qk, tp_tensor *v,
     int heads = qk->shape.dim[1];
     return (lsh_head){tp_head(qk, b, h), tp_head(s->keys, b, h),
                       tp_head(v, b, h), &s->plans[b * heads + h], &s->o,
-                      1.0f / sqrtf((float)qk->shape.dim[3])};
+                      1.0f / sqrtf((float)qk->shape.dim[3]), s->log_n};
 }
 /* <<reformer: LSH attention>> */
 static void lsh_backward(tp_node *node)
@@ -292,6 +305,9 @@ tp_tensor *tp_lsh_attention(tp_graph *g, tp_tensor *qk, tp_tensor *v,
     int batch = qk->shape.dim[0], heads = qk->shape.dim[1], t = qk->shape.dim[2];
     lsh_saved *s = tp_arena_zeroed(g->arena, 1, sizeof *s);
     s->o = *o;
+    s->log_n = tp_arena_alloc(g->arena, (size_t)(o->rounds + 1) * sizeof *s->log_n);
+    for (int n = 0; n <= o->rounds; n++)
+        s->log_n[n] = log(n);
     s->plans = tp_arena_zeroed(g->arena, (size_t)batch * heads, sizeof *s->plans);
     s->keys = tp_tensor_empty(g->arena, qk->shape, TP_NO_GRAD);
     s->inverse = tp_arena_alloc(g->arena, (size_t)batch * heads * t * sizeof(float));
