@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context handout handout-check exercise \
+    measure-performer measure-reformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -217,6 +217,7 @@ help:
 	@echo "make measure-attention  time naive, tiled, linear attention, Linformer (figures/data)"
 	@echo "make measure-quadratic  train GPT with exact, tiled, linear attention (figures/data)"
 	@echo "make measure-performer  FAVOR+: error against m, time against T, GPT on the book (figures/data)"
+	@echo "make measure-reformer  reversible layers: memory against depth; LSH against dense attention (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
@@ -478,6 +479,16 @@ measure-performer: programs
 	$(OBJ)/tp performer compare --error-tsv figures/data/performer-error.tsv \
 	    --time-tsv figures/data/performer-time.tsv
 	$(OBJ)/tp performer train --tsv figures/data/performer-gpt.tsv
+
+# The Reformer: the activation memory and time of a training step against
+# depth, standard, checkpointed, reversible and the Reformer; LSH attention
+# against dense attention, time and memory against T, recall and error
+# against the rounds. One thread (the chapter says why); about four minutes on
+# two cores.
+measure-reformer: programs
+	$(OBJ)/tp reformer memory --tsv figures/data/reformer-memory.tsv
+	$(OBJ)/tp reformer lsh --tsv figures/data/reformer-lsh.tsv \
+	    --recall-tsv figures/data/reformer-recall.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -1,0 +1,32 @@
+/* Generated from book/264-reformer.nw; edit the book, not this file. */
+#include "command.h"
+
+static bool one_line(const struct tap_outcome *o, const char *text)
+{
+    return o->status != 0 && strstr(o->output, text) != NULL
+           && strchr(o->output, '\n') == strrchr(o->output, '\n');
+}
+
+int main(void)
+{
+    find_program();
+    struct tap_outcome memory = tp("reformer memory --max-layers 2 --context 16 "
+                                   "--width 8 --heads 2 --runs 1 --tsv "
+                                   "/tmp/tp-reformer-memory.tsv");
+    ok(memory.status == 0 && strstr(memory.output, "the peak grew")
+           && access("/tmp/tp-reformer-memory.tsv", R_OK) == 0,
+       "tp reformer memory measures every stack and writes its table");
+    unlink("/tmp/tp-reformer-memory.tsv");
+    struct tap_outcome lsh = tp("reformer lsh --max 256 --runs 1 --chunk 32 "
+                                "--recall-length 128");
+    ok(lsh.status == 0 && strstr(lsh.output, "clustered      8"),
+       "tp reformer lsh times both attentions and measures the recall");
+    struct tap_outcome odd = tp("reformer memory --width 7");
+    ok(one_line(&odd, "--width must be even"), "an odd width: one line");
+    struct tap_outcome six = tp("reformer lsh --buckets 6");
+    ok(one_line(&six, "--buckets must be a power of two"),
+       "6 buckets: one line");
+    struct tap_outcome none = tp("reformer lsh --rounds 0");
+    ok(one_line(&none, "--rounds must be"), "no rounds: one line");
+    return done_testing();
+}
