@@ -47,6 +47,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &oversmoothing_part,
     /* <<program: the chapters' parts>> */
+    &stream_part,
+    /* <<program: the chapters' parts>> */
     &size_part,
     /* <<program: the chapters' parts>> */
     &explain_part,
