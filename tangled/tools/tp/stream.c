@@ -428,6 +428,248 @@ static int write_tables(const stream_run *r, const stream_sums *s,
 }
 
 /* <<tp stream: figures>> */
+static const char *const plotted[] = {"dense-cache", "window",
+                                      "sinks+window", "recompute-window",
+                                      "xl"};
+
+static tp_color method_color(int m)
+{
+    static const int category[] = {5, 7, 2, 0, 4};
+    return tp_category(category[m]);
+}
+
+static int column_series(const table *t, int column, double *x, double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows; r++)
+        if (isfinite(t->value[r][column]) && t->value[r][column] > 0) {
+            x[n] = strtod(t->label[r], NULL);
+            y[n++] = t->value[r][column];
+        }
+    return n;
+}
+/* <<tp stream: figures>> */
+static double column_max(const table *t, int from, int to)
+{
+    double most = 0;
+    for (int r = 0; r < t->rows; r++)
+        for (int c = from; c < to; c++)
+            if (isfinite(t->value[r][c]))
+                most = fmax(most, t->value[r][c]);
+    return most;
+}
+
+static int read_stream_tables(table *p, table *c, tp_error *error)
+{
+    int status = read_table("figures/data/stream-perplexity.tsv", p, error);
+    if (status == 0 && c != NULL)
+        status = read_table("figures/data/stream-cost.tsv", c, error);
+    return status;
+}
+/* <<tp stream: figures>> */
+static void perplexity_panel(tp_plot *p, const table *t, bool legend)
+{
+    tp_plot_frame(p);
+    tp_legend_entry entries[5];
+    int n = 0;
+    for (int m = 0; m < 5 && m < t->cols; m++) {
+        double x[TABLE_ROWS], y[TABLE_ROWS];
+        int k = column_series(t, m, x, y);
+        if (k == 0)
+            continue;
+        tp_plot_line(p, x, y, k, method_color(m), m == RECOMPUTE, false);
+        entries[n++] = (tp_legend_entry){plotted[m], method_color(m),
+                                         m == RECOMPUTE};
+    }
+    double context = 2 * strtod(t->label[1], NULL);
+    double xs[2] = {context, context}, ys[2] = {p->ay.lo, p->ay.hi};
+    tp_plot_line(p, xs, ys, 2, tp_rgb(0x999999), true, false);
+    if (legend)
+        tp_plot_legend(p, entries, n, TP_TOP_LEFT);
+}
+/* <<tp stream: figures>> */
+static void relative_to_recomputation(table *t)
+{
+    for (int r = 0; r < t->rows; r++) {
+        double reference = t->value[r][RECOMPUTE];
+        for (int m = 0; m < t->cols; m++)
+            t->value[r][m] /= reference;
+    }
+}
+
+static int draw_stream_perplexity(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_stream_tables(t, NULL, error);
+    if (status == 0) {
+        tp_axis position = {.lo = 0, .hi = strtod(t->label[t->rows - 1], NULL),
+                            .label = "position in the stream"};
+        tp_plot raw = {d, 46, 12, 165, 150, position,
+                       {.lo = 0, .hi = 1.05 * column_max(t, 0, t->cols),
+                        .label = "perplexity"}};
+        perplexity_panel(&raw, t, false);
+        relative_to_recomputation(t);
+        tp_plot relative = {d, 262, 12, 165, 150, position,
+                            {.lo = 0.8, .hi = 1.05 * column_max(t, 0, t->cols),
+                             .label = "against the recomputed window"}};
+        perplexity_panel(&relative, t, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp stream: figures>> */
+static void cost_panel(tp_plot *p, const table *t, int first, int count,
+                       bool legend_top)
+{
+    tp_plot_frame(p);
+    tp_legend_entry entries[6];
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        int column = first + i, m = first == 0 ? i - 1 : i;
+        double x[TABLE_ROWS], y[TABLE_ROWS];
+        int k = column_series(t, column, x, y);
+        if (k == 0 || (first != 0 && (m == WINDOW || m == RECOMPUTE)))
+            continue;
+        tp_color color = m < 0 ? tp_rgb(0x000000) : method_color(m);
+        tp_plot_line(p, x, y, k, color, m == RECOMPUTE, false);
+        entries[n++] = (tp_legend_entry){m < 0 ? "recompute-prefix"
+                                               : plotted[m], color,
+                                         m == RECOMPUTE};
+    }
+    tp_plot_legend(p, entries, n, legend_top ? TP_TOP_LEFT
+                                          : TP_BOTTOM_RIGHT);
+}
+/* <<tp stream: figures>> */
+static int draw_stream_cost(tp_draw *d, tp_error *error)
+{
+    table *p = calloc(1, sizeof *p), *t = calloc(1, sizeof *t);
+    tp_check(p != NULL && t != NULL, "out of memory");
+    int status = read_stream_tables(p, t, error);
+    if (status == 0) {
+        double last = strtod(t->label[t->rows - 1], NULL) + 1;
+        tp_axis position = {.lo = 0, .hi = last, .label = "position"};
+        tp_plot time = {d, 46, 12, 165, 150, position,
+                        {.lo = 0.001, .hi = 2 * column_max(t, 0, 6),
+                         .log = true, .label = "milliseconds per token"}};
+        tp_plot memory = {d, 262, 12, 165, 150, position,
+                          {.lo = 0, .hi = 1.05 * column_max(t, 6, 11),
+                           .label = "KiB held"}};
+        cost_panel(&time, t, 0, 6, false);
+        cost_panel(&memory, t, 6, 5, true);
+    }
+    free(p), free(t);
+    return status;
+}
+/* <<tp stream: figures>> */
+static int draw_stream_cache(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    enum { N = 22, S = 3, W = 8 };
+    double cell = 16, x0 = 40, y0 = 34;
+    tp_text(d, x0 - 6, y0 + 6, 1.0, 0.5, 8, "stream");
+    tp_text(d, x0 - 6, y0 + 30, 1.0, 0.5, 8, "position");
+    for (int t = 0; t < N; t++) {
+        bool sink = t < S, window = t >= N - W;
+        tp_color fill = sink ? tp_category(4) : window ? tp_category(2)
+                                                      : tp_rgb(0xdddddd);
+        tp_rounded_box(d, x0 + t * cell, y0, cell - 2, 12, 2, fill,
+                       tp_rgb(0x555555));
+        char label[8];
+        snprintf(label, sizeof label, "%d", sink ? t : window
+                                                           ? S + t - (N - W)
+                                                           : -1);
+        if (sink || window)
+            tp_text(d, x0 + t * cell + cell / 2 - 1, y0 + 30, 0.5, 0.5, 7,
+                    label);
+    }
+    /* <<stream cache figure: the labels>> */
+    tp_text(d, x0 + S * cell / 2, y0 - 10, 0.5, 0.5, 8, "S sinks");
+    tp_text(d, x0 + (S + (N - W - S) / 2.0) * cell, y0 - 10, 0.5, 0.5, 8,
+            "evicted");
+    tp_text(d, x0 + (N - W / 2.0) * cell, y0 - 10, 0.5, 0.5, 8,
+            "window of W, the new token last");
+    tp_text(d, x0 + N * cell / 2, y0 + 50, 0.5, 0.5, 7,
+            "keys kept unrotated; each step rotates them by their place in "
+            "the cache, 0 to S + W \xe2\x88\x92 1");
+    return 0;
+}
+/* <<tp stream: figures>> */
+static double perplexity_beyond(const table *p, int m)
+{
+    double context = 2 * strtod(p->label[1], NULL), sum = 0;
+    int n = 0;
+    for (int r = 0; r < p->rows; r++)
+        if (strtod(p->label[r], NULL) >= context) {
+            sum += log(p->value[r][m]);
+            n++;
+        }
+    return exp(sum / n);  /* buckets of equal size: exp of the mean loss */
+}
+
+static void card_stream_numbers(tp_draw *d, const table *p, const table *c,
+                                double x, double y)
+{
+    int last = c->rows - 1;
+    char line[160];
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    snprintf(line, sizeof line, "<b>past T: perplexity; at token %.0f: time, "
+             "memory</b>", strtod(c->label[last], NULL) + 1);
+    tp_text(d, x, y, 0.0, 0.0, 7, line);
+    for (int m = 0, i = 0; m < METHODS; m++) {
+        if (!isfinite(c->value[last][1 + m]))
+            continue;
+        snprintf(line, sizeof line, "%s: %.2f; %.2f ms, %.0f KiB",
+                 plotted[m], perplexity_beyond(p, m), c->value[last][1 + m],
+                 c->value[last][6 + m]);
+        tp_set_color(d->cr, method_color(m));
+        tp_text(d, x, y + 11 * ++i, 0.0, 0.0, 7, line);
+    }
+    snprintf(line, sizeof line, "recomputing the whole prefix: %.0f ms",
+             c->value[last][0]);
+    cairo_set_source_rgb(d->cr, 0, 0, 0);
+    tp_text(d, x, y + 11 * 6 + 2, 0.0, 0.0, 7, line);
+}
+/* <<tp stream: figures>> */
+static int draw_card_streaming(tp_draw *d, tp_error *error)
+{
+    table *p = calloc(1, sizeof *p), *c = calloc(1, sizeof *c);
+    tp_check(p != NULL && c != NULL, "out of memory");
+    int status = read_stream_tables(p, c, error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>12. No streaming</b>",
+                "An endless stream: the cache grows, and past the trained "
+                "context the model breaks",
+                "Data: tp stream compare (make measure-stream)", &problem,
+                &solutions);
+        /* <<stream card: the problem>> */
+        double px = problem.x, py = problem.y;
+        double last = strtod(p->label[p->rows - 1], NULL);
+        tp_plot plot = {d, px + 30, py + 30, 200, 100,
+                        {.lo = 0, .hi = last, .label = "position"},
+                        {.lo = 0, .hi = 1.05 * column_max(p, 0, p->cols)}};
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 130, py + 18, 0.5, 0.0, 7,
+                "perplexity against the position (dashed: T)");
+        perplexity_panel(&plot, p, false);
+        card_stream_numbers(d, p, c, px + 12, py + 168);
+        /* <<stream card: the solutions>> */
+        static const char *const rows[][3] = {
+            {"Transformer-XL", "segments, and the states of the last M positions",
+             "Part II, Transformer-XL; read here"},
+            {"Chunk attention", "a chunk and the one before: O(L) a token",
+             "this chapter"},
+            {"Attention sinks", "the first S tokens and a window of W",
+             "this chapter (StreamingLLM)"},
+            {"Delta attention", "only the new tokens' rows; keys appended",
+             "this chapter"},
+        };
+        card_solutions(d, &solutions, rows, 4);
+    }
+    free(p), free(c);
+    return status;
+}
 
 static const command stream_commands[] = {
     /* <<tp stream: command table>> */
@@ -439,6 +681,16 @@ static const command stream_commands[] = {
 
 static const tp_figure stream_figures[] = {
     /* <<tp stream: figure table>> */
+    {"stream-perplexity", "streams of 16 contexts: the perplexity against the "
+     "position, each way of reading", 440, 200, draw_stream_perplexity},
+    {"stream-cost", "streams of 16 contexts: time and memory per token against "
+     "the position", 440, 200, draw_stream_cost},
+    /* <<tp stream: figure table>> */
+    {"stream-cache", "the cache of attention sinks and a window: what it keeps, "
+     "and the positions it gives", 440, 100, draw_stream_cache},
+    /* <<tp stream: figure table>> */
+    {"card-streaming", "the card of no streaming", 440, 320,
+     draw_card_streaming},
     {NULL, NULL, 0, 0, NULL}
 };
 
