@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-reformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context handout handout-check exercise \
+    measure-performer measure-reformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -241,6 +241,7 @@ help:
 	@echo "make solutions-pdf  the solutions and hidden tests: build/solutions.pdf"
 	@echo "make measure-context  recall past the window: GPT, retrieval, kNN memory, Mamba; time per token (figures/data)"
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
+	@echo "make measure-stream a GPT (rotary positions) and a Transformer-XL read streams of 16 contexts: full cache, window, sinks, XL (figures/data)"
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions; rollout in GPT, BERT and ViT (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
 	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products, share one block (figures/data)"
@@ -646,6 +647,24 @@ measure-context: programs
 	    --tsv figures/data/context-recall.tsv
 	$(OBJ)/tp context decode --tsv figures/data/context-decode.tsv
 	OMP_NUM_THREADS=1 $(OBJ)/tp context knn --tsv figures/data/context-knn.tsv
+# No streaming: a GPT with rotary positions and a Transformer-XL of the
+# same shape, 600 steps each on the book (kept in build/ for the next
+# run), read four streams of 16 contexts every way, on one thread. On two
+# heavily shared cores the comparison took 4 minutes, the two trainings
+# 8 and 21 (run once; a second run reuses the models).
+STREAM_GPT := $(BUILD)/stream-gpt.safetensors
+STREAM_XL := $(BUILD)/stream-xl.safetensors
+STREAM_SHAPE := --context 64 --width 128 --layers 4 --heads 4 --batch 8 \
+    --steps 600 --eval-every 200
+measure-stream: programs
+	[ -f $(STREAM_GPT) ] || OMP_NUM_THREADS=1 $(OBJ)/tp gpt train \
+	    --positions rope $(STREAM_SHAPE) --out $(STREAM_GPT)
+	[ -f $(STREAM_XL) ] || OMP_NUM_THREADS=1 $(OBJ)/tp xl train \
+	    --memory 64 $(STREAM_SHAPE) --out $(STREAM_XL)
+	OMP_NUM_THREADS=1 $(OBJ)/tp stream compare --model $(STREAM_GPT) \
+	    --xl $(STREAM_XL) --streams 4 \
+	    --tsv figures/data/stream-perplexity.tsv \
+	    --cost-tsv figures/data/stream-cost.tsv
 # Compute cost: the operations of GPT-T and GPT-I against the clock; a
 # GPT-T trained for 150 steps (kept in build/ for the next run),
 # quantised both ways and its validation loss in each; decoding a GPT of

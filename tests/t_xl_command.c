@@ -71,6 +71,20 @@ static void refusals(void)
     ok(gpt.status == 1 && strstr(gpt.output, "not a Transformer-XL"),
        "a GPT's checkpoint is refused: %s", gpt.output);
     unlink("/tmp/tp-xl-gpt.safetensors");
+    /* <<t-xl-command: GPT's sampler refuses a Transformer-XL>> */
+    struct tap_outcome xl = tp("gpt sample --model " RUN " --tokens 4");
+    ok(xl.status == 1 && strstr(xl.output, "is a Transformer-XL")
+           && strchr(xl.output, '\n') == strrchr(xl.output, '\n'),
+       "tp gpt sample refuses a Transformer-XL in one line: %s", xl.output);
+    tp_gpt *nope = tp_gpt_new((tp_gpt_config){256, 8, 1, 1, 8,
+                                              TP_POSITIONS_NONE});
+    tp_gpt_save(nope, "/tmp/tp-xl-nope.safetensors", NULL, 0, NULL, &error);
+    tp_gpt_free(nope);
+    struct tap_outcome plain = tp("gpt sample --model /tmp/tp-xl-nope.safetensors "
+                                  "--prompt ab --tokens 4");
+    ok(plain.status == 0, "and samples a GPT without positions (exit %d)",
+       plain.status);
+    unlink("/tmp/tp-xl-nope.safetensors");
 }
 
 /* <<t-xl-command: Ctrl-C>> */

@@ -69,6 +69,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/smoothing.h"
 /* <<tp.h: module headers>> */
+#include "tp/streaming.h"
+/* <<tp.h: module headers>> */
 #include "tp/size.h"
 /* <<tp.h: module headers>> */
 #include "tp/interpret.h"

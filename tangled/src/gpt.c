@@ -325,17 +325,17 @@ const float *tp_gpt_extend_with(tp_gpt *m, tp_kv_attend *attend, void *store,
     tp_check(n >= 1 && at >= 0 && at + n <= m->config.n_positions,
              "tp_gpt_extend: %d tokens at position %d, but the model has %d "
              "positions", n, at, m->config.n_positions);
-    tp_check(m->config.positions == TP_POSITIONS_LEARNED && !m->post_ln
-                 && m->depth == NULL && !m->modern.no_mlp && m->adapters == NULL,
-             "tp_gpt_extend: only for GPT-2's block with learned positions, "
-             "not %s positions", tp_position_name(m->config.positions));
+    tp_position_kind kind = m->config.positions;
+    tp_check((kind == TP_POSITIONS_LEARNED || kind == TP_POSITIONS_ROPE)
+                 && !m->post_ln && m->depth == NULL && !m->modern.no_mlp
+                 && m->adapters == NULL,
+             "tp_gpt_extend: only for GPT-2's block with learned or rotary "
+             "positions, not %s positions", tp_position_name(kind));
     tp_graph g = tp_graph_on(scratch);
     tp_set_grad(&g, false);
-    int *positions = tp_arena_alloc(scratch, (size_t)n * sizeof(int));
-    for (int i = 0; i < n; i++)
-        positions[i] = at + i;
-    tp_tensor *x = tp_add(&g, tp_embedding(&g, m->wte, tokens, tp_shape2(1, n)),
-                          tp_embedding(&g, m->wpe, positions, tp_shape1(n)));
+    tp_tensor *x = tp_position_embed(&g, &m->encoding, m->wpe,
+                                     tp_embedding(&g, m->wte, tokens,
+                                                  tp_shape2(1, n)), at);
     /* <<gpt extend: the blocks and the head>> */
     for (int l = 0; l < m->config.n_layer; l++) {
         const tp_block *b = &m->blocks[l];
@@ -369,6 +369,9 @@ const float *tp_gpt_extend(tp_gpt *m, tp_gpt_cache *c, const int *tokens,
     tp_check(n >= 1 && c->length + n <= c->capacity,
              "the KV cache holds %d of %d positions: no room for %d more",
              c->length, c->capacity, n);
+    tp_check(m->config.positions == TP_POSITIONS_LEARNED,
+             "tp_gpt_extend: this cache does not rotate keys (%s positions)",
+             tp_position_name(m->config.positions));
     const float *logits = tp_gpt_extend_with(m, cache_attend, c, c->length,
                                              tokens, n, scratch);
     c->length += n;

@@ -387,6 +387,21 @@ static int sample_quantise(tp_gpt *m, tp_quant_gpt **quantised)
     return *quantised == NULL ? -1 : 0;
 }
 /* <<tp gpt: commands>> */
+static bool holds_transformer_xl(const char *path, const tp_gpt *m)
+{
+    if (m->config.positions != TP_POSITIONS_NONE)
+        return false;
+    int heads = m->config.n_head;
+    tp_arena *arena = tp_arena_new("probe");
+    tp_param probe = {"r_w_bias", tp_tensor_new(arena, tp_shape2(
+                          heads, m->config.n_embd / heads), TP_NO_GRAD),
+                      false};
+    tp_error ignored;
+    bool xl = tp_safetensors_load(path, &probe, 1, NULL, &ignored) == 0;
+    tp_arena_free(arena);
+    return xl;
+}
+/* <<tp gpt: commands>> */
 static int gpt_sample(void)
 {
     tp_error error;
@@ -394,6 +409,12 @@ static int gpt_sample(void)
     tp_gpt *m = tp_gpt_load(sample_model, NULL, &error);
     if (m == NULL) {
         fprintf(stderr, "tp gpt sample: %s\n", error.message);
+        return 1;
+    }
+    if (holds_transformer_xl(sample_model, m)) {
+        fprintf(stderr, "tp gpt sample: %s is a Transformer-XL; sample it "
+                "with tp xl sample\n", sample_model);
+        tp_gpt_free(m);
         return 1;
     }
     tp_quant_gpt *quantised = NULL;

@@ -51,6 +51,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &oversmoothing_part,
     /* <<program: the chapters' parts>> */
+    &stream_part,
+    /* <<program: the chapters' parts>> */
     &size_part,
     /* <<program: the chapters' parts>> */
     &explain_part,

@@ -118,6 +118,8 @@ extern const chapter_part instability_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part oversmoothing_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part stream_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part size_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part explain_part;
