@@ -47,6 +47,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/performer.h"
 /* <<tp.h: module headers>> */
+#include "tp/blocksparse.h"
+/* <<tp.h: module headers>> */
 #include "tp/switch.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"
