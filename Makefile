@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-switch measure-size measure-compute measure-interpretability measure-xl handout handout-check exercise \
+    measure-performer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -217,6 +217,7 @@ help:
 	@echo "make measure-attention  time naive, tiled, linear attention, Linformer (figures/data)"
 	@echo "make measure-quadratic  train GPT with exact, tiled, linear attention (figures/data)"
 	@echo "make measure-performer  FAVOR+: error against m, time against T, GPT on the book (figures/data)"
+	@echo "make measure-longformer  window, global and dense attention against T; a long-document classifier (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
@@ -477,6 +478,15 @@ measure-performer: programs
 	$(OBJ)/tp performer compare --error-tsv figures/data/performer-error.tsv \
 	    --time-tsv figures/data/performer-time.tsv
 	$(OBJ)/tp performer train --tsv figures/data/performer-gpt.tsv
+
+# The Longformer: the attention's training step against T, dense, tiled,
+# windowed and windowed with a global token, one thread and all (about 4
+# minutes); then a classifier of 2,048-token documents trained with and
+# without its global token (about 8 minutes on one thread).
+measure-longformer: programs
+	$(OBJ)/tp longformer compare --tsv figures/data/longformer-time.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp longformer train \
+	    --tsv figures/data/longformer-task.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -203,6 +203,24 @@ static void model(void)
     reach(m, true);
     tp_longformer_free(m);
 }
+/* <<t-longformer: the model>> */
+static void documents(void)
+{
+    enum { DOCS = 64, T = 256 };
+    int tokens[DOCS * T], labels[DOCS], bad = 0;
+    tp_longformer_documents(&rng, DOCS, T, 16, tokens, labels);
+    for (int b = 0; b < DOCS; b++)
+        for (int i = 0; i < T; i++) {
+            int t = tokens[b * T + i];
+            bool marker = t > TP_LONGFORMER_NOISE;
+            bad += i == 0 ? t != 0
+                          : t < 1 || t >= TP_LONGFORMER_VOCAB
+                                || (marker && (i < T / 2
+                                               || t - 1 - TP_LONGFORMER_NOISE != labels[b]));
+        }
+    ok(bad == 0, "documents: the classification token first, markers in the "
+       "second half, naming the label (%d tokens wrong)", bad);
+}
 /* <<t-longformer: refusals>> */
 static void refused(tp_longformer_pattern p, const char *message,
                     const char *what)
@@ -230,13 +248,14 @@ static void refusals(void)
 
 int main(void)
 {
-    plan(23);
+    plan(24);
     arena = tp_arena_new("t_longformer");
     rng = tp_rng_seeded(272, 2);
     patterns_equal_dense();
     layout_blocks();
     global_attention();
     model();
+    documents();
     refusals();
     tp_arena_free(arena);
     return done_testing();

@@ -249,3 +249,72 @@ tp_tensor *tp_longformer_logits(tp_graph *g, const tp_longformer *m,
     cls = tp_reshape(g->arena, cls, tp_shape2(batch, c->width));
     return tp_linear(g, cls, m->head_w, m->head_b);
 }
+/* <<longformer: the model>> */
+static int config_fields(tp_longformer_config *c, tp_config_field *f)
+{
+    const tp_config_field all[] = {
+        {"vocab_size", &c->vocab}, {"n_positions", &c->length},
+        {"n_layer", &c->layers}, {"n_head", &c->heads},
+        {"n_embd", &c->width}, {"n_classes", &c->classes},
+        {"attention_window", &c->window}, {"block", &c->block}};
+    memcpy(f, all, sizeof all);
+    return (int)(sizeof all / sizeof *all);
+}
+
+static bool valid(const tp_longformer_config *c)
+{
+    return c->vocab > 0 && c->length > 0 && c->layers > 0 && c->heads > 0
+           && c->width > 0 && c->width % c->heads == 0 && c->classes > 1
+           && c->window > 0 && c->block >= 1 && c->block <= TP_BLOCK_MAX;
+}
+/* <<longformer: the model>> */
+int tp_longformer_save(const tp_longformer *m, const char *path,
+                       tp_error *error)
+{
+    tp_longformer_config c = m->config;
+    tp_config_field f[8];
+    return tp_model_save(&m->params, "longformer", f, config_fields(&c, f),
+                         path, error);
+}
+
+tp_longformer *tp_longformer_load(const char *path, tp_error *error)
+{
+    tp_longformer_config c;
+    tp_config_field f[8];
+    if (tp_model_config(path, "longformer", f, config_fields(&c, f), error) != 0)
+        return NULL;
+    if (!valid(&c)) {
+        tp_error_set(error, "%s: an impossible configuration", path);
+        return NULL;
+    }
+    double width = c.width;
+    if (tp_model_fits(path, ((double)c.vocab + c.length) * width
+                                + c.layers * 8.0 * width * width, error) != 0)
+        return NULL;
+    tp_longformer *m = tp_longformer_new(&c, 1);
+    if (tp_safetensors_load(path, m->params.items, m->params.count, NULL,
+                            error) != 0) {
+        tp_longformer_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* <<longformer: the model>> */
+void tp_longformer_documents(tp_rng *rng, int batch, int length,
+                             int markers, int *tokens, int *labels)
+{
+    tp_check(length >= 4 && markers >= 1, "tp_longformer_documents: %d "
+             "tokens, %d markers; at least 4 and 1", length, markers);
+    for (int b = 0; b < batch; b++) {
+        int *doc = tokens + (long)b * length;
+        doc[0] = 0;
+        for (int i = 1; i < length; i++)
+            doc[i] = 1 + (int)tp_rng_below(rng, TP_LONGFORMER_NOISE);
+        labels[b] = (int)tp_rng_below(rng, TP_LONGFORMER_CLASSES);
+        for (int k = 0; k < markers; k++) {
+            uint32_t half = (uint32_t)(length - length / 2);
+            doc[length / 2 + (int)tp_rng_below(rng, half)] =
+                1 + TP_LONGFORMER_NOISE + labels[b];
+        }
+    }
+}

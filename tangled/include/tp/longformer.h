@@ -49,5 +49,15 @@ void tp_longformer_free(tp_longformer *m);
 tp_tensor *tp_longformer_logits(tp_graph *g, const tp_longformer *m,
                                 const int *tokens, int batch, bool global,
                                 const tp_block_layout *layout);
+/* <<longformer: interface>> */
+int tp_longformer_save(const tp_longformer *m, const char *path,
+                       tp_error *error);
+tp_longformer *tp_longformer_load(const char *path, tp_error *error);
+/* <<longformer: interface>> */
+enum { TP_LONGFORMER_NOISE = 12, TP_LONGFORMER_CLASSES = 4,
+       TP_LONGFORMER_VOCAB = 1 + TP_LONGFORMER_NOISE + TP_LONGFORMER_CLASSES };
+
+void tp_longformer_documents(tp_rng *rng, int batch, int length,
+                             int markers, int *tokens, int *labels);
 
 #endif
