@@ -480,9 +480,11 @@ measure-performer: programs
 	$(OBJ)/tp performer train --tsv figures/data/performer-gpt.tsv
 
 # The Longformer: the attention's training step against T, dense, tiled,
-# windowed and windowed with a global token, one thread and all (about 4
-# minutes); then a classifier of 2,048-token documents trained with and
-# without its global token (about 8 minutes on one thread).
+# windowed and windowed with a global token, one thread and all; then a
+# classifier of 2,048-token documents trained with and without its global
+# token, on one thread. On two loaded cores with OpenBLAS's generic kernels
+# each took about 20 minutes, most of the first the tiled dense steps at
+# T = 16,384 (tp longformer compare --max 8192 takes a quarter of it).
 measure-longformer: programs
 	$(OBJ)/tp longformer compare --tsv figures/data/longformer-time.tsv
 	OMP_NUM_THREADS=1 $(OBJ)/tp longformer train \
