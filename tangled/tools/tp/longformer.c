@@ -496,7 +496,7 @@ static int draw_longformer_task(tp_draw *d, tp_error *error)
             tp_plot_line(&p, x, y, n, c, false, true);
             legend[k] = (tp_legend_entry){names[k], c, false};
         }
-        tp_plot_legend(&p, legend, 2, TP_TOP_LEFT);
+        tp_plot_legend(&p, legend, 2, TP_BOTTOM_RIGHT);
     }
     free(t);
     return status;
