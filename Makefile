@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-reformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
+    measure-performer measure-reformer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -218,6 +218,7 @@ help:
 	@echo "make measure-quadratic  train GPT with exact, tiled, linear attention (figures/data)"
 	@echo "make measure-performer  FAVOR+: error against m, time against T, GPT on the book (figures/data)"
 	@echo "make measure-reformer  reversible layers: memory against depth; LSH against dense attention (figures/data)"
+	@echo "make measure-longformer  window, global and dense attention against T; a long-document classifier (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
@@ -490,6 +491,17 @@ measure-reformer: programs
 	$(OBJ)/tp reformer memory --tsv figures/data/reformer-memory.tsv
 	$(OBJ)/tp reformer lsh --tsv figures/data/reformer-lsh.tsv \
 	    --recall-tsv figures/data/reformer-recall.tsv
+
+# The Longformer: the attention's training step against T, dense, tiled,
+# windowed and windowed with a global token, one thread and all; then a
+# classifier of 2,048-token documents trained with and without its global
+# token, on one thread. On two loaded cores with OpenBLAS's generic kernels
+# each took about 20 minutes, most of the first the tiled dense steps at
+# T = 16,384 (tp longformer compare --max 8192 takes a quarter of it).
+measure-longformer: programs
+	$(OBJ)/tp longformer compare --tsv figures/data/longformer-time.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp longformer train \
+	    --tsv figures/data/longformer-task.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -49,6 +49,10 @@
 /* <<tp.h: module headers>> */
 #include "tp/reformer.h"
 /* <<tp.h: module headers>> */
+#include "tp/blocksparse.h"
+/* <<tp.h: module headers>> */
+#include "tp/longformer.h"
+/* <<tp.h: module headers>> */
 #include "tp/switch.h"
 /* <<tp.h: module headers>> */
 #include "tp/subquadratic.h"

@@ -644,3 +644,42 @@ static void linear_backward(tp_node *node)
         (s->causal ? causal_backward_head : linear_backward_head)(
             s, node, &w, bh / n.heads, bh % n.heads);
 }
+
+/* <<subquadratic: lending the tiles' pieces>> */
+tp_tensor tp_tile_rows(tp_tensor m, int first, int count)
+{
+    return rows_of(m, first, count);
+}
+
+tp_tensor tp_tile_over(float *data, int rows, int cols)
+{
+    return tile(data, rows, cols);
+}
+
+void tp_tile_mask(const tp_attention_options *o, int b, int i0, int j0,
+                  tp_tensor *s, tp_attention_dims n)
+{
+    mask_tile(o, b, i0, j0, s, n);
+}
+/* <<subquadratic: lending the tiles' pieces>> */
+void tp_tile_online_softmax(tp_tensor *s, float *max, float *sum,
+                            tp_tensor *o)
+{
+    online_softmax(s, max, sum, o);
+}
+
+void tp_tile_finish_rows(tp_tensor *o, const float *max, const float *sum,
+                         float *lse)
+{
+    finish_rows(o, max, sum, lse);
+}
+
+void tp_tile_weights_from_lse(tp_tensor *p, const float *lse)
+{
+    weights_from_lse(p, lse);
+}
+
+void tp_tile_row_dots(const tp_tensor *out, tp_tensor *delta)
+{
+    row_dots(out, delta);
+}

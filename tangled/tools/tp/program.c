@@ -31,6 +31,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &reformer_part,
     /* <<program: the chapters' parts>> */
+    &longformer_part,
+    /* <<program: the chapters' parts>> */
     &switch_part,
     /* <<program: the chapters' parts>> */
     &quadratic_part,

@@ -98,6 +98,8 @@ extern const chapter_part performer_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part reformer_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part longformer_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part switch_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part quadratic_part;
