@@ -407,8 +407,13 @@ static int reformer_lsh(void)
                            "attention\tn\tcpu_ms\tpeak_bytes\twall_ms");
     FILE *recall = open_tsv(lsh_recall_tsv, "lsh", "rows\trounds\trecall\terror");
     if ((lsh_tsv != NULL && times == NULL)
-        || (lsh_recall_tsv != NULL && recall == NULL))
+        || (lsh_recall_tsv != NULL && recall == NULL)) {
+        if (times != NULL)
+            fclose(times);
+        if (recall != NULL)
+            fclose(recall);
         return 1;
+    }
     time_lengths(times);
     recall_against_rounds(recall);
     int status = 0;
