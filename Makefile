@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-performer measure-reformer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -229,6 +229,7 @@ help:
 	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
+	@echo "make measure-modern  GPT-2's block against GQA, MQA, RMSNorm and SwiGLU: losses after the same steps (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses; the experts' load with and without balancing (figures/data)"
 	@echo "make handout A=n   assignment n's handout in build/handout-n (the course appendix)"
 	@echo "make handout-check A=n  build it; only its exercises may fail; grade it"
@@ -715,6 +716,25 @@ measure-size: programs
 	$(OBJ)/tp size bytes --tsv figures/data/size-bytes.tsv
 	OMP_NUM_THREADS=1 $(OBJ)/tp size share --steps 200 \
 	    --tsv figures/data/size-share.tsv
+
+# GPT-2's block against the modern options, the same shape and steps:
+# four key-value heads (GPT-2's), two, one, and two with RMSNorm and
+# SwiGLU. Losses, not times: one thread; about ten minutes.
+MODERN_SHAPE := --steps 600 --layers 2 --width 128 --heads 4 --context 128 \
+    --batch 8 --eval-every 100 --save-every 0
+measure-modern: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train $(MODERN_SHAPE) \
+	    --out $(BUILD)/modern-mha.safetensors \
+	    --curve figures/data/gpt-modern-mha.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train $(MODERN_SHAPE) --kv-heads 2 \
+	    --out $(BUILD)/modern-gqa.safetensors \
+	    --curve figures/data/gpt-modern-gqa.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train $(MODERN_SHAPE) --kv-heads 1 \
+	    --out $(BUILD)/modern-mqa.safetensors \
+	    --curve figures/data/gpt-modern-mqa.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train $(MODERN_SHAPE) --kv-heads 2 \
+	    --norm rms --mlp swiglu --out $(BUILD)/modern-block.safetensors \
+	    --curve figures/data/gpt-modern-block.tsv
 
 measure-gpt: programs
 	$(OBJ)/tp gpt train --steps 1000 --eval-every 50 \

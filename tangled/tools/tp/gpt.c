@@ -294,9 +294,17 @@ static int gpt_train_on(const tp_corpus *corpus, const tp_corpus *train,
            tp_params_count(&r.w.m->params), unigram);
     if (gpt_curve != NULL && (r.curve = fopen(gpt_curve, "w")) != NULL) {
         tp_describe_machine(r.curve);
+        const tp_gpt *m = r.w.m;
         fprintf(r.curve, "# written by: tp gpt train --steps %d --curve %s\n"
+                "# GPT: %d layers, width %d, %d heads, %d key-value heads, %s, "
+                "%s MLP, %s positions; context %d, batch %d\n"
                 "# unigram baseline %.4f\nstep\ttrain_loss\tvalidation_loss\t"
-                "seconds\n", gpt_steps, gpt_curve, unigram);
+                "seconds\n", gpt_steps, gpt_curve, m->config.n_layer,
+                m->config.n_embd, m->config.n_head, m->modern.kv_heads,
+                m->modern.rms_norm ? "RMSNorm" : "LayerNorm",
+                m->modern.swiglu ? "SwiGLU" : "GELU",
+                tp_position_name(m->config.positions), m->config.n_positions,
+                gpt_batch, unigram);
     }
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
