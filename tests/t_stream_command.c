@@ -51,6 +51,7 @@ static void refusals(void)
     refused("--window 0", "--window");
     refused("--window 16", "--sinks 4 and --window 16");
     refused("--sinks 17 --window 1", "--sinks 17");
+    refused("--length 16", "--length 16");
     refused("--xl " XLM " --memory 49", "--memory 49");
     refused("--xl " GPT, "--xl");
     tp_gpt *learned = tp_gpt_new((tp_gpt_config){256, 16, 1, 1, 8,
