@@ -29,8 +29,8 @@ static void compare_reads_and_writes(void)
        "tables, 6 rows of 8 positions, the machine in their header");
     ok(t.value[0][0] == t.value[0][1] && t.value[0][1] == t.value[0][2]
            && c.value[5][6] > c.value[0][6] && c.value[5][8] == c.value[1][8],
-       "before any eviction every GPT reading agrees; the full cache grows "
-       "and the sinks' does not");
+       "before any eviction the full cache, the window and the sinks agree; "
+       "the full cache grows and the sinks' does not");
     unlink(TSV), unlink(COST);
 }
 /* <<t-stream-command: refusals>> */
@@ -51,6 +51,7 @@ static void refusals(void)
     refused("--window 0", "--window");
     refused("--window 16", "--sinks 4 and --window 16");
     refused("--sinks 17 --window 1", "--sinks 17");
+    refused("--length 16", "--length 16");
     refused("--xl " XLM " --memory 49", "--memory 49");
     refused("--xl " GPT, "--xl");
     tp_gpt *learned = tp_gpt_new((tp_gpt_config){256, 16, 1, 1, 8,
@@ -60,9 +61,12 @@ static void refusals(void)
                 &error);
     tp_gpt_free(learned);
     struct tap_outcome r = tp("stream compare --model "
-                              "/tmp/tp-stream-learned.safetensors");
-    ok(r.status == 1 && strstr(r.output, "rotary"),
-       "a GPT with learned positions is refused: %s", r.output);
+                              "/tmp/tp-stream-learned.safetensors --tsv " TSV);
+    ok(r.status == 1 && strstr(r.output, "rotary")
+           && strchr(r.output, '\n') == strrchr(r.output, '\n')
+           && access(TSV, F_OK) != 0,
+       "a GPT with learned positions: one line, exit 1, nothing written: %s",
+       r.output);
     unlink("/tmp/tp-stream-learned.safetensors");
 }
 

@@ -145,6 +145,10 @@ static int stream_checks(tp_gpt *m, int *sinks, int *window, int *length)
         snprintf(text, sizeof text, "--sinks %d and --window %d make a cache "
                  "of %d tokens; the model in %s was trained on %d", *sinks,
                  *window, *sinks + *window, stream_model, context), why = text;
+    else if (*length <= context)
+        snprintf(text, sizeof text, "--length %d is no longer than the "
+                 "context of the model in %s, %d tokens", *length,
+                 stream_model, context), why = text;
     if (why != NULL)
         fprintf(stderr, "tp stream compare: %s\n", why);
     return why != NULL ? 1 : 0;
