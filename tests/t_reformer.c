@@ -294,8 +294,20 @@ static void reversible_equals_stored(void)
                              .causal = true, .seed = 3};
     stack s;
     stack_make(&s, 2, &stable, 3);
-    check_model_gradients(stack_loss, &s.params, &s,
-                          "two reversible LSH layers, chunked feed-forward");
+    /* Central differences of step 1e-2 err by about h^2/6 times the third
+       derivative: through two layers of softmax and GELU that reaches
+       1e-4 on some weights, 1% of the checker's floor of 1e-2 (1.1% with
+       Clang's rounding), so this check allows 2%; a wrong gradient is off
+       by its own size. */
+    tp_tensor *inputs[64];
+    for (int i = 0; i < s.params.count; i++)
+        inputs[i] = s.params.items[i].tensor;
+    tp_gradcheck_result r = tp_gradcheck(stack_loss, inputs, s.params.count,
+                                         &s);
+    if (!ok(r.error <= 2e-2, "two reversible LSH layers, chunked "
+            "feed-forward: gradients match central differences"))
+        diag("%s, element %ld: analytic %g, numeric %g",
+             s.params.items[r.input].name, r.element, r.analytic, r.numeric);
     stack_free(&s);
 }
 /* <<t-reformer: memory against depth>> */
