@@ -1086,7 +1086,7 @@ static int draw_card_context(tp_draw *d, tp_error *error)
                      {.lo = 6, .hi = 700, .log = true, .label = "distance"},
                      {.lo = 0.0, .hi = 1.05, .label = "right"}};
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-        tp_text(d, px + 132, py + 20, 0.5, 0.0, 7, "recall against distance; "
+        tp_text(d, px + 132, py + 20, 0.5, 0.0, 7, "right answers against distance; "
                 "window and chance dashed");
         recall_plot(&p, t, false);
         card_numbers(d, t, px + 12, py + 168);
