@@ -218,6 +218,45 @@ static void sampled_distribution(void)
        all.accepted, all.proposed);
     tp_gpt_free(target), tp_gpt_free(draft);
 }
+/* <<t-decoding: the sampled distribution>> */
+static void own_draft_sampling(void)
+{
+    tp_gpt *target = model(2, 16, 5);
+    tp_rng rng = tp_rng_seeded(12, 1);
+    tp_speculation stats;
+    tp_error error;
+    int out[24];
+    tp_speculative_decode(target, target, prompt, 5, 24, 3, 1.0f, &rng, out,
+                          &stats, &error);
+    ok(stats.accepted == stats.proposed && stats.rounds == 6,
+       "sampling with the target as its own draft keeps every proposal: "
+       "%ld of %ld in %ld rounds", stats.accepted, stats.proposed,
+       stats.rounds);
+    tp_gpt_free(target);
+}
+
+/* <<t-decoding: the residual>> */
+static void residual_rule(void)
+{
+    double p[6] = {0.30, 0.05, 0.25, 0.10, 0.20, 0.10};
+    const double q[6] = {0.10, 0.25, 0.25, 0.30, 0.05, 0.05};
+    double half_l1 = 0.0, worst = 0.0, expected[6];
+    for (int v = 0; v < 6; v++)
+        half_l1 += 0.5 * fabs(p[v] - q[v]);
+    for (int v = 0; v < 6; v++)
+        expected[v] = fmax(0.0, p[v] - q[v]) / half_l1;
+    double mass = tp_speculative_residual(p, q, 6);
+    for (int v = 0; v < 6; v++)
+        worst = fmax(worst, fabs(p[v] - expected[v]));
+    near(mass, half_l1, 1e-12, "the residual's mass is half the L1 distance");
+    near(worst, 0.0, 1e-12, "the residual is max(0, p - q), normalised");
+    double apart[4] = {0.5, 0.5, 0.0, 0.0};
+    const double other[4] = {0.0, 0.0, 0.25, 0.75};
+    near(tp_speculative_residual(apart, other, 4), 1.0, 1e-12,
+         "with disjoint supports, the mass is one");
+    ok(apart[0] == 0.5 && apart[1] == 0.5 && apart[2] == 0.0 && apart[3] == 0.0,
+       "and the residual is p itself");
+}
 
 /* <<t-decoding: bad input>> */
 static void bad_input(void)
@@ -243,10 +282,17 @@ static void bad_input(void)
 
 int main(void)
 {
-    several_tokens_at_once();
-    with_and_without_the_cache();
-    greedy_speculation();
-    sampled_distribution();
-    bad_input();
+    if (general_tests()) {
+        several_tokens_at_once();
+        with_and_without_the_cache();
+        greedy_speculation();
+        bad_input();
+    }
+    if (exercise_tests("decoding.accept")) {
+        sampled_distribution();
+        own_draft_sampling();
+    }
+    if (exercise_tests("decoding.residual"))
+        residual_rule();
     return done_testing();
 }

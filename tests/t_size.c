@@ -138,6 +138,35 @@ static void sharing(void)
     tp_gpt_free(shared), tp_gpt_free(unshared);
 }
 
+/* <<t-size: the low-rank products by hand>> */
+static void add_low_rank_products(tp_gpt *m, const tp_lora *l)
+{
+    tp_tensor *w[64];
+    int n = 0;
+    tp_check(m->config.n_layer <= 16, "more blocks than the test expects");
+    for (int b = 0; b < m->config.n_layer; b++) {
+        tp_tensor *four[4] = {m->blocks[b].c_attn_w, m->blocks[b].c_proj_w,
+                              m->blocks[b].c_fc_w, m->blocks[b].mlp_proj_w};
+        for (int k = 0; k < 4; k++)
+            if (four[k] != NULL)
+                w[n++] = four[k];
+    }
+    tp_check(n == l->count, "a model unlike the adapters' base");
+    double scale = (double)l->alpha / l->rank;
+    for (int i = 0; i < n; i++) {
+        const tp_tensor *a = l->adapters[i].a, *b = l->adapters[i].b;
+        int rows = w[i]->shape.dim[0], cols = w[i]->shape.dim[1];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                double sum = 0.0;
+                for (int k = 0; k < l->rank; k++)
+                    sum += (double)a->data[(long)r * l->rank + k]
+                           * b->data[(long)k * cols + c];
+                w[i]->data[(long)r * cols + c] += (float)(scale * sum);
+            }
+    }
+}
+
 /* <<t-size: adapters>> */
 static tp_tensor *logits_of(tp_gpt *m, tp_arena *arena)
 {
@@ -191,19 +220,51 @@ static void adapters(void)
     tp_optimizer_free(opt);
     ok(tp_gpt_hash(m) == before && l->adapters[0].b->data[0] != b0,
        "AdamW on the adapters changes them and no weight of the base");
-    /* <<t-size: merge and compare>> */
-    tp_tensor *adapted = logits_of(m, kept);
-    tp_lora_merge(m, l);
-    ok(m->adapters == NULL && m->blocks[1].c_fc_w->grad != NULL,
-       "merging detaches the adapters and gives the base its gradients back");
-    tp_tensor *merged = logits_of(m, kept);
-    double worst = largest_difference(adapted, merged);
+    /* <<t-size: the adapted logits by hand>> */
+    tp_gpt *by_hand = model(16, 1);
+    add_low_rank_products(by_hand, l);
+    tp_tensor *adapted = logits_of(m, kept), *expected = logits_of(by_hand, kept);
+    double worst = largest_difference(adapted, expected);
     ok(worst < 1e-5 && largest_difference(adapted, base) > 1e-2,
-       "merged into the weights, the model gives the adapted logits (within "
-       "%.1g), which differ from the base's", worst);
+       "the adapted logits are those of W + (alpha/r) A B written by hand "
+       "(within %.1g), and differ from the base's", worst);
+    tp_gpt_free(by_hand);
     tp_lora_free(l);
     tp_arena_free(arena), tp_arena_free(kept);
     tp_gpt_free(m);
+}
+
+/* <<t-size: merging>> */
+static void merging(void)
+{
+    tp_gpt *m = model(16, 1), *expected = model(16, 1), *twin = model(16, 1);
+    tp_rng rng = tp_rng_seeded(7, 0), same = tp_rng_seeded(7, 0);
+    tp_lora *l = tp_lora_new(m, 3, 3.0f, &rng),
+            *twin_l = tp_lora_new(twin, 3, 3.0f, &same);
+    enlarge_weights(&l->params, &rng), enlarge_weights(&twin_l->params, &same);
+    add_low_rank_products(expected, l);
+    tp_lora_attach(m, l);
+    tp_lora_merge(m, l);
+    ok(m->adapters == NULL && m->blocks[1].c_fc_w->grad != NULL,
+       "merging detaches the adapters and gives the base its gradients back");
+    ok(tp_gpt_hash(m) != tp_gpt_hash(twin), "merging changes the weights");
+    double worst = 0.0;
+    for (int i = 0; i < m->params.count; i++) {
+        const tp_tensor *got = m->params.items[i].tensor,
+                        *want = expected->params.items[i].tensor;
+        for (long j = 0; j < tp_tensor_count(got); j++)
+            worst = fmax(worst, fabs(got->data[j] - want->data[j]));
+    }
+    ok(worst < 1e-5, "every merged weight is W + (alpha/r) A B (within %.1g)",
+       worst);
+    tp_arena *kept = tp_arena_new("logits");
+    tp_lora_attach(twin, twin_l);
+    double gap = largest_difference(logits_of(m, kept), logits_of(twin, kept));
+    ok(gap < 1e-5, "merged into the weights, the model gives the adapted "
+       "logits (within %.1g)", gap);
+    tp_arena_free(kept);
+    tp_lora_free(l), tp_lora_free(twin_l);
+    tp_gpt_free(m), tp_gpt_free(expected), tp_gpt_free(twin);
 }
 
 /* <<t-size: saving adapters>> */
@@ -427,12 +488,17 @@ static void sparse_products(void)
 
 int main(void)
 {
-    counting();
-    sharing();
-    adapters();
-    saving_adapters();
-    four_bit_base();
-    pruning();
-    sparse_products();
+    if (general_tests()) {
+        counting();
+        sharing();
+        saving_adapters();
+        four_bit_base();
+        pruning();
+        sparse_products();
+    }
+    if (exercise_tests("size.lora-path"))
+        adapters();
+    if (exercise_tests("size.lora-merge"))
+        merging();
     return done_testing();
 }

@@ -5,6 +5,7 @@
 
 #include "tp/bench.h"
 #include "tp/decoding.h"
+#include "tp/exercise.h"
 
 /* <<decoding: choosing a token>> */
 static void distribution(const float *logits, int vocab, float temperature,
@@ -143,6 +144,7 @@ static bool keep(speculator *s, int i)
     int x = s->proposed[i + 1];
     if (s->temperature <= 0.0f)
         return x == s->best[i];
+    /* <<solution: decoding.accept>> */
     double p = s->p[(long)i * s->vocab + x], q = s->q[(long)i * s->vocab + x];
     return tp_rng_uniform(s->rng) * q < p;  /* u < p/q, without dividing */
 }
@@ -152,15 +154,21 @@ static int replacement(speculator *s, int i)
     if (s->temperature <= 0.0f)
         return s->best[i];
     double *p = s->p + (long)i * s->vocab;
-    const double *q = s->q + (long)i * s->vocab;
-    double mass = 0.0;
-    for (int v = 0; v < s->vocab; v++)
-        mass += p[v] = p[v] > q[v] ? p[v] - q[v] : 0.0;
-    if (mass <= 0.0)
+    if (tp_speculative_residual(p, s->q + (long)i * s->vocab, s->vocab) <= 0.0)
         return s->best[i];
-    for (int v = 0; v < s->vocab; v++)
-        p[v] /= mass;
     return draw(p, s->vocab, s->rng);
+}
+/* <<decoding: speculative decoding>> */
+double tp_speculative_residual(double *p, const double *q, int vocab)
+{
+    /* <<solution: decoding.residual>> */
+    double mass = 0.0;
+    for (int v = 0; v < vocab; v++)
+        mass += p[v] = p[v] > q[v] ? p[v] - q[v] : 0.0;
+    if (mass > 0.0)
+        for (int v = 0; v < vocab; v++)
+            p[v] /= mass;
+    return mass;
 }
 /* <<decoding: speculative decoding>> */
 static int round_of(speculator *s, int last, int k, int *out,

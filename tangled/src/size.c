@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tp/exercise.h"
 #include "tp/matmul.h"
 #include "tp/parallel.h"
 #include "tp/size.h"
@@ -191,6 +192,7 @@ static tp_tensor *adapted_linear(tp_graph *g, tp_tensor *x, tp_tensor *w,
         if (l->adapters[i].w == w) {
             const tp_lora_adapter *a = &l->adapters[i];
             tp_tensor *y = tp_linear(g, x, base_weight(g, l, i), bias);
+            /* <<solution: size.lora-path>> */
             tp_tensor *low = tp_matmul(g, tp_matmul(g, x, a->a), a->b);
             return tp_add(g, y, tp_scale(g, low, l->alpha / (float)l->rank));
         }
@@ -228,6 +230,7 @@ void tp_lora_merge(tp_gpt *m, tp_lora *l)
         tp_lora_detach(m, l);
     for (int i = 0; i < l->count; i++) {
         const tp_lora_adapter *a = &l->adapters[i];
+        /* <<solution: size.lora-merge>> */
         tp_gemm(a->w, a->a, a->b, l->alpha / (float)l->rank, 1.0f);
     }
 }

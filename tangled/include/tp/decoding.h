@@ -21,5 +21,7 @@ int tp_speculative_decode(tp_gpt *target, tp_gpt *draft, const int *prompt,
                           int n_prompt, int n_new, int k, float temperature,
                           tp_rng *rng, int *out, tp_speculation *stats,
                           tp_error *error);
+/* <<decoding: interface>> */
+double tp_speculative_residual(double *p, const double *q, int vocab);
 
 #endif
