@@ -508,8 +508,9 @@ measure-longformer: programs
 # The Sparse Transformer (book/248): one attention training step of dense,
 # strided and fixed attention against N = 1,024 ... 16,384, on one thread and
 # on all that OMP_NUM_THREADS allows; then three small GPTs trained on 32x32
-# pictures at equal steps, and pictures drawn from each. About 8 minutes on
-# two loaded cores at OMP_NUM_THREADS=1.
+# pictures at equal steps, and pictures drawn from each. About 3 minutes of
+# processor time at OMP_NUM_THREADS=1; it took 14 minutes of wall time on two
+# cores shared with other work (load average 13).
 measure-sparse: programs
 	$(OBJ)/tp sparse compare --tsv figures/data/sparse-time.tsv
 	OMP_NUM_THREADS=1 $(OBJ)/tp sparse train --steps 150 --width 32 \

@@ -536,14 +536,15 @@ static void pattern_panel(tp_draw *d, double x0, double y0,
     for (int h = 0; h < 2; h++)
         p[h] = (tp_sparse_pattern){SIDE * SIDE, SIDE, 4,
                                    (tp_sparse_head)(2 * kind + h)};
+    tp_set_color(d->cr, tp_rgb(0x000000));
     tp_text(d, x0 + SIDE * cell / 2, y0 - 4, 0.5, 1.0, 9, title);
     for (int j = 0; j < SIDE * SIDE; j++) {
         bool a = tp_sparse_allows(QUERY, j, &p[0]);
         bool b = tp_sparse_allows(QUERY, j, &p[1]);
         tp_color c = j == QUERY ? tp_rgb(0x000000)
                      : a && b ? tp_category(2) : a ? tp_category(0)
-                     : b ? tp_category(4) : j < QUERY ? tp_rgb(0xdddddd)
-                     : tp_rgb(0xffffff);
+                     : b ? tp_category(4) : j < QUERY ? tp_rgb(0xcccccc)
+                     : tp_rgb(0xf2f2f2);
         tp_set_color(d->cr, c);
         cairo_rectangle(d->cr, x0 + j % SIDE * cell, y0 + j / SIDE * cell,
                         cell - 0.8, cell - 0.8);
@@ -557,14 +558,15 @@ static int draw_sparse_patterns(tp_draw *d, tp_error *error)
     pattern_panel(d, 14, 24, TP_SPARSE_STRIDED, "strided");
     pattern_panel(d, 176, 24, TP_SPARSE_FIXED, "fixed");
     static const char *const names[4] = {"first head", "second head", "both",
-                                         "earlier, unseen"};
+                                         "earlier, not seen"};
     tp_color colors[4] = {tp_category(0), tp_category(4), tp_category(2),
-                          tp_rgb(0xdddddd)};
+                          tp_rgb(0xcccccc)};
     for (int k = 0; k < 4; k++) {
         double x = 14 + 80 * k;
         tp_set_color(d->cr, colors[k]);
         cairo_rectangle(d->cr, x, 170, 8, 8);
         cairo_fill(d->cr);
+        tp_set_color(d->cr, tp_rgb(0x000000));
         tp_text(d, x + 11, 174, 0.0, 0.5, 8, names[k]);
     }
     return 0;
@@ -614,7 +616,7 @@ static int draw_sparse_time(tp_draw *d, tp_error *error)
         tp_axis n = {.lo = 1024, .hi = 16384, .log = true,
                      .label = "sequence length N"};
         tp_plot time = {d, 50, 12, 170, 160, n,
-                        {.lo = 1, .hi = 100000, .log = true,
+                        {.lo = 10, .hi = 1000000, .log = true,
                          .label = "training step (ms)"}};
         tp_plot memory = {d, 280, 12, 150, 160, n,
                           {.lo = 1, .hi = 10000, .log = true,
@@ -646,6 +648,7 @@ static int draw_sparse_samples(tp_draw *d, tp_error *error)
     int status = read_table("figures/data/sparse-samples.tsv", t, error);
     for (int k = 0; k < 4 && status == 0; k++) {
         double y0 = 6 + k * 56;
+        tp_set_color(d->cr, tp_rgb(0x000000));
         tp_text(d, 52, y0 + 24, 1.0, 0.5, 9, rows[k]);
         for (int r = 0, s = 0; r < t->rows && s < 4; r++)
             if (strcmp(t->label[r], rows[k]) == 0) {
