@@ -517,6 +517,8 @@ measure-sparse: programs
 	    --heads 2 --batch 4 --eval-every 25 --eval-images 8 \
 	    --tsv figures/data/sparse-bpp.tsv \
 	    --samples-tsv figures/data/sparse-samples.tsv --save $(OBJ)/sparse
+	$(OBJ)/tp sparse attention --load $(OBJ)/sparse-strided.safetensors \
+	    --tsv figures/data/sparse-attention.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -26,6 +26,12 @@ int main(void)
                                    "/tmp/tp-sparse-strided.safetensors --count 1");
     ok(sample.status == 0 && strchr(sample.output, '\n') != NULL,
        "tp sparse sample draws a picture from the saved model");
+    struct tap_outcome maps = tp("sparse attention --load "
+                                 "/tmp/tp-sparse-strided.safetensors --tsv "
+                                 "/tmp/tp-sparse-attention.tsv");
+    ok(maps.status == 0 && access("/tmp/tp-sparse-attention.tsv", R_OK) == 0,
+       "tp sparse attention writes the saved model's weights for one pixel");
+    unlink("/tmp/tp-sparse-attention.tsv");
     unlink("/tmp/tp-sparse-strided.safetensors");
     /* <<t-sparse-command: bad options>> */
     static const char *const bad[][2] = {

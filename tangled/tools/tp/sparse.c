@@ -526,6 +526,92 @@ static int sparse_sample(void)
     tp_gpt_free(m);
     return exit_status(status);
 }
+/* <<tp sparse: commands>> */
+static const char *sa_load = NULL, *sa_tsv = NULL;
+static int sa_pixel = -1;
+
+static const option sparse_attention_options[] = {
+    {"--load", OPTION_STRING, &sa_load, 0, 0,
+     "a model of tp sparse train (required)"},
+    {"--pixel", OPTION_INT, &sa_pixel, 1, TP_SPARSE_PIXELS - 1,
+     "the query pixel, in raster order (default: the first bright pixel "
+     "from the middle row on)"},
+    {"--tsv", OPTION_STRING, &sa_tsv, 0, 0, "write the weights as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+static int bright_query(const int *pixels)
+{
+    for (int p = TP_SPARSE_PIXELS / 2; p < TP_SPARSE_PIXELS; p++)
+        if (pixels[p] == TP_SPARSE_LEVELS - 1)
+            return p;
+    return TP_SPARSE_PIXELS / 2 + TP_SPARSE_SIDE / 2;
+}
+/* <<tp sparse: commands>> */
+static void write_weights(FILE *f, const char *label, const tp_tensor *w,
+                          int head, int query)
+{
+    const float *row = w->data + ((long)head * TP_SPARSE_PIXELS + query)
+                                     * TP_SPARSE_PIXELS;
+    for (int y = 0; y < TP_SPARSE_SIDE; y++) {
+        fputs(label, f);
+        for (int x = 0; x < TP_SPARSE_SIDE; x++) {
+            int key = y * TP_SPARSE_SIDE + x + 1;  /* pixel p is input p + 1 */
+            fprintf(f, "\t%.5f", key < TP_SPARSE_PIXELS ? row[key] : 0.0f);
+        }
+        fputc('\n', f);
+    }
+}
+/* <<tp sparse: commands>> */
+static int write_attention(FILE *f, tp_gpt *m, const int *inputs,
+                           const int *pixels, int query)
+{
+    tp_arena *arena = tp_arena_new("sparse attention maps");
+    tp_tensor **maps = tp_gpt_attention_maps(m, inputs, TP_SPARSE_PIXELS,
+                                             arena);
+    const tp_tensor *last = maps[m->config.n_layer - 1];
+    fprintf(f, "# query pixel %d (row %d, column %d); the last layer\n",
+            query, query / TP_SPARSE_SIDE, query % TP_SPARSE_SIDE);
+    fprintf(f, "model");
+    for (int x = 0; x < TP_SPARSE_SIDE; x++)
+        fprintf(f, "\tx%d", x);
+    fputc('\n', f);
+    write_picture(f, "picture", pixels);
+    write_weights(f, "first", last, 0, query);
+    write_weights(f, "second", last, m->config.n_head - 1, query);
+    tp_arena_free(arena);
+    return 0;
+}
+/* <<tp sparse: commands>> */
+static int sparse_attention(void)
+{
+    if (sa_load == NULL || sa_tsv == NULL) {
+        fprintf(stderr, "tp sparse attention: --load and --tsv are required\n");
+        return 1;
+    }
+    if (check_output("sparse attention", sa_tsv) != 0)
+        return 1;
+    int attention, inputs[TP_SPARSE_PIXELS], pixels[TP_SPARSE_PIXELS];
+    tp_gpt *m = load_image_model(sa_load, &attention);
+    if (m == NULL)
+        return 1;
+    tp_rng rng = tp_rng_seeded(248, 99);
+    tp_sparse_images(&rng, 1, inputs, pixels);
+    int query = sa_pixel >= 0 ? sa_pixel : bright_query(pixels);
+    FILE *f = fopen(sa_tsv, "w");
+    int status = f == NULL ? 1 : 0;
+    if (f == NULL)
+        perror(sa_tsv);
+    else {
+        tp_describe_machine(f);
+        fprintf(f, "# written by: tp sparse attention --load %s; %s "
+                "attention\n", sa_load, attention_names[attention]);
+        status = write_attention(f, m, inputs, pixels, query);
+        status = fclose(f) != 0 ? 1 : status;
+    }
+    tp_gpt_free(m);
+    return status;
+}
 /* <<tp sparse: figures>> */
 static void pattern_panel(tp_draw *d, double x0, double y0,
                           tp_sparse_kind kind, const char *title)
@@ -659,6 +745,49 @@ static int draw_sparse_samples(tp_draw *d, tp_error *error)
     free(t);
     return status;
 }
+/* <<tp sparse: figures>> */
+static void weights_panel(tp_draw *d, const table *t, int first, int query,
+                          double x0, const char *title)
+{
+    float values[TP_SPARSE_PIXELS];
+    unsigned char later[TP_SPARSE_PIXELS];
+    double most = 1e-9;
+    for (int p = 0; p < TP_SPARSE_PIXELS; p++) {
+        values[p] = (float)t->value[first + p / TP_SPARSE_SIDE][p % TP_SPARSE_SIDE];
+        later[p] = p >= query;
+        most = values[p] > most ? values[p] : most;
+    }
+    tp_set_color(d->cr, tp_rgb(0x000000));
+    tp_text(d, x0 + 64, 10, 0.5, 1.0, 9, title);
+    tp_heatmap(d, x0, 14, 128, 128, values, TP_SPARSE_SIDE, TP_SPARSE_SIDE,
+               later, 0.0, most);
+}
+/* <<tp sparse: figures>> */
+static int draw_sparse_attention(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/sparse-attention.tsv", t, error);
+    const char *at = status == 0 ? strstr(t->comments, "query pixel ") : NULL;
+    if (status == 0 && (at == NULL || t->rows < 3 * TP_SPARSE_SIDE))
+        status = tp_error_set(error, "figures/data/sparse-attention.tsv: "
+                              "not a table of tp sparse attention");
+    if (status == 0) {
+        int query = atoi(at + strlen("query pixel "));
+        picture(d, t, 0, 10, 14, 4.0);
+        tp_set_color(d->cr, tp_category(5));
+        cairo_set_line_width(d->cr, 1.2);
+        cairo_rectangle(d->cr, 10 + query % TP_SPARSE_SIDE * 4.0,
+                        14 + query / TP_SPARSE_SIDE * 4.0, 4, 4);
+        cairo_stroke(d->cr);
+        tp_set_color(d->cr, tp_rgb(0x000000));
+        tp_text(d, 74, 10, 0.5, 1.0, 9, "picture and query");
+        weights_panel(d, t, TP_SPARSE_SIDE, query, 156, "first head");
+        weights_panel(d, t, 2 * TP_SPARSE_SIDE, query, 302, "second head");
+    }
+    free(t);
+    return status;
+}
 
 static const command sparse_commands[] = {
     /* <<tp sparse: command table>> */
@@ -672,6 +801,10 @@ static const command sparse_commands[] = {
     /* <<tp sparse: command table>> */
     {"sparse sample", "draw 32x32 pictures, pixel by pixel, from a model of tp "
      "sparse train", sparse_sample_options, sparse_sample, NULL},
+    /* <<tp sparse: command table>> */
+    {"sparse attention", "a saved model's attention weights for one pixel of a "
+     "held-out picture, both heads of the last layer", sparse_attention_options,
+     sparse_attention, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
@@ -687,6 +820,9 @@ static const tp_figure sparse_figures[] = {
     {"sparse-samples", "Pictures drawn pixel by pixel by GPTs with dense, "
      "strided and fixed attention, beside real ones", 290, 230,
      draw_sparse_samples},
+    /* <<tp sparse: figure table>> */
+    {"sparse-attention", "A trained strided model's attention for one pixel: "
+     "the last layer's two heads", 440, 150, draw_sparse_attention},
     {NULL, 0, 0, 0, NULL}
 };
 
