@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -219,6 +219,7 @@ help:
 	@echo "make measure-performer  FAVOR+: error against m, time against T, GPT on the book (figures/data)"
 	@echo "make measure-reformer  reversible layers: memory against depth; LSH against dense attention (figures/data)"
 	@echo "make measure-longformer  window, global and dense attention against T; a long-document classifier (figures/data)"
+	@echo "make measure-sparse  dense, strided and fixed attention against N; GPTs drawing pictures (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
@@ -503,6 +504,21 @@ measure-longformer: programs
 	$(OBJ)/tp longformer compare --tsv figures/data/longformer-time.tsv
 	OMP_NUM_THREADS=1 $(OBJ)/tp longformer train \
 	    --tsv figures/data/longformer-task.tsv
+
+# The Sparse Transformer (book/248): one attention training step of dense,
+# strided and fixed attention against N = 1,024 ... 16,384, on one thread and
+# on all that OMP_NUM_THREADS allows; then three small GPTs trained on 32x32
+# pictures at equal steps, and pictures drawn from each. About 3 minutes of
+# processor time at OMP_NUM_THREADS=1; it took 14 minutes of wall time on two
+# cores shared with other work (load average 13).
+measure-sparse: programs
+	$(OBJ)/tp sparse compare --tsv figures/data/sparse-time.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp sparse train --steps 150 --width 32 \
+	    --heads 2 --batch 4 --eval-every 25 --eval-images 8 \
+	    --tsv figures/data/sparse-bpp.tsv \
+	    --samples-tsv figures/data/sparse-samples.tsv --save $(OBJ)/sparse
+	$(OBJ)/tp sparse attention --load $(OBJ)/sparse-strided.safetensors \
+	    --tsv figures/data/sparse-attention.tsv
 
 # Every encoding of positions: a task that needs order (No sense of order),
 # and the loss past the training length, RoPE scaled three ways (Length

@@ -45,6 +45,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/xl.h"
 /* <<tp.h: module headers>> */
+#include "tp/sparse.h"
+/* <<tp.h: module headers>> */
 #include "tp/performer.h"
 /* <<tp.h: module headers>> */
 #include "tp/reformer.h"

@@ -27,6 +27,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &xl_part,
     /* <<program: the chapters' parts>> */
+    &sparse_part,
+    /* <<program: the chapters' parts>> */
     &performer_part,
     /* <<program: the chapters' parts>> */
     &reformer_part,

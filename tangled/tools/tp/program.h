@@ -94,6 +94,8 @@ extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part xl_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part sparse_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part performer_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part reformer_part;
