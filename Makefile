@@ -30,7 +30,8 @@ endif
 # Every Debian package the project needs, and nothing from anywhere else.
 PACKAGES_BUILD := gcc make pkg-config perl noweb libopenblas-openmp-dev \
     libcjson-dev libcairo2-dev libpango1.0-dev fonts-lmodern fonts-texgyre \
-    fonts-dejavu-core poppler-utils unicode-data python3-regex
+    fonts-dejavu-core poppler-utils unicode-data python3-regex \
+    libprotobuf-c-dev protobuf-c-compiler
 PACKAGES_BOOK := texlive-latex-base texlive-latex-recommended \
     lmodern tex-gyre latexmk
 NEED := mk/need-packages
@@ -85,7 +86,12 @@ LDFLAGS += $(OPENMP)
 DRAW_CFLAGS := $(shell pkg-config --cflags pangocairo cairo-pdf cairo-png 2>/dev/null)
 DRAW_LIBS := $(shell pkg-config --libs pangocairo cairo-pdf cairo-png 2>/dev/null)
 TP_CFLAGS += $(BLAS_CFLAGS) $(DRAW_CFLAGS)
-LDLIBS := $(BLAS_LIBS) $(JSON_LIBS) $(DRAW_LIBS) -lm
+# protobuf-c encodes the ONNX files of tp gpt export; its compiler makes
+# the C messages from the book's onnx.proto.
+PROTOBUF_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+PROTOBUF_LIBS := $(shell pkg-config --libs libprotobuf-c 2>/dev/null \
+    || echo -lprotobuf-c)
+LDLIBS := $(BLAS_LIBS) $(JSON_LIBS) $(DRAW_LIBS) $(PROTOBUF_LIBS) -lm
 
 # `make check SANITIZE=1` builds and runs everything with ASan and UBSan in a
 # build directory of its own.
@@ -332,7 +338,20 @@ $(OBJ)/program/%.o: tangled/tools/tp/%.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(PROGRAM_LIB): $(PROGRAM_OBJECTS)
+# The ONNX messages: C made from the proto by protoc-c, part of the program.
+ONNX_OBJECT := $(OBJ)/gen/onnx.pb-c.o
+$(OBJ)/gen/onnx.pb-c.c: tangled/tools/tp/onnx.proto
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)protoc-c --proto_path=tangled/tools/tp --c_out=$(OBJ)/gen onnx.proto
+$(OBJ)/gen/onnx.pb-c.h: $(OBJ)/gen/onnx.pb-c.c
+$(ONNX_OBJECT): $(OBJ)/gen/onnx.pb-c.c $(OBJ)/flags
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(PROTOBUF_CFLAGS) -I$(OBJ)/gen -c $< -o $@
+$(OBJ)/program/deploy.o: $(OBJ)/gen/onnx.pb-c.h
+$(OBJ)/program/deploy.o: TP_CFLAGS += $(PROTOBUF_CFLAGS) -I$(OBJ)/gen
+
+$(PROGRAM_LIB): $(PROGRAM_OBJECTS) $(ONNX_OBJECT)
 	@rm -f $@
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^

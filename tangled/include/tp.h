@@ -81,6 +81,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
+#include "tp/deploy.h"
+/* <<tp.h: module headers>> */
 #include "tp/exercise.h"
 
 #endif

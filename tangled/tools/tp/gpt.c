@@ -342,6 +342,7 @@ static int sample_tokens = 240, sample_top_k = 0, gpt_sample_seed = 1;
 static float sample_temperature = 0.8f, sample_top_p = 1.0f;
 static const char *sample_model = "gpt.safetensors", *sample_prompt = "The ",
                   *sample_tokenizer = NULL, *sample_quant = NULL;
+static bool sample_stream = false;
 
 static const option gpt_sample_options[] = {
     {"--model", OPTION_STRING, &sample_model, 0, 0,
@@ -359,6 +360,8 @@ static const option gpt_sample_options[] = {
     {"--seed", OPTION_INT, &gpt_sample_seed, 0, 1000000000, "the seed"},
     {"--quant", OPTION_STRING, &sample_quant, 0, 0,
      "decode with int8 or int4 weights (Chapter 340; default: 32 bits)"},
+    {"--stream", OPTION_FLAG, &sample_stream, 0, 0,
+     "write each token the moment it is made (Chapter 390)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp gpt: commands>> */
@@ -465,6 +468,8 @@ static int gpt_sample(void)
                                                 sample_top_k, sample_top_p, &rng);
                 unsigned char bytes[TP_TOKEN_MAX_BYTES];
                 fwrite(bytes, 1, (size_t)tp_decode(&t, &token, 1, bytes), stdout);
+                if (sample_stream)
+                    fflush(stdout);  /* not when the buffer fills: now */
                 logits = tp_gpt_step(m, cache, token, scratch);
             }
             putchar('\n');
