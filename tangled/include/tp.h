@@ -77,6 +77,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/size.h"
 /* <<tp.h: module headers>> */
+#include "tp/noise.h"
+/* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
 #include "tp/exercise.h"
