@@ -72,8 +72,8 @@ static void sequences_are_packed_in_order(void)
     int rows = tp_pack_lengths(lengths, 5, 8, row, offset);
     ok(rows == 2 && row[0] == 0 && offset[0] == 0 && row[1] == 0
            && offset[1] == 3 && row[2] == 1 && offset[2] == 0
-           && row[3] == 1 && offset[3] == 2 && row[4] == 1 && offset[4] == 7,
-       "3 and 4 share a row; 2, 5 and 1 the next");
+           && row[3] == 1 && offset[3] == 2 && row[4] == 0 && offset[4] == 7,
+       "first fit: 3, 4 and 1 share a row; 2 and 5 the next");
 }
 
 static void a_packed_row_is_each_sequence_alone(void)

@@ -29,16 +29,22 @@ tp_padding_cost tp_padding_waste(const int *lengths, int count, int batch)
 int tp_pack_lengths(const int *lengths, int count, int length, int *row,
                     int *offset)
 {
-    int rows = 0, used = length;  /* no row open yet */
+    int rows = 0;
+    int *used = malloc((size_t)(count > 0 ? count : 1) * sizeof *used);
+    tp_check(used != NULL, "out of memory");
     for (int s = 0; s < count; s++) {
         tp_check(lengths[s] >= 1 && lengths[s] <= length,
                  "tp_pack_lengths: sequence %d has %d tokens, not 1..%d", s,
                  lengths[s], length);
-        if (used + lengths[s] > length)
-            rows++, used = 0;
-        row[s] = rows - 1, offset[s] = used;
-        used += lengths[s];
+        int r = 0;
+        while (r < rows && used[r] + lengths[s] > length)
+            r++;  /* the first row with room */
+        if (r == rows)
+            used[rows++] = 0;
+        row[s] = r, offset[s] = used[r];
+        used[r] += lengths[s];
     }
+    free(used);
     return rows;
 }
 /* <<noise: packed rows>> */
