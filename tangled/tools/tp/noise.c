@@ -538,6 +538,181 @@ static int noise_compare(void)
 }
 
 /* <<tp noise: figures>> */
+static int read_noise(const char *part, table *t, tp_error *error)
+{
+    char path[128];
+    snprintf(path, sizeof path, "figures/data/noise-%s.tsv", part);
+    return read_table(path, t, error);
+}
+
+static void padding_plot(tp_plot *p, const table *t, bool legend)
+{
+    static const char *const name[4] = {
+        "positions, in order", "attention pairs, in order",
+        "positions, sorted by length", "pairs, sorted by length"};
+    tp_legend_entry entries[4];
+    tp_plot_frame(p);
+    for (int k = 0; k < 4; k++) {
+        double x[16], y[16];
+        int n = 0;
+        for (int r = 0; r < t->rows && n < 16; r++)
+            x[n] = t->value[r][0], y[n++] = 100 * t->value[r][1 + k];
+        tp_color c = tp_category(k % 2);
+        tp_plot_line(p, x, y, n, c, k >= 2, true);
+        entries[k] = (tp_legend_entry){name[k], c, k >= 2};
+    }
+    if (legend)
+        tp_plot_legend(p, entries, 4, TP_TOP_LEFT);
+}
+
+static int draw_noise_padding(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_noise("padding", t, error);
+    if (status == 0) {
+        tp_plot p = {d, 46, 12, 360, 190,
+                     {.lo = 1.5, .hi = 90, .log = true,
+                      .label = "lines per batch B"},
+                     {.lo = 0, .hi = 100, .label = "% of the work on padding"}};
+        padding_plot(&p, t, true);
+    }
+    free(t);
+    return status;
+}
+/* <<tp noise: figures>> */
+static int pruning_curve(const table *t, int column, double *x, double *y)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 8; r++) {
+        bool seen = false;  /* --keep may repeat a share of the sweep */
+        for (int i = 0; i < n; i++)
+            seen = seen || x[i] == t->value[r][0];
+        if (!seen)
+            x[n] = t->value[r][0], y[n++] = t->value[r][column];
+    }
+    for (int i = 1; i < n; i++)  /* by share, for the line */
+        for (int j = i; j > 0 && x[j - 1] > x[j]; j--) {
+            double a = x[j], b = y[j];
+            x[j] = x[j - 1], y[j] = y[j - 1], x[j - 1] = a, y[j - 1] = b;
+        }
+    return n;
+}
+
+static void pruning_plots(tp_draw *d, const table *t, double x0, double y0,
+                          double w, double h)
+{
+    double x[8], y[8];
+    int n = pruning_curve(t, 1, x, y);
+    for (int i = 0; i < n; i++)
+        y[i] *= 100;
+    tp_plot a = {d, x0, y0, w, h, {.lo = 0, .hi = 1.05, .label = "share kept r"},
+                 {.lo = 0, .hi = 105, .label = "accuracy (%)"}};
+    tp_plot_frame(&a);
+    tp_plot_line(&a, x, y, n, tp_category(0), false, true);
+    n = pruning_curve(t, 4, x, y);
+    double top = 1;
+    for (int i = 0; i < n; i++)
+        top = fmax(top, y[i]);
+    tp_plot b = {d, x0 + w + 56, y0, w, h,
+                 {.lo = 0, .hi = 1.05, .label = "share kept r"},
+                 {.lo = 0, .hi = ceil(top * 2 + 0.5) / 2,
+                  .label = "speed-up of inference"}};
+    tp_plot_frame(&b);
+    tp_plot_line(&b, x, y, n, tp_category(1), false, true);
+}
+
+static int draw_noise_pruning(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_noise("pruning", t, error);
+    if (status == 0)
+        pruning_plots(d, t, 46, 12, 160, 150);
+    free(t);
+    return status;
+}
+/* <<tp noise: figures>> */
+static double row_value(const table *t, const char *label, int column)
+{
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], label) == 0)
+            return t->value[r][column];
+    return NAN;
+}
+
+static double keep_value(const table *t, double share, int column)
+{
+    for (int r = 0; r < t->rows; r++)
+        if (fabs(t->value[r][0] - share) < 1e-9)
+            return t->value[r][column];
+    return NAN;
+}
+
+static void noise_numbers(tp_draw *d, const table *packing,
+                          const table *mask, const table *pruning, double x,
+                          double y)
+{
+    char line[4][160];
+    snprintf(line[0], sizeof line[0], "packing: %.2f\xc3\x97 the real tokens "
+             "per second of padding", row_value(packing, "packed", 3)
+                                         / row_value(packing, "padded", 3));
+    snprintf(line[1], sizeof line[1], "no mask: %.1f%% of the answers change "
+             "when padded", 100 * row_value(mask, "unmasked", 2));
+    snprintf(line[2], sizeof line[2], "mask: %.1f%% change",
+             100 * row_value(mask, "masked", 2));
+    snprintf(line[3], sizeof line[3], "pruning half after layer 2: "
+             "%.1f%% \xe2\x86\x92 %.1f%%, %.2f\xc3\x97 faster",
+             100 * keep_value(pruning, 1.0, 1),
+             100 * keep_value(pruning, 0.5, 1), keep_value(pruning, 0.5, 4));
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    for (int i = 0; i < 4; i++)
+        tp_text(d, x, y + 11 * i, 0.0, 0.0, 7, line[i]);
+}
+/* <<tp noise: figures>> */
+static int draw_card_noise(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(4, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_noise("padding", &t[0], error);
+    if (status == 0)
+        status = read_noise("packing", &t[1], error);
+    if (status == 0)
+        status = read_noise("mask", &t[2], error);
+    if (status == 0)
+        status = read_noise("pruning", &t[3], error);
+    if (status == 0) {
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>14. Noise tokens and padding</b>",
+                "Batches pad short lines; attention reads whatever it is "
+                "given",
+                "Data: tp noise compare (make measure-noise)", &problem,
+                &solutions);
+        /* <<noise card: the problem>> */
+        double px = problem.x, py = problem.y;
+        tp_plot p = {d, px + 44, py + 30, 170, 100,
+                     {.lo = 1.5, .hi = 90, .log = true, .label = "lines per batch"},
+                     {.lo = 0, .hi = 100, .label = "% padding"}};
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, px + 130, py + 20, 0.5, 0.0, 7, "work spent on padding, the "
+                "book's lines");
+        padding_plot(&p, &t[0], false);
+        noise_numbers(d, &t[1], &t[2], &t[3], px + 12, py + 168);
+        /* <<noise card: the solutions>> */
+        static const char *const solution[][3] = {
+            {"Attention masking", "pad keys get no weight", "Attention; measured here"},
+            {"Packing", "rows of whole sequences, block-diagonal mask",
+             "this chapter"},
+            {"Token pruning", "drop the least attended after layer k",
+             "this chapter"},
+            {"Gating", "a sigmoid gate on attention's output", "an exercise here"},
+            {"Sparse attention", "a fixed pattern of keys", "Longformer"},
+        };
+        card_solutions(d, &solutions, solution, 5);
+    }
+    free(t);
+    return status;
+}
 
 static const command noise_commands[] = {
     /* <<tp noise: command table>> */
@@ -550,6 +725,13 @@ static const command noise_commands[] = {
 
 static const tp_figure noise_figures[] = {
     /* <<tp noise: figure table>> */
+    {"noise-padding", "the share of the work spent on padding, against the "
+     "batch size, on the book's lines", 420, 240, draw_noise_padding},
+    {"noise-pruning", "token pruning: accuracy and speed-up against the share "
+     "kept", 440, 200, draw_noise_pruning},
+    /* <<tp noise: figure table>> */
+    {"card-noise", "the card of noise tokens and padding", 440, 320,
+     draw_card_noise},
     {NULL, NULL, 0, 0, NULL}
 };
 
