@@ -518,7 +518,8 @@ measure-positions: programs
 # Noise tokens and padding: the padding of the book's lines, GPT steps padded
 # and packed, two classifiers with and without the padding mask, and token
 # pruning. One thread: packed and padded steps run the same operators with
-# the same parallel loops, so their ratio is one of work. About 6 minutes.
+# the same parallel loops, so their ratio is one of work. About 3 minutes of
+# one core (14 on a shared, loaded machine).
 measure-noise: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp noise compare --tsv-prefix figures/data/noise
 

@@ -91,7 +91,7 @@ static int noise_padding(void)
 }
 /* <<tp noise: commands>> */
 static int compare_steps = 300, compare_lines = 512, compare_batch = 16,
-           compare_rows = 8, compare_width = 64, compare_layers = 4,
+           compare_rows = 5, compare_width = 64, compare_layers = 4,
            compare_heads = 4, compare_layer = 2, compare_rounds = 3;
 static const char *compare_keep = "0.5", *compare_prefix = NULL;
 
@@ -103,7 +103,7 @@ static const option noise_compare_options[] = {
     {"--batch", OPTION_INT, &compare_batch, 1, 4096,
      "lines per padded batch; examples per classifier batch, twice"},
     {"--rows", OPTION_INT, &compare_rows, 1, 4096,
-     "rows of 128 tokens per packed batch"},
+     "rows of 128 tokens per packed batch (default 5)"},
     {"--width", OPTION_INT, &compare_width, 4, 4096, "the models' width C"},
     {"--layers", OPTION_INT, &compare_layers, 1, 64, "the models' blocks"},
     {"--heads", OPTION_INT, &compare_heads, 1, 64, "attention heads"},
@@ -341,25 +341,34 @@ static void measure_mask(tp_bert *m, bool masked, FILE *tsv)
     tp_tensor *batched = tp_bert_classify(&g, m, &(tp_bert_input){
         tokens, NULL, masked ? padding : NULL, HELD_OUT, t});
     int changed = 0, right_alone = 0, right_padded = 0;
+    double moved = 0;  /* the mean of each example's largest logit change */
     for (int b = 0; b < HELD_OUT; b++) {
         int real = 0;
         while (real < t && !padding[b * t + real])
             real++;
         tp_tensor *alone = tp_bert_classify(&g, m, &(tp_bert_input){
             tokens + b * t, NULL, NULL, 1, real});
+        const float *padded = batched->data + b * NEEDLE_CLASSES;
         int a = argmax(alone->data, NEEDLE_CLASSES);
-        int p = argmax(batched->data + b * NEEDLE_CLASSES, NEEDLE_CLASSES);
+        int p = argmax(padded, NEEDLE_CLASSES);
         changed += a != p, right_alone += a == labels[b];
         right_padded += p == labels[b];
+        double most = 0;
+        for (int k = 0; k < NEEDLE_CLASSES; k++)
+            most = fmax(most, fabs(alone->data[k] - padded[k]));
+        moved += most / HELD_OUT;
     }
     printf("  %-9s accuracy alone %5.1f%%, padded %5.1f%%; %5.1f%% of the "
-           "answers change\n", masked ? "masked" : "unmasked",
+           "answers change, the logits by %.2g\n", masked ? "masked"
+                                                        : "unmasked",
            100.0 * right_alone / HELD_OUT, 100.0 * right_padded / HELD_OUT,
-           100.0 * changed / HELD_OUT);
+           100.0 * changed / HELD_OUT, moved);
     if (tsv != NULL)
-        fprintf(tsv, "%s\t%.4f\t%.4f\t%.4f\n", masked ? "masked" : "unmasked",
+        fprintf(tsv, "%s\t%.4f\t%.4f\t%.4f\t%.3g\n",
+                masked ? "masked" : "unmasked",
                 (double)right_alone / HELD_OUT,
-                (double)right_padded / HELD_OUT, (double)changed / HELD_OUT);
+                (double)right_padded / HELD_OUT, (double)changed / HELD_OUT,
+                moved);
     tp_arena_free(arena);
     free(tokens), free(labels), free(padding);
 }
@@ -522,7 +531,8 @@ static int noise_compare(void)
     /* <<noise compare: the classifiers>> */
     printf("BERT classifiers of the needle task, trained %d steps with padding:"
            "\n", compare_steps);
-    tsv = open_table("mask", "model\taccuracy_alone\taccuracy_padded\tchanged");
+    tsv = open_table("mask", "model\taccuracy_alone\taccuracy_padded\tchanged\t"
+                     "logit_change");
     tp_bert *blind = train_classifier(false);
     measure_mask(blind, false, tsv);
     tp_bert_free(blind);
@@ -545,6 +555,8 @@ static int read_noise(const char *part, table *t, tp_error *error)
     return read_table(path, t, error);
 }
 
+static const char *const batch_names[] = {"2", "4", "8", "16", "32", "64"};
+
 static void padding_plot(tp_plot *p, const table *t, bool legend)
 {
     static const char *const name[4] = {
@@ -555,8 +567,8 @@ static void padding_plot(tp_plot *p, const table *t, bool legend)
     for (int k = 0; k < 4; k++) {
         double x[16], y[16];
         int n = 0;
-        for (int r = 0; r < t->rows && n < 16; r++)
-            x[n] = t->value[r][0], y[n++] = 100 * t->value[r][1 + k];
+        for (int r = 0; r < t->rows && n < 16; r++)  /* x: log2 of B, less 1 */
+            x[n] = log2(t->value[r][0]) - 1, y[n++] = 100 * t->value[r][1 + k];
         tp_color c = tp_category(k % 2);
         tp_plot_line(p, x, y, n, c, k >= 2, true);
         entries[k] = (tp_legend_entry){name[k], c, k >= 2};
@@ -572,8 +584,8 @@ static int draw_noise_padding(tp_draw *d, tp_error *error)
     int status = read_noise("padding", t, error);
     if (status == 0) {
         tp_plot p = {d, 46, 12, 360, 190,
-                     {.lo = 1.5, .hi = 90, .log = true,
-                      .label = "lines per batch B"},
+                     {.lo = -0.5, .hi = 5.5, .label = "lines per batch B",
+                      .names = batch_names},
                      {.lo = 0, .hi = 100, .label = "% of the work on padding"}};
         padding_plot(&p, t, true);
     }
@@ -657,10 +669,12 @@ static void noise_numbers(tp_draw *d, const table *packing,
     snprintf(line[0], sizeof line[0], "packing: %.2f\xc3\x97 the real tokens "
              "per second of padding", row_value(packing, "packed", 3)
                                          / row_value(packing, "padded", 3));
-    snprintf(line[1], sizeof line[1], "no mask: %.1f%% of the answers change "
-             "when padded", 100 * row_value(mask, "unmasked", 2));
-    snprintf(line[2], sizeof line[2], "mask: %.1f%% change",
-             100 * row_value(mask, "masked", 2));
+    snprintf(line[1], sizeof line[1], "no mask: padding moves the logits by "
+             "%.2g; %.1f%% of the answers change",
+             row_value(mask, "unmasked", 3),
+             100 * row_value(mask, "unmasked", 2));
+    snprintf(line[2], sizeof line[2], "mask: the logits move by %.1g",
+             row_value(mask, "masked", 3));
     snprintf(line[3], sizeof line[3], "pruning half after layer 2: "
              "%.1f%% \xe2\x86\x92 %.1f%%, %.2f\xc3\x97 faster",
              100 * keep_value(pruning, 1.0, 1),
@@ -691,7 +705,8 @@ static int draw_card_noise(tp_draw *d, tp_error *error)
         /* <<noise card: the problem>> */
         double px = problem.x, py = problem.y;
         tp_plot p = {d, px + 44, py + 30, 170, 100,
-                     {.lo = 1.5, .hi = 90, .log = true, .label = "lines per batch"},
+                     {.lo = -0.5, .hi = 5.5, .label = "lines per batch",
+                      .names = batch_names},
                      {.lo = 0, .hi = 100, .label = "% padding"}};
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
         tp_text(d, px + 130, py + 20, 0.5, 0.0, 7, "work spent on padding, the "
