@@ -704,13 +704,13 @@ static int draw_card_noise(tp_draw *d, tp_error *error)
                 &solutions);
         /* <<noise card: the problem>> */
         double px = problem.x, py = problem.y;
-        tp_plot p = {d, px + 44, py + 30, 170, 100,
+        tp_plot p = {d, px + 44, py + 38, 170, 92,
                      {.lo = -0.5, .hi = 5.5, .label = "lines per batch",
                       .names = batch_names},
                      {.lo = 0, .hi = 100, .label = "% padding"}};
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-        tp_text(d, px + 130, py + 20, 0.5, 0.0, 7, "work spent on padding, the "
-                "book's lines");
+        tp_text(d, px + 130, py + 22, 0.5, 0.0, 7, "the book's lines: positions "
+                "(orange), pairs (blue), sorted (dashed)");
         padding_plot(&p, &t[0], false);
         noise_numbers(d, &t[1], &t[2], &t[3], px + 12, py + 168);
         /* <<noise card: the solutions>> */
