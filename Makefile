@@ -185,7 +185,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -230,6 +230,7 @@ help:
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
+	@echo "make measure-noise     padding, packing, the padding mask, token pruning (figures/data)"
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
 	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
 	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
@@ -548,6 +549,14 @@ measure-positions: programs
 	$(OBJ)/tp order compare --threads 1 --tsv figures/data/order-reverse.tsv
 	$(OBJ)/tp length compare --threads 1 \
 	    --tsv figures/data/length-extrapolation.tsv
+
+# Noise tokens and padding: the padding of the book's lines, GPT steps padded
+# and packed, two classifiers with and without the padding mask, and token
+# pruning. One thread: packed and padded steps run the same operators with
+# the same parallel loops, so their ratio is one of work. About 3 minutes of
+# one core (14 on a shared, loaded machine).
+measure-noise: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp noise compare --tsv-prefix figures/data/noise
 
 measure-vanilla: programs
 	$(OBJ)/tp translate train --out $(BUILD)/translate.safetensors \

@@ -79,6 +79,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/size.h"
 /* <<tp.h: module headers>> */
+#include "tp/noise.h"
+/* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
 #include "tp/deploy.h"

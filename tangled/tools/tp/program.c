@@ -59,6 +59,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &size_part,
     /* <<program: the chapters' parts>> */
+    &noise_part,
+    /* <<program: the chapters' parts>> */
     &explain_part,
     /* <<program: the chapters' parts>> */
     &deploy_part,

@@ -126,6 +126,8 @@ extern const chapter_part stream_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part size_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part noise_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part explain_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part deploy_part;
