@@ -170,6 +170,12 @@ static void gradients(void)
     check_classifier(tp_hybrid_classifier(hybrid), "the hybrid, every "
                      "parameter");
     tp_hybrid_free(hybrid);
+    tp_conformer *conformer = tp_conformer_new((tp_conformer_config){
+        64, 16, 4, 1, 2, 4, 3, true});
+    tp_conformer_init(conformer, &rng);
+    check_classifier(tp_conformer_classifier(conformer), "the Conformer, "
+                     "every parameter");
+    tp_conformer_free(conformer);
 }
 
 int main(void)

@@ -175,6 +175,79 @@ tp_tensor *tp_avg_pool2d(tp_graph *g, tp_tensor *x, int s)
     return y;
 }
 
+/* <<conv: the depthwise convolution>> */
+typedef struct depthwise_dims {
+    int batch, length, channels, kernel;
+} depthwise_dims;
+
+static void depthwise_walk(const depthwise_dims *n, const float *x,
+                           const float *w, float *y, const float *dy,
+                           float *dx, float *dw)
+{
+    int half = n->kernel / 2;
+    for (int b = 0; b < n->batch; b++)
+        for (int t = 0; t < n->length; t++)
+            for (int u = 0; u < n->kernel; u++) {
+                int from = t + u - half;
+                if (from < 0 || from >= n->length)
+                    continue;
+                long out = ((long)b * n->length + t) * n->channels;
+                long in = ((long)b * n->length + from) * n->channels;
+                /* <<depthwise: one offset, every channel>> */
+                for (int c = 0; c < n->channels; c++) {
+                    float weight = w[c * n->kernel + u];
+                    if (y != NULL)
+                        y[out + c] += weight * x[in + c];
+                    if (dx != NULL)
+                        dx[in + c] += weight * dy[out + c];
+                    if (dw != NULL)
+                        dw[c * n->kernel + u] += x[in + c] * dy[out + c];
+                }
+            }
+}
+/* <<conv: the depthwise convolution>> */
+static void depthwise_backward(tp_node *node)
+{
+    const depthwise_dims *n = node->saved;
+    tp_tensor *x = node->input[0], *w = node->input[1];
+    tp_tensor *b = node->inputs == 3 ? node->input[2] : NULL;
+    const float *dy = node->output->grad;
+    depthwise_walk(n, x->data, w->data, NULL, dy, x->grad, w->grad);
+    long rows = (long)n->batch * n->length;
+    for (long r = 0; b != NULL && b->grad != NULL && r < rows; r++)
+        for (int c = 0; c < n->channels; c++)
+            b->grad[c] += dy[r * n->channels + c];
+}
+/* <<conv: the depthwise convolution>> */
+tp_tensor *tp_depthwise_conv1d(tp_graph *g, tp_tensor *x, tp_tensor *w,
+                               tp_tensor *b)
+{
+    tp_check(x->shape.ndim == 3 && w->shape.ndim == 2
+             && w->shape.dim[0] == x->shape.dim[2] && w->shape.dim[1] % 2 == 1
+             && tp_tensor_is_contiguous(x) && tp_tensor_is_contiguous(w)
+             && (b == NULL || tp_shape_equal(b->shape, tp_shape1(w->shape.dim[0]))),
+             "tp_depthwise_conv1d: x [B, T, C], w [C, k] with k odd, b [C]; "
+             "not %s and %s", tp_shape_str(x->shape).text,
+             tp_shape_str(w->shape).text);
+    depthwise_dims n = {x->shape.dim[0], x->shape.dim[1], x->shape.dim[2],
+                        w->shape.dim[1]};
+    tp_tensor *in[3] = {x, w, b};
+    bool grad = tp_needs_grad(g, b != NULL ? 3 : 2, in);
+    tp_tensor *y = tp_tensor_new(g->arena, x->shape,
+                                 grad ? TP_WITH_GRAD : TP_NO_GRAD);
+    for (long r = 0; b != NULL && r < (long)n.batch * n.length; r++)
+        memcpy(y->data + r * n.channels, b->data,
+               (size_t)n.channels * sizeof(float));
+    depthwise_walk(&n, x->data, w->data, y->data, NULL, NULL, NULL);
+    if (grad) {
+        depthwise_dims *saved = tp_arena_alloc(g->arena, sizeof *saved);
+        *saved = n;
+        tp_record(g, "depthwise_conv1d", depthwise_backward, y,
+                  b != NULL ? 3 : 2, in)->saved = saved;
+    }
+    return y;
+}
+
 /* <<conv: the CNN>> */
 tp_cnn *tp_cnn_new(tp_cnn_config c)
 {
@@ -229,9 +302,9 @@ tp_tensor *tp_cnn_forward(tp_graph *g, tp_cnn *m, const float *images,
     tp_tensor *x = tp_tensor_empty(g->arena, tp_shape4(batch, 1, s, s),
                                    TP_NO_GRAD);
     memcpy(x->data, images, (size_t)batch * s * s * sizeof *images);
-    x = tp_gelu(g, tp_conv2d(g, x, m->conv1_w, m->conv1_b));
+    x = tp_silu(g, tp_conv2d(g, x, m->conv1_w, m->conv1_b));
     x = tp_avg_pool2d(g, x, 2);
-    x = tp_gelu(g, tp_conv2d(g, x, m->conv2_w, m->conv2_b));
+    x = tp_silu(g, tp_conv2d(g, x, m->conv2_w, m->conv2_b));
     x = tp_avg_pool2d(g, tp_avg_pool2d(g, x, 2), s / 4);
     x = tp_reshape(g->arena, x, tp_shape2(batch, c2));
     return tp_linear(g, x, m->head_w, m->head_b);

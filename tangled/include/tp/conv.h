@@ -9,6 +9,8 @@
 /* <<conv: the operators>> */
 tp_tensor *tp_conv2d(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b);
 tp_tensor *tp_avg_pool2d(tp_graph *g, tp_tensor *x, int s);
+tp_tensor *tp_depthwise_conv1d(tp_graph *g, tp_tensor *x, tp_tensor *w,
+                               tp_tensor *b);
 
 /* <<conv: the small CNN>> */
 typedef struct tp_cnn_config {

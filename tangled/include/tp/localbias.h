@@ -54,4 +54,36 @@ tp_tensor *tp_swin_forward(tp_graph *g, tp_swin *m, const float *images,
                            int batch);
 tp_classifier tp_swin_classifier(tp_swin *m);
 
+/* <<localbias: Conformer>> */
+enum { TP_WAVE_CLASSES = 4 };
+void tp_image_set_waves(tp_image_set *s, int count, uint64_t stream);
+
+typedef struct tp_conformer_config {
+    int length, frame, n_classes, n_layer, n_head, n_embd, kernel;
+    bool conv;  /* false: the plain pre-LN Transformer to compare with */
+} tp_conformer_config;
+
+typedef struct tp_conformer_layer {
+    tp_tensor *ffn_w[2][6];  /* two halves: LN gain, LN bias, fc w, b, proj w, b */
+    tp_tensor *conv_w[8];    /* gate w, b; value w, b; depthwise w, b;
+                                LN gain, bias (the first LN: the block's) */
+    tp_tensor *out_w, *out_b, *proj_w, *proj_b;
+} tp_conformer_layer;
+
+typedef struct tp_conformer {
+    tp_conformer_config config;
+    tp_arena *arena;
+    tp_params params;
+    tp_tensor *frame_w, *frame_b, *wpe, *head_w, *head_b;
+    tp_block *blocks;
+    tp_conformer_layer *layers;
+} tp_conformer;
+
+tp_conformer *tp_conformer_new(tp_conformer_config config);
+void tp_conformer_init(tp_conformer *m, tp_rng *rng);
+void tp_conformer_free(tp_conformer *m);
+tp_tensor *tp_conformer_forward(tp_graph *g, tp_conformer *m,
+                                const float *waves, int batch);
+tp_classifier tp_conformer_classifier(tp_conformer *m);
+
 #endif
