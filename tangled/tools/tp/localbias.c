@@ -306,7 +306,7 @@ static int draw_localbias_data(tp_draw *d, tp_error *error)
     if (status == 0) {
         tp_plot p = {d, 50, 14, 360, 190,
                      {.lo = 80, .hi = 4000, .log = true,
-                      .label = "training images N"},
+                      .label = "training images D"},
                      {.lo = 0, .hi = 100, .label = "test accuracy (%)"}};
         accuracy_panel(&p, t, LB_MODELS, true);
     }
@@ -334,7 +334,7 @@ static void headline(tp_draw *d, const table *t, double x, double y)
     static const char *const shown[LB_MODELS] = {"ViT", "CNN", "hybrid",
                                                  "Swin"};
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-    tp_text(d, x, y, 0.0, 0.0, 7, "<b>accuracy at N = 300</b>");
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>accuracy with 300 training images</b>");
     for (int m = 0; m < LB_MODELS; m++) {
         double xs[8], ys[8];
         int n = model_series(t, m, xs, ys);
