@@ -185,7 +185,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -228,6 +228,7 @@ help:
 	@echo "make measure-sparse  dense, strided and fixed attention against N; GPTs drawing pictures (figures/data)"
 	@echo "make measure-vanilla  train the encoder-decoder on numbers (figures/data)"
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
+	@echo "make measure-localbias  ViT, CNN, hybrid, Swin against data size (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
 	@echo "make measure-noise     padding, packing, the padding mask, token pruning (figures/data)"
@@ -566,6 +567,13 @@ measure-vanilla: programs
 	$(OBJ)/tp translate run --model $(BUILD)/translate.safetensors \
 	    --test 1000 --beam 4 --attention figures/data/vanilla-attention.tsv \
 	    305017040 | tee -a figures/data/vanilla-train.txt
+
+measure-localbias: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp localbias compare \
+	    --tsv figures/data/localbias-compare.tsv \
+	    --shuffle-tsv figures/data/localbias-shuffle.tsv
+	OMP_NUM_THREADS=1 $(OBJ)/tp localbias waves \
+	    --tsv figures/data/localbias-waves.tsv
 
 measure-vit: programs
 	$(OBJ)/tp vit train --out $(BUILD)/vit.safetensors \

@@ -65,6 +65,10 @@
 /* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
+#include "tp/conv.h"
+/* <<tp.h: module headers>> */
+#include "tp/localbias.h"
+/* <<tp.h: module headers>> */
 #include "tp/memory.h"
 /* <<tp.h: module headers>> */
 #include "tp/compute.h"

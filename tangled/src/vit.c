@@ -106,15 +106,22 @@ tp_tensor *tp_vit_encode(tp_graph *g, tp_vit *m, const float *patches,
                          int batch, tp_tensor **weights)
 {
     const tp_vit_config *c = &m->config;
-    int n = tp_patch_count(c->image_size, c->patch_size), w = c->n_embd;
+    int n = tp_patch_count(c->image_size, c->patch_size);
     tp_tensor *x = tp_tensor_new(g->arena, tp_shape3(batch, n, c->patch_size
                                  * c->patch_size), TP_NO_GRAD);
     memcpy(x->data, patches, (size_t)tp_tensor_count(x) * sizeof(float));
+    return tp_vit_encode_tokens(g, m, tp_linear(g, x, m->patch_w, m->patch_b),
+                                weights);
+}
+/* <<vit: the forward pass>> */
+tp_tensor *tp_vit_encode_tokens(tp_graph *g, tp_vit *m, tp_tensor *embedded,
+                                tp_tensor **weights)
+{
+    const tp_vit_config *c = &m->config;
+    int batch = embedded->shape.dim[0], w = c->n_embd;
     tp_tensor *zeros = tp_tensor_new(g->arena, tp_shape3(batch, 1, w),
                                      TP_NO_GRAD);
-    tp_fill(zeros, 0.0f);
-    tp_tensor *parts[2] = {tp_add(g, zeros, m->cls),
-                           tp_linear(g, x, m->patch_w, m->patch_b)};
+    tp_tensor *parts[2] = {tp_add(g, zeros, m->cls), embedded};
     tp_tensor *tokens = tp_concat(g, 2, parts, 1);
     if (m->positions)
         tokens = tp_add(g, tokens, m->wpe);

@@ -33,6 +33,8 @@ void tp_vit_free(tp_vit *m);
 /* <<vit: running it>> */
 tp_tensor *tp_vit_encode(tp_graph *g, tp_vit *m, const float *patches,
                          int batch, tp_tensor **weights);
+tp_tensor *tp_vit_encode_tokens(tp_graph *g, tp_vit *m, tp_tensor *embedded,
+                                tp_tensor **weights);
 tp_tensor *tp_vit_forward(tp_graph *g, tp_vit *m, const float *images,
                           int batch, tp_tensor **weights);
 tp_tensor *tp_vit_loss(tp_graph *g, tp_vit *m, const float *images,
