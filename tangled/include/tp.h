@@ -63,6 +63,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
+#include "tp/conv.h"
+/* <<tp.h: module headers>> */
 #include "tp/datahunger.h"
 /* <<tp.h: module headers>> */
 #include "tp/memory.h"
