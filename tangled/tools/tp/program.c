@@ -43,6 +43,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &decoding_part,
     /* <<program: the chapters' parts>> */
+    &datahunger_part,
+    /* <<program: the chapters' parts>> */
     &memory_part,
     /* <<program: the chapters' parts>> */
     &compute_part,

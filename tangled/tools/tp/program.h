@@ -110,6 +110,8 @@ extern const chapter_part context_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part decoding_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part datahunger_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part memory_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part compute_part;
