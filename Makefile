@@ -580,7 +580,8 @@ measure-depth: measure-instability measure-oversmoothing
 
 # Data hunger: a ViT on the shapes from 100, 300 and 1,000 labels, from
 # scratch, after masked image modelling, after transfer from another task,
-# distilled from a small CNN; the CNN itself. About five minutes of one core.
+# distilled from a small CNN; the CNN itself. Nine minutes of wall time on
+# one thread of a loaded, shared two-core machine.
 measure-datahunger: programs
 	$(OBJ)/tp datahunger compare --tsv figures/data/datahunger.tsv \
 	    | tee figures/data/datahunger.txt

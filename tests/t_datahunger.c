@@ -62,7 +62,7 @@ static void encoder_blind_to_masked(void)
             for (int v = 0; v < 4; v++)
                 visible = visible || keep[b * 4 + v] == k;
             for (int j = 0; !visible && j < 4; j++)
-                changed[(b * 16 + k) * 4 + j] = 5.0f - changed[(b * 16 + k) * 4 + j];
+                changed[(b * 16 + k) * 4 + j] += 5.0f;
         }
     tp_arena *arena = tp_arena_new("test");
     tp_graph g = tp_graph_on(arena);

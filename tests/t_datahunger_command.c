@@ -14,8 +14,9 @@ int main(void)
     find_program();
     /* <<t-datahunger-command: checks>> */
     struct tap_outcome run = tp("datahunger compare --labels 10,20 --steps 2 "
-                                "--pretrain 2 --width 8 --heads 2 --layers 1 "
-                                "--batch 4 --tsv /tmp/tp-datahunger.tsv");
+                                "--pretrain 2 --source 2 --width 8 --heads 2 "
+                                "--layers 1 --batch 4 "
+                                "--tsv /tmp/tp-datahunger.tsv");
     ok(run.status == 0 && strstr(run.output, "reconstruction error")
            && strstr(run.output, "20 labels, seed 1:")
            && strstr(run.output, "DeiT") && access("/tmp/tp-datahunger.tsv",
@@ -68,9 +69,10 @@ int main(void)
     }
     if (f != NULL)
         fclose(f);
-    struct tap_outcome good = tp("datahunger compare --data /tmp/tp-hunger-good.txt "
-                                 "--labels 5 --steps 1 --pretrain 1 --width 8 "
-                                 "--heads 2 --layers 1 --batch 2");
+    struct tap_outcome good = tp("datahunger compare --data "
+                                 "/tmp/tp-hunger-good.txt --labels 5 --steps 1 "
+                                 "--pretrain 1 --source 1 --width 8 --heads 2 "
+                                 "--layers 1 --batch 2");
     ok(good.status == 0 && strstr(good.output, "10 images of 8x8")
            && strstr(good.output, "5 labels, seed 1:"),
        "a file of twelve 8x8 images trains on ten, tests on two");

@@ -67,7 +67,8 @@ tp_tensor *tp_mae_encode(tp_graph *g, tp_vit *m, const float *patches,
             int k = keep[b * visible + v];
             tp_check(k >= 0 && k < n, "patch %d of an image of %d", k, n);
             memcpy(x->data + ((long)b * visible + v) * p2,
-                   patches + ((long)b * n + k) * p2, (size_t)p2 * sizeof(float));
+                   patches + ((long)b * n + k) * p2,
+                   (size_t)p2 * sizeof(float));
             places[b * t + 1 + v] = 1 + k;
         }
     }
@@ -177,9 +178,11 @@ tp_tensor *tp_mae_masked_error(tp_graph *g, tp_tensor *predicted,
         minus->data[i] = -patches[i];
     tp_fill(masked, 1.0f);
     for (int b = 0; b < batch; b++)
-        for (int v = 0; v < visible; v++)
+        for (int v = 0; v < visible; v++) {
+            long first = ((long)b * n + keep[b * visible + v]) * p2;
             for (int j = 0; j < p2; j++)
-                masked->data[((long)b * n + keep[b * visible + v]) * p2 + j] = 0;
+                masked->data[first + j] = 0;
+        }
     tp_tensor *error = tp_add(g, predicted, minus);
     tp_tensor *squares = tp_mul(g, tp_mul(g, error, error), masked);
     return tp_scale(g, tp_mean(g, squares), (float)n / (float)(n - visible));
@@ -195,7 +198,8 @@ tp_tensor *tp_mae_loss(tp_graph *g, tp_mae *mae, const float *images,
                                     * c->patch_size * c->patch_size
                                     * sizeof *patches);
     tp_patchify(images, batch, c->image_size, c->patch_size, patches);
-    int *keep = tp_arena_alloc(g->arena, (size_t)batch * visible * sizeof *keep);
+    int *keep = tp_arena_alloc(g->arena, (size_t)batch * visible
+                                         * sizeof *keep);
     tp_mae_sample(n, visible, batch, rng, keep);
     tp_tensor *predicted = tp_mae_reconstruct(g, mae, patches, batch, visible,
                                               keep);

@@ -4,8 +4,9 @@
 /* <<tp datahunger: commands>> */
 static const char *hunger_labels = "100,300,1000", *hunger_data = "shapes",
                   *hunger_tsv = NULL;
-static int hunger_width = 64, hunger_layers = 2, hunger_heads = 4,
-           hunger_steps = 200, hunger_pretrain = 1500, hunger_batch = 32,
+static int hunger_width = 32, hunger_layers = 2, hunger_heads = 4,
+           hunger_steps = 400, hunger_pretrain = 2000, hunger_source = 500,
+           hunger_batch = 32,
            hunger_seeds = 1, hunger_seed = 1;
 static float hunger_mask = 0.75f;
 
@@ -20,7 +21,9 @@ static const option datahunger_options[] = {
     {"--steps", OPTION_INT, &hunger_steps, 1, 1000000,
      "training steps on the labelled images, for every model"},
     {"--pretrain", OPTION_INT, &hunger_pretrain, 1, 1000000,
-     "steps of masked image modelling, and of the source task"},
+     "steps of masked image modelling"},
+    {"--source", OPTION_INT, &hunger_source, 1, 1000000,
+     "steps on the source task of transfer"},
     {"--mask", OPTION_FLOAT, &hunger_mask, -1000, 1000,
      "the MAE's mask ratio, strictly between 0 and 1 (default 0.75)"},
     {"--batch", OPTION_INT, &hunger_batch, 2, 4096, "images per step"},
@@ -227,8 +230,10 @@ static tp_tensor *deit_pool_loss(tp_graph *g, long step, void *context)
                         hunger_batch);
 }
 /* <<tp datahunger: commands>> */
+static const float VIT_RATE = 2e-3f, FINE_RATE = 1e-3f, CNN_RATE = 1e-2f;
+
 static void train_model(run *r, const tp_params *params, tp_loss_fn *loss,
-                        int steps, float beta2)
+                        int steps, float beta2, float rate)
 {
     long pixels = (long)r->pool->size * r->pool->size;
     r->images = malloc((size_t)hunger_batch * pixels * sizeof(float));
@@ -241,7 +246,7 @@ static void train_model(run *r, const tp_params *params, tp_loss_fn *loss,
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = steps, .warmup = steps / 10 + 1,
-                          .max_lr = 1e-3f, .min_lr = 1e-5f, .clip = 1.0};
+                          .max_lr = rate, .min_lr = rate / 100, .clip = 1.0};
     tp_error error;
     if (tp_train(&g, params, opt, &o, loss, r, NULL, &error) != 0)
         fprintf(stderr, "tp datahunger compare: %s\n", error.message);
@@ -295,7 +300,8 @@ static tp_vit *copy_vit(const tp_vit *from, int classes, uint64_t seed)
         const tp_tensor *f = from->params.items[i].tensor;
         if (strncmp(to->params.items[i].name, "head.", 5) != 0
             || c.n_classes == from->config.n_classes)
-            memcpy(t->data, f->data, (size_t)tp_tensor_count(t) * sizeof(float));
+            memcpy(t->data, f->data,
+                   (size_t)tp_tensor_count(t) * sizeof(float));
     }
     return to;
 }
@@ -333,7 +339,7 @@ static tp_vit *pretrain_mae(const images *pool, tp_vit_config c)
     for (int i = 0; i < r.mae->params.count; i++)
         tp_params_add(&all, r.mae->params.items[i].name,
                       r.mae->params.items[i].tensor);
-    train_model(&r, &all, mae_pool_loss, hunger_pretrain, 0.95f);
+    train_model(&r, &all, mae_pool_loss, hunger_pretrain, 0.95f, FINE_RATE);
     /* <<datahunger: report the reconstruction error>> */
     {
         tp_arena *arena = tp_arena_new("reconstruction");
@@ -367,12 +373,13 @@ static tp_vit *pretrain_source(const images *pool, tp_vit_config c)
     run r = {.pool = pool, .labelled = pool->count, .targets = where,
              .vit = m, .rng = tp_rng_seeded((uint64_t)hunger_seed, 30)};
     tp_vit_init(m, &r.rng);
-    train_model(&r, &m->params, vit_labelled_loss, hunger_pretrain, 0.999f);
+    train_model(&r, &m->params, vit_labelled_loss, hunger_source, 0.999f,
+                VIT_RATE);
     images quadrants = *pool;
     quadrants.count = pool->count < 1000 ? pool->count : 1000;
     quadrants.labels = where, quadrants.classes = 4;
     printf("source task (the quadrant): %d steps on %d images; accuracy on "
-           "the first %d of them %.1f%%\n", hunger_pretrain, pool->count,
+           "the first %d of them %.1f%%\n", hunger_source, pool->count,
            quadrants.count, 100 * test_accuracy(m, NULL, NULL, &quadrants, NULL));
     free(where);
     return m;
@@ -395,7 +402,7 @@ static void one_budget(const images *pool, const images *test,
         tp_params_add(&head, "head.weight", probe->head_w);
         tp_params_add(&head, "head.bias", probe->head_b);
         train_model(&r, m == 2 ? &head : &models[m]->params, vit_labelled_loss,
-                    hunger_steps, 0.999f);
+                    hunger_steps, 0.999f, m % 2 == 1 ? FINE_RATE : VIT_RATE);
         tp_params_free(&head);
         accuracy[m] = test_accuracy(models[m], NULL, NULL, test, NULL);
     }
@@ -404,13 +411,15 @@ static void one_budget(const images *pool, const images *test,
     tp_check(teacher != NULL, "out of memory");
     r.cnn = tp_cnn_new((tp_cnn_config){pool->size, 8, 3, pool->classes});
     tp_cnn_init(r.cnn, &r.rng);
-    train_model(&r, &r.cnn->params, cnn_labelled_loss, hunger_steps, 0.999f);
+    train_model(&r, &r.cnn->params, cnn_labelled_loss, hunger_steps, 0.999f,
+                CNN_RATE);
     accuracy[5] = test_accuracy(NULL, NULL, r.cnn, test, NULL);
     test_accuracy(NULL, NULL, r.cnn, pool, teacher);
     r.teacher = teacher, r.vit = NULL;
     r.deit = tp_deit_new(p->config);
     tp_deit_init(r.deit, &r.rng);
-    train_model(&r, &r.deit->params, deit_pool_loss, hunger_steps, 0.999f);
+    train_model(&r, &r.deit->params, deit_pool_loss, hunger_steps, 0.999f,
+                VIT_RATE);
     accuracy[4] = test_accuracy(NULL, r.deit, NULL, test, NULL);
     tp_deit_free(r.deit);
     tp_cnn_free(r.cnn);
@@ -496,11 +505,11 @@ static void describe_run(FILE *out, const images *pool)
     tp_describe_machine(out);
     fprintf(out, "# written by: tp datahunger compare\n"
             "# %s: %d images of %dx%d to learn from, patches of 4; ViT of %d "
-            "blocks, width %d, %d heads; %d steps per model, %d of "
-            "pre-training; batch %d; mask %.2f\n",
+            "blocks, width %d, %d heads; %d steps per model, %d of MAE, %d "
+            "on the source task; batch %d; mask %.2f\n",
             hunger_data, pool->count, pool->size, pool->size, hunger_layers,
             hunger_width, hunger_heads, hunger_steps, hunger_pretrain,
-            hunger_batch, (double)hunger_mask);
+            hunger_source, hunger_batch, (double)hunger_mask);
 }
 
 static int datahunger_run(images *pool, images *test, FILE *tsv)
