@@ -34,11 +34,7 @@ static const option datahunger_options[] = {
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp datahunger: commands>> */
-typedef struct images {
-    int count, size, classes;
-    float *pixels;
-    int *labels;
-} images;
+typedef tp_image_set images;
 
 static void images_alloc(images *s, int count, int size)
 {
@@ -47,20 +43,6 @@ static void images_alloc(images *s, int count, int size)
                        * sizeof *s->pixels);
     s->labels = malloc((size_t)(count > 0 ? count : 1) * sizeof *s->labels);
     tp_check(s->pixels != NULL && s->labels != NULL, "out of memory");
-}
-
-static void images_free(images *s)
-{
-    free(s->pixels), free(s->labels);
-}
-
-static void draw_shapes(images *s, int count, uint64_t stream)
-{
-    tp_rng rng = tp_rng_seeded(1, stream);
-    images_alloc(s, count, 16);
-    s->classes = TP_SHAPE_CLASSES;
-    for (int i = 0; i < count; i++)
-        s->labels[i] = (int)tp_shape_image(16, &rng, s->pixels + (long)i * 256);
 }
 /* <<tp datahunger: commands>> */
 static int parse_image_line(char *line, float *pixels, int most, int *label)
@@ -123,7 +105,7 @@ static int read_images(const char *path, images *all, tp_error *error)
         status = tp_error_set(error, "%s: %d images; at least 10 are needed",
                               path, all->count);
     if (status != 0)
-        images_free(all);
+        tp_image_set_free(all);
     return status;
 }
 /* <<tp datahunger: commands>> */
@@ -146,15 +128,15 @@ static void split_images(const images *all, images *train, images *test)
 static int load_images(images *train, images *test, tp_error *error)
 {
     if (strcmp(hunger_data, "shapes") == 0) {
-        draw_shapes(train, 10000, 1);
-        draw_shapes(test, 1000, 2);
+        tp_image_set_shapes(train, 10000, 16, 1);
+        tp_image_set_shapes(test, 1000, 16, 2);
         return 0;
     }
     images all = {0};
     if (read_images(hunger_data, &all, error) != 0)
         return -1;
     split_images(&all, train, test);
-    images_free(&all);
+    tp_image_set_free(&all);
     return 0;
 }
 /* <<tp datahunger: commands>> */
@@ -496,7 +478,7 @@ static int datahunger_compare(void)
             status = 1;
         }
     }
-    images_free(&pool), images_free(&test);
+    tp_image_set_free(&pool), tp_image_set_free(&test);
     return status;
 }
 /* <<tp datahunger: commands>> */
