@@ -185,7 +185,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -235,6 +235,7 @@ help:
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
 	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
 	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
+	@echo "make measure-datahunger  accuracy against labelled images: scratch, MAE, transfer, DeiT (figures/data)"
 	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
@@ -628,6 +629,14 @@ measure-oversmoothing: programs
 	$(OBJ)/tp oversmoothing compare --tsv figures/data/oversmoothing.tsv
 
 measure-depth: measure-instability measure-oversmoothing
+
+# Data hunger: a ViT on the shapes from 100, 300 and 1,000 labels, from
+# scratch, after masked image modelling, after transfer from another task,
+# distilled from a small CNN; the CNN itself. Nine minutes of wall time on
+# one thread of a loaded, shared two-core machine.
+measure-datahunger: programs
+	$(OBJ)/tp datahunger compare --tsv figures/data/datahunger.tsv \
+	    | tee figures/data/datahunger.txt
 
 # Interpretability: a two-layer attention-only GPT on repeated tokens (6,000
 # steps, about a minute on one core), its heads found, ablated and patched;

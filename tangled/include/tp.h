@@ -45,8 +45,6 @@
 /* <<tp.h: module headers>> */
 #include "tp/xl.h"
 /* <<tp.h: module headers>> */
-#include "tp/sparse.h"
-/* <<tp.h: module headers>> */
 #include "tp/performer.h"
 /* <<tp.h: module headers>> */
 #include "tp/reformer.h"
@@ -67,7 +65,7 @@
 /* <<tp.h: module headers>> */
 #include "tp/conv.h"
 /* <<tp.h: module headers>> */
-#include "tp/localbias.h"
+#include "tp/datahunger.h"
 /* <<tp.h: module headers>> */
 #include "tp/memory.h"
 /* <<tp.h: module headers>> */
@@ -83,11 +81,7 @@
 /* <<tp.h: module headers>> */
 #include "tp/size.h"
 /* <<tp.h: module headers>> */
-#include "tp/noise.h"
-/* <<tp.h: module headers>> */
 #include "tp/interpret.h"
-/* <<tp.h: module headers>> */
-#include "tp/deploy.h"
 /* <<tp.h: module headers>> */
 #include "tp/exercise.h"
 

@@ -27,8 +27,6 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &xl_part,
     /* <<program: the chapters' parts>> */
-    &sparse_part,
-    /* <<program: the chapters' parts>> */
     &performer_part,
     /* <<program: the chapters' parts>> */
     &reformer_part,
@@ -45,7 +43,7 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &decoding_part,
     /* <<program: the chapters' parts>> */
-    &localbias_part,
+    &datahunger_part,
     /* <<program: the chapters' parts>> */
     &memory_part,
     /* <<program: the chapters' parts>> */
@@ -61,11 +59,7 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &size_part,
     /* <<program: the chapters' parts>> */
-    &noise_part,
-    /* <<program: the chapters' parts>> */
     &explain_part,
-    /* <<program: the chapters' parts>> */
-    &deploy_part,
     NULL
 };
 

@@ -94,8 +94,6 @@ extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part xl_part;
 /* <<program.h: the chapters' parts>> */
-extern const chapter_part sparse_part;
-/* <<program.h: the chapters' parts>> */
 extern const chapter_part performer_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part reformer_part;
@@ -112,7 +110,7 @@ extern const chapter_part context_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part decoding_part;
 /* <<program.h: the chapters' parts>> */
-extern const chapter_part localbias_part;
+extern const chapter_part datahunger_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part memory_part;
 /* <<program.h: the chapters' parts>> */
@@ -128,11 +126,7 @@ extern const chapter_part stream_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part size_part;
 /* <<program.h: the chapters' parts>> */
-extern const chapter_part noise_part;
-/* <<program.h: the chapters' parts>> */
 extern const chapter_part explain_part;
-/* <<program.h: the chapters' parts>> */
-extern const chapter_part deploy_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {
