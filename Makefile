@@ -705,9 +705,9 @@ measure-compute: programs
 # (ALBERT). Losses on one thread; about 16 minutes on two cores shared
 # with other work, and the sharing about as long again.
 SIZE_BASE := $(BUILD)/size-base.safetensors
-# Problem 16, dense inputs: forward passes timed on one thread and all of
-# them (seconds), then two small models trained on moving shapes (about a
-# minute each on one core).
+# Problem 16, dense inputs: forward passes timed on one thread and on as
+# many as OMP_NUM_THREADS allows (about a minute), then two small models
+# trained on moving shapes (about a minute each on one core).
 measure-dense: programs
 	$(OBJ)/tp dense cost --runs 5 --tsv figures/data/dense-cost.tsv
 	$(OBJ)/tp dense stages --runs 5 --tsv figures/data/dense-stages.tsv
