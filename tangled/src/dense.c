@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tp/dense.h"
+#include "tp/exercise.h"
 #include "tp/ops.h"
 
 /* <<dense: counting tokens and work>> */
@@ -59,6 +60,7 @@ double tp_tape_flops(const tp_graph *g, const tp_node *since)
 /* <<dense: merging patches>> */
 static void merge_order(int batch, int grid, int *ids)
 {
+    /* <<solution: dense.merge-order>> */
     static const int row[4] = {0, 1, 0, 1}, column[4] = {0, 0, 1, 1};
     int half = grid / 2;
     long k = 0;
