@@ -185,7 +185,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -256,6 +256,7 @@ help:
 	@echo "make measure-stream a GPT (rotary positions) and a Transformer-XL read streams of 16 contexts: full cache, window, sinks, XL (figures/data)"
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions; rollout in GPT, BERT and ViT (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
+	@echo "make measure-dense  tokens and forward time against image side and frames; a hierarchical ViT's stages; tubelets on moving shapes (figures/data)"
 	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products, share one block (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
 	@echo "make CUDA=0        build without the CUDA kernels even if nvcc is found"
@@ -765,6 +766,14 @@ measure-compute: programs
 # (ALBERT). Losses on one thread; about 16 minutes on two cores shared
 # with other work, and the sharing about as long again.
 SIZE_BASE := $(BUILD)/size-base.safetensors
+# Problem 16, dense inputs: forward passes timed on one thread and on as
+# many as OMP_NUM_THREADS allows (about a minute), then two small models
+# trained on moving shapes (about a minute each on one core).
+measure-dense: programs
+	$(OBJ)/tp dense cost --runs 5 --tsv figures/data/dense-cost.tsv
+	$(OBJ)/tp dense stages --runs 5 --tsv figures/data/dense-stages.tsv
+	$(OBJ)/tp dense video --tsv figures/data/dense-video.tsv
+
 measure-size: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp gpt train --steps 300 --width 128 \
 	    --eval-every 100 --out $(SIZE_BASE)

@@ -83,6 +83,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
+#include "tp/dense.h"
+/* <<tp.h: module headers>> */
 #include "tp/exercise.h"
 
 #endif

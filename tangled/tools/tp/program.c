@@ -60,6 +60,8 @@ const chapter_part *const chapter_parts[] = {
     &size_part,
     /* <<program: the chapters' parts>> */
     &explain_part,
+    /* <<program: the chapters' parts>> */
+    &dense_part,
     NULL
 };
 
