@@ -179,7 +179,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
+    measure-modern measure-hardware measure-performer measure-reformer measure-longformer measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -223,7 +223,8 @@ help:
 	@echo "make measure-vit   train the Vision Transformer on shapes (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
-	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
+	@echo "make measure-cuda  check and time the CUDA kernels, attention's too (needs a GPU)"
+	@echo "make measure-hardware  the CPU's roofline of a block's operations, a GPT-T step's share outside products (figures/data)"
 	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
 	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
 	@echo "make measure-depth  both of the above"
@@ -296,7 +297,8 @@ $(OBJ)/lib/%.o: tangled/src/%.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OBJ)/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h $(OBJ)/flags
+$(OBJ)/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h \
+    tangled/include/tp/flash.h $(OBJ)/flags
 	@mkdir -p $(@D)
 	$(call say,NVCC,$@)
 	$(Q)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
@@ -563,6 +565,14 @@ cuda-resources:
 # On a machine with a CUDA GPU: check and time every kernel version.
 measure-cuda: programs
 	$(OBJ)/tp bench cuda --tsv figures/data/cuda.tsv
+	$(OBJ)/tp bench flash --contexts 1024,4096,8192 --dims 64,128 \
+	    --heads 8 --cache 32768 --tsv figures/data/flash-cuda.tsv
+
+# The roofline of the book's operations on this CPU, and the share of a
+# GPT-T training step spent outside its products (book/385).
+measure-hardware: programs
+	$(OBJ)/tp hardware roofline --tsv figures/data/hardware-roofline.tsv \
+	    --step-tsv figures/data/hardware-step.tsv
 
 # Deep GPTs trained with each fix for training instability: the gradients
 # per block, the recipes side by side, and the grid of learning rates.
@@ -818,7 +828,8 @@ $(OBJ)/pic/gen/%.o: $(OBJ)/gen/%.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
-$(OBJ)/pic/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h $(OBJ)/flags
+$(OBJ)/pic/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h \
+    tangled/include/tp/flash.h $(OBJ)/flags
 	@mkdir -p $(@D)
 	$(call say,NVCC,$@)
 	$(Q)$(NVCC) $(NVCC_FLAGS) -Xcompiler -fPIC -c $< -o $@

@@ -79,6 +79,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
+#include "tp/flash.h"
+/* <<tp.h: module headers>> */
 #include "tp/exercise.h"
 
 #endif

@@ -58,6 +58,8 @@ const chapter_part *const chapter_parts[] = {
     &size_part,
     /* <<program: the chapters' parts>> */
     &explain_part,
+    /* <<program: the chapters' parts>> */
+    &hardware_part,
     NULL
 };
 

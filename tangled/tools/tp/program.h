@@ -125,6 +125,8 @@ extern const chapter_part stream_part;
 extern const chapter_part size_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part explain_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part hardware_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {
