@@ -567,11 +567,14 @@ measure-cuda: programs
 	$(OBJ)/tp bench cuda --tsv figures/data/cuda.tsv
 	$(OBJ)/tp bench flash --contexts 1024,4096,8192 --dims 64,128 \
 	    --heads 8 --cache 32768 --tsv figures/data/flash-cuda.tsv
+	python3 tangled/tools/flash_torch.py --contexts 1024,4096,8192 \
+	    --dims 64,128 --heads 8 >> figures/data/flash-cuda.tsv
 
 # The roofline of the book's operations on this CPU, and the share of a
 # GPT-T training step spent outside its products (book/385).
 measure-hardware: programs
-	$(OBJ)/tp hardware roofline --tsv figures/data/hardware-roofline.tsv \
+	$(OBJ)/tp hardware roofline --threads 1 \
+	    --tsv figures/data/hardware-roofline.tsv \
 	    --step-tsv figures/data/hardware-step.tsv
 
 # Deep GPTs trained with each fix for training instability: the gradients

@@ -1,4 +1,6 @@
 /* Generated from book/385-hardware.nw; edit the book, not this file. */
+#include <time.h>
+
 #include "program.h"
 
 /* <<tp hardware: commands>> */
@@ -359,6 +361,10 @@ static int bench_flash(void)
     tp_gpu_describe(stdout, &gpu);
     if (tsv != NULL) {
         tp_gpu_describe(tsv, &gpu);
+        char today[32];
+        time_t now = time(NULL);
+        strftime(today, sizeof today, "%Y-%m-%d", gmtime(&now));
+        fprintf(tsv, "# measured on %s by tp bench flash\n", today);
         fprintf(tsv, "version\theads\tT\td\tseconds\trate\t"
                 "peak_fraction\terror_ratio\tright\n");
     }
@@ -443,6 +449,12 @@ static void card_step_line(tp_draw *d, const table *steps, double x, double y)
     }
 }
 /* <<tp hardware: figures>> */
+static bool forward_row(const char *label)  /* a forward pass, ours or torch's */
+{
+    return strncmp(label, "attention v", 11) == 0
+           || strncmp(label, "torch-sdpa attention ", 21) == 0;
+}
+
 static void card_gpu_lines(tp_draw *d, double x, double y)
 {
     tp_error error;
@@ -456,8 +468,19 @@ static void card_gpu_lines(tp_draw *d, double x, double y)
                 "no speed is claimed");
         return;
     }
-    for (int r = 0, line = 1; r < t->rows && line < 8; r++) {
-        if (strncmp(t->label[r], "attention v", 11) != 0)
+    char device[96];  /* the table's first comment names the GPU */
+    snprintf(device, sizeof device, "%.60s",
+             t->comments + strspn(t->comments, " "));
+    device[strcspn(device, ",\n")] = '\0';
+    tp_text(d, x + 150, y, 0.0, 0.0, 7, device);
+    double longest = 0, widest = 0;  /* show the largest case only */
+    for (int r = 0; r < t->rows; r++)
+        if (forward_row(t->label[r]))
+            longest = fmax(longest, t->value[r][1]),
+            widest = fmax(widest, t->value[r][2]);
+    for (int r = 0, line = 1; r < t->rows && line < 9; r++) {
+        if (!forward_row(t->label[r]) || t->value[r][1] != longest
+            || t->value[r][2] != widest)
             continue;
         char text[128];
         snprintf(text, sizeof text, "%s, T %.0f, d %.0f: %.2f ms, %.1f TFLOP/s",
