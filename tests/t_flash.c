@@ -28,7 +28,8 @@ static void validation(void)
     refused(8, -5, 128, "-5 positions");
     refused(0, 10, 64, "0 heads");
     refused(70000, 10, 64, "70000 heads");
-    refused(4096, 1 << 20, 128, "more than 2^30 values");
+    refused(4096, 1 << 20, 128, "too large");
+    refused(1, (1 << 20) + 1, 64, "2^20 positions");
 }
 
 /* <<t-flash: the table of operations>> */

@@ -27,8 +27,8 @@ int tp_flash_validate(int heads, int n, int d, char *why, size_t why_size)
         snprintf(why, why_size, "%d heads: must be between 1 and 65535",
                  heads);
     else if ((double)heads * n * d > (double)(1 << 30) || n > 1 << 20)
-        snprintf(why, why_size, "%d heads of %d x %d: more than 2^30 values "
-                 "in one input", heads, n, d);
+        snprintf(why, why_size, "%d heads of %d x %d: too large (at most "
+                 "2^30 values in one input, 2^20 positions)", heads, n, d);
     else
         return 0;
     return -1;
