@@ -185,7 +185,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -233,6 +233,8 @@ help:
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
 	@echo "make measure-noise     padding, packing, the padding mask, token pruning (figures/data)"
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
+	@echo "make measure-cuda  check and time the CUDA kernels, attention's too (needs a GPU)"
+	@echo "make measure-hardware  the CPU's roofline of a block's operations, a GPT-T step's share outside products (figures/data)"
 	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
 	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
 	@echo "make measure-datahunger  accuracy against labelled images: scratch, MAE, transfer, DeiT (figures/data)"
@@ -307,7 +309,8 @@ $(OBJ)/lib/%.o: tangled/src/%.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OBJ)/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h $(OBJ)/flags
+$(OBJ)/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h \
+    tangled/include/tp/flash.h $(OBJ)/flags
 	@mkdir -p $(@D)
 	$(call say,NVCC,$@)
 	$(Q)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
@@ -617,6 +620,17 @@ cuda-resources:
 # On a machine with a CUDA GPU: check and time every kernel version.
 measure-cuda: programs
 	$(OBJ)/tp bench cuda --tsv figures/data/cuda.tsv
+	$(OBJ)/tp bench flash --contexts 1024,4096,8192 --dims 64,128 \
+	    --heads 8 --cache 32768 --tsv figures/data/flash-cuda.tsv
+	python3 tangled/tools/flash_torch.py --contexts 1024,4096,8192 \
+	    --dims 64,128 --heads 8 >> figures/data/flash-cuda.tsv
+
+# The roofline of the book's operations on this CPU, and the share of a
+# GPT-T training step spent outside its products (book/385).
+measure-hardware: programs
+	$(OBJ)/tp hardware roofline --threads 1 \
+	    --tsv figures/data/hardware-roofline.tsv \
+	    --step-tsv figures/data/hardware-step.tsv
 
 # Deep GPTs trained with each fix for training instability: the gradients
 # per block, the recipes side by side, and the grid of learning rates.
@@ -888,7 +902,8 @@ $(OBJ)/pic/gen/%.o: $(OBJ)/gen/%.c $(OBJ)/flags
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
-$(OBJ)/pic/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h $(OBJ)/flags
+$(OBJ)/pic/cuda/%.o: tangled/cuda/%.cu tangled/include/tp/kernels.h \
+    tangled/include/tp/flash.h $(OBJ)/flags
 	@mkdir -p $(@D)
 	$(call say,NVCC,$@)
 	$(Q)$(NVCC) $(NVCC_FLAGS) -Xcompiler -fPIC -c $< -o $@

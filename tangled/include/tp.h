@@ -63,10 +63,6 @@
 /* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
-#include "tp/conv.h"
-/* <<tp.h: module headers>> */
-#include "tp/datahunger.h"
-/* <<tp.h: module headers>> */
 #include "tp/memory.h"
 /* <<tp.h: module headers>> */
 #include "tp/compute.h"
@@ -83,7 +79,7 @@
 /* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
-#include "tp/dense.h"
+#include "tp/flash.h"
 /* <<tp.h: module headers>> */
 #include "tp/exercise.h"
 

@@ -580,7 +580,7 @@ bool tp_gpu_case_check(const tp_gpu_case *c, int output, const float *got,
 /* <<gpu: device buffers>> */
 typedef struct device_case {
     tp_kernel_args args;
-    void *buffer[TP_GPU_MAX_INPUTS + TP_GPU_MAX_OUTPUTS];
+    void *buffer[TP_GPU_MAX_INPUTS + TP_GPU_MAX_OUTPUTS + 1];  /* + flush */
     int buffers;
 } device_case;
 

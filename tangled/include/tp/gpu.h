@@ -39,7 +39,7 @@ float tp_float_from_bf16(uint16_t bits);
 double tp_gamma(double n, double unit);
 
 /* <<gpu: operations and their cases>> */
-enum { TP_GPU_MAX_INPUTS = 5, TP_GPU_MAX_OUTPUTS = 3 };
+enum { TP_GPU_MAX_INPUTS = 6, TP_GPU_MAX_OUTPUTS = 3 };
 
 typedef enum tp_gpu_bound {
     TP_GPU_FP32_BOUND,    /* measured against the FP32 peak */

@@ -8,7 +8,7 @@ extern "C" {
 
 typedef struct tp_kernel_args {
     int rows, cols, inner;  /* GEMM: M, N, K; row operations: rows x cols */
-    const void *in[5];      /* device pointers */
+    const void *in[6];      /* device pointers */
     void *out[3];
 } tp_kernel_args;
 

@@ -43,8 +43,6 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &decoding_part,
     /* <<program: the chapters' parts>> */
-    &datahunger_part,
-    /* <<program: the chapters' parts>> */
     &memory_part,
     /* <<program: the chapters' parts>> */
     &compute_part,
@@ -61,7 +59,7 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &explain_part,
     /* <<program: the chapters' parts>> */
-    &dense_part,
+    &hardware_part,
     NULL
 };
 

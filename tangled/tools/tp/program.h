@@ -110,8 +110,6 @@ extern const chapter_part context_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part decoding_part;
 /* <<program.h: the chapters' parts>> */
-extern const chapter_part datahunger_part;
-/* <<program.h: the chapters' parts>> */
 extern const chapter_part memory_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part compute_part;
@@ -128,7 +126,7 @@ extern const chapter_part size_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part explain_part;
 /* <<program.h: the chapters' parts>> */
-extern const chapter_part dense_part;
+extern const chapter_part hardware_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {
