@@ -662,26 +662,30 @@ static int draw_dense_video(tp_draw *d, tp_error *error)
     int status = read_table("figures/data/dense-video.tsv", t, error);
     if (status == 0) {
         double last = t->rows > 0 ? t->value[t->rows - 1][0] : 1.0;
-        tp_plot p = {d, 46, 12, 380, 150, {.lo = 0, .hi = last,
+        tp_plot p = {d, 46, 12, 380, 135, {.lo = 0, .hi = last,
             .label = "training step"}, {.lo = 0, .hi = 100,
             .label = "test accuracy (%)"}};
         tp_plot_frame(&p);
         /* <<dense video figure: the two models and chance>> */
-        static const char *const models[2] = {"tubelets", "one-frame"};
-        tp_legend_entry entries[3];
+        static const char *const models[2] = {"tubelets", "one frame"};
+        static const char *const labels[2] = {"tubelets", "one-frame"};
+        static const double label_y[2] = {90, 36};
         for (int i = 0; i < 2; i++) {
             double x[64], y[64];
             int n = 0;
             for (int r = 0; r < t->rows && n < 64; r++)
-                if (strcmp(t->label[r], models[i]) == 0)
+                if (strcmp(t->label[r], labels[i]) == 0)
                     x[n] = t->value[r][0], y[n++] = t->value[r][1];
             tp_plot_line(&p, x, y, n, tp_category(i), false, true);
-            entries[i] = (tp_legend_entry){models[i], tp_category(i), false};
+            tp_set_color(d->cr, tp_category(i));
+            tp_text(d, tp_plot_x(&p, last / 2), tp_plot_y(&p, label_y[i]), 0.5, 0.5,
+                    8, models[i]);
         }
         double cx[2] = {0, last}, cy[2] = {25, 25};
         tp_plot_line(&p, cx, cy, 2, tp_rgb(0x999999), true, false);
-        entries[2] = (tp_legend_entry){"chance, 25%", tp_rgb(0x999999), true};
-        tp_plot_legend(&p, entries, 3, TP_BOTTOM_RIGHT);
+        tp_set_color(d->cr, tp_rgb(0x777777));
+        tp_text(d, tp_plot_x(&p, last * 0.9), tp_plot_y(&p, 17), 0.5, 0.5, 8,
+                "chance, 25%");
     }
     free(t);
     return status;
