@@ -185,7 +185,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware handout handout-check exercise \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
@@ -257,6 +257,7 @@ help:
 	@echo "make measure-xl    a GPT and a Transformer-XL on the book: loss against the past each sees, decoding speed (figures/data)"
 	@echo "make measure-stream a GPT (rotary positions) and a Transformer-XL read streams of 16 contexts: full cache, window, sinks, XL (figures/data)"
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions; rollout in GPT, BERT and ViT (figures/data)"
+	@echo "make measure-deployment  latency percentiles, memory budgets, tp-edge linked statically (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
 	@echo "make measure-dense  tokens and forward time against image side and frames; a hierarchical ViT's stages; tubelets on moving shapes (figures/data)"
 	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products, share one block (figures/data)"
@@ -379,6 +380,24 @@ $(OBJ)/tests/%: tests/%.c $(PROGRAM_LIB) $(LIB) $(CORPUS) $(OBJ)/flags
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) $< $(PROGRAM_LIB) $(LIB) \
 	    $(CORPUS) $(LDLIBS) -o $@
+
+# ---------------------------------------------------------------- edge
+# tp-edge (Chapter 390): int8 decoding alone, built against the shared
+# OpenBLAS as the other programs are, and with OpenBLAS and OpenMP linked
+# in from their static archives, stripped. cJSON and the C library stay
+# shared: Debian ships no static cJSON.
+OPENBLAS_STATIC := $(OPENBLAS_PKGCONFIG:/pkgconfig=)/libopenblas.a
+edge: $(OBJ)/tp-edge $(OBJ)/tp-edge-static
+$(OBJ)/tp-edge: tangled/tools/edge/tp-edge.c $(LIB) $(CORPUS) $(OBJ)/flags
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) -s $< $(LIB) $(CORPUS) \
+	    $(BLAS_LIBS) $(JSON_LIBS) -lm -o $@
+$(OBJ)/tp-edge-static: tangled/tools/edge/tp-edge.c $(LIB) $(CORPUS) \
+    $(OBJ)/flags
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(TP_CFLAGS) $(CFLAGS) -s $< $(LIB) $(CORPUS) \
+	    $(OPENBLAS_STATIC) -Wl,-Bstatic -lgomp -Wl,-Bdynamic \
+	    $(JSON_LIBS) -lpthread -lm -o $@
 
 # ---------------------------------------------------------------- fuzzing
 # Each tests/fuzz_*.c is a libFuzzer harness of one reader. The harness
@@ -772,6 +791,29 @@ measure-compute: programs
 	    --tsv figures/data/compute-loss.tsv \
 	    $(BUILD)/compute-gpt-int8.safetensors $(BUILD)/compute-gpt-int4.safetensors
 	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
+# Real-time deployment: the largest models a budget holds (counts); an
+# int8 GPT-T (one training step: the timings do not depend on the weights)
+# decoded by tp-edge linked both ways, on one thread; the latency of a GPT
+# of width 512 and 8 layers, 24 prompts of each scheme on one thread and
+# on all; nice. On two cores shared with a dozen other processes it took
+# 20 minutes, 15 of them the two-thread half (1 minute for the rest).
+DEPLOY_MODEL := $(BUILD)/deploy-gpt.safetensors
+DEPLOY_INT8 := $(BUILD)/deploy-gpt-int8.safetensors
+measure-deployment: programs edge
+	$(OBJ)/tp deploy budget --tsv figures/data/deployment-budget.tsv
+	[ -f $(DEPLOY_MODEL) ] || OMP_NUM_THREADS=1 $(OBJ)/tp gpt train \
+	    --steps 1 --out $(DEPLOY_MODEL) > /dev/null
+	$(OBJ)/tp gpt quantise $(DEPLOY_MODEL) $(DEPLOY_INT8)
+	$(OBJ)/tp gpt export --model $(DEPLOY_MODEL) --onnx $(BUILD)/deploy-gpt.onnx
+	$(OBJ)/tp-edge --machine > figures/data/deployment-edge.tsv
+	OMP_NUM_THREADS=1 nice -n 10 $(OBJ)/tp-edge --bench shared $(DEPLOY_INT8) \
+	    >> figures/data/deployment-edge.tsv
+	OMP_NUM_THREADS=1 nice -n 10 $(OBJ)/tp-edge-static --bench static \
+	    $(DEPLOY_INT8) >> figures/data/deployment-edge.tsv
+	cat figures/data/deployment-edge.tsv
+	nice -n 10 $(OBJ)/tp bench latency \
+	    --tsv figures/data/deployment-latency.tsv \
+	    --gaps-tsv figures/data/deployment-gaps.tsv
 # Model size: a GPT of width 128 trained on the book, fine-tuned on the GPL
 # (a Debian system's /usr/share/common-licenses) in full and with adapters,
 # pruned, and with adapters on its NF4 copy; then the sparse product timed

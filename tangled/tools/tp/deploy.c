@@ -23,7 +23,7 @@ static const option bench_latency_options[] = {
     {"--tsv", OPTION_STRING, &latency_tsv, 0, 0,
      "also write the percentiles as a table"},
     {"--gaps-tsv", OPTION_STRING, &latency_gaps_tsv, 0, 0,
-     "also write every gap, for the figure"},
+     "also write the gaps' percentiles 0, 5, ..., 95, 99, 100, for the figure"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp deploy: latency>> */
@@ -87,9 +87,11 @@ static void report_scheme(latency_run *r, int s, int threads, FILE *tsv,
         fprintf(tsv, "%s\t%d\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.3f\n",
                 scheme_names[s], threads, q[0], q[1], q[2], q[3], q[4], q[5],
                 1e3 / q[3]);
-    for (int i = 0; gaps != NULL && i < r->n_gaps; i++)
-        fprintf(gaps, "%s\t%d\t%.5f\n", scheme_names[s], threads,
-                1e3 * r->gaps[s][i]);
+    for (int i = 0; gaps != NULL && i <= 21; i++) {
+        double p = i < 20 ? 5.0 * i : i == 20 ? 99 : 100;
+        fprintf(gaps, "%s\t%d\t%g\t%.5f\n", scheme_names[s], threads, p,
+                1e3 * tp_percentile(r->gaps[s], r->n_gaps, p));
+    }
 }
 
 static void latency_threads_run(latency_run *r, int threads, FILE *tsv,
@@ -153,7 +155,7 @@ static int bench_latency(void)
                 "first_p99_ms\tgap_p50_ms\tgap_p90_ms\tgap_p99_ms\t"
                 "tokens_per_s\n");
     if (gaps != NULL)
-        fprintf(gaps, "scheme\tthreads\tgap_ms\n");
+        fprintf(gaps, "scheme\tthreads\tpercentile\tgap_ms\n");
     tp_describe_machine(stdout);
     latency_run r = latency_model();
     int most = latency_threads > 0 ? latency_threads
@@ -619,8 +621,157 @@ static int gpt_export(void)
 }
 
 /* <<tp deploy: figures>> */
+static const int scheme_colour[SCHEMES] = {7, 4, 2};
+
+static int gap_curve(const table *t, int s, int threads, double *p,
+                     double *ms)
+{
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 32; r++)
+        if (strcmp(t->label[r], scheme_names[s]) == 0
+            && (int)t->value[r][0] == threads)
+            p[n] = t->value[r][1], ms[n++] = t->value[r][2];
+    return n;
+}
+
+static int most_threads(const table *t)
+{
+    int most = 1;
+    for (int r = 0; r < t->rows; r++)
+        most = t->value[r][0] > most ? (int)t->value[r][0] : most;
+    return most;
+}
+/* <<tp deploy: figures>> */
+static void gap_panel(tp_draw *d, const table *t, int threads, double x,
+                      double y, double w, double h, double lo, double hi)
+{
+    tp_plot p = {d, x, y, w, h, {.lo = 0, .hi = 100, .label = "percentile"},
+                 {.lo = lo, .hi = hi, .log = true, .label = "gap (ms)"}};
+    tp_plot_frame(&p);
+    tp_legend_entry legend[SCHEMES];
+    for (int s = 0; s < SCHEMES; s++) {
+        double pct[32], ms[32];
+        int n = gap_curve(t, s, threads, pct, ms);
+        tp_plot_line(&p, pct, ms, n, tp_category(scheme_colour[s]), false,
+                     false);
+        legend[s] = (tp_legend_entry){scheme_names[s],
+                                      tp_category(scheme_colour[s]), false};
+    }
+    tp_plot_legend(&p, legend, SCHEMES, TP_TOP_LEFT);
+}
+
+static void gap_range(const table *t, double *lo, double *hi)
+{
+    *lo = 1e30, *hi = 0;
+    for (int r = 0; r < t->rows; r++)
+        *lo = fmin(*lo, t->value[r][2]), *hi = fmax(*hi, t->value[r][2]);
+    *lo = *lo > 0 ? *lo / 1.5 : 0.01, *hi = *hi * 1.5;
+}
+/* <<tp deploy: figures>> */
+static int draw_deployment_latency(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/deployment-gaps.tsv", t, error);
+    if (status == 0) {
+        double lo, hi;
+        gap_range(t, &lo, &hi);
+        int most = most_threads(t);
+        char title[64];
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 130, 4, 0.5, 0.0, 8, "one thread");
+        gap_panel(d, t, 1, 50, 20, 160, 140, lo, hi);
+        snprintf(title, sizeof title, "%d threads", most);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, 340, 4, 0.5, 0.0, 8, title);
+        gap_panel(d, t, most, 260, 20, 160, 140, lo, hi);
+    }
+    free(t);
+    return status;
+}
+/* <<tp deploy: figures>> */
+static void card_first_tokens(tp_draw *d, const table *t, double x, double y)
+{
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>one thread: first token; gaps p50 / "
+            "p99 (ms)</b>");
+    int row = 0;
+    for (int r = 0; r < t->rows; r++) {
+        if ((int)t->value[r][0] != 1)
+            continue;
+        char line[128];
+        snprintf(line, sizeof line, "%s  %.1f;  %.2f / %.2f", t->label[r],
+                 t->value[r][1], t->value[r][4], t->value[r][6]);
+        tp_set_color(d->cr, tp_category(scheme_colour[row % SCHEMES]));
+        tp_text(d, x, y + 12 + 11 * row++, 0.0, 0.0, 7, line);
+    }
+}
+
+static void card_budget(tp_draw *d, const table *t, double x, double y)
+{
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, x, y, 0.0, 0.0, 7, "<b>in 64 MiB, 12 layers: widest</b>");
+    int row = 0;
+    for (int r = 0; r < t->rows; r++) {
+        if (atoi(t->label[r]) != 64)
+            continue;
+        char line[96];
+        snprintf(line, sizeof line, "%s  C = %.0f, %.1f M parameters",
+                 scheme_names[row % SCHEMES], t->value[r][3],
+                 t->value[r][4] / 1e6);
+        tp_set_color(d->cr, tp_category(scheme_colour[row % SCHEMES]));
+        tp_text(d, x, y + 12 + 11 * row++, 0.0, 0.0, 7, line);
+    }
+}
+/* <<tp deploy: figures>> */
+static int draw_card_deployment(tp_draw *d, tp_error *error)
+{
+    table *t[3];
+    static const char *const path[3] = {"figures/data/deployment-gaps.tsv",
+                                        "figures/data/deployment-latency.tsv",
+                                        "figures/data/deployment-budget.tsv"};
+    int status = 0;
+    for (int i = 0; i < 3; i++) {
+        t[i] = calloc(1, sizeof *t[i]);
+        tp_check(t[i] != NULL, "out of memory");
+        if (status == 0)
+            status = read_table(path[i], t[i], error);
+    }
+    if (status == 0) {
+        /* <<deployment card: the panels>> */
+        tp_rect problem, solutions;
+        tp_card(d, 440, 320, "<b>18. Real-time deployment</b>",
+                "Users wait for the first token and notice the slowest gaps; a "
+                "device has N MiB",
+                "Data: tp bench latency, tp deploy budget (make measure-deployment)",
+                &problem, &solutions);
+        double lo, hi;
+        gap_range(t[0], &lo, &hi);
+        gap_panel(d, t[0], 1, problem.x + 46, problem.y + 24, problem.w - 64, 86,
+                  lo, hi);
+        card_first_tokens(d, t[1], problem.x + 10, problem.y + 150);
+        card_budget(d, t[2], problem.x + 10, problem.y + 198);
+        static const char *const rows[][3] = {
+            {"Streaming, latency", "t0 and gap percentiles, tokens written as made",
+             "this chapter"},
+            {"Budgets", "the widest GPT whose checkpoint fits N MiB", "this chapter"},
+            {"ONNX export", "opset 17 graph through protobuf-c, checked",
+             "this chapter"},
+            {"Edge build", "int8 decoder, OpenBLAS linked in", "this chapter"},
+            {"Quantisation; pruning; distillation", "int8/int4; zeros; a student",
+             "Chapters 340; 365; 320"},
+        };
+        card_solutions(d, &solutions, rows, 5);
+    }
+    for (int i = 0; i < 3; i++)
+        free(t[i]);
+    return status;
+}
 
 static const command deploy_commands[] = {
+    /* <<tp deploy: command table>> */
+    {"gpt export", "write a GPT as an ONNX graph (opset 17), through protobuf-c",
+     gpt_export_options, gpt_export, NULL},
     /* <<tp deploy: command table>> */
     {"bench latency", "time to the first token and percentiles of the gaps "
      "between tokens, 32-bit, int8 and int4, one thread and all",
@@ -629,14 +780,16 @@ static const command deploy_commands[] = {
     {"deploy budget", "the widest GPT of 4 and of 12 layers whose weights fit "
      "16 MiB to 1 GiB, in 32 bits, int8 and int4", deploy_budget_options,
      deploy_budget, NULL},
-    /* <<tp deploy: command table>> */
-    {"gpt export", "write a GPT as an ONNX graph (opset 17), through protobuf-c",
-     gpt_export_options, gpt_export, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
 static const tp_figure deploy_figures[] = {
     /* <<tp deploy: figure table>> */
+    {"deployment-latency", "the gaps between tokens by percentile: 32 bits, "
+     "int8, int4", 432, 200, draw_deployment_latency},
+    /* <<tp deploy: figure table>> */
+    {"card-deployment", "the card of real-time deployment", 440, 320,
+     draw_card_deployment},
     {NULL, NULL, 0, 0, NULL}
 };
 
