@@ -45,6 +45,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/xl.h"
 /* <<tp.h: module headers>> */
+#include "tp/sparse.h"
+/* <<tp.h: module headers>> */
 #include "tp/performer.h"
 /* <<tp.h: module headers>> */
 #include "tp/reformer.h"
@@ -63,6 +65,12 @@
 /* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
+#include "tp/conv.h"
+/* <<tp.h: module headers>> */
+#include "tp/localbias.h"
+/* <<tp.h: module headers>> */
+#include "tp/datahunger.h"
+/* <<tp.h: module headers>> */
 #include "tp/memory.h"
 /* <<tp.h: module headers>> */
 #include "tp/compute.h"
@@ -77,9 +85,15 @@
 /* <<tp.h: module headers>> */
 #include "tp/size.h"
 /* <<tp.h: module headers>> */
+#include "tp/noise.h"
+/* <<tp.h: module headers>> */
 #include "tp/interpret.h"
 /* <<tp.h: module headers>> */
+#include "tp/dense.h"
+/* <<tp.h: module headers>> */
 #include "tp/flash.h"
+/* <<tp.h: module headers>> */
+#include "tp/deploy.h"
 /* <<tp.h: module headers>> */
 #include "tp/exercise.h"
 

@@ -721,7 +721,7 @@ static int draw_card_noise(tp_draw *d, tp_error *error)
             {"Token pruning", "drop the least attended after layer k",
              "this chapter"},
             {"Gating", "a sigmoid gate on attention's output", "an exercise here"},
-            {"Sparse attention", "a fixed pattern of keys", "Longformer"},
+            {"Sparse attention", "a fixed pattern of keys", "Part II, Sparse Transformer"},
         };
         card_solutions(d, &solutions, solution, 5);
     }

@@ -27,6 +27,8 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &xl_part,
     /* <<program: the chapters' parts>> */
+    &sparse_part,
+    /* <<program: the chapters' parts>> */
     &performer_part,
     /* <<program: the chapters' parts>> */
     &reformer_part,
@@ -43,6 +45,10 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &decoding_part,
     /* <<program: the chapters' parts>> */
+    &localbias_part,
+    /* <<program: the chapters' parts>> */
+    &datahunger_part,
+    /* <<program: the chapters' parts>> */
     &memory_part,
     /* <<program: the chapters' parts>> */
     &compute_part,
@@ -57,9 +63,15 @@ const chapter_part *const chapter_parts[] = {
     /* <<program: the chapters' parts>> */
     &size_part,
     /* <<program: the chapters' parts>> */
+    &noise_part,
+    /* <<program: the chapters' parts>> */
     &explain_part,
     /* <<program: the chapters' parts>> */
+    &dense_part,
+    /* <<program: the chapters' parts>> */
     &hardware_part,
+    /* <<program: the chapters' parts>> */
+    &deploy_part,
     NULL
 };
 

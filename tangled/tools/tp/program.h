@@ -94,6 +94,8 @@ extern const chapter_part vit_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part xl_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part sparse_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part performer_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part reformer_part;
@@ -110,6 +112,10 @@ extern const chapter_part context_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part decoding_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part localbias_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part datahunger_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part memory_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part compute_part;
@@ -124,9 +130,15 @@ extern const chapter_part stream_part;
 /* <<program.h: the chapters' parts>> */
 extern const chapter_part size_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part noise_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part explain_part;
 /* <<program.h: the chapters' parts>> */
+extern const chapter_part dense_part;
+/* <<program.h: the chapters' parts>> */
 extern const chapter_part hardware_part;
+/* <<program.h: the chapters' parts>> */
+extern const chapter_part deploy_part;
 
 /* <<program.h: what chapters share>> */
 typedef struct gemm_case {
