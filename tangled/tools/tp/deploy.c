@@ -508,7 +508,7 @@ static void onnx_gpt_graph(onnx_graph *b, const tp_gpt *m, int length)
 static Onnx__ModelProto *onnx_model(onnx_graph *b, const tp_gpt *m, int length)
 {
     b->capacity_nodes = 16 + 40 * m->config.n_layer;
-    b->capacity_tensors = 16 + 20 * m->config.n_layer;
+    b->capacity_tensors = 16 + 24 * m->config.n_layer;
     Onnx__GraphProto *g = tp_arena_alloc(b->arena, sizeof *g);
     onnx__graph_proto__init(g);
     g->name = "gpt";
@@ -759,7 +759,7 @@ static int draw_card_deployment(tp_draw *d, tp_error *error)
              "this chapter"},
             {"Edge build", "int8 decoder, OpenBLAS linked in", "this chapter"},
             {"Quantisation; pruning; distillation", "int8/int4; zeros; a student",
-             "Chapters 340; 365; 320"},
+             "Chapters 340; 365; 330, 320"},
         };
         card_solutions(d, &solutions, rows, 5);
     }
