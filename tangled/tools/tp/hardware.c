@@ -517,7 +517,7 @@ static int draw_card_hardware(tp_draw *d, tp_error *error)
     /* <<hardware card: the solutions>> */
     static const char *const rows[][3] = {
         {"FlashAttention forward", "tiles, the running softmax in registers",
-         "this chapter: versions 1, 2, 4"},
+         "this chapter: versions 2, 4"},
         {"FlashAttention backward", "recomputed from the saved log-sum-exp",
          "this chapter"},
         {"Flash-Decoding", "one query, the keys split across blocks",
