@@ -300,12 +300,13 @@ static inline int general_tests(void)
 /* <<tap: running code in a child process>> */
 struct tap_outcome {
     char output[4096];  /* standard output and error, in order */
+    size_t length;      /* the bytes of output kept, zero bytes included */
     int status;         /* the exit status, or -1 if killed by a signal */
     int signal;         /* the signal that killed the child, or 0 */
 };
 
 /* <<tap: reading a pipe to its end>> */
-static inline void tap_read_all(int fd, char *buffer, size_t capacity)
+static inline size_t tap_read_all(int fd, char *buffer, size_t capacity)
 {
     size_t used = 0;
     char spill[512];
@@ -322,6 +323,7 @@ static inline void tap_read_all(int fd, char *buffer, size_t capacity)
             used += (size_t)n;
     }
     buffer[used] = '\0';
+    return used;
 }
 
 static inline struct tap_outcome tap_run(int (*body)(void))
@@ -344,7 +346,8 @@ static inline struct tap_outcome tap_run(int (*body)(void))
         exit(body());
     }
     close(ends[1]);
-    tap_read_all(ends[0], outcome.output, sizeof outcome.output);
+    outcome.length = tap_read_all(ends[0], outcome.output,
+                                  sizeof outcome.output);
     close(ends[0]);
     /* <<tap: wait for the child and record how it ended>> */
     int status;
