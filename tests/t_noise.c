@@ -296,6 +296,96 @@ static void the_needle_is_there(void)
     ok(right, "[CLS], then exactly three words of the class in filler");
 }
 
+/* <<t-noise: gating>> */
+static void noise_replaces_fillers(void)
+{
+    tp_rng rng = tp_rng_seeded(7, 6);
+    int filler = TP_WORD_SPECIALS + 3, noise = filler + TP_NEEDLE_FILLERS;
+    bool right = true;
+    for (int e = 0; e < 50; e++) {
+        int tokens[21], before[21], count = 0;
+        tp_needle_example(21, 3, 2, &rng, tokens);
+        memcpy(before, tokens, sizeof tokens);
+        int placed = tp_needle_add_noise(tokens, 21, 3, 0.25, &rng);
+        for (int t = 0; t < 21; t++) {
+            bool is_noise = tokens[t] >= noise
+                            && tokens[t] < noise + TP_NEEDLE_NOISE;
+            count += is_noise;
+            right = right && (tokens[t] == before[t]
+                              || (is_noise && before[t] >= filler
+                                  && before[t] < noise));
+        }
+        right = right && placed == 5 && count == 5
+                && tokens[20] < tp_needle_vocabulary(3) + TP_NEEDLE_NOISE;
+    }
+    ok(right, "a share of 0.25 of 20 positions: 5 noise words, in place of "
+       "fillers only");
+}
+
+static void an_open_gate_is_no_gate(void)
+{
+    tp_bert *m = small_bert(2);
+    tp_rng rng = tp_rng_seeded(7, 7);
+    tp_attention_gates gates = tp_bert_add_gates(m, &rng);
+    int tokens[40];
+    unsigned char pad[40];
+    needles(2, 20, tokens, pad);
+    tp_bert_input in = {tokens, NULL, pad, 2, 20};
+    tp_arena *a = tp_arena_new("test");
+    tp_graph g = tp_graph_on(a);
+    tp_set_grad(&g, false);
+    float plain[6], drawn[6], open[6];
+    memcpy(plain, tp_bert_classify(&g, m, &in)->data, sizeof plain);
+    memcpy(drawn, tp_bert_classify_gated(&g, m, &gates, &in, NULL)->data,
+           sizeof drawn);
+    for (int i = 0; i < 2; i++) {
+        memset(gates.w[i]->data, 0, 16 * 16 * sizeof(float));
+        for (int c = 0; c < 16; c++)
+            gates.b[i]->data[c] = 30.0f;
+    }
+    memcpy(open, tp_bert_classify_gated(&g, m, &gates, &in, NULL)->data,
+           sizeof open);
+    float d = largest_difference(plain, open, 6);
+    ok(d < 1e-5f, "a gate held open gives BERT's logits (%.2g)", d);
+    ok(largest_difference(plain, drawn, 6) > 1e-2f,
+       "and a drawn gate does not (%.3g apart)",
+       largest_difference(plain, drawn, 6));
+    tp_arena_free(a);
+    tp_bert_free(m);
+}
+
+typedef struct gated_model {
+    tp_bert *m;
+    tp_attention_gates gates;
+} gated_model;
+
+static tp_tensor *gated_loss(tp_graph *g, tp_tensor *const inputs[],
+                             void *context)
+{
+    (void)inputs;  /* the model's own parameters */
+    gated_model *gm = context;
+    static const int tokens[10] = {TP_WORD_CLS, 6, 9, 30, 10, TP_WORD_CLS, 12,
+                                   5, 35, TP_WORD_PAD};
+    static const unsigned char pad[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const int labels[2] = {1, 2};
+    tp_bert_input in = {tokens, NULL, pad, 2, 5};
+    return tp_cross_entropy(g, tp_bert_classify_gated(g, gm->m, &gm->gates,
+                                                      &in, NULL),
+                            labels, -1);
+}
+
+static void the_gated_gradients_are_right(void)
+{
+    tp_bert *m = tp_bert_new((tp_bert_config){
+        tp_needle_vocabulary(3) + TP_NEEDLE_NOISE, 8, 1, 2, 8, 3});
+    tp_rng rng = tp_rng_seeded(7, 8);
+    tp_bert_init(m, &rng);
+    gated_model gm = {m, tp_bert_add_gates(m, &rng)};
+    enlarge_weights(&m->params, &rng);
+    check_model_gradients(gated_loss, &m->params, &gm, "gated BERT");
+    tp_bert_free(m);
+}
+
 int main(void)
 {
     padding_is_counted();
@@ -307,5 +397,8 @@ int main(void)
     pruning_is_masking_the_dropped_keys();
     bad_requests_are_refused();
     the_needle_is_there();
+    noise_replaces_fillers();
+    an_open_gate_is_no_gate();
+    the_gated_gradients_are_right();
     return done_testing();
 }

@@ -1,5 +1,6 @@
 /* Generated from book/370-noise.nw; edit the book, not this file. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,4 +259,98 @@ int tp_needle_example(int length, int classes, int needles, tp_rng *rng,
             tokens[at] = TP_WORD_SPECIALS + label, placed++;
     }
     return label;
+}
+
+/* <<noise: gating attention's output>> */
+int tp_needle_add_noise(int *tokens, int length, int classes, double share,
+                        tp_rng *rng)
+{
+    int first_filler = TP_WORD_SPECIALS + classes;
+    int first_noise = first_filler + TP_NEEDLE_FILLERS, fillers = 0;
+    for (int t = 1; t < length; t++)
+        fillers += tokens[t] >= first_filler && tokens[t] < first_noise;
+    int count = (int)lround(share * (length - 1));
+    tp_check(share >= 0 && share <= 1 && count <= fillers,
+             "tp_needle_add_noise: %d noise words, %d fillers", count,
+             fillers);
+    for (int placed = 0; placed < count;) {
+        int at = 1 + (int)tp_rng_below(rng, (uint32_t)(length - 1));
+        if (tokens[at] >= first_filler && tokens[at] < first_noise)
+            tokens[at] = first_noise
+                         + (int)tp_rng_below(rng, TP_NEEDLE_NOISE), placed++;
+    }
+    return count;
+}
+/* <<noise: gating attention's output>> */
+tp_attention_gates tp_bert_add_gates(tp_bert *m, tp_rng *rng)
+{
+    int layers = m->config.n_layer, c = m->config.n_embd;
+    tp_attention_gates gates = {
+        tp_arena_alloc(m->arena, (size_t)layers * sizeof *gates.w),
+        tp_arena_alloc(m->arena, (size_t)layers * sizeof *gates.b)};
+    for (int i = 0; i < layers; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "h.%d.attn.gate.weight", i);
+        gates.w[i] = tp_param_new(&m->params, m->arena, name,
+                                  tp_shape2(c, c));
+        snprintf(name, sizeof name, "h.%d.attn.gate.bias", i);
+        gates.b[i] = tp_param_new(&m->params, m->arena, name, tp_shape1(c));
+        for (long j = 0; j < (long)c * c; j++)
+            gates.w[i]->data[j] = 0.02f * tp_rng_normal(rng);
+        memset(gates.b[i]->data, 0, (size_t)c * sizeof(float));
+    }
+    return gates;
+}
+/* <<noise: gating attention's output>> */
+static tp_tensor *sigmoid_by_softmax(tp_graph *g, tp_tensor *z)
+{
+    long n = tp_tensor_count(z);
+    tp_tensor *pair = tp_tensor_new(g->arena, tp_shape2(1, 2), TP_NO_GRAD);
+    tp_tensor *first = tp_tensor_new(g->arena, tp_shape2(2, 1), TP_NO_GRAD);
+    pair->data[0] = first->data[0] = 1.0f;
+    pair->data[1] = first->data[1] = 0.0f;
+    tp_tensor *zs = tp_matmul(g, tp_reshape(g->arena, z, tp_shape2(n, 1)),
+                              pair);
+    return tp_reshape(g->arena, tp_matmul(g, tp_softmax(g, zs), first),
+                      z->shape);
+}
+/* <<noise: gating attention's output>> */
+static tp_tensor *gate_the_heads(tp_graph *g, tp_tensor *heads,
+                                 void *context)
+{
+    static const int by_head[4] = {0, 2, 1, 3};
+    tp_tensor *gate = context;
+    int b = heads->shape.dim[0], h = heads->shape.dim[1];
+    int t = heads->shape.dim[2], d = heads->shape.dim[3];
+    tp_tensor *split = tp_reshape(g->arena, gate, tp_shape4(b, t, h, d));
+    return tp_mul(g, heads, tp_contiguous(g, tp_permute(g->arena, split,
+                                                        by_head)));
+}
+
+tp_tensor *tp_bert_classify_gated(tp_graph *g, tp_bert *m,
+                                  const tp_attention_gates *gates,
+                                  const tp_bert_input *in,
+                                  tp_tensor **gate_values)
+{
+    tp_bert embeddings = *m;  /* no layers: the embeddings alone */
+    embeddings.config.n_layer = 0;
+    tp_tensor *x = tp_bert_encode(g, &embeddings, in, NULL);
+    tp_block_depth depth = {.heads = gate_the_heads};
+    tp_block_options o = {.heads = m->config.n_head, .post_ln = true,
+                          .activation = tp_gelu, .depth = &depth};
+    o.self.key_padding = in->padding;
+    for (int i = 0; i < m->config.n_layer; i++) {
+        tp_tensor *gate = sigmoid_by_softmax(g, tp_linear(g, x, gates->w[i],
+                                                          gates->b[i]));
+        if (gate_values != NULL)
+            gate_values[i] = gate;
+        depth.heads_context = gate;
+        x = tp_block_forward(g, &m->blocks[i], x, NULL, &o);
+    }
+    int b = in->batch, *cls = tp_arena_alloc(g->arena, (size_t)b * sizeof *cls);
+    for (int s = 0; s < b; s++)
+        cls[s] = s * in->length;  /* [CLS], first in every sequence */
+    x = tp_reshape(g->arena, x, tp_shape2(b * in->length, m->config.n_embd));
+    return tp_linear(g, tp_embedding(g, x, cls, tp_shape1(b)), m->head_w,
+                     m->head_b);
 }

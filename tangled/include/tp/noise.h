@@ -38,4 +38,19 @@ int tp_needle_vocabulary(int classes);
 int tp_needle_example(int length, int classes, int needles, tp_rng *rng,
                       int *tokens);
 
+/* <<noise: gating>> */
+enum { TP_NEEDLE_NOISE = 8 };
+int tp_needle_add_noise(int *tokens, int length, int classes, double share,
+                        tp_rng *rng);
+
+typedef struct tp_attention_gates {
+    tp_tensor **w, **b;  /* per layer: W_theta [C, C] and b_theta [C] */
+} tp_attention_gates;
+
+tp_attention_gates tp_bert_add_gates(tp_bert *m, tp_rng *rng);
+tp_tensor *tp_bert_classify_gated(tp_graph *g, tp_bert *m,
+                                  const tp_attention_gates *gates,
+                                  const tp_bert_input *in,
+                                  tp_tensor **gate_values);
+
 #endif
