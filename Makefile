@@ -582,6 +582,7 @@ measure-positions: programs
 # one core (14 on a shared, loaded machine).
 measure-noise: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp noise compare --tsv-prefix figures/data/noise
+	OMP_NUM_THREADS=1 $(OBJ)/tp noise gating --tsv figures/data/noise-gating.tsv
 
 measure-vanilla: programs
 	$(OBJ)/tp translate train --out $(BUILD)/translate.safetensors \

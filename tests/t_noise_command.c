@@ -46,6 +46,22 @@ int main(void)
     ok(written && strcmp(t[1].label[0], "padded") == 0
            && t[1].value[0][0] == t[1].value[1][0],
        "tp noise compare writes its four tables; padded and packed read the "
-       "same tokens");
+       "same tokens");struct tap_outcome gating = tp("noise gating --steps 2 --width 8 --heads 2 "
+                                   "--layers 1 --length 8 --seeds 1 --tsv "
+                                   "/tmp/tp-noise-gating.tsv");
+    tp_error error;
+    static table g;
+    ok(gating.status == 0
+           && read_table("/tmp/tp-noise-gating.tsv", &g, &error) == 0
+           && g.rows == 3 && g.value[2][0] == 0.5 && g.value[2][1] == 4,
+       "tp noise gating writes its three rows; half of 7 positions is 4 noise "
+       "words");
+    unlink("/tmp/tp-noise-gating.tsv");
+    struct tap_outcome heads = tp("noise gating --heads 3 --width 8");
+    ok(heads.status == 2 && strstr(heads.output, "--heads 3 must divide "
+                                   "--width 8\n")
+           && strchr(heads.output, '\n') == strrchr(heads.output, '\n'),
+       "tp noise gating refuses heads that do not divide the width, in one "
+       "line");
     return done_testing();
 }

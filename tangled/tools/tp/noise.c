@@ -546,6 +546,182 @@ static int noise_compare(void)
     tp_bert_free(masked);
     return 0;
 }
+/* <<tp noise: commands>> */
+static int gating_steps = 200, gating_width = 32, gating_layers = 2,
+           gating_heads = 2, gating_length = 32, gating_seeds = 3;
+static const char *gating_tsv = NULL;
+static const option noise_gating_options[] = {
+    {"--steps", OPTION_INT, &gating_steps, 1, 1000000,
+     "training steps of each classifier"},
+    {"--width", OPTION_INT, &gating_width, 4, 4096, "the models' width C"},
+    {"--layers", OPTION_INT, &gating_layers, 1, 64, "the models' blocks"},
+    {"--heads", OPTION_INT, &gating_heads, 1, 64, "attention heads"},
+    {"--length", OPTION_INT, &gating_length, 8, 512, "tokens per example"},
+    {"--seeds", OPTION_INT, &gating_seeds, 1, 100,
+     "training seeds per model (the accuracies are averaged)"},
+    {"--tsv", OPTION_STRING, &gating_tsv, 0, 0, "write the table to PATH"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+enum { GATING_BATCH = 32, GATING_HELD_OUT = 512 };
+
+typedef struct noisy_needles {
+    tp_bert *m;
+    const tp_attention_gates *gates;  /* NULL: ungated */
+    double share;
+    tp_rng rng;
+    int *tokens, *labels;
+} noisy_needles;
+
+static void noisy_batch(int batch, double share, tp_rng *rng, int *tokens,
+                        int *labels)
+{
+    for (int b = 0; b < batch; b++) {
+        int *row = tokens + (long)b * gating_length;
+        labels[b] = tp_needle_example(gating_length, NEEDLE_CLASSES, 1, rng,
+                                      row);
+        tp_needle_add_noise(row, gating_length, NEEDLE_CLASSES, share, rng);
+    }
+}
+
+static tp_tensor *noisy_classify(tp_graph *g, const noisy_needles *n,
+                                 int batch, tp_tensor **gate_values)
+{
+    tp_bert_input in = {n->tokens, NULL, NULL, batch, gating_length};
+    return n->gates != NULL ? tp_bert_classify_gated(g, n->m, n->gates, &in,
+                                                     gate_values)
+                            : tp_bert_classify(g, n->m, &in);
+}
+
+static tp_tensor *noisy_loss(tp_graph *g, long step, void *context)
+{
+    (void)step;
+    noisy_needles *n = context;
+    noisy_batch(GATING_BATCH, n->share, &n->rng, n->tokens, n->labels);
+    return tp_cross_entropy(g, noisy_classify(g, n, GATING_BATCH, NULL),
+                            n->labels, -1);
+}
+/* <<tp noise: commands>> */
+static void train_noisy(noisy_needles *n)
+{
+    tp_optimizer *opt = tp_optimizer_new(&n->m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+        .weight_decay = 0.01f});
+    tp_arena *arena = tp_arena_new("step");
+    tp_graph g = tp_graph_on(arena);
+    tp_train_options o = {.steps = gating_steps, .warmup = gating_steps / 10,
+                          .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0};
+    tp_error error;
+    tp_check(tp_train(&g, &n->m->params, opt, &o, noisy_loss, n, NULL,
+                      &error) == 0, "tp noise gating: %s", error.message);
+    tp_arena_free(arena);
+    tp_optimizer_free(opt);
+}
+
+static double noisy_accuracy(noisy_needles *n, double gate_means[2])
+{
+    n->rng = tp_rng_seeded(8, 1);  /* the same examples for every model */
+    noisy_batch(GATING_HELD_OUT, n->share, &n->rng, n->tokens, n->labels);
+    tp_arena *arena = tp_arena_new("evaluation");
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor **gate = tp_arena_zeroed(arena, (size_t)gating_layers,
+                                       sizeof *gate);
+    tp_tensor *logits = noisy_classify(&g, n, GATING_HELD_OUT, gate);
+    int right = 0, c = gating_width, noise = TP_WORD_SPECIALS
+                                             + NEEDLE_CLASSES
+                                             + TP_NEEDLE_FILLERS;
+    double sum[2] = {0, 0}, count[2] = {0, 0};
+    for (int b = 0; b < GATING_HELD_OUT; b++) {
+        right += argmax(logits->data + b * NEEDLE_CLASSES, NEEDLE_CLASSES)
+                 == n->labels[b];
+        for (int t = 1; gate[0] != NULL && t < gating_length; t++) {
+            long at = (long)b * gating_length + t;
+            int k = n->tokens[at] >= noise;  /* 1: a noise word */
+            for (int j = 0; j < c; j++)
+                sum[k] += gate[0]->data[at * c + j];
+            count[k] += c;
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        gate_means[k] = count[k] > 0 ? sum[k] / count[k] : NAN;
+    tp_arena_free(arena);
+    return (double)right / GATING_HELD_OUT;
+}
+/* <<tp noise: commands>> */
+static double noisy_run(double share, bool gated, int seed,
+                        double gate_means[2])
+{
+    tp_bert *m = tp_bert_new((tp_bert_config){
+        tp_needle_vocabulary(NEEDLE_CLASSES) + TP_NEEDLE_NOISE, gating_length,
+        gating_layers, gating_heads, gating_width, NEEDLE_CLASSES});
+    tp_rng init = tp_rng_seeded(9, (uint64_t)seed);
+    tp_bert_init(m, &init);
+    tp_rng gate_init = tp_rng_seeded(10, (uint64_t)seed);
+    tp_attention_gates gates;
+    if (gated)
+        gates = tp_bert_add_gates(m, &gate_init);
+    noisy_needles n = {m, gated ? &gates : NULL, share,
+                       tp_rng_seeded(11, (uint64_t)seed),
+                       malloc((size_t)GATING_HELD_OUT * gating_length
+                              * sizeof(int)),
+                       malloc((size_t)GATING_HELD_OUT * sizeof(int))};
+    tp_check(n.tokens != NULL && n.labels != NULL, "out of memory");
+    train_noisy(&n);
+    double accuracy = noisy_accuracy(&n, gate_means);
+    free(n.tokens), free(n.labels);
+    tp_bert_free(m);
+    return accuracy;
+}
+
+static int noise_gating(void)
+{
+    if (gating_width % gating_heads != 0) {
+        fprintf(stderr, "tp noise gating: --heads %d must divide --width %d\n",
+                gating_heads, gating_width);
+        return 2;
+    }
+    if (gating_tsv != NULL && check_output("noise gating", gating_tsv) != 0)
+        return 1;
+    FILE *tsv = NULL;
+    if (gating_tsv != NULL) {
+        tsv = fopen(gating_tsv, "w");
+        tp_check(tsv != NULL, "tp noise gating: cannot write %s", gating_tsv);
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# written by: tp noise gating --steps %d --width %d "
+                "--layers %d --heads %d --length %d --seeds %d, %d "
+                "thread(s)\nrow\tshare\twords\tungated\tgated\t"
+                "gate_noise\tgate_other\n", gating_steps, gating_width, gating_layers,
+                gating_heads, gating_length, gating_seeds, tp_threads());
+    }
+    /* <<noise gating: the shares>> */
+    static const double shares[3] = {0.0, 0.25, 0.5};
+    printf("needle task, 1 needle in %d tokens, %d classes; %d steps, %d "
+           "seed(s):\n  noise  words  ungated    gated  gate at noise  "
+           "elsewhere\n", gating_length, NEEDLE_CLASSES, gating_steps,
+           gating_seeds);
+    for (int i = 0; i < 3; i++) {
+        double plain = 0, gated = 0, means[2] = {0, 0};
+        for (int seed = 1; seed <= gating_seeds; seed++) {
+            double m[2], unused[2];
+            plain += noisy_run(shares[i], false, seed, unused) / gating_seeds;
+            gated += noisy_run(shares[i], true, seed, m) / gating_seeds;
+            means[0] += m[1] / gating_seeds, means[1] += m[0] / gating_seeds;
+        }
+        int words = (int)lround(shares[i] * (gating_length - 1));
+        printf("  %4.0f%%  %5d  %6.1f%%  %6.1f%%  %13.3f  %9.3f\n",
+               100 * shares[i], words, 100 * plain, 100 * gated, means[0],
+               means[1]);
+        if (tsv != NULL)
+            fprintf(tsv, "noise\t%.2f\t%d\t%.4f\t%.4f\t%.4f\t%.4f\n",
+                    shares[i], words,
+                    plain, gated, means[0], means[1]);
+    }
+    if (tsv != NULL)
+        tp_check(fclose(tsv) == 0, "tp noise gating: cannot write %s",
+                 gating_tsv);
+    return 0;
+}
 
 /* <<tp noise: figures>> */
 static int read_noise(const char *part, table *t, tp_error *error)
@@ -662,10 +838,10 @@ static double keep_value(const table *t, double share, int column)
 }
 
 static void noise_numbers(tp_draw *d, const table *packing,
-                          const table *mask, const table *pruning, double x,
-                          double y)
+                          const table *mask, const table *pruning,
+                          const table *gating, double x, double y)
 {
-    char line[4][160];
+    char line[5][160];
     snprintf(line[0], sizeof line[0], "packing: %.2f\xc3\x97 the real tokens "
              "per second of padding", row_value(packing, "packed", 3)
                                          / row_value(packing, "padded", 3));
@@ -679,14 +855,17 @@ static void noise_numbers(tp_draw *d, const table *packing,
              "%.1f%% \xe2\x86\x92 %.1f%%, %.2f\xc3\x97 faster",
              100 * keep_value(pruning, 1.0, 1),
              100 * keep_value(pruning, 0.5, 1), keep_value(pruning, 0.5, 4));
+    snprintf(line[4], sizeof line[4], "half the tokens noise: %.1f%% "
+             "ungated, %.1f%% gated", 100 * keep_value(gating, 0.5, 2),
+             100 * keep_value(gating, 0.5, 3));
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         tp_text(d, x, y + 11 * i, 0.0, 0.0, 7, line[i]);
 }
 /* <<tp noise: figures>> */
 static int draw_card_noise(tp_draw *d, tp_error *error)
 {
-    table *t = calloc(4, sizeof *t);
+    table *t = calloc(5, sizeof *t);
     tp_check(t != NULL, "out of memory");
     int status = read_noise("padding", &t[0], error);
     if (status == 0)
@@ -695,12 +874,14 @@ static int draw_card_noise(tp_draw *d, tp_error *error)
         status = read_noise("mask", &t[2], error);
     if (status == 0)
         status = read_noise("pruning", &t[3], error);
+    if (status == 0)
+        status = read_noise("gating", &t[4], error);
     if (status == 0) {
         tp_rect problem, solutions;
         tp_card(d, 440, 320, "<b>14. Noise tokens and padding</b>",
                 "Batches pad short lines; attention reads whatever it is "
                 "given",
-                "Data: tp noise compare (make measure-noise)", &problem,
+                "Data: tp noise compare, tp noise gating (make measure-noise)", &problem,
                 &solutions);
         /* <<noise card: the problem>> */
         double px = problem.x, py = problem.y;
@@ -712,7 +893,7 @@ static int draw_card_noise(tp_draw *d, tp_error *error)
         tp_text(d, px + 130, py + 22, 0.5, 0.0, 7, "the book's lines: positions "
                 "(orange), pairs (blue), sorted (dashed)");
         padding_plot(&p, &t[0], false);
-        noise_numbers(d, &t[1], &t[2], &t[3], px + 12, py + 168);
+        noise_numbers(d, &t[1], &t[2], &t[3], &t[4], px + 12, py + 168);
         /* <<noise card: the solutions>> */
         static const char *const solution[][3] = {
             {"Attention masking", "pad keys get no weight", "Attention; measured here"},
@@ -720,7 +901,7 @@ static int draw_card_noise(tp_draw *d, tp_error *error)
              "this chapter"},
             {"Token pruning", "drop the least attended after layer k",
              "this chapter"},
-            {"Gating", "a sigmoid gate on attention's output", "an exercise here"},
+            {"Gating", "a sigmoid gate on each head's output", "this chapter"},
             {"Sparse attention", "a fixed pattern of keys", "Part II, Sparse Transformer"},
         };
         card_solutions(d, &solutions, solution, 5);
@@ -735,6 +916,9 @@ static const command noise_commands[] = {
      "the book's lines", noise_padding_options, noise_padding, NULL},
     {"noise compare", "padding, packing, the key-padding mask and token "
      "pruning, measured", noise_compare_options, noise_compare, NULL},
+    /* <<tp noise: command table>> */
+    {"noise gating", "gated against ungated classifiers of the needle task with "
+     "0, 25 and 50% noise words", noise_gating_options, noise_gating, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
