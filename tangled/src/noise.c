@@ -315,16 +315,16 @@ static tp_tensor *sigmoid_by_softmax(tp_graph *g, tp_tensor *z)
                       z->shape);
 }
 /* <<noise: gating attention's output>> */
-static tp_tensor *gate_the_heads(tp_graph *g, tp_tensor *heads,
+static tp_tensor *gate_the_heads(tp_graph *g, tp_tensor *outputs,
                                  void *context)
 {
     static const int by_head[4] = {0, 2, 1, 3};
     tp_tensor *gate = context;
-    int b = heads->shape.dim[0], h = heads->shape.dim[1];
-    int t = heads->shape.dim[2], d = heads->shape.dim[3];
+    int b = outputs->shape.dim[0], h = outputs->shape.dim[1];
+    int t = outputs->shape.dim[2], d = outputs->shape.dim[3];
     tp_tensor *split = tp_reshape(g->arena, gate, tp_shape4(b, t, h, d));
-    return tp_mul(g, heads, tp_contiguous(g, tp_permute(g->arena, split,
-                                                        by_head)));
+    return tp_mul(g, outputs, tp_contiguous(g, tp_permute(g->arena, split,
+                                                          by_head)));
 }
 
 tp_tensor *tp_bert_classify_gated(tp_graph *g, tp_bert *m,
