@@ -186,7 +186,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     deps clean help fuzz fuzz-run install uninstall measure-instability \
     measure-oversmoothing measure-depth measure-decoding measure-memory \
     measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
-    grade grade-base grade-all autograder course-check solutions-pdf
+    grade grade-base grade-all autograder course-check solutions-pdf \
+    assignment-pdf
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -245,6 +246,7 @@ help:
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses; the experts' load with and without balancing (figures/data)"
 	@echo "make handout A=n   assignment n's handout in build/handout-n (the course appendix)"
 	@echo "make handout-check A=n  build it; only its exercises may fail; grade it"
+	@echo "make assignment-pdf A=n  the pages of the book assignment n needs"
 	@echo "make exercise E=ID  re-tangle, rebuild, run exercise ID's tests"
 	@echo "make grade A=n SUBMISSION=DIR  grade a copy of the handout:"
 	@echo "                   build/grade-n/NAME/report.txt and results.json"
@@ -444,7 +446,7 @@ $(OBJ)/harness/%: tests/%.c tests/fuzz.h $(LIB) $(CORPUS) $(OBJ)/flags
 # The book's appendix on the course builds these: handouts with stubs in
 # the place of solutions, a grader, and their checks (tangled/course/).
 COURSE := tangled/course
-PACKAGES_COURSE := python3-jsonschema
+PACKAGES_COURSE := python3-jsonschema qpdf
 need_assignment = $(if $(A),,$(error say which assignment: make $@ A=n))
 
 handout: tangle
@@ -456,6 +458,12 @@ handout-check: tangle
 	@$(NEED) $(PACKAGES_COURSE)
 	@$(MAKE) test-programs
 	@$(COURSE)/course-check.sh $(A)
+
+# The pages of the book that assignment n needs (in a handout: with its stubs).
+assignment-pdf: $(PDF)
+	$(need_assignment)
+	@$(COURSE)/assignment-pdf.sh $(A) $(PDF) $(TEX)/transformer-problems.aux \
+	    $(BUILD)/assignment-$(A).pdf
 
 exercise:
 	$(if $(E),,$(error say which exercise: make exercise E=ID))

@@ -136,5 +136,23 @@ for number in $numbers; do
     for r in book untouched cheat endless; do valid_json "$work/$r/results.json"; done
     echo "   the grader: full marks for the book, none for the handout, none for"
     echo "   edited tests, a loop stopped by its limit; results.json valid"
+    # <<course-check: the assignment's pages>>
+    pdf=build/transformer-problems.pdf aux=build/tex/transformer-problems.aux
+    if [[ -f $pdf && -f $aux && -z $(find book -name '*.nw' -newer "$pdf") ]]; then
+        bash "$course/assignment-pdf.sh" "$number" "$pdf" "$aux" "$work/pages.pdf" \
+            > /dev/null
+        pdftotext "$work/pages.pdf" "$work/pages.txt"
+        for chapter in $(assignment_chapters "$number") book/910-course.nw; do
+            title=$(sed -n '1s/^\\chapter{\(.*\)}$/\1/p' "$chapter")
+            grep -qxF "$title" "$work/pages.txt" \
+                || fail "assignment $number's pages lack the chapter \"$title\""
+        done
+        kept=$(pdfinfo "$work/pages.pdf" | awk '/^Pages:/ { print $2 }')
+        all=$(pdfinfo "$pdf" | awk '/^Pages:/ { print $2 }')
+        ((kept * 5 < all)) || fail "assignment $number's pages are $kept of $all"
+        echo "   its pages: $kept of the book's $all, with each chapter it needs"
+    else
+        echo "   (its pages are not checked: the book's PDF is older than a chapter)"
+    fi
 done
 echo "course-check: every assignment checked"
