@@ -30,7 +30,7 @@ int main(void)
     ok(one_line(&none, "--rounds must be"), "no rounds: one line");
     /* <<t-reformer-command: training>> */
     struct tap_outcome train = tp("reformer train --steps 2 --eval-every 1 "
-                                  "--context 16 --width 16 --layers 1 --heads 2 "
+                                  "--context 16 --width 32 --layers 1 --heads 2 "
                                   "--buckets 2 --chunk 4 --ff-chunks 2 --tsv "
                                   "/tmp/tp-reformer-train.tsv --cost-tsv "
                                   "/tmp/tp-reformer-cost.tsv");
@@ -45,8 +45,11 @@ int main(void)
        "train with 6 buckets: one line");
     struct tap_outcome rounds = tp("reformer train --rounds 0");
     ok(one_line(&rounds, "--rounds must be"), "train with no rounds: one line");
-    struct tap_outcome heads = tp("reformer train --width 10 --heads 4");
-    ok(one_line(&heads, "--heads must divide --width"),
-       "train with heads that do not divide the width: one line");
+    struct tap_outcome odd_width = tp("reformer train --width 9");
+    ok(one_line(&odd_width, "--width must be even"),
+       "train with an odd width: one line");
+    struct tap_outcome heads = tp("reformer train --width 20 --heads 4");
+    ok(one_line(&heads, "--heads must divide --width / 2"),
+       "train with heads that do not divide a half: one line");
     return done_testing();
 }

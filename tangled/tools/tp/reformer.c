@@ -425,7 +425,7 @@ static int reformer_lsh(void)
 }
 /* <<tp reformer: commands>> */
 static int train_steps = 600, train_context = 128, train_batch = 4,
-           train_width = 64, train_layers = 2, train_heads = 4,
+           train_width = 128, train_layers = 2, train_heads = 4,
            train_eval = 100, train_seed = 1, train_buckets = 8,
            train_rounds = 2, train_chunk = 32, train_ff_chunks = 4;
 static const char *train_tsv = NULL, *train_cost_tsv = NULL;
@@ -437,8 +437,8 @@ static const option reformer_train_options[] = {
      "tokens per sequence T (default: 128)"},
     {"--batch", OPTION_INT, &train_batch, 1, 4096,
      "sequences per step (default: 4)"},
-    {"--width", OPTION_INT, &train_width, 4, 65536,
-     "the GPT's width C; the Reformer's stream has 2C (default: 64)"},
+    {"--width", OPTION_INT, &train_width, 4, 65536, "C, the Reformer's "
+     "stream, two halves of C/2, GPT's width (default: 128)"},
     {"--layers", OPTION_INT, &train_layers, 1, 256, "blocks (default: 2)"},
     {"--heads", OPTION_INT, &train_heads, 1, 256,
      "attention heads (default: 4)"},
@@ -467,8 +467,10 @@ static bool train_options_fit(void)
     if ((train_buckets & (train_buckets - 1)) != 0)
         why = "--buckets must be a power of two (the rotations give an even "
               "number; 1: one bucket)";
-    else if (train_width % train_heads != 0)
-        why = "--heads must divide --width";
+    else if (train_width % 2 != 0)
+        why = "--width must be even: the reversible layers split it in two";
+    else if ((train_width / 2) % train_heads != 0)
+        why = "--heads must divide --width / 2, the width of each half";
     else if (train_ff_chunks > train_context)
         why = "--ff-chunks must be at most --context";
     if (why != NULL)
@@ -539,7 +541,7 @@ static int train_one(train_run *r, tp_params *params, tp_arena *recompute,
 static int train_both(train_run *gpt_run, train_run *reformer_run)
 {
     tp_gpt_config config = {256, train_context, train_layers, train_heads,
-                            train_width, TP_POSITIONS_LEARNED};
+                            train_width / 2, TP_POSITIONS_LEARNED};
     tp_gpt *gpt = tp_gpt_new(config);
     tp_rng init = tp_rng_seeded((uint64_t)train_seed, 1);
     tp_gpt_init(gpt, &init);
@@ -609,15 +611,17 @@ static int reformer_train(void)
     train_run reformer_run = {.w = w, .name = "reformer", .tsv = tsv};
     if (status == 0) {
         tp_describe_machine(stdout);
-        printf("# %d layers, width %d, %d heads; context %d, batch %d, seed %d; "
-               "LSH: %d buckets, %d rounds, chunks of %d; feed-forward in %d "
-               "chunks\n", train_layers, train_width, train_heads, train_context,
+        printf("# %d layers, C = %d (GPT's width %d), %d heads; context %d, "
+               "batch %d, seed %d; LSH: %d buckets, %d rounds, chunks of %d; "
+               "feed-forward in %d chunks\n", train_layers, train_width,
+               train_width / 2, train_heads, train_context,
                train_batch, train_seed, train_buckets, train_rounds, train_chunk,
                train_ff_chunks);
         if (tsv != NULL)
-            fprintf(tsv, "# %d layers, width %d, %d heads; context %d, batch %d; "
-                    "LSH %d buckets, %d rounds, chunks of %d\n", train_layers,
-                    train_width, train_heads, train_context, train_batch,
+            fprintf(tsv, "# %d layers, C = %d (GPT's width %d), %d heads; "
+                    "context %d, batch %d; LSH %d buckets, %d rounds, chunks of "
+                    "%d\n", train_layers, train_width, train_width / 2,
+                    train_heads, train_context, train_batch,
                     train_buckets, train_rounds, train_chunk);
         status = train_both(&gpt_run, &reformer_run);
     }
