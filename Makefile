@@ -540,12 +540,16 @@ measure-performer: programs
 # The Reformer: the activation memory and time of a training step against
 # depth, standard, checkpointed, reversible and the Reformer; LSH attention
 # against dense attention, time and memory against T, recall and error
-# against the rounds. One thread (the chapter says why); about four minutes on
-# two cores.
+# against the rounds; then a small GPT and the Reformer language model of the
+# same parameters trained on the book for 400 steps. One thread (the chapter
+# says why); about four minutes, then five for the training, on two cores.
 measure-reformer: programs
 	$(OBJ)/tp reformer memory --tsv figures/data/reformer-memory.tsv
 	$(OBJ)/tp reformer lsh --tsv figures/data/reformer-lsh.tsv \
 	    --recall-tsv figures/data/reformer-recall.tsv
+	$(OBJ)/tp reformer train --steps 400 --eval-every 50 \
+	    --tsv figures/data/reformer-train.tsv \
+	    --cost-tsv figures/data/reformer-train-cost.tsv
 
 # The Longformer: the attention's training step against T, dense, tiled,
 # windowed and windowed with a global token, one thread and all; then a

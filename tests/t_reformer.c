@@ -417,10 +417,137 @@ static void refusals(void)
     dies_with(odd_channels, "with C even",
               "5 channels for the reversible split: refused");
 }
+/* <<t-reformer: the language model>> */
+static const int lm_tokens[2 * 8] = {1, 5, 2, 7, 3, 0, 9, 9,
+                                     4, 1, 15, 8, 6, 6, 2, 11};
+static const int lm_targets[2 * 8] = {5, 2, 7, 3, 0, 9, 9, 12,
+                                      1, 15, 8, 6, 6, 2, 11, 3};
+
+static tp_reformer_lm *tiny_lm(tp_lsh_options lsh, int ff_chunks)
+{
+    tp_reformer_lm *m = tp_reformer_lm_new((tp_gpt_config){16, 8, 2, 2, 8,
+                                            TP_POSITIONS_LEARNED}, &lsh,
+                                           ff_chunks);
+    tp_rng init = tp_rng_seeded(264, 3);
+    tp_gpt_init(m->gpt, &init);
+    enlarge_weights(&m->gpt->params, &init);
+    return m;
+}
+
+static tp_tensor *lm_loss(tp_graph *g, tp_tensor *const in[], void *m)
+{
+    (void)in;
+    return tp_reformer_lm_loss(g, m, lm_tokens, lm_targets, 2, 8);
+}
+
+static void lm_gradients(void)
+{
+    tp_reformer_lm *m = tiny_lm((tp_lsh_options){1, 2, 3, true, 5}, 2);
+    check_model_gradients(lm_loss, &m->gpt->params, m,
+                          "a Reformer language model, one bucket, chunks of 3");
+    tp_reformer_lm_free(m);
+}
+/* <<t-reformer: the language model>> */
+/* The largest change of the logits of positions before the last, and of
+   the last, when the last token changes. */
+static void change_last(tp_reformer_lm *m, double *earlier, double *last)
+{
+    int a[8], b[8];
+    memcpy(a, lm_tokens, sizeof a), memcpy(b, lm_tokens, sizeof b);
+    b[7] = (a[7] + 5) % 16;
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *la = tp_reformer_lm_forward(&g, m, a, 1, 8);
+    tp_tensor *lb = tp_reformer_lm_forward(&g, m, b, 1, 8);
+    *earlier = 0.0, *last = 0.0;
+    for (int i = 0; i < 8 * 16; i++) {
+        double change = fabs(la->data[i] - lb->data[i]);
+        if (i < 7 * 16)
+            *earlier = fmax(*earlier, change);
+        else
+            *last = fmax(*last, change);
+    }
+}
+
+static void lm_causality(void)
+{
+    double earlier, last;
+    tp_reformer_lm *m = tiny_lm((tp_lsh_options){1, 2, 3, true, 5}, 2);
+    change_last(m, &earlier, &last);
+    ok(earlier == 0.0 && last > 1e-2, "one bucket: a later token changes no "
+       "earlier logit (%.1g), its own position's (%.2g)", earlier, last);
+    tp_reformer_lm_free(m);
+    int moved = 0;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        m = tiny_lm((tp_lsh_options){4, 2, 2, true, seed}, 2);
+        change_last(m, &earlier, &last);
+        moved += earlier > 1e-2;
+        tp_reformer_lm_free(m);
+    }
+    ok(moved >= 1, "4 buckets: with %d of 5 seeds of the rotations a later "
+       "token moves earlier logits: hashing couples positions", moved);
+}
+/* <<t-reformer: the language model>> */
+static tp_tensor *dense_shared_qk(tp_graph *g, void *layer, tp_tensor *x)
+{
+    const tp_reformer_layer *l = layer;
+    const tp_block *b = l->block;
+    tp_tensor *h = tp_block_norm(g, x, b->ln_1_w, b->ln_1_b), *views[3];
+    tp_split_qkv(g, tp_linear(g, h, b->c_attn_w, b->c_attn_b), l->heads,
+                 l->heads, views);
+    int d = views[0]->shape.dim[3];
+    tp_tensor *gain = tp_tensor_empty(g->arena, tp_shape1(d), TP_NO_GRAD);
+    tp_fill(gain, 1.0f / sqrtf((float)d));
+    tp_tensor *q = tp_contiguous(g, views[0]);
+    bool causal = true;
+    tp_attention_options o = {.causal = true, .pattern = not_self,
+                              .pattern_context = &causal};
+    tp_tensor *o_heads = tp_attention(g, q, tp_rmsnorm(g, q, gain, 1e-12f),
+                                      views[2], &o);
+    return tp_linear(g, tp_merge_heads(g, o_heads), b->c_proj_w, b->c_proj_b);
+}
+
+static void lm_one_bucket_is_dense(void)
+{
+    tp_reformer_lm *m = tiny_lm((tp_lsh_options){1, 1, 8, true, 5}, 1);
+    tp_graph g = tp_graph_on(arena);
+    tp_set_grad(&g, false);
+    tp_tensor *lsh = tp_reformer_lm_forward(&g, m, lm_tokens, 2, 8);
+    for (int l = 0; l < 2; l++)
+        m->rev[l].F = dense_shared_qk;
+    tp_tensor *dense = tp_reformer_lm_forward(&g, m, lm_tokens, 2, 8);
+    near(tp_max_abs_diff(lsh, dense), 0, 1e-4, "one bucket, one round, one "
+         "chunk: the Reformer model equals its weights with dense shared-QK "
+         "attention");
+    tp_reformer_lm_free(m);
+}
+/* <<t-reformer: the language model>> */
+static int bidirectional_lm(void)
+{
+    tiny_lm((tp_lsh_options){1, 1, 8, false, 5}, 1);
+    return 0;
+}
+
+static int no_chunks_lm(void)
+{
+    tiny_lm((tp_lsh_options){1, 1, 8, true, 5}, 0);
+    return 0;
+}
+
+static void language_model(void)
+{
+    lm_gradients();
+    lm_causality();
+    lm_one_bucket_is_dense();
+    dies_with(bidirectional_lm, "must be causal",
+              "a language model with bidirectional LSH attention: refused");
+    dies_with(no_chunks_lm, "ff_chunks = 0",
+              "a feed-forward in no chunks: refused");
+}
 
 int main(void)
 {
-    plan(23);
+    plan(29);
     arena = tp_arena_new("t_reformer");
     rng = tp_rng_seeded(264, 1);
     lsh_equals_dense();
@@ -430,6 +557,7 @@ int main(void)
     memory_flat();
     chunked_equals_whole();
     refusals();
+    language_model();
     tp_arena_free(arena);
     return done_testing();
 }

@@ -28,5 +28,28 @@ int main(void)
        "6 buckets: one line");
     struct tap_outcome none = tp("reformer lsh --rounds 0");
     ok(one_line(&none, "--rounds must be"), "no rounds: one line");
+    /* <<t-reformer-command: training>> */
+    struct tap_outcome train = tp("reformer train --steps 2 --eval-every 1 "
+                                  "--context 16 --width 32 --layers 1 --heads 2 "
+                                  "--buckets 2 --chunk 4 --ff-chunks 2 --tsv "
+                                  "/tmp/tp-reformer-train.tsv --cost-tsv "
+                                  "/tmp/tp-reformer-cost.tsv");
+    ok(train.status == 0 && strstr(train.output, "reformer step     2")
+           && strstr(train.output, "# validation after 2 steps: GPT")
+           && access("/tmp/tp-reformer-train.tsv", R_OK) == 0
+           && access("/tmp/tp-reformer-cost.tsv", R_OK) == 0,
+       "tp reformer train trains GPT and the Reformer and writes both tables");
+    unlink("/tmp/tp-reformer-train.tsv"), unlink("/tmp/tp-reformer-cost.tsv");
+    struct tap_outcome buckets = tp("reformer train --buckets 6");
+    ok(one_line(&buckets, "--buckets must be a power of two"),
+       "train with 6 buckets: one line");
+    struct tap_outcome rounds = tp("reformer train --rounds 0");
+    ok(one_line(&rounds, "--rounds must be"), "train with no rounds: one line");
+    struct tap_outcome odd_width = tp("reformer train --width 9");
+    ok(one_line(&odd_width, "--width must be even"),
+       "train with an odd width: one line");
+    struct tap_outcome heads = tp("reformer train --width 20 --heads 4");
+    ok(one_line(&heads, "--heads must divide --width / 2"),
+       "train with heads that do not divide a half: one line");
     return done_testing();
 }

@@ -1,5 +1,6 @@
 /* Generated from book/264-reformer.nw; edit the book, not this file. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tp/check.h"
@@ -589,4 +590,71 @@ tp_tensor *tp_reformer_feed_forward(tp_graph *g, void *layer, tp_tensor *x)
     if (l->ff_chunks <= 1)
         return norm_and_mlp(g, layer, x);
     return tp_chunked(g, norm_and_mlp, layer, x, l->ff_chunks, l->ff_scratch);
+}
+/* <<reformer: the language model>> */
+tp_reformer_lm *tp_reformer_lm_new(tp_gpt_config config,
+                                   const tp_lsh_options *lsh, int ff_chunks)
+{
+    check_lsh_options(lsh);
+    tp_check(lsh->causal, "tp_reformer_lm_new: a language model's LSH "
+             "attention must be causal");
+    tp_check(ff_chunks >= 1, "tp_reformer_lm_new: ff_chunks = %d; it must "
+             "be at least 1", ff_chunks);
+    tp_check(config.positions == TP_POSITIONS_LEARNED, "tp_reformer_lm_new: "
+             "the Reformer's layers take learned positions only");
+    tp_reformer_lm *m = calloc(1, sizeof *m);
+    tp_check(m != NULL, "out of memory");
+    m->gpt = tp_gpt_new(config);
+    int n = config.n_layer;
+    m->lsh = tp_arena_alloc(m->gpt->arena, (size_t)n * sizeof *m->lsh);
+    m->layer = tp_arena_alloc(m->gpt->arena, (size_t)n * sizeof *m->layer);
+    m->rev = tp_arena_alloc(m->gpt->arena, (size_t)n * sizeof *m->rev);
+    m->recompute = tp_arena_new("reformer recompute");
+    m->ff_scratch = tp_arena_new("reformer chunks");
+    for (int l = 0; l < n; l++) {
+        m->lsh[l] = *lsh;
+        m->lsh[l].seed = lsh->seed + (uint64_t)l;
+        m->layer[l] = (tp_reformer_layer){&m->gpt->blocks[l], config.n_head,
+                                          &m->lsh[l], ff_chunks, m->ff_scratch};
+        m->rev[l] = (tp_reversible_layer){tp_reformer_attention,
+                                          tp_reformer_feed_forward,
+                                          &m->layer[l], &m->layer[l]};
+    }
+    return m;
+}
+
+void tp_reformer_lm_free(tp_reformer_lm *m)
+{
+    if (m == NULL)
+        return;
+    tp_arena_free(m->recompute), tp_arena_free(m->ff_scratch);
+    tp_gpt_free(m->gpt);
+    free(m);
+}
+/* <<reformer: the language model>> */
+tp_tensor *tp_reformer_lm_forward(tp_graph *g, tp_reformer_lm *m,
+                                  const int *tokens, int batch, int length)
+{
+    const tp_gpt *gpt = m->gpt;
+    int c = gpt->config.n_embd;
+    tp_check(length >= 1 && length <= gpt->config.n_positions,
+             "tp_reformer_lm_forward: %d tokens, but the model has %d "
+             "positions", length, gpt->config.n_positions);
+    tp_tensor *x = tp_embedding(g, gpt->wte, tokens, tp_shape2(batch, length));
+    x = tp_position_embed(g, &gpt->encoding, gpt->wpe, x, 0);
+    tp_tensor *y = tp_reversible(g, m->rev, gpt->config.n_layer,
+                                 tp_concat(g, 2, (tp_tensor *[]){x, x}, 2),
+                                 m->recompute);
+    tp_tensor *y1 = tp_contiguous(g, tp_slice(g->arena, y, 2, 0, c));
+    tp_tensor *y2 = tp_contiguous(g, tp_slice(g->arena, y, 2, c, c));
+    x = tp_block_norm(g, tp_scale(g, tp_add(g, y1, y2), 0.5f), gpt->ln_f_w,
+                      gpt->ln_f_b);
+    return tp_matmul(g, x, tp_transpose(g->arena, gpt->wte, 0, 1));
+}
+
+tp_tensor *tp_reformer_lm_loss(tp_graph *g, void *m, const int *tokens,
+                               const int *targets, int batch, int length)
+{
+    return tp_cross_entropy(g, tp_reformer_lm_forward(g, m, tokens, batch,
+                                                      length), targets, -1);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "tp/block.h"
+#include "tp/gpt.h"
 
 /* <<reformer: interface>> */
 typedef struct tp_lsh_options {
@@ -57,5 +58,21 @@ typedef struct tp_reformer_layer {
 
 tp_tensor *tp_reformer_attention(tp_graph *g, void *layer, tp_tensor *x);
 tp_tensor *tp_reformer_feed_forward(tp_graph *g, void *layer, tp_tensor *x);
+/* <<reformer: interface>> */
+typedef struct tp_reformer_lm {
+    tp_gpt *gpt;               /* the parameters, a GPT's */
+    tp_lsh_options *lsh;       /* [n_layer]: each layer's LSH attention */
+    tp_reformer_layer *layer;  /* [n_layer] */
+    tp_reversible_layer *rev;  /* [n_layer]: F attention, G feed-forward */
+    tp_arena *recompute, *ff_scratch;
+} tp_reformer_lm;
+
+tp_reformer_lm *tp_reformer_lm_new(tp_gpt_config config,
+                                   const tp_lsh_options *lsh, int ff_chunks);
+void tp_reformer_lm_free(tp_reformer_lm *m);
+tp_tensor *tp_reformer_lm_forward(tp_graph *g, tp_reformer_lm *m,
+                                  const int *tokens, int batch, int length);
+tp_tensor *tp_reformer_lm_loss(tp_graph *g, void *m, const int *tokens,
+                               const int *targets, int batch, int length);
 
 #endif

@@ -59,6 +59,9 @@ static tp_tensor *windows_loss(tp_graph *g, gpt_windows *w, const int *tokens,
 {
     tp_random_windows(tokens, n, w->batch, w->context, &w->rng, w->inputs,
                       w->targets);
+    if (w->loss != NULL)
+        return w->loss(g, w->model, w->inputs, w->targets, w->batch,
+                       w->context);
     return tp_gpt_loss(g, w->m, w->inputs, w->targets, w->batch, w->context);
 }
 

@@ -197,6 +197,9 @@ tp_bert *bert_load(const char *command, const char *path, tp_words *words);
 /* <<program.h: what chapters share>> */
 double unigram_loss(const tp_corpus *train, const tp_corpus *validation);
 /* <<program.h: what chapters share>> */
+typedef tp_tensor *model_loss(tp_graph *g, void *model, const int *inputs,
+                              const int *targets, int batch, int context);
+
 typedef struct gpt_windows {
     tp_gpt *m;
     const int *tokens;
@@ -204,6 +207,8 @@ typedef struct gpt_windows {
     int batch, context;
     tp_rng rng;
     int *inputs, *targets;  /* batch * context each */
+    model_loss *loss;       /* another model's loss, or NULL: m's */
+    void *model;            /* that model */
 } gpt_windows;
 
 tp_tensor *gpt_windows_loss(tp_graph *g, long step, void *windows);

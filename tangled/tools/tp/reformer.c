@@ -423,6 +423,217 @@ static int reformer_lsh(void)
         status = 1;
     return status;
 }
+/* <<tp reformer: commands>> */
+static int train_steps = 600, train_context = 128, train_batch = 4,
+           train_width = 128, train_layers = 2, train_heads = 4,
+           train_eval = 100, train_seed = 1, train_buckets = 8,
+           train_rounds = 2, train_chunk = 32, train_ff_chunks = 4;
+static const char *train_tsv = NULL, *train_cost_tsv = NULL;
+
+static const option reformer_train_options[] = {
+    {"--steps", OPTION_INT, &train_steps, 1, 1000000,
+     "training steps (default: 600)"},
+    {"--context", OPTION_INT, &train_context, 8, 65536,
+     "tokens per sequence T (default: 128)"},
+    {"--batch", OPTION_INT, &train_batch, 1, 4096,
+     "sequences per step (default: 4)"},
+    {"--width", OPTION_INT, &train_width, 4, 65536, "C, the Reformer's "
+     "stream, two halves of C/2, GPT's width (default: 128)"},
+    {"--layers", OPTION_INT, &train_layers, 1, 256, "blocks (default: 2)"},
+    {"--heads", OPTION_INT, &train_heads, 1, 256,
+     "attention heads (default: 4)"},
+    {"--seed", OPTION_INT, &train_seed, 0, 1000000000,
+     "of the weights, the batches and the rotations (default: 1)"},
+    {"--buckets", OPTION_INT, &train_buckets, 1, 65536,
+     "LSH buckets n_b, a power of two (default: 8)"},
+    {"--rounds", OPTION_INT, &train_rounds, 1, 64,
+     "LSH hash rounds n_r (default: 2)"},
+    {"--chunk", OPTION_INT, &train_chunk, 1, 65536,
+     "LSH positions per chunk m (default: 32)"},
+    {"--ff-chunks", OPTION_INT, &train_ff_chunks, 1, 65536,
+     "chunks of the feed-forward (default: 4)"},
+    {"--eval-every", OPTION_INT, &train_eval, 1, 1000000,
+     "steps between validation losses (default: 100)"},
+    {"--tsv", OPTION_STRING, &train_tsv, 0, 0,
+     "also write the curves as a table"},
+    {"--cost-tsv", OPTION_STRING, &train_cost_tsv, 0, 0,
+     "also write each model's time per step and peak as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+static bool train_options_fit(void)
+{
+    const char *why = NULL;
+    if ((train_buckets & (train_buckets - 1)) != 0)
+        why = "--buckets must be a power of two (the rotations give an even "
+              "number; 1: one bucket)";
+    else if (train_width % 2 != 0)
+        why = "--width must be even: the reversible layers split it in two";
+    else if ((train_width / 2) % train_heads != 0)
+        why = "--heads must divide --width / 2, the width of each half";
+    else if (train_ff_chunks > train_context)
+        why = "--ff-chunks must be at most --context";
+    if (why != NULL)
+        fprintf(stderr, "tp reformer train: %s\n", why);
+    return why == NULL;
+}
+/* <<tp reformer: commands>> */
+typedef struct train_run {
+    gpt_windows w;
+    const char *name;
+    FILE *tsv;
+    double last;      /* the last validation loss */
+    clock_t eval_cpu;  /* processor time spent validating */
+    double eval_wall;  /* and wall time */
+    double cpu_ms, wall_ms;  /* per step, the evaluations' excluded */
+    size_t peak;       /* a step's activations */
+} train_run;
+
+static bool train_progress(const tp_progress *p, void *context)
+{
+    train_run *r = context;
+    if ((p->step + 1) % train_eval != 0 && p->step + 1 != p->steps)
+        return true;
+    clock_t c0 = clock();
+    double w0 = tp_seconds();
+    r->last = gpt_windows_validation(&r->w, 4);
+    r->eval_cpu += clock() - c0, r->eval_wall += tp_seconds() - w0;
+    printf("%-8s step %5ld  train %.3f  validation %.3f  %7.1f s\n", r->name,
+           p->step + 1, (double)p->loss, r->last, p->seconds);
+    fflush(stdout);
+    if (r->tsv != NULL)
+        fprintf(r->tsv, "%s\t%ld\t%.4f\t%.4f\t%.2f\n", r->name, p->step + 1,
+                (double)p->loss, r->last, p->seconds);
+    return true;
+}
+/* <<tp reformer: commands>> */
+static int train_one(train_run *r, tp_params *params, tp_arena *recompute,
+                     tp_arena *scratch)
+{
+    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    tp_arena *step = tp_arena_new("reformer train step");
+    tp_graph g = tp_graph_on(step);
+    tp_train_options o = {.steps = train_steps, .warmup = train_steps / 10,
+                          .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
+                          .tokens_per_step = (long)train_batch * train_context,
+                          .progress = train_progress, .progress_context = r};
+    r->w.rng = tp_rng_seeded((uint64_t)train_seed, 2);
+    r->eval_cpu = 0, r->eval_wall = 0.0;
+    tp_error error;
+    clock_t c0 = clock();
+    double w0 = tp_seconds();
+    int status = tp_train(&g, params, opt, &o, gpt_windows_loss, &r->w, NULL,
+                          &error);
+    r->cpu_ms = (double)(clock() - c0 - r->eval_cpu) / CLOCKS_PER_SEC * 1e3
+                / train_steps;
+    r->wall_ms = (tp_seconds() - w0 - r->eval_wall) * 1e3 / train_steps;
+    r->peak = tp_arena_peak(step)
+              + (recompute != NULL ? tp_arena_peak(recompute) : 0)
+              + (scratch != NULL ? tp_arena_peak(scratch) : 0);
+    if (status != 0)
+        fprintf(stderr, "tp reformer train: %s\n", error.message);
+    tp_arena_free(step), tp_optimizer_free(opt);
+    return status;
+}
+/* <<tp reformer: commands>> */
+static int train_both(train_run *gpt_run, train_run *reformer_run)
+{
+    tp_gpt_config config = {256, train_context, train_layers, train_heads,
+                            train_width / 2, TP_POSITIONS_LEARNED};
+    tp_gpt *gpt = tp_gpt_new(config);
+    tp_rng init = tp_rng_seeded((uint64_t)train_seed, 1);
+    tp_gpt_init(gpt, &init);
+    gpt_run->w.m = gpt;
+    int status = train_one(gpt_run, &gpt->params, NULL, NULL);
+    tp_gpt_free(gpt);
+    if (status != 0)
+        return status;
+    tp_lsh_options lsh = {train_buckets, train_rounds, train_chunk, true,
+                          (uint64_t)train_seed};
+    tp_reformer_lm *m = tp_reformer_lm_new(config, &lsh, train_ff_chunks);
+    init = tp_rng_seeded((uint64_t)train_seed, 1);
+    tp_gpt_init(m->gpt, &init);
+    reformer_run->w.m = m->gpt;
+    reformer_run->w.loss = tp_reformer_lm_loss, reformer_run->w.model = m;
+    status = train_one(reformer_run, &m->gpt->params, m->recompute,
+                       m->ff_scratch);
+    tp_reformer_lm_free(m);
+    return status;
+}
+/* <<tp reformer: commands>> */
+static void print_costs(FILE *cost, const train_run *const runs[2])
+{
+    printf("# %-8s %10s %10s %12s %12s\n", "model", "validation", "cpu ms",
+           "wall ms", "peak MiB");
+    for (int k = 0; k < 2; k++) {
+        const train_run *r = runs[k];
+        printf("# %-8s %10.3f %10.1f %12.1f %12.2f\n", r->name, r->last,
+               r->cpu_ms, r->wall_ms, (double)r->peak / (1 << 20));
+        if (cost != NULL)
+            fprintf(cost, "%s\t%d\t%.4f\t%.3f\t%.3f\t%zu\n", r->name,
+                    train_steps, r->last, r->cpu_ms, r->wall_ms, r->peak);
+    }
+    printf("# validation after %d steps: GPT %.3f, Reformer %.3f (%+.3f); "
+           "a step took %.2fx GPT's processor time, its peak %.2fx\n",
+           train_steps, runs[0]->last, runs[1]->last,
+           runs[1]->last - runs[0]->last, runs[1]->cpu_ms / runs[0]->cpu_ms,
+           (double)runs[1]->peak / (double)runs[0]->peak);
+}
+
+static int reformer_train(void)
+{
+    if (!train_options_fit())
+        return 1;
+    char command[160];
+    snprintf(command, sizeof command, "train --steps %d --context %d "
+             "--width %d --layers %d --seed %d", train_steps, train_context,
+             train_width, train_layers, train_seed);
+    FILE *tsv = open_tsv(train_tsv, command, "model\tstep\ttrain_loss\t"
+                         "validation_loss\tseconds");
+    FILE *cost = open_tsv(train_cost_tsv, command, "model\tsteps\t"
+                          "validation_loss\tcpu_ms\twall_ms\tpeak_bytes");
+    int status = (train_tsv != NULL && tsv == NULL)
+                 || (train_cost_tsv != NULL && cost == NULL);
+    /* <<tp reformer: train on the book>> */
+    tp_corpus corpus = tp_corpus_book(), train, validation;
+    tp_corpus_split(&corpus, &train, &validation);
+    int *tokens = malloc((size_t)corpus.size * sizeof *tokens);
+    int *inputs = malloc(2 * (size_t)train_batch * train_context * sizeof *inputs);
+    tp_check(tokens != NULL && inputs != NULL, "out of memory");
+    tp_tokenizer bytes = tp_tokenizer_bytes();
+    tp_encode(&bytes, corpus.bytes, corpus.size, tokens);
+    gpt_windows w = {.tokens = tokens, .train = train.size, .total = corpus.size,
+                     .batch = train_batch, .context = train_context,
+                     .inputs = inputs, .targets = inputs + train_batch * train_context};
+    train_run gpt_run = {.w = w, .name = "gpt", .tsv = tsv};
+    train_run reformer_run = {.w = w, .name = "reformer", .tsv = tsv};
+    if (status == 0) {
+        tp_describe_machine(stdout);
+        printf("# %d layers, C = %d (GPT's width %d), %d heads; context %d, "
+               "batch %d, seed %d; LSH: %d buckets, %d rounds, chunks of %d; "
+               "feed-forward in %d chunks\n", train_layers, train_width,
+               train_width / 2, train_heads, train_context,
+               train_batch, train_seed, train_buckets, train_rounds, train_chunk,
+               train_ff_chunks);
+        if (tsv != NULL)
+            fprintf(tsv, "# %d layers, C = %d (GPT's width %d), %d heads; "
+                    "context %d, batch %d; LSH %d buckets, %d rounds, chunks of "
+                    "%d\n", train_layers, train_width, train_width / 2,
+                    train_heads, train_context, train_batch,
+                    train_buckets, train_rounds, train_chunk);
+        status = train_both(&gpt_run, &reformer_run);
+    }
+    if (status == 0)
+        print_costs(cost, (const train_run *const[]){&gpt_run, &reformer_run});
+    free(tokens), free(inputs);
+    if (tsv != NULL && fclose(tsv) != 0)
+        status = 1;
+    if (cost != NULL && fclose(cost) != 0)
+        status = 1;
+    return status;
+}
 /* <<tp reformer: figures>> */
 static int series_of(const table *t, const char *label, int xc, int yc,
                      double scale, double *x, double *y)
@@ -603,6 +814,10 @@ static const command reformer_commands[] = {
     {"reformer lsh", "LSH attention against dense attention: time and memory "
      "against T; recall and error against the rounds", reformer_lsh_options,
      reformer_lsh, NULL},
+    /* <<tp reformer: command table>> */
+    {"reformer train", "train a small GPT on the book with exact attention and "
+     "as the Reformer (reversible, LSH, chunked): the losses, the time and the "
+     "peak of a step", reformer_train_options, reformer_train, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
