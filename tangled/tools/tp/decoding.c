@@ -759,7 +759,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
             {"Mask-predict", "all positions at once, then refined",
              "an exercise of this chapter"},
             {"Distillation", "a small student of the large model",
-             "an exercise of this chapter"},
+             "for the draft: this chapter"},
         };
         card_solutions(d, &solutions, solution, 4);
     }
