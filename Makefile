@@ -184,7 +184,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
-    measure-oversmoothing measure-depth measure-decoding measure-memory \
+    measure-oversmoothing measure-depth measure-decoding measure-distill measure-memory \
     measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf \
     assignment-pdf
@@ -241,6 +241,7 @@ help:
 	@echo "make measure-datahunger  accuracy against labelled images: scratch, MAE, transfer, DeiT (figures/data)"
 	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
+	@echo "make measure-distill  a draft distilled from measure-decoding's target against one trained on the data (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-modern  GPT-2's block against GQA, MQA, RMSNorm and SwiGLU: losses after the same steps (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses; the experts' load with and without balancing (figures/data)"
@@ -728,6 +729,17 @@ measure-decoding: programs
 	$(OBJ)/tp decoding compare --target $(BUILD)/decoding-target.safetensors \
 	    --tsv figures/data/decoding.tsv $(BUILD)/decoding-draft-32.safetensors \
 	    $(BUILD)/decoding-draft-64.safetensors
+
+# Distillation: the draft of width 32 trained for 100 steps on the soft
+# targets of measure-decoding's target (tau 2, lambda 0.5) and on the data
+# alone, then each as a speculative draft for that target. It trains the
+# target first if measure-decoding has not.
+measure-distill: programs
+	[ -f $(BUILD)/decoding-target.safetensors ] || $(DECODING_TRAIN) \
+	    --width 128 --out $(BUILD)/decoding-target.safetensors
+	$(OBJ)/tp decoding distill --teacher $(BUILD)/decoding-target.safetensors \
+	    --steps 100 --batch 4 --context 256 --width 32 --temperature 2 \
+	    --weight 0.5 --rounds 5 --tsv figures/data/decoding-distill.tsv
 
 # Memory: a training step counted at 1 to 8 layers of GPT-T's width, with
 # and without checkpoints; the KV caches on measure-decoding's target.

@@ -337,6 +337,251 @@ static int compare_with(tp_gpt *target, tp_gpt **drafts, int n_drafts)
     free(out), free(prompt);
     return tsv != NULL && fclose(tsv) != 0 ? 1 : 0;
 }
+/* <<tp decoding: commands>> */
+static int distill_steps = 100, distill_batch = 4, distill_context = 256,
+           distill_layers = 4, distill_heads = 4, distill_width = 32,
+           distill_seed = 1;
+static float distill_temperature = 2.0f, distill_weight = 0.5f;
+static const char *distill_teacher = "gpt.safetensors", *distill_out = NULL,
+                  *distill_tsv = NULL;
+
+static const option distill_options[] = {
+    {"--teacher", OPTION_STRING, &distill_teacher, 0, 0,
+     "the target, whose soft targets the draft learns "
+     "(default: gpt.safetensors)"},
+    {"--temperature", OPTION_FLOAT, &distill_temperature, -1000, 1000,
+     "tau, dividing both models' logits (default: 2)"},
+    {"--weight", OPTION_FLOAT, &distill_weight, -1000, 1000,
+     "lambda, the soft targets' weight, from 0 to 1 (default: 0.5)"},
+    {"--steps", OPTION_INT, &distill_steps, 1, 100000000, "training steps"},
+    {"--batch", OPTION_INT, &distill_batch, 1, 4096, "sequences per step"},
+    {"--context", OPTION_INT, &distill_context, 2, 65536,
+     "tokens per sequence (at most the teacher's positions)"},
+    {"--layers", OPTION_INT, &distill_layers, 1, 256, "the draft's blocks"},
+    {"--heads", OPTION_INT, &distill_heads, 1, 256, "the draft's heads"},
+    {"--width", OPTION_INT, &distill_width, 1, 65536, "the draft's width"},
+    {"--seed", OPTION_INT, &distill_seed, 0, 1000000000, "the seed"},
+    {"--tokens", OPTION_INT, &compare_tokens, 1, 1000000,
+     "tokens each decoding writes"},
+    {"--rounds", OPTION_INT, &compare_rounds, 1, 1000,
+     "runs of each timing; the median is kept"},
+    {"--out", OPTION_STRING, &distill_out, 0, 0,
+     "also save the distilled draft"},
+    {"--tsv", OPTION_STRING, &distill_tsv, 0, 0,
+     "also write the results as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp decoding: commands>> */
+static int distill_settings(const char *command, const tp_gpt *teacher)
+{
+    if (!(distill_temperature > 0.0f))
+        fprintf(stderr, "tp %s: --temperature must be positive, not %g\n",
+                command, (double)distill_temperature);
+    else if (!(distill_weight >= 0.0f && distill_weight <= 1.0f))
+        fprintf(stderr, "tp %s: --weight must be from 0 to 1, not %g\n",
+                command, (double)distill_weight);
+    else if (distill_width % distill_heads != 0)
+        fprintf(stderr, "tp %s: --heads %d does not divide --width %d\n",
+                command, distill_heads, distill_width);
+    else if (teacher != NULL && teacher->config.vocab_size != 256)
+        fprintf(stderr, "tp %s: the teacher %s has %d tokens but the draft "
+                "reads bytes, 256: they must share a vocabulary\n", command,
+                distill_teacher, teacher->config.vocab_size);
+    else if (teacher != NULL
+             && teacher->config.positions != TP_POSITIONS_LEARNED)
+        fprintf(stderr, "tp %s: the teacher %s has %s positions; speculative "
+                "decoding here works only with learned positions\n", command,
+                distill_teacher, tp_position_name(teacher->config.positions));
+    else if (teacher != NULL && teacher->config.n_positions < distill_context)
+        fprintf(stderr, "tp %s: --context %d, but the teacher %s has %d "
+                "positions\n", command, distill_context, distill_teacher,
+                teacher->config.n_positions);
+    else
+        return 0;
+    return -1;
+}
+/* <<tp decoding: commands>> */
+typedef struct distill_run {
+    gpt_windows w;
+    tp_gpt *teacher;  /* NULL: the data alone */
+} distill_run;
+
+static tp_tensor *distill_step_loss(tp_graph *g, long step, void *context)
+{
+    distill_run *r = context;
+    gpt_windows *w = &r->w;
+    if (r->teacher == NULL)
+        return gpt_windows_loss(g, step, w);
+    tp_random_windows(w->tokens, w->train, w->batch, w->context, &w->rng,
+                      w->inputs, w->targets);
+    bool recording = tp_set_grad(g, false);
+    tp_tensor *soft = tp_gpt_forward(g, r->teacher, w->inputs, w->batch,
+                                     w->context);
+    tp_set_grad(g, recording);
+    tp_tensor *logits = tp_gpt_forward(g, w->m, w->inputs, w->batch,
+                                       w->context);
+    return tp_distill_loss(g, logits, soft, w->targets, distill_temperature,
+                           distill_weight);
+}
+/* <<tp decoding: commands>> */
+static tp_gpt *distill_train(distill_run *r, double *validation)
+{
+    tp_gpt *m = tp_gpt_new((tp_gpt_config){256, distill_context,
+                                           distill_layers, distill_heads,
+                                           distill_width,
+                                           TP_POSITIONS_LEARNED});
+    tp_rng init = tp_rng_seeded((uint64_t)distill_seed, 1);
+    tp_gpt_init(m, &init);
+    r->w.m = m;
+    r->w.rng = tp_rng_seeded((uint64_t)distill_seed, 2);
+    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+    long warmup = distill_steps / 10 < 100 ? distill_steps / 10 + 1 : 100;
+    tp_train_options o = {.steps = distill_steps, .warmup = warmup,
+                          .max_lr = 3e-4f, .min_lr = 3e-5f, .clip = 1.0};
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_error error;
+    int status = tp_train(&g, &m->params, opt, &o, distill_step_loss, r, NULL,
+                          &error);
+    tp_check(status == 0, "decoding distill: %s", error.message);
+    *validation = gpt_windows_validation(&r->w, 8);
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    return m;
+}
+/* <<tp decoding: commands>> */
+typedef struct distill_result {
+    double validation, kept[2], speedup[2];  /* greedy, sampled */
+    bool identical;                          /* the greedy output */
+} distill_result;
+
+static void distill_measure(tp_gpt *teacher, tp_gpt *draft,
+                            const int *prompt, int n, int wanted,
+                            distill_result *result)
+{
+    int *reference = malloc(2 * (size_t)wanted * sizeof *reference);
+    tp_check(reference != NULL, "out of memory");
+    tp_set_threads(1);
+    decoding_case c = {.target = teacher, .draft = draft, .prompt = prompt,
+                       .n_prompt = n, .n_new = wanted,
+                       .out = reference + wanted, .k = 4};
+    for (int s = 0; s < 2; s++) {
+        c.temperature = s == 0 ? 0.0f : 0.8f;
+        double seconds = alone(NULL, &c, teacher, "teacher", 1, reference);
+        decoding_row r = speculative_row(&c, reference, seconds, 1);
+        result->kept[s] = r.acceptance, result->speedup[s] = r.speedup;
+        if (s == 0)
+            result->identical = r.identical;
+    }
+    free(reference);
+}
+/* <<tp decoding: commands>> */
+static int distill_with(tp_gpt *teacher, const tp_corpus *corpus,
+                        const tp_corpus *train);
+
+static int decoding_distill(void)
+{
+    const char *command = "decoding distill";
+    if (distill_settings(command, NULL) != 0
+        || (distill_out != NULL && check_output(command, distill_out) != 0)
+        || (distill_tsv != NULL && check_output(command, distill_tsv) != 0))
+        return 1;
+    tp_gpt *teacher = load_model(command, distill_teacher);
+    if (teacher == NULL || distill_settings(command, teacher) != 0) {
+        if (teacher != NULL)
+            tp_gpt_free(teacher);
+        return 1;
+    }
+    tp_corpus corpus, train, validation;
+    int status = 1;
+    if (load_corpus(command, &corpus) == 0) {
+        tp_corpus_split(&corpus, &train, &validation);
+        if (validation.size <= distill_context)
+            fprintf(stderr, "tp %s: the data (%ld bytes) is too short for "
+                    "--context %d\n", command, corpus.size, distill_context);
+        else
+            status = distill_with(teacher, &corpus, &train);
+        tp_corpus_free(&corpus);
+    }
+    tp_gpt_free(teacher);
+    return status;
+}
+/* <<tp decoding: commands>> */
+static int distill_with(tp_gpt *teacher, const tp_corpus *corpus,
+                        const tp_corpus *train)
+{
+    int *tokens = malloc((size_t)corpus->size * sizeof *tokens);
+    int *windows = malloc(2 * (size_t)distill_batch * (size_t)distill_context
+                          * sizeof *windows);
+    tp_check(tokens != NULL && windows != NULL, "out of memory");
+    tp_tokenizer bytes = tp_tokenizer_bytes();
+    tp_encode(&bytes, corpus->bytes, corpus->size, tokens);
+    distill_run r = {.w = {.tokens = tokens, .train = train->size,
+                           .total = corpus->size, .batch = distill_batch,
+                           .context = distill_context, .inputs = windows,
+                           .targets = windows + distill_batch
+                                                * distill_context}};
+    int n, room, status = 1;
+    /* <<decoding distill: train and measure both drafts>> */
+    int *prompt = byte_prompt("decoding distill", compare_prompt, teacher,
+                              teacher, &n, &room);
+    if (prompt != NULL) {
+        int wanted = compare_tokens < room ? compare_tokens : room;
+        distill_result result[2];
+        tp_gpt *draft[2];
+        for (int d = 0; d < 2; d++) {
+            r.teacher = d == 0 ? NULL : teacher;
+            draft[d] = distill_train(&r, &result[d].validation);
+            distill_measure(teacher, draft[d], prompt, n, wanted, &result[d]);
+        }
+        /* <<decoding distill: write the table and the draft>> */
+        tp_error error;
+        FILE *tsv = NULL;
+        status = 0;
+        if (distill_tsv != NULL && (tsv = fopen(distill_tsv, "w")) == NULL) {
+            fprintf(stderr, "tp decoding distill: cannot write %s\n", distill_tsv);
+            status = 1;
+        }
+        if (tsv != NULL) {
+            tp_describe_machine(tsv);
+            fprintf(tsv, "# written by: tp decoding distill --teacher %s --tsv %s\n"
+                    "# teacher: %d layers, width %d; drafts: %d layers, width %d; "
+                    "%d steps, batch %d, context %d, seed %d; k 4; %d tokens after "
+                    "%d bytes; one thread\n", distill_teacher, distill_tsv,
+                    teacher->config.n_layer, teacher->config.n_embd, distill_layers,
+                    distill_width, distill_steps, distill_batch, distill_context,
+                    distill_seed, wanted, n);
+            fprintf(tsv, "draft\ttemperature\tweight\tvalidation_loss\t"
+                    "greedy_kept\tgreedy_speedup\tsampled_kept\tsampled_speedup\t"
+                    "greedy_identical\n");
+        }
+        for (int d = 0; d < 2; d++) {
+            printf("%s draft: validation loss %.4f; greedy: kept %.3f, x%.2f; "
+                   "sampled at 0.8: kept %.3f, x%.2f\n", d == 0 ? "plain" : "distilled",
+                   result[d].validation, result[d].kept[0], result[d].speedup[0],
+                   result[d].kept[1], result[d].speedup[1]);
+            if (tsv != NULL)
+                fprintf(tsv, "%s\t%g\t%g\t%.4f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\n",
+                        d == 0 ? "plain" : "distilled", (double)distill_temperature,
+                        d == 0 ? 0.0 : (double)distill_weight, result[d].validation,
+                        result[d].kept[0], result[d].speedup[0], result[d].kept[1],
+                        result[d].speedup[1], result[d].identical);
+        }
+        if (tsv != NULL && fclose(tsv) != 0)
+            status = 1;
+        if (distill_out != NULL
+            && tp_gpt_save(draft[1], distill_out, NULL, 0, NULL, &error) != 0) {
+            fprintf(stderr, "tp decoding distill: %s\n", error.message);
+            status = 1;
+        }
+        tp_gpt_free(draft[0]), tp_gpt_free(draft[1]);
+        free(prompt);
+    }
+    free(tokens), free(windows);
+    return status;
+}
 
 /* <<tp decoding: figures>> */
 enum { D_THREADS, D_WIDTH, D_K, D_TOKENS, D_SECONDS, D_RATE, D_SPEEDUP,
@@ -514,7 +759,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
             {"Mask-predict", "all positions at once, then refined",
              "an exercise of this chapter"},
             {"Distillation", "a small student of the large model",
-             "an exercise of this chapter"},
+             "for the draft: this chapter"},
         };
         card_solutions(d, &solutions, solution, 4);
     }
@@ -530,6 +775,10 @@ static const command decoding_commands[] = {
     {"decoding compare", "time decoding with and without the cache, and "
      "speculative decoding at several k and drafts", compare_options,
      decoding_compare, "DRAFT..."},
+    /* <<tp decoding: command table>> */
+    {"decoding distill", "train a draft on the target's soft targets and on the "
+     "data alone; compare their losses and speculative decoding with each",
+     distill_options, decoding_distill, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
