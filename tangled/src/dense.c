@@ -314,7 +314,8 @@ tp_direction tp_motion_video(int size, int frames, int speed, tp_rng *rng,
 /* <<dense: making the video model>> */
 tp_vivit *tp_vivit_new(tp_vivit_config c)
 {
-    long n = tp_dense_tokens(c.input);
+    tp_dense_input in = c.input;
+    long n = tp_dense_tokens(in);
     tp_check(c.n_classes >= 2 && c.n_layer >= 1 && c.n_head >= 1
                  && c.n_embd % c.n_head == 0,
              "a video Transformer needs two classes or more and heads that "
@@ -322,70 +323,42 @@ tp_vivit *tp_vivit_new(tp_vivit_config c)
     tp_vivit *m = calloc(1, sizeof *m);
     tp_check(m != NULL, "out of memory");
     m->config = c;
-    m->arena = tp_arena_new("video Transformer parameters");
-    m->blocks = tp_arena_zeroed(m->arena, (size_t)c.n_layer, sizeof(tp_block));
-    /* <<dense: the video model's parameters>> */
-    int w = c.n_embd, d = c.input.depth * c.input.patch * c.input.patch;
-    tp_params *p = &m->params;
-    m->tubelet_w = tp_param_new(p, m->arena, "tubelet.weight", tp_shape2(d, w));
-    m->tubelet_b = tp_param_new(p, m->arena, "tubelet.bias", tp_shape1(w));
-    m->cls = tp_param_new(p, m->arena, "cls", tp_shape2(1, w));
-    m->wpe = tp_param_new(p, m->arena, "wpe.weight", tp_shape2(1 + (int)n, w));
-    for (int i = 0; i < c.n_layer; i++) {
-        char prefix[16];
-        snprintf(prefix, sizeof prefix, "h.%d.", i);
-        tp_block_make(&m->blocks[i], p, m->arena, prefix, w, 4 * w, false);
-    }
-    m->ln_f_w = tp_param_new(p, m->arena, "ln_f.weight", tp_shape1(w));
-    m->ln_f_b = tp_param_new(p, m->arena, "ln_f.bias", tp_shape1(w));
-    m->head_w = tp_param_new(p, m->arena, "head.weight", tp_shape2(w, c.n_classes));
-    m->head_b = tp_param_new(p, m->arena, "head.bias", tp_shape1(c.n_classes));
+    tp_vit_config image = {in.size, in.patch, c.n_classes, c.n_layer,
+                           c.n_head, c.n_embd};
+    m->vit = tp_vit_new_embedding(image, "tubelet",
+                                  in.depth * in.patch * in.patch, (int)n);
+    for (int i = 0; i < m->vit->params.count; i++)
+        tp_params_add(&m->params, m->vit->params.items[i].name,
+                      m->vit->params.items[i].tensor);
     return m;
 }
 /* <<dense: making the video model>> */
 void tp_vivit_init(tp_vivit *m, tp_rng *rng)
 {
-    tp_init_gpt2(&m->params, rng, m->config.n_layer);
+    tp_vit_init(m->vit, rng);
 }
 
 void tp_vivit_free(tp_vivit *m)
 {
     if (m == NULL)
         return;
+    tp_vit_free(m->vit);
     tp_params_free(&m->params);
-    tp_arena_free(m->arena);
     free(m);
 }
 
 /* <<dense: running the video model>> */
-static tp_tensor *vivit_tokens(tp_graph *g, tp_vivit *m, const float *video,
-                               int batch)
-{
-    tp_dense_input in = m->config.input;
-    int n = (int)tp_dense_tokens(in), w = m->config.n_embd;
-    tp_tensor *x = tp_tensor_new(g->arena, tp_shape3(batch, n, in.depth
-                                 * in.patch * in.patch), TP_NO_GRAD);
-    tp_tubeletify(video, batch, in, x->data);
-    tp_tensor *zeros = tp_tensor_new(g->arena, tp_shape3(batch, 1, w),
-                                     TP_NO_GRAD);
-    tp_fill(zeros, 0.0f);
-    tp_tensor *parts[2] = {tp_add(g, zeros, m->cls),
-                           tp_linear(g, x, m->tubelet_w, m->tubelet_b)};
-    return tp_add(g, tp_concat(g, 2, parts, 1), m->wpe);
-}
-/* <<dense: running the video model>> */
 tp_tensor *tp_vivit_forward(tp_graph *g, tp_vivit *m, const float *video,
                             int batch)
 {
-    const tp_vivit_config *c = &m->config;
-    tp_tensor *tokens = vivit_tokens(g, m, video, batch);
-    tp_block_options o = {.heads = c->n_head, .activation = tp_gelu};
-    for (int i = 0; i < c->n_layer; i++)
-        tokens = tp_block_forward(g, &m->blocks[i], tokens, NULL, &o);
-    tokens = tp_layernorm(g, tokens, m->ln_f_w, m->ln_f_b, 1e-5f);
-    tp_tensor *cls = tp_contiguous(g, tp_slice(g->arena, tokens, 1, 0, 1));
-    tp_tensor *rows = tp_reshape(g->arena, cls, tp_shape2(batch, c->n_embd));
-    return tp_linear(g, rows, m->head_w, m->head_b);
+    tp_dense_input in = m->config.input;
+    int n = (int)tp_dense_tokens(in);
+    tp_tensor *x = tp_tensor_new(g->arena, tp_shape3(batch, n, in.depth
+                                 * in.patch * in.patch), TP_NO_GRAD);
+    tp_tubeletify(video, batch, in, x->data);
+    tp_tensor *embedded = tp_linear(g, x, m->vit->patch_w, m->vit->patch_b);
+    return tp_vit_classify(g, m->vit, tp_vit_encode_tokens(g, m->vit,
+                                                           embedded, NULL));
 }
 
 tp_tensor *tp_vivit_loss(tp_graph *g, tp_vivit *m, const float *video,

@@ -61,6 +61,16 @@ tp_vit *tp_vit_new(tp_vit_config c)
     tp_check(valid(&c), "a Vision Transformer needs patches no larger than "
              "the image, two classes or more, and heads that divide the "
              "width (%d heads, width %d)", c.n_head, c.n_embd);
+    return tp_vit_new_embedding(c, "patch", c.patch_size * c.patch_size,
+                                tp_patch_count(c.image_size, c.patch_size));
+}
+/* <<vit: making the model>> */
+tp_vit *tp_vit_new_embedding(tp_vit_config c, const char *embedding,
+                             int numbers, int tokens)
+{
+    tp_check(valid(&c) && numbers >= 1 && tokens >= 1, "a Vision "
+             "Transformer needs tokens, two classes or more, and heads that "
+             "divide the width (%d heads, width %d)", c.n_head, c.n_embd);
     tp_vit *m = calloc(1, sizeof *m);
     tp_check(m != NULL, "out of memory");
     m->config = c;
@@ -68,13 +78,15 @@ tp_vit *tp_vit_new(tp_vit_config c)
     m->arena = tp_arena_new("ViT parameters");
     m->blocks = tp_arena_zeroed(m->arena, (size_t)c.n_layer, sizeof(tp_block));
     /* <<vit: the parameters outside the blocks>> */
-    int w = c.n_embd, n = tp_patch_count(c.image_size, c.patch_size);
+    int w = c.n_embd;
     tp_params *p = &m->params;
-    m->patch_w = tp_param_new(p, m->arena, "patch.weight",
-                              tp_shape2(c.patch_size * c.patch_size, w));
-    m->patch_b = tp_param_new(p, m->arena, "patch.bias", tp_shape1(w));
+    char name[64];
+    snprintf(name, sizeof name, "%s.weight", embedding);
+    m->patch_w = tp_param_new(p, m->arena, name, tp_shape2(numbers, w));
+    snprintf(name, sizeof name, "%s.bias", embedding);
+    m->patch_b = tp_param_new(p, m->arena, name, tp_shape1(w));
     m->cls = tp_param_new(p, m->arena, "cls", tp_shape2(1, w));
-    m->wpe = tp_param_new(p, m->arena, "wpe.weight", tp_shape2(1 + n, w));
+    m->wpe = tp_param_new(p, m->arena, "wpe.weight", tp_shape2(1 + tokens, w));
     for (int i = 0; i < c.n_layer; i++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "h.%d.", i);
@@ -142,9 +154,16 @@ tp_tensor *tp_vit_forward(tp_graph *g, tp_vit *m, const float *images,
                                     * c->patch_size * c->patch_size
                                     * sizeof *patches);
     tp_patchify(images, batch, c->image_size, c->patch_size, patches);
-    tp_tensor *tokens = tp_vit_encode(g, m, patches, batch, weights);
-    tp_tensor *cls = tp_contiguous(g, tp_slice(g->arena, tokens, 1, 0, 1));
-    tp_tensor *rows = tp_reshape(g->arena, cls, tp_shape2(batch, c->n_embd));
+    return tp_vit_classify(g, m, tp_vit_encode(g, m, patches, batch,
+                                               weights));
+}
+
+tp_tensor *tp_vit_classify(tp_graph *g, tp_vit *m, tp_tensor *encoded)
+{
+    int batch = encoded->shape.dim[0];
+    tp_tensor *cls = tp_contiguous(g, tp_slice(g->arena, encoded, 1, 0, 1));
+    tp_tensor *rows = tp_reshape(g->arena, cls, tp_shape2(batch,
+                                                         m->config.n_embd));
     return tp_linear(g, rows, m->head_w, m->head_b);
 }
 

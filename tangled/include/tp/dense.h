@@ -84,11 +84,8 @@ typedef struct tp_vivit_config {
 
 typedef struct tp_vivit {
     tp_vivit_config config;
-    tp_arena *arena;
-    tp_params params;
-    tp_tensor *tubelet_w, *tubelet_b, *cls, *wpe;
-    tp_tensor *ln_f_w, *ln_f_b, *head_w, *head_b;
-    tp_block *blocks;
+    tp_vit *vit;       /* a ViT whose patch layer embeds tubelets */
+    tp_params params;  /* the ViT's parameters */
 } tp_vivit;
 
 tp_vivit *tp_vivit_new(tp_vivit_config config);

@@ -29,12 +29,16 @@ typedef struct tp_vit {
 tp_vit *tp_vit_new(tp_vit_config config);
 void tp_vit_init(tp_vit *m, tp_rng *rng);
 void tp_vit_free(tp_vit *m);
+/* <<vit: the model>> */
+tp_vit *tp_vit_new_embedding(tp_vit_config config, const char *embedding,
+                             int numbers, int tokens);
 
 /* <<vit: running it>> */
 tp_tensor *tp_vit_encode(tp_graph *g, tp_vit *m, const float *patches,
                          int batch, tp_tensor **weights);
 tp_tensor *tp_vit_encode_tokens(tp_graph *g, tp_vit *m, tp_tensor *embedded,
                                 tp_tensor **weights);
+tp_tensor *tp_vit_classify(tp_graph *g, tp_vit *m, tp_tensor *encoded);
 tp_tensor *tp_vit_forward(tp_graph *g, tp_vit *m, const float *images,
                           int batch, tp_tensor **weights);
 tp_tensor *tp_vit_loss(tp_graph *g, tp_vit *m, const float *images,

@@ -66,21 +66,13 @@ static void training_step(void *context)
 static void time_methods(timed_step *c, int n, int threads, FILE *tsv,
                          double ms[METHODS], double mib[METHODS])
 {
-    int runs = n <= 2048 ? 5 : n <= 4096 ? 3 : 1;
     tp_set_threads(threads);
     for (c->method = 0; c->method < METHODS; c->method++) {
         ms[c->method] = mib[c->method] = NAN;
         if (c->method == DENSE && n > lf_dense_max)
             continue;
-        tp_arena_reset(c->step);  /* the last method's step, then its peak */
-        tp_arena_reset_peak(c->step);
-        if (runs > 1)
-            training_step(c);  /* once to warm up */
-        ms[c->method] = tp_time(training_step, c, runs).median * 1e3;
-        mib[c->method] = (double)tp_arena_peak(c->step) / (1 << 20);
-        if (tsv != NULL)
-            fprintf(tsv, "%s\t%d\t%d\t%.3f\t%.2f\n", method_names[c->method],
-                    n, threads, ms[c->method], mib[c->method]);
+        time_at_length(training_step, c, c->step, method_names[c->method],
+                       n, threads, tsv, &ms[c->method], &mib[c->method]);
     }
     printf("%6d %3d %9.1f %9.1f %9.1f %9.1f %8.1fx %7.1f %7.1f %7.1f\n", n,
            threads, ms[DENSE], ms[TILED], ms[WINDOW], ms[WINDOW_GLOBAL],
@@ -406,68 +398,13 @@ static int longformer_eval(void)
     return 0;
 }
 /* <<tp longformer: figures>> */
-static int lf_series(const table *t, const char *method, int threads,
-                     int column, double *x, double *y)
-{
-    int n = 0;
-    for (int r = 0; r < t->rows && n < 16; r++)
-        if (strcmp(t->label[r], method) == 0 && (int)t->value[r][1] == threads) {
-            x[n] = t->value[r][0];
-            y[n++] = t->value[r][column];
-        }
-    return n;
-}
-
-static int most_threads(const table *t)
-{
-    int most = 1;
-    for (int r = 0; r < t->rows; r++)
-        most = t->value[r][1] > most ? (int)t->value[r][1] : most;
-    return most;
-}
-/* <<tp longformer: figures>> */
-static void lf_panel(tp_plot *p, const table *t, int column, bool dashed_too,
-                     bool legend_too)
-{
-    static const int category[METHODS] = {5, 4, 2, 6};
-    tp_legend_entry legend[METHODS + 1];
-    int most = most_threads(t);
-    tp_plot_frame(p);
-    for (int m = 0; m < METHODS; m++) {
-        double x[16], y[16];
-        tp_color c = tp_category(category[m]);
-        tp_plot_line(p, x, y, lf_series(t, method_names[m], 1, column, x, y),
-                     c, false, true);
-        if (dashed_too && most > 1)
-            tp_plot_line(p, x, y, lf_series(t, method_names[m], most, column,
-                                            x, y), c, true, false);
-        legend[m] = (tp_legend_entry){method_names[m], c, false};
-    }
-    legend[METHODS] = (tp_legend_entry){"dashed: all threads",
-                                        tp_rgb(0x999999), true};
-    if (legend_too)
-        tp_plot_legend(p, legend, METHODS + (most > 1), TP_BOTTOM_RIGHT);
-}
-/* <<tp longformer: figures>> */
 static int draw_longformer_time(tp_draw *d, tp_error *error)
 {
-    table *t = calloc(1, sizeof *t);
-    tp_check(t != NULL, "out of memory");
-    int status = read_table("figures/data/longformer-time.tsv", t, error);
-    if (status == 0) {
-        tp_axis n = {.lo = 1024, .hi = 16384, .log = true,
-                     .label = "sequence length T"};
-        tp_plot time = {d, 50, 12, 170, 160, n,
-                        {.lo = 1, .hi = 100000, .log = true,
-                         .label = "training step (ms)"}};
-        tp_plot memory = {d, 280, 12, 150, 160, n,
-                          {.lo = 1, .hi = 10000, .log = true,
-                           .label = "peak memory (MiB)"}};
-        lf_panel(&time, t, 2, true, true);
-        lf_panel(&memory, t, 3, false, false);
-    }
-    free(t);
-    return status;
+    static const int colors[METHODS] = {5, 4, 2, 6};
+    length_figure f = {"figures/data/longformer-time.tsv",
+                       "sequence length T", 1, 100000, method_names, colors,
+                       METHODS, TP_BOTTOM_RIGHT};
+    return draw_time_against_length(d, &f, error);
 }
 /* <<tp longformer: figures>> */
 static int draw_longformer_task(tp_draw *d, tp_error *error)

@@ -223,6 +223,23 @@ void head_map(tp_draw *d, const table *t, int row0, int n, const int *prompt,
               double x, double y, bool labels);
 int read_attention_maps(table *t, int prompt[24], int *n, tp_error *error);
 /* <<program.h: what chapters share>> */
+void time_at_length(void (*step)(void *), void *context, tp_arena *arena,
+                    const char *method, int n, int threads, FILE *tsv,
+                    double *ms, double *mib);
+/* <<program.h: what chapters share>> */
+typedef struct length_figure {
+    const char *data;           /* rows written by time_at_length */
+    const char *length;         /* the label of the length axis */
+    double fastest, slowest;    /* the time axis, in ms */
+    const char *const *methods;
+    const int *colors;          /* each method's tp_category */
+    int count;                  /* LENGTH_FIGURE_METHODS at most */
+    tp_corner legend;
+} length_figure;
+enum { LENGTH_FIGURE_METHODS = 8 };
+int draw_time_against_length(tp_draw *d, const length_figure *f,
+                             tp_error *error);
+/* <<program.h: what chapters share>> */
 void card_solutions(tp_draw *d, const tp_rect *panel,
                     const char *const rows[][3], int n);
 

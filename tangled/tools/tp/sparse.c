@@ -62,21 +62,11 @@ static void training_step(void *context)
 /* <<tp sparse: commands>> */
 static void time_methods(timed_step *c, int n, int threads, FILE *tsv)
 {
-    int runs = n <= 2048 ? 5 : n <= 4096 ? 3 : 1;
     double ms[ATTENTIONS], mib[ATTENTIONS];
     tp_set_threads(threads);
-    for (c->method = 0; c->method < ATTENTIONS && !interrupted; c->method++) {
-        tp_arena_reset(c->step);
-        tp_arena_reset_peak(c->step);
-        if (runs > 1)
-            training_step(c);  /* once to warm up */
-        ms[c->method] = tp_time(training_step, c, runs).median * 1e3;
-        mib[c->method] = (double)tp_arena_peak(c->step) / (1 << 20);
-        if (tsv != NULL)
-            fprintf(tsv, "%s\t%d\t%d\t%.3f\t%.2f\n",
-                    attention_names[c->method], n, threads, ms[c->method],
-                    mib[c->method]);
-    }
+    for (c->method = 0; c->method < ATTENTIONS && !interrupted; c->method++)
+        time_at_length(training_step, c, c->step, attention_names[c->method],
+                       n, threads, tsv, &ms[c->method], &mib[c->method]);
     if (interrupted)
         return;
     printf("%6d %3d %4d %10.1f %10.1f %10.1f %7.1fx %7.1fx %8.1f %8.1f %8.1f\n",
@@ -84,6 +74,22 @@ static void time_methods(timed_step *c, int n, int threads, FILE *tsv)
            ms[DENSE] / ms[STRIDED], ms[DENSE] / ms[FIXED], mib[DENSE],
            mib[STRIDED], mib[FIXED]);
     fflush(stdout);
+}
+/* <<tp sparse: commands>> */
+void time_at_length(void (*step)(void *), void *context, tp_arena *arena,
+                    const char *method, int n, int threads, FILE *tsv,
+                    double *ms, double *mib)
+{
+    int runs = n <= 2048 ? 5 : n <= 4096 ? 3 : 1;
+    tp_arena_reset(arena);  /* the last method's step, then its peak */
+    tp_arena_reset_peak(arena);
+    if (runs > 1)
+        step(context);  /* once to warm up */
+    *ms = tp_time(step, context, runs).median * 1e3;
+    *mib = (double)tp_arena_peak(arena) / (1 << 20);
+    if (tsv != NULL)
+        fprintf(tsv, "%s\t%d\t%d\t%.3f\t%.2f\n", method, n, threads, *ms,
+                *mib);
 }
 /* <<tp sparse: commands>> */
 static tp_sparse_config compare_config(tp_sparse_kind kind, int n)
@@ -658,8 +664,8 @@ static int draw_sparse_patterns(tp_draw *d, tp_error *error)
     return 0;
 }
 /* <<tp sparse: figures>> */
-static int time_series(const table *t, const char *method, int threads,
-                       int column, double *x, double *y)
+static int length_series(const table *t, const char *method, int threads,
+                         int column, double *x, double *y)
 {
     int n = 0;
     for (int r = 0; r < t->rows && n < 16; r++)
@@ -668,50 +674,70 @@ static int time_series(const table *t, const char *method, int threads,
     return n;
 }
 
-static void time_panel(tp_plot *p, const table *t, int column, bool legend)
+static int most_threads(const table *t)
 {
-    static const int category[ATTENTIONS] = {5, 0, 4};
-    tp_legend_entry entries[ATTENTIONS + 1];
     int most = 1;
     for (int r = 0; r < t->rows; r++)
         most = t->value[r][1] > most ? (int)t->value[r][1] : most;
-    tp_plot_frame(p);
-    for (int m = 0; m < ATTENTIONS; m++) {
-        double x[16], y[16];
-        tp_color c = tp_category(category[m]);
-        int n = time_series(t, attention_names[m], 1, column, x, y);
-        tp_plot_line(p, x, y, n, c, false, true);
-        if (most > 1 && column == 2)
-            tp_plot_line(p, x, y, time_series(t, attention_names[m], most,
-                                              column, x, y), c, true, false);
-        entries[m] = (tp_legend_entry){attention_names[m], c, false};
-    }
-    entries[ATTENTIONS] = (tp_legend_entry){"dashed: all threads",
-                                            tp_rgb(0x999999), true};
-    if (legend)
-        tp_plot_legend(p, entries, most > 1 ? ATTENTIONS + 1 : ATTENTIONS,
-                       TP_TOP_LEFT);
+    return most;
 }
 /* <<tp sparse: figures>> */
-static int draw_sparse_time(tp_draw *d, tp_error *error)
+static void length_panel(tp_plot *p, const table *t, const length_figure *f,
+                         int column)
 {
+    tp_legend_entry entries[LENGTH_FIGURE_METHODS + 1];
+    int most = most_threads(t);
+    bool time = column == 2;
+    tp_plot_frame(p);
+    for (int m = 0; m < f->count; m++) {
+        double x[16], y[16];
+        tp_color c = tp_category(f->colors[m]);
+        int n = length_series(t, f->methods[m], 1, column, x, y);
+        tp_plot_line(p, x, y, n, c, false, true);
+        if (most > 1 && time)
+            tp_plot_line(p, x, y, length_series(t, f->methods[m], most,
+                                                column, x, y), c, true, false);
+        entries[m] = (tp_legend_entry){f->methods[m], c, false};
+    }
+    entries[f->count] = (tp_legend_entry){"dashed: all threads",
+                                          tp_rgb(0x999999), true};
+    if (time)
+        tp_plot_legend(p, entries, most > 1 ? f->count + 1 : f->count,
+                       f->legend);
+}
+/* <<tp sparse: figures>> */
+int draw_time_against_length(tp_draw *d, const length_figure *f,
+                             tp_error *error)
+{
+    tp_check(f->count <= LENGTH_FIGURE_METHODS, "a figure of %d methods "
+             "against the length; %d at most", f->count,
+             LENGTH_FIGURE_METHODS);
     table *t = calloc(1, sizeof *t);
     tp_check(t != NULL, "out of memory");
-    int status = read_table("figures/data/sparse-time.tsv", t, error);
+    int status = read_table(f->data, t, error);
     if (status == 0) {
         tp_axis n = {.lo = 1024, .hi = 16384, .log = true,
-                     .label = "sequence length N"};
+                     .label = f->length};
         tp_plot time = {d, 50, 12, 170, 160, n,
-                        {.lo = 10, .hi = 1000000, .log = true,
+                        {.lo = f->fastest, .hi = f->slowest, .log = true,
                          .label = "training step (ms)"}};
         tp_plot memory = {d, 280, 12, 150, 160, n,
                           {.lo = 1, .hi = 10000, .log = true,
                            .label = "peak memory (MiB)"}};
-        time_panel(&time, t, 2, true);
-        time_panel(&memory, t, 3, false);
+        length_panel(&time, t, f, 2);
+        length_panel(&memory, t, f, 3);
     }
     free(t);
     return status;
+}
+/* <<tp sparse: figures>> */
+static int draw_sparse_time(tp_draw *d, tp_error *error)
+{
+    static const int colors[ATTENTIONS] = {5, 0, 4};
+    length_figure f = {"figures/data/sparse-time.tsv", "sequence length N",
+                       10, 1000000, attention_names, colors, ATTENTIONS,
+                       TP_TOP_LEFT};
+    return draw_time_against_length(d, &f, error);
 }
 /* <<tp sparse: figures>> */
 static void picture(tp_draw *d, const table *t, int first, double x0,
