@@ -65,6 +65,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
+#include "tp/maskpredict.h"
+/* <<tp.h: module headers>> */
 #include "tp/conv.h"
 /* <<tp.h: module headers>> */
 #include "tp/localbias.h"
