@@ -589,6 +589,26 @@ static int compare_with(tp_gpt *target, tp_gpt **drafts, int n_drafts)
 }
 
 /* <<tp decoding: figures>> */
+static void maskpredict_card_line(tp_draw *d, double x, double y)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    tp_error error;
+    enum { EXACT = 3, SPEEDUP = 6, GREEDY = 0, FOUR_PASSES = 3 };
+    if (read_table("figures/data/decoding-maskpredict.tsv", t, &error) == 0
+        && t->rows >= MP_DECODERS) {
+        char line[160];
+        snprintf(line, sizeof line, "mask-predict, T = 4  \xc3\x97%.2f, "
+                 "%.0f%% exact (greedy %.0f%%)",
+                 t->value[FOUR_PASSES][SPEEDUP],
+                 100 * t->value[FOUR_PASSES][EXACT],
+                 100 * t->value[GREEDY][EXACT]);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, x, y, 0.0, 0.0, 7, line);
+    }
+    free(t);
+}
+/* <<tp decoding: figures>> */
 enum { D_THREADS, D_WIDTH, D_K, D_TOKENS, D_SECONDS, D_RATE, D_SPEEDUP,
        D_ACCEPTANCE };
 
@@ -739,7 +759,8 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
         tp_card(d, 440, 320, "<b>4. Slow autoregressive decoding</b>",
                 "One token per pass, and each pass of one row waits for "
                 "every weight to arrive from memory",
-                "Data: tp decoding compare (make measure-decoding)", &problem,
+                "Data: tp decoding compare and maskpredict (make "
+                "measure-decoding, measure-maskpredict)", &problem,
                 &solutions);
         /* <<decoding card: the problem>> */
         double px = problem.x, py = problem.y, x[64], y[64];
@@ -755,6 +776,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
         decoding_time_panel(&time, t, false);
         decoding_k_panel(&speed, t, D_SPEEDUP, false);
         decoding_card_numbers(d, t, px + 10, py + 172);
+        maskpredict_card_line(d, px + 10, py + 220);
         /* <<decoding card: the solutions>> */
         static const char *const solution[][3] = {
             {"KV cache", "one row per token: O(T), not O(T\xc2\xb2)",
@@ -762,7 +784,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
             {"Speculative decoding", "a draft proposes k, the target checks them",
              "in one pass; exact: this chapter"},
             {"Mask-predict", "all positions at once, then refined",
-             "in T passes; changes the model: here"},
+             "in T passes; changes the model: this chapter"},
             {"Distillation", "a small student of the large model",
              "an exercise of this chapter"},
         };
