@@ -184,7 +184,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
     measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
     deps clean help fuzz fuzz-run install uninstall measure-instability \
-    measure-oversmoothing measure-depth measure-decoding measure-distill measure-memory \
+    measure-oversmoothing measure-depth measure-decoding measure-distill measure-memory measure-maskpredict \
     measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf \
     assignment-pdf
@@ -242,6 +242,7 @@ help:
 	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-distill  a draft distilled from measure-decoding's target against one trained on the data (figures/data)"
+	@echo "make measure-maskpredict  train an encoder-decoder and a mask-predict model on numbers; accuracy and time against iterations (figures/data)"
 	@echo "make measure-memory  count and time a training step's memory; int8 and paged KV caches (figures/data)"
 	@echo "make measure-modern  GPT-2's block against GQA, MQA, RMSNorm and SwiGLU: losses after the same steps (figures/data)"
 	@echo "make measure-switch  a dense GPT and a Switch GPT of the same arithmetic: losses; the experts' load with and without balancing (figures/data)"
@@ -740,6 +741,12 @@ measure-distill: programs
 	$(OBJ)/tp decoding distill --teacher $(BUILD)/decoding-target.safetensors \
 	    --steps 100 --batch 4 --context 256 --width 32 --temperature 2 \
 	    --weight 0.5 --rounds 5 --tsv figures/data/decoding-distill.tsv
+# Mask-predict: an autoregressive encoder-decoder and a mask-predict model of
+# the same size, the same steps on numbers in English, then both decode 300
+# held-out numbers (mask-predict at T = 1, 2, 4, 10), on one thread.
+measure-maskpredict: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp decoding maskpredict --steps 2000 --batch 32 \
+	    --width 64 --test 300 --tsv figures/data/decoding-maskpredict.tsv
 
 # Memory: a training step counted at 1 to 8 layers of GPT-T's width, with
 # and without checkpoints; the KV caches on measure-decoding's target.

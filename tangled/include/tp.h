@@ -65,7 +65,7 @@
 /* <<tp.h: module headers>> */
 #include "tp/decoding.h"
 /* <<tp.h: module headers>> */
-#include "tp/distill.h"
+#include "tp/maskpredict.h"
 /* <<tp.h: module headers>> */
 #include "tp/conv.h"
 /* <<tp.h: module headers>> */

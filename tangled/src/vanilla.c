@@ -91,6 +91,16 @@ static tp_block_options options(const tp_vanilla *m)
                               .activation = m->activation};
 }
 /* <<vanilla: the forward pass>> */
+static const unsigned char *target_padding(tp_graph *g, const int *target,
+                                           int batch, int length)
+{
+    long n = (long)batch * length;
+    unsigned char *padding = tp_arena_alloc(g->arena, (size_t)n);
+    for (long i = 0; i < n; i++)
+        padding[i] = target[i] == TP_PAD;
+    return padding;
+}
+/* <<vanilla: the forward pass>> */
 tp_tensor *tp_vanilla_encode(tp_graph *g, tp_vanilla *m, const tp_source *s)
 {
     tp_tensor *x = embed(g, m, m->source_wte, s->tokens, s->batch, s->length);
@@ -109,7 +119,9 @@ tp_tensor *tp_vanilla_decode(tp_graph *g, tp_vanilla *m, tp_tensor *memory,
 {
     tp_tensor *x = embed(g, m, m->target_wte, target, s->batch, length);
     tp_block_options o = options(m);
-    o.self.causal = true;
+    o.self.causal = !m->decoder_sees_all;
+    if (m->decoder_sees_all)
+        o.self.key_padding = target_padding(g, target, s->batch, length);
     o.cross.key_padding = s->padding;
     for (int i = 0; i < m->config.n_layer; i++) {
         o.cross.weights = cross != NULL ? &cross[i] : NULL;

@@ -21,6 +21,7 @@ typedef struct tp_vanilla {
     tp_tensor *ln_e_w, *ln_e_b, *ln_d_w, *ln_d_b;  /* pre-LN: the last norms */
     tp_block *encoder, *decoder;
     tp_activation *activation;  /* of the MLPs: tp_relu, as in the paper */
+    bool decoder_sees_all;  /* no causal mask in the decoder (Chapter 320) */
 } tp_vanilla;
 
 tp_vanilla *tp_vanilla_new(tp_vanilla_config config);

@@ -2,6 +2,256 @@
 #include "program.h"
 
 /* <<tp decoding: commands>> */
+static int mp_steps = 1000, mp_batch_size = 64, mp_layers = 2, mp_heads = 4,
+           mp_width = 128, mp_seed = 1, mp_test = 500, mp_threads = 0;
+static const char *mp_tsv = NULL;
+
+static const option maskpredict_options[] = {
+    {"--steps", OPTION_INT, &mp_steps, 1, 100000000,
+     "training steps of each model (default: 1000)"},
+    {"--batch", OPTION_INT, &mp_batch_size, 1, 512, "numbers per step"},
+    {"--layers", OPTION_INT, &mp_layers, 1, 64,
+     "blocks in the encoder, and in the decoder"},
+    {"--heads", OPTION_INT, &mp_heads, 1, 64, "attention heads"},
+    {"--width", OPTION_INT, &mp_width, 2, 4096, "the model width C"},
+    {"--seed", OPTION_INT, &mp_seed, 0, 1000000000, "the seed"},
+    {"--test", OPTION_INT, &mp_test, 1, 1000000,
+     "held-out numbers to decode (default: 500)"},
+    {"--threads", OPTION_INT, &mp_threads, 0, 1024,
+     "the most threads to time decoding with (default: all)"},
+    {"--tsv", OPTION_STRING, &mp_tsv, 0, 0, "write the results to this table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp decoding: commands>> */
+enum { MP_WORDS = NUMBER_MAX_WORDS, MP_ENDS = NUMBER_MAX_WORDS + 2 };
+
+typedef struct mp_batch {
+    int source[NUMBER_MAX_DIGITS * 512], words[MP_WORDS * 512];
+    int with_ends[MP_ENDS * 512], input[MP_WORDS * 512];
+    unsigned char padding[NUMBER_MAX_DIGITS * 512];
+    tp_source s;
+} mp_batch;
+/* <<tp decoding: commands>> */
+static void mp_row(mp_batch *b, int r, tp_rng *rng)
+{
+    int *source = b->source + r * NUMBER_MAX_DIGITS;
+    int *words = b->words + r * MP_WORDS, *ends = b->with_ends + r * MP_ENDS;
+    int digits, n;
+    number_example(rng, false, source, &digits, words, &n);
+    for (int j = 0; j < NUMBER_MAX_DIGITS; j++) {
+        b->padding[r * NUMBER_MAX_DIGITS + j] = j >= digits;
+        source[j] = j < digits ? source[j] : 0;
+    }
+    for (int j = n; j < MP_WORDS; j++)
+        words[j] = TP_PAD;
+    ends[0] = TP_BOS;
+    memcpy(ends + 1, words, (size_t)n * sizeof *ends);
+    ends[n + 1] = TP_EOS;
+    for (int j = n + 2; j < MP_ENDS; j++)
+        ends[j] = TP_PAD;
+}
+/* <<tp decoding: commands>> */
+typedef struct mp_run {
+    tp_vanilla *vanilla;
+    tp_maskpredict *cmlm;
+    tp_rng numbers, masks;
+    mp_batch batch;
+    display shown;
+} mp_run;
+
+static void mp_draw(mp_run *r)
+{
+    for (int i = 0; i < mp_batch_size; i++)
+        mp_row(&r->batch, i, &r->numbers);
+    r->batch.s = (tp_source){r->batch.source, r->batch.padding, mp_batch_size,
+                             NUMBER_MAX_DIGITS};
+}
+/* <<tp decoding: commands>> */
+static tp_tensor *mp_autoregressive_loss(tp_graph *g, long step, void *run)
+{
+    (void)step;
+    mp_run *r = run;
+    mp_draw(r);
+    return tp_vanilla_loss(g, r->vanilla, &r->batch.s, r->batch.with_ends,
+                           MP_ENDS, 0.1f);
+}
+
+static tp_tensor *mp_cmlm_loss(tp_graph *g, long step, void *run)
+{
+    (void)step;
+    mp_run *r = run;
+    mp_draw(r);
+    tp_maskpredict_mask(&r->masks, r->cmlm->mask, r->batch.words, mp_batch_size,
+                        MP_WORDS, r->batch.input);
+    return tp_maskpredict_loss(g, r->cmlm, &r->batch.s, r->batch.input,
+                               r->batch.words, MP_WORDS, 0.1f);
+}
+/* <<tp decoding: commands>> */
+static int mp_train(mp_run *r, tp_params *params, tp_loss_fn *loss,
+                    double *seconds)
+{
+    r->numbers = tp_rng_seeded((uint64_t)mp_seed, 1);
+    r->masks = tp_rng_seeded((uint64_t)mp_seed, 2);
+    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
+        .kind = TP_ADAM, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-9f});
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    long warmup = mp_steps / 10 < 200 ? mp_steps / 10 + 1 : 200;
+    tp_train_options o = {.steps = mp_steps, .warmup = warmup, .max_lr = 1e-3f,
+                          .min_lr = 1e-4f, .clip = 1.0,
+                          .tokens_per_step = (long)mp_batch_size * MP_ENDS,
+                          .progress = show_progress,
+                          .progress_context = &r->shown};
+    tp_error error;
+    double start = tp_seconds();
+    int status = tp_train(&g, params, opt, &o, loss, r, NULL, &error);
+    *seconds = tp_seconds() - start;
+    if (status != 0)
+        fprintf(stderr, "tp decoding maskpredict: %s\n", error.message);
+    tp_arena_free(step);
+    tp_optimizer_free(opt);
+    return status;
+}
+/* <<tp decoding: commands>> */
+enum { MP_DECODERS = 9 };
+static const int mp_passes[MP_DECODERS] = {0, 1, 2, 4, 10, 1, 2, 4, 10};
+
+typedef struct mp_score {
+    int right, right_length;  /* exact matches; lengths right */
+    double seconds;           /* in all */
+} mp_score;
+
+static int mp_decode(mp_run *r, int d, const int *digits, int nd, int n,
+                     int *out)
+{
+    if (d == 0)
+        return tp_vanilla_greedy(r->vanilla, digits, nd, MP_WORDS, out);
+    return tp_maskpredict_decode(r->cmlm, digits, nd, d > 4 ? n : 0,
+                                 mp_passes[d], out);
+}
+/* <<tp decoding: commands>> */
+static void mp_evaluate(mp_run *r, mp_score *score)
+{
+    tp_rng rng = tp_rng_seeded(2017, 1);
+    memset(score, 0, MP_DECODERS * sizeof *score);
+    for (int i = 0; i < mp_test; i++) {
+        int digits[NUMBER_MAX_DIGITS], words[MP_WORDS], out[MP_ENDS], nd, n;
+        number_example(&rng, true, digits, &nd, words, &n);
+        for (int d = 0; d < MP_DECODERS; d++) {
+            double start = tp_seconds();
+            int k = mp_decode(r, d, digits, nd, n, out);
+            score[d].seconds += tp_seconds() - start;
+            score[d].right_length += k == n;
+            score[d].right += k == n
+                              && memcmp(out, words, (size_t)n * sizeof *out) == 0;
+        }
+    }
+}
+/* <<tp decoding: commands>> */
+static void mp_report(FILE *tsv, int threads, int d, mp_score s,
+                      double greedy_seconds)
+{
+    const char *method = d == 0 ? "autoregressive" : "maskpredict";
+    const char *length = d == 0 ? "own" : d > 4 ? "task" : "predicted";
+    double accuracy = (double)s.right / mp_test;
+    double speedup = greedy_seconds / s.seconds;
+    printf("%-15s %d thread%s  T %2d  length %-9s  exact %5.1f%%  "
+           "%7.3f ms a number  %5.2fx\n", method, threads,
+           threads == 1 ? " " : "s", mp_passes[d], length, 100.0 * accuracy,
+           1e3 * s.seconds / mp_test, speedup);
+    if (tsv != NULL)
+        fprintf(tsv, "%s\t%d\t%d\t%s\t%.4f\t%.4f\t%.6f\t%.3f\n", method,
+                threads, mp_passes[d], length, accuracy,
+                (double)s.right_length / mp_test, s.seconds / mp_test,
+                speedup);
+}
+
+static void mp_decode_all(mp_run *r, FILE *tsv, int threads)
+{
+    mp_score score[MP_DECODERS];
+    tp_set_threads(threads);
+    mp_evaluate(r, score);
+    for (int d = 0; d < MP_DECODERS; d++)
+        mp_report(tsv, threads, d, score[d], score[0].seconds);
+}
+/* <<tp decoding: commands>> */
+static FILE *mp_open_table(void)
+{
+    tp_describe_machine(stdout);
+    if (mp_tsv == NULL)
+        return NULL;
+    FILE *tsv = fopen(mp_tsv, "w");
+    if (tsv == NULL) {
+        fprintf(stderr, "tp decoding maskpredict: cannot write %s\n", mp_tsv);
+        return NULL;
+    }
+    tp_describe_machine(tsv);
+    fprintf(tsv, "# written by: tp decoding maskpredict --steps %d --batch %d "
+            "--layers %d --heads %d --width %d --seed %d --test %d --tsv %s\n",
+            mp_steps, mp_batch_size, mp_layers, mp_heads, mp_width, mp_seed,
+            mp_test, mp_tsv);
+    return tsv;
+}
+/* <<tp decoding: commands>> */
+static mp_run *mp_models(void)
+{
+    mp_run *r = calloc(1, sizeof *r);
+    tp_check(r != NULL, "out of memory");
+    tp_vanilla_config c = {
+        .source_vocab = 10, .target_vocab = number_target_ids(),
+        .n_positions = MP_ENDS, .n_layer = mp_layers, .n_head = mp_heads,
+        .n_embd = mp_width, .n_inner = 4 * mp_width, .post_ln = 1};
+    tp_rng rng = tp_rng_seeded((uint64_t)mp_seed, 3);
+    r->vanilla = tp_vanilla_new(c);
+    tp_vanilla_init(r->vanilla, &rng);
+    r->cmlm = tp_maskpredict_new(c);
+    tp_maskpredict_init(r->cmlm, &rng);
+    r->shown.terminal = isatty(STDERR_FILENO);
+    return r;
+}
+/* <<tp decoding: commands>> */
+static int decoding_maskpredict(void)
+{
+    const char *command = "decoding maskpredict";
+    if (mp_width % (2 * mp_heads) != 0) {
+        fprintf(stderr, "tp %s: --width %d must be a multiple of twice "
+                "--heads %d\n", command, mp_width, mp_heads);
+        return 2;
+    }
+    if (mp_tsv != NULL && check_output(command, mp_tsv) != 0)
+        return 1;
+    mp_run *r = mp_models();
+    double trained[2] = {0, 0};
+    int status = mp_train(r, &r->vanilla->params, mp_autoregressive_loss,
+                          &trained[0]);
+    if (status == 0)
+        status = mp_train(r, &r->cmlm->m->params, mp_cmlm_loss, &trained[1]);
+    /* <<decoding maskpredict: decode and write>> */
+    FILE *tsv = NULL;
+    if (status == 0 && ((tsv = mp_open_table()) != NULL || mp_tsv == NULL)) {
+        char sizes[256];
+        snprintf(sizes, sizeof sizes, "# parameters: autoregressive %ld, "
+                 "mask-predict %ld; training seconds %.1f and %.1f\n",
+                 tp_params_count(&r->vanilla->params),
+                 tp_params_count(&r->cmlm->m->params), trained[0], trained[1]);
+        fputs(sizes, stdout);
+        if (tsv != NULL)
+            fprintf(tsv, "%smethod\tthreads\titerations\tlength\texact_match\t"
+                    "length_right\tseconds\tspeedup\n", sizes);
+        int most = mp_threads > 0 ? mp_threads : tp_threads();
+        mp_decode_all(r, tsv, 1);
+        if (most > 1)
+            mp_decode_all(r, tsv, most);
+        status = tsv != NULL && fclose(tsv) != 0;
+    } else if (status == 0) {
+        status = 1;
+    }
+    tp_vanilla_free(r->vanilla);
+    tp_maskpredict_free(r->cmlm);
+    free(r);
+    return status;
+}
+/* <<tp decoding: commands>> */
 static int spec_k = 4, spec_tokens = 240, spec_seed = 1;
 static float spec_temperature = 0.0f;
 static const char *spec_target = "gpt.safetensors", *spec_draft = NULL,
@@ -584,6 +834,26 @@ static int distill_with(tp_gpt *teacher, const tp_corpus *corpus,
 }
 
 /* <<tp decoding: figures>> */
+static void maskpredict_card_line(tp_draw *d, double x, double y)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    tp_error error;
+    enum { EXACT = 3, SPEEDUP = 6, GREEDY = 0, FOUR_PASSES = 3 };
+    if (read_table("figures/data/decoding-maskpredict.tsv", t, &error) == 0
+        && t->rows >= MP_DECODERS) {
+        char line[160];
+        snprintf(line, sizeof line, "mask-predict, T = 4  \xc3\x97%.2f, "
+                 "%.0f%% exact (greedy %.0f%%)",
+                 t->value[FOUR_PASSES][SPEEDUP],
+                 100 * t->value[FOUR_PASSES][EXACT],
+                 100 * t->value[GREEDY][EXACT]);
+        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+        tp_text(d, x, y, 0.0, 0.0, 7, line);
+    }
+    free(t);
+}
+/* <<tp decoding: figures>> */
 enum { D_THREADS, D_WIDTH, D_K, D_TOKENS, D_SECONDS, D_RATE, D_SPEEDUP,
        D_ACCEPTANCE };
 
@@ -734,7 +1004,8 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
         tp_card(d, 440, 320, "<b>4. Slow autoregressive decoding</b>",
                 "One token per pass, and each pass of one row waits for "
                 "every weight to arrive from memory",
-                "Data: tp decoding compare (make measure-decoding)", &problem,
+                "Data: tp decoding compare and maskpredict (make "
+                "measure-decoding, measure-maskpredict)", &problem,
                 &solutions);
         /* <<decoding card: the problem>> */
         double px = problem.x, py = problem.y, x[64], y[64];
@@ -750,6 +1021,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
         decoding_time_panel(&time, t, false);
         decoding_k_panel(&speed, t, D_SPEEDUP, false);
         decoding_card_numbers(d, t, px + 10, py + 172);
+        maskpredict_card_line(d, px + 10, py + 220);
         /* <<decoding card: the solutions>> */
         static const char *const solution[][3] = {
             {"KV cache", "one row per token: O(T), not O(T\xc2\xb2)",
@@ -757,7 +1029,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
             {"Speculative decoding", "a draft proposes k, the target checks them",
              "in one pass; exact: this chapter"},
             {"Mask-predict", "all positions at once, then refined",
-             "an exercise of this chapter"},
+             "in T passes; changes the model: this chapter"},
             {"Distillation", "a small student of the large model",
              "for the draft: this chapter"},
         };
@@ -768,6 +1040,10 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
 }
 
 static const command decoding_commands[] = {
+    /* <<tp decoding: command table>> */
+    {"decoding maskpredict", "train an encoder-decoder and a mask-predict "
+     "model on numbers in English; compare their accuracy and speed",
+     maskpredict_options, decoding_maskpredict, NULL},
     /* <<tp decoding: command table>> */
     {"decoding speculative", "continue a prompt with a target GPT and a draft "
      "GPT that proposes tokens", speculative_options, decoding_speculative, NULL},

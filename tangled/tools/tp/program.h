@@ -191,6 +191,11 @@ typedef struct table {
 
 int read_table(const char *path, table *t, tp_error *error);
 /* <<program.h: what chapters share>> */
+enum { NUMBER_MAX_DIGITS = 9, NUMBER_MAX_WORDS = 18 };
+int number_target_ids(void);
+long number_example(tp_rng *rng, bool test, int *digits, int *n_digits,
+                    int *words, int *n_words);
+/* <<program.h: what chapters share>> */
 int argmax(const float *x, int n);
 /* <<program.h: what chapters share>> */
 tp_bert *bert_load(const char *command, const char *path, tp_words *words);

@@ -111,6 +111,26 @@ static void draw_batch(number_batch *b, int batch, tp_rng *rng, bool test)
     b->s = (tp_source){b->source, b->padding, batch, MAX_DIGITS};
 }
 /* <<tp vanilla: commands>> */
+_Static_assert((int)NUMBER_MAX_DIGITS == (int)MAX_DIGITS
+                   && (int)NUMBER_MAX_WORDS == (int)TARGET_LENGTH - 2,
+               "the shared sizes of the numbers task");
+
+int number_target_ids(void)
+{
+    return WORD_IDS;
+}
+
+long number_example(tp_rng *rng, bool test, int *digits, int *n_digits,
+                    int *words, int *n_words)
+{
+    long number = draw_number(rng, test);
+    int ids[TARGET_LENGTH];
+    *n_digits = digit_ids(number, digits);
+    *n_words = english_ids(number, ids) - 2;
+    memcpy(words, ids + 1, (size_t)*n_words * sizeof *words);
+    return number;
+}
+/* <<tp vanilla: commands>> */
 static int translate_steps = 2000, translate_batch = 64, translate_layers = 2,
            translate_heads = 4, translate_width = 128, translate_seed = 1,
            translate_eval = 500;
