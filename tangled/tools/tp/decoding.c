@@ -786,6 +786,8 @@ static int distill_with(tp_gpt *teacher, const tp_corpus *corpus,
             draft[d] = distill_train(&r, &result[d].validation);
             distill_measure(teacher, draft[d], prompt, n, wanted, &result[d]);
         }
+        r.w.m = teacher;
+        double teacher_loss = gpt_windows_validation(&r.w, 8);
         /* <<decoding distill: write the table and the draft>> */
         tp_error error;
         FILE *tsv = NULL;
@@ -799,14 +801,16 @@ static int distill_with(tp_gpt *teacher, const tp_corpus *corpus,
             fprintf(tsv, "# written by: tp decoding distill --teacher %s --tsv %s\n"
                     "# teacher: %d layers, width %d; drafts: %d layers, width %d; "
                     "%d steps, batch %d, context %d, seed %d; k 4; %d tokens after "
-                    "%d bytes; one thread\n", distill_teacher, distill_tsv,
-                    teacher->config.n_layer, teacher->config.n_embd, distill_layers,
-                    distill_width, distill_steps, distill_batch, distill_context,
-                    distill_seed, wanted, n);
+                    "%d bytes; one thread\n# teacher's validation loss %.4f\n",
+                    distill_teacher, distill_tsv, teacher->config.n_layer,
+                    teacher->config.n_embd, distill_layers, distill_width,
+                    distill_steps, distill_batch, distill_context, distill_seed,
+                    wanted, n, teacher_loss);
             fprintf(tsv, "draft\ttemperature\tweight\tvalidation_loss\t"
                     "greedy_kept\tgreedy_speedup\tsampled_kept\tsampled_speedup\t"
                     "greedy_identical\n");
         }
+        printf("teacher: validation loss %.4f\n", teacher_loss);
         for (int d = 0; d < 2; d++) {
             printf("%s draft: validation loss %.4f; greedy: kept %.3f, x%.2f; "
                    "sampled at 0.8: kept %.3f, x%.2f\n", d == 0 ? "plain" : "distilled",
