@@ -716,8 +716,8 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
         tp_card(d, 440, 320, "<b>8. Compute and power cost</b>",
                 "Every token costs 2N operations forward, 6N in training; "
                 "decoding waits for the weights",
-                "Data: tp compute flops, tp bench quant, tp compute loss "
-                "(make measure-compute)", &problem, &solutions);
+                "Data: tp compute flops, tp bench quant, tp compute loss, tp "
+                "compute fusion (make measure-compute)", &problem, &solutions);
         card_flops_lines(d, t[0], problem.x + 10, problem.y + 20);
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
         tp_text(d, problem.x + 10, problem.y + 62, 0.0, 0.0, 7,
@@ -731,8 +731,8 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
              "this chapter"},
             {"Lightweight models", "fewer or narrower layers: the 6N count",
              "this chapter (the count); exercises"},
-            {"Operator fusion", "one pass over memory for several operators",
-             "exercises"},
+            {"Operator fusion", "bias+GELU in the product, residual with the norm",
+             "this chapter (decoding)"},
             {"Pruning", "weights or whole structures removed",
              "Chapter: model size"},
         };
