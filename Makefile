@@ -829,6 +829,7 @@ measure-compute: programs
 	    --tsv figures/data/compute-loss.tsv \
 	    $(BUILD)/compute-gpt-int8.safetensors $(BUILD)/compute-gpt-int4.safetensors
 	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
+	$(OBJ)/tp compute fusion --tsv figures/data/compute-fusion.tsv
 # Real-time deployment: the largest models a budget holds (counts); an
 # int8 GPT-T (one training step: the timings do not depend on the weights)
 # decoded by tp-edge linked both ways, on one thread; the latency of a GPT

@@ -235,6 +235,49 @@ static void quantised_gpt(void)
     tp_gpt_free(m);
 }
 
+/* <<t-compute: a step in loops>> */
+static double loop_step_difference(tp_gpt *m, const tp_quant_gpt *q,
+                                   bool fused, double *range)
+{
+    float reference[16 * PROMPT], loops[16 * PROMPT];
+    logits_of(m, false, reference);
+    tp_error error;
+    tp_decoder *d = tp_decoder_new(m, q, fused, &error);
+    tp_gpt_cache *cache = tp_gpt_cache_new(m, PROMPT);
+    for (int t = 0; t < PROMPT; t++)
+        memcpy(loops + 16 * t, tp_decoder_step(d, cache, prompt[t]),
+               sizeof(float) * 16);
+    tp_gpt_cache_free(cache);
+    tp_decoder_free(d);
+    return largest_difference(reference, loops, 16 * PROMPT, range);
+}
+/* <<t-compute: a step in loops>> */
+static void loop_steps(void)
+{
+    tp_gpt *m = small_gpt();
+    for (int scheme = 0; scheme <= TP_QUANT_INT4; scheme++) {
+        tp_error error;
+        tp_quant_gpt *q = scheme == 0 ? NULL
+                                      : tp_quant_gpt_new(m, scheme, &error);
+        for (int fused = 0; fused <= 1; fused++) {
+            double range, apart = loop_step_difference(m, q, fused, &range);
+            ok(apart < 1e-4 * range, "%s step in loops, %s: the logits of "
+               "tp_gpt_step within %.1e of their range", scheme == 0 ? "fp32"
+               : tp_quant_name(scheme), fused ? "fused" : "unfused",
+               apart / range);
+        }
+        tp_quant_gpt_free(q);
+    }
+    tp_error error;
+    tp_gpt *rope = tp_gpt_new((tp_gpt_config){16, 16, 1, 2, 64,
+                                              TP_POSITIONS_ROPE});
+    ok(tp_decoder_new(rope, NULL, true, &error) == NULL
+           && strstr(error.message, "learned positions") != NULL,
+       "the decoder in loops refuses rotary positions: %s", error.message);
+    tp_gpt_free(rope);
+    tp_gpt_free(m);
+}
+
 /* <<t-compute: files>> */
 static const char *quant_path = "/tmp/tp-t-compute.safetensors";
 
@@ -302,6 +345,7 @@ int main(void)
     products(TP_QUANT_INT4);
     counting();
     quantised_gpt();
+    loop_steps();
     files();
     return done_testing();
 }

@@ -17,8 +17,19 @@ int main(void)
     ok(bench.status == 0 && strstr(bench.output, "int4   2 thread(s)")
            && access("/tmp/tp-bench-quant.tsv", R_OK) == 0,
        "tp bench quant decodes in three schemes on one thread and two");
+    struct tap_outcome fusion = tp("compute fusion --width 64 --layers 1 "
+                                   "--tokens 2 --rounds 1 --threads 2 "
+                                   "--tsv /tmp/tp-compute-fusion.tsv");
+    struct tap_outcome odd = tp("compute fusion --width 96");
+    ok(fusion.status == 0 && strstr(fusion.output, "int8   2 thread(s)")
+           && strstr(fusion.output, "fused/unfused")
+           && access("/tmp/tp-compute-fusion.tsv", R_OK) == 0
+           && odd.status == 1 && strstr(odd.output, "multiple of 64"),
+       "tp compute fusion decodes unfused and fused on one thread and two; a "
+       "width not a multiple of 64 is refused in one line");
     unlink("/tmp/tp-compute-flops.tsv");
     unlink("/tmp/tp-bench-quant.tsv");
+    unlink("/tmp/tp-compute-fusion.tsv");
     /* <<t-compute-command: checks>> */
     struct tap_outcome trained = tp("gpt train --steps 2 --batch 2 --context 16 "
                                     "--layers 1 --heads 1 --width 32 --out "

@@ -338,12 +338,18 @@ const char *tp_quant_path_name(tp_quant_path path)
     return path >= TP_QUANT_BEST && path <= TP_QUANT_VNNI ? names[path] : "?";
 }
 /* <<compute: the product>> */
+tp_quant_path tp_quant_path_resolve(tp_quant_path path)
+{
+    if (path != TP_QUANT_BEST)
+        return path;
+    return tp_quant_path_available(TP_QUANT_VNNI)   ? TP_QUANT_VNNI
+           : tp_quant_path_available(TP_QUANT_AVX2) ? TP_QUANT_AVX2
+                                                    : TP_QUANT_PORTABLE;
+}
+
 static row_product *product_on(tp_quant_path path)
 {
-    if (path == TP_QUANT_BEST)
-        path = tp_quant_path_available(TP_QUANT_VNNI)   ? TP_QUANT_VNNI
-               : tp_quant_path_available(TP_QUANT_AVX2) ? TP_QUANT_AVX2
-                                                        : TP_QUANT_PORTABLE;
+    path = tp_quant_path_resolve(path);
     tp_check(tp_quant_path_available(path),
              "tp_quant_matmul: this processor has no %s path",
              tp_quant_path_name(path));
@@ -356,8 +362,23 @@ static row_product *product_on(tp_quant_path path)
     return product_portable;
 }
 /* <<compute: the product>> */
-void tp_quant_matmul(const float *x, int n, const tp_qmatrix *w, float *y,
-                     tp_quant_path path)
+/* <<compute: an output's last steps>> */
+static inline float gelu_of(float v)
+{
+    const float k = 0.79788456f;  /* sqrt(2 / pi) */
+    return 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+}
+
+static inline float finish_output(float sum, const float *bias, int o,
+                                  bool gelu)
+{
+    float v = bias != NULL ? sum + bias[o] : sum;
+    return gelu ? gelu_of(v) : v;
+}
+
+static void quant_product(const float *x, int n, const tp_qmatrix *w,
+                          const float *bias, bool gelu, float *y,
+                          tp_quant_path path)
 {
     tp_check(n >= 1, "tp_quant_matmul: %d input rows", n);
     row_product *product = product_on(path);
@@ -371,10 +392,17 @@ void tp_quant_matmul(const float *x, int n, const tp_qmatrix *w, float *y,
     TP_PARALLEL_FOR((long)n * w->rows * cols)
     for (int o = 0; o < w->rows; o++)
         for (int i = 0; i < n; i++)
-            y[(long)i * w->rows + o] = product(w, o, xq + (long)i * cols,
-                                               xs + (long)i * blocks);
+            y[(long)i * w->rows + o] = finish_output(
+                product(w, o, xq + (long)i * cols, xs + (long)i * blocks),
+                bias, o, gelu);
     free(xq);
     free(xs);
+}
+
+void tp_quant_matmul(const float *x, int n, const tp_qmatrix *w, float *y,
+                     tp_quant_path path)
+{
+    quant_product(x, n, w, NULL, false, y, path);
 }
 
 /* <<compute: the quantised GPT>> */
@@ -481,6 +509,196 @@ static tp_tensor *quantised_linear(tp_graph *g, tp_tensor *x, tp_tensor *w,
         for (int o = 0; o < mat->rows; o++)
             y->data[i * mat->rows + o] += b->data[o];
     return y;
+}
+
+/* <<compute: a decoding step in loops, fused or not>> */
+static int loop_decodable(const tp_gpt *m, const tp_quant_gpt *quant,
+                          tp_error *error)
+{
+    if (m->config.positions != TP_POSITIONS_LEARNED || m->post_ln
+        || m->depth != NULL || m->modern.rms_norm || m->modern.swiglu
+        || m->modern.no_mlp || m->mlp != NULL || m->adapters != NULL
+        || m->modern.kv_heads != m->config.n_head)
+        return tp_error_set(error, "the decoder in loops runs GPT-2's pre-LN "
+                            "block with learned positions only");
+    if (quant != NULL && quant->model != m)
+        return tp_error_set(error, "the quantised matrices are another "
+                            "model's");
+    return 0;
+}
+
+tp_decoder *tp_decoder_new(tp_gpt *m, const tp_quant_gpt *quant, bool fused,
+                           tp_error *error)
+{
+    if (loop_decodable(m, quant, error) != 0)
+        return NULL;
+    long c = m->config.n_embd, h = m->config.n_head;
+    long floats = c + c + 3 * c + c + 4 * c + c
+                  + h * m->config.n_positions + m->config.vocab_size;
+    tp_decoder *d = calloc(1, sizeof *d);
+    float *all = calloc((size_t)floats, sizeof *all);
+    tp_check(d != NULL && all != NULL, "out of memory");
+    d->model = m, d->quant = quant, d->fused = fused;
+    d->x = all, d->normal = d->x + c, d->qkv = d->normal + c;
+    d->heads = d->qkv + 3 * c, d->hidden = d->heads + c;
+    d->out = d->hidden + 4 * c, d->scores = d->out + c;
+    d->logits = d->scores + h * m->config.n_positions;
+    return d;
+}
+
+void tp_decoder_free(tp_decoder *d)
+{
+    if (d != NULL)
+        free(d->x);
+    free(d);
+}
+/* <<compute: a decoding step in loops, fused or not>> */
+enum { OUTPUTS_AT_ONCE = 256 };
+
+static void product_fp32(const float *x, const tp_tensor *w,
+                         const float *bias, bool gelu, float *y)
+{
+    int in = w->shape.dim[0], out = w->shape.dim[1];
+    int chunks = (out + OUTPUTS_AT_ONCE - 1) / OUTPUTS_AT_ONCE;
+    TP_PARALLEL_FOR((long)in * out)
+    for (int k = 0; k < chunks; k++) {
+        int first = k * OUTPUTS_AT_ONCE;
+        int n = out - first < OUTPUTS_AT_ONCE ? out - first : OUTPUTS_AT_ONCE;
+        float sum[OUTPUTS_AT_ONCE] = {0};
+        for (int i = 0; i < in; i++) {
+            const float *row = w->data + (long)i * out + first;
+            float xi = x[i];
+            TP_SIMD
+            for (int j = 0; j < n; j++)
+                sum[j] += xi * row[j];
+        }
+        for (int j = 0; j < n; j++)
+            y[first + j] = finish_output(sum[j], bias, first + j, gelu);
+    }
+}
+/* <<compute: a decoding step in loops, fused or not>> */
+static void linear_into(const tp_decoder *d, const float *x, int layer, int k,
+                        bool gelu, float *y)
+{
+    tp_tensor *w[4];
+    block_matrices(d->model, layer, w);
+    const tp_block *b = &d->model->blocks[layer];
+    const tp_tensor *biases[4] = {b->c_attn_b, b->c_proj_b, b->c_fc_b,
+                                  b->mlp_proj_b};
+    const float *bias = d->fused ? biases[k]->data : NULL;
+    bool fused_gelu = d->fused && gelu;
+    if (d->quant != NULL)
+        quant_product(x, 1, d->quant->matrices[4 * layer + k], bias,
+                      fused_gelu, y, d->quant->path);
+    else
+        product_fp32(x, w[k], bias, fused_gelu, y);
+    if (d->fused)
+        return;
+    int out = w[k]->shape.dim[1];
+    for (int o = 0; o < out; o++)
+        y[o] += biases[k]->data[o];
+    for (int o = 0; gelu && o < out; o++)
+        y[o] = gelu_of(y[o]);
+}
+/* <<compute: a decoding step in loops, fused or not>> */
+static void add_and_norm(tp_decoder *d, const float *f, const tp_tensor *gain,
+                         const tp_tensor *bias)
+{
+    int c = d->model->config.n_embd;
+    float *x = d->x;
+    double sum = 0, squares = 0, mean, variance;
+    if (d->fused) {
+        for (int j = 0; j < c; j++) {
+            x[j] += f != NULL ? f[j] : 0;
+            sum += x[j], squares += (double)x[j] * x[j];
+        }
+        mean = sum / c, variance = squares / c - mean * mean;
+    } else {
+        for (int j = 0; f != NULL && j < c; j++)
+            x[j] += f[j];
+        for (int j = 0; j < c; j++)
+            sum += x[j];
+        mean = sum / c;
+        for (int j = 0; j < c; j++)
+            squares += (x[j] - mean) * (x[j] - mean);
+        variance = squares / c;
+    }
+    double r = 1.0 / sqrt(variance + 1e-5);
+    for (int j = 0; j < c; j++)
+        d->normal[j] = (float)((x[j] - mean) * r) * gain->data[j]
+                       + bias->data[j];
+}
+/* <<compute: a decoding step in loops, fused or not>> */
+static void attend_heads(tp_decoder *d, tp_gpt_cache *cache, int layer)
+{
+    int c = d->model->config.n_embd, h = d->model->config.n_head;
+    int hd = c / h, t = cache->length;
+    const tp_tensor *keys = cache->k[layer], *values = cache->v[layer];
+    float scale = 1.0f / sqrtf((float)hd);
+    TP_PARALLEL_FOR((long)h * (t + 1) * hd)
+    for (int head = 0; head < h; head++) {
+        float *k = keys->data + head * keys->stride[1];
+        float *v = values->data + head * values->stride[1];
+        const float *q = d->qkv + head * hd;
+        memcpy(k + t * keys->stride[2], d->qkv + c + head * hd,
+               sizeof(float) * (size_t)hd);
+        memcpy(v + t * values->stride[2], d->qkv + 2 * c + head * hd,
+               sizeof(float) * (size_t)hd);
+        float *s = d->scores + (long)head * d->model->config.n_positions;
+        float most = -INFINITY, total = 0;
+        for (int p = 0; p <= t; p++) {
+            float dot = 0;
+            for (int j = 0; j < hd; j++)
+                dot += q[j] * k[p * keys->stride[2] + j];
+            s[p] = dot * scale;
+            most = fmaxf(most, s[p]);
+        }
+        for (int p = 0; p <= t; p++)
+            total += s[p] = expf(s[p] - most);
+        float *o = d->heads + head * hd;
+        memset(o, 0, sizeof(float) * (size_t)hd);
+        for (int p = 0; p <= t; p++)
+            for (int j = 0; j < hd; j++)
+                o[j] += s[p] / total * v[p * values->stride[2] + j];
+    }
+}
+/* <<compute: a decoding step in loops, fused or not>> */
+const float *tp_decoder_step(tp_decoder *d, tp_gpt_cache *cache, int token)
+{
+    const tp_gpt *m = d->model;
+    int c = m->config.n_embd, layers = m->config.n_layer;
+    tp_check(cache->length < cache->capacity,
+             "the KV cache is full (%d positions)", cache->capacity);
+    tp_check(token >= 0 && token < m->config.vocab_size,
+             "tp_decoder_step: token %d of a vocabulary of %d", token,
+             m->config.vocab_size);
+    for (int j = 0; j < c; j++)
+        d->x[j] = m->wte->data[(long)token * c + j]
+                  + m->wpe->data[(long)cache->length * c + j];
+    add_and_norm(d, NULL, m->blocks[0].ln_1_w, m->blocks[0].ln_1_b);
+    for (int l = 0; l < layers; l++) {
+        const tp_block *b = &m->blocks[l];
+        const tp_block *next = l + 1 < layers ? &m->blocks[l + 1] : NULL;
+        linear_into(d, d->normal, l, 0, false, d->qkv);
+        attend_heads(d, cache, l);
+        linear_into(d, d->heads, l, 1, false, d->out);
+        add_and_norm(d, d->out, b->ln_2_w, b->ln_2_b);
+        linear_into(d, d->normal, l, 2, true, d->hidden);
+        linear_into(d, d->hidden, l, 3, false, d->out);
+        add_and_norm(d, d->out, next != NULL ? next->ln_1_w : m->ln_f_w,
+                     next != NULL ? next->ln_1_b : m->ln_f_b);
+    }
+    cache->length++;
+    /* <<decoder step: the tied head>> */
+    TP_PARALLEL_FOR((long)m->config.vocab_size * c)
+    for (int v = 0; v < m->config.vocab_size; v++) {
+        const float *row = m->wte->data + (long)v * c;
+        float dot = 0;
+        for (int j = 0; j < c; j++)
+            dot += row[j] * d->normal[j];
+        d->logits[v] = dot;
+    }
+    return d->logits;
 }
 
 /* <<compute: quantised checkpoints>> */

@@ -51,6 +51,7 @@ typedef enum tp_quant_path {
 } tp_quant_path;
 
 bool tp_quant_path_available(tp_quant_path path);
+tp_quant_path tp_quant_path_resolve(tp_quant_path path);
 const char *tp_quant_path_name(tp_quant_path path);
 void tp_quant_activations(const float *x, int cols, signed char *xq,
                           float *xs);
@@ -76,5 +77,18 @@ size_t tp_quant_gpt_bytes(const tp_quant_gpt *q);
 int tp_quant_gpt_save(const tp_quant_gpt *q, const char *path,
                       tp_error *error);
 tp_quant_gpt *tp_quant_gpt_load(const char *path, tp_error *error);
+
+/* <<compute: a decoding step in loops>> */
+typedef struct tp_decoder {
+    tp_gpt *model;
+    const tp_quant_gpt *quant;  /* its products; NULL: 32-bit ones */
+    bool fused;                 /* bias, GELU, residual and norm fused */
+    float *x, *normal, *qkv, *heads, *hidden, *out, *scores, *logits;
+} tp_decoder;
+
+tp_decoder *tp_decoder_new(tp_gpt *m, const tp_quant_gpt *quant, bool fused,
+                           tp_error *error);
+void tp_decoder_free(tp_decoder *d);
+const float *tp_decoder_step(tp_decoder *d, tp_gpt_cache *cache, int token);
 
 #endif

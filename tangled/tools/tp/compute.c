@@ -51,6 +51,7 @@ static void train_step(void *context)
 typedef struct decode_run {
     tp_gpt *m;
     int tokens;
+    tp_decoder *loops;  /* or NULL: tp_gpt_step */
 } decode_run;
 
 static void decode(void *context)
@@ -65,7 +66,8 @@ static void decode(void *context)
                            : tp_gpt_sample_token(logits, r->m->config.vocab_size,
                                                  0.0f, 0, 1.0f, NULL);
         tp_arena_reset(scratch);
-        logits = tp_gpt_step(r->m, cache, token, scratch);
+        logits = r->loops != NULL ? tp_decoder_step(r->loops, cache, token)
+                                  : tp_gpt_step(r->m, cache, token, scratch);
     }
     tp_arena_free(scratch);
     tp_gpt_cache_free(cache);
@@ -110,7 +112,7 @@ static flops_row measure_training(tp_gpt *m)
 
 static flops_row measure_decoding(tp_gpt *m)
 {
-    decode_run r = {m, 240};
+    decode_run r = {m, 240, NULL};
     decode(&r);
     double seconds = tp_time(decode, &r, 3).median;
     tp_flops f = tp_gpt_flops(m, 16 + r.tokens);  /* the causal window */
@@ -249,10 +251,11 @@ static void use_scheme(quant_bench *b, int s)
         tp_quant_gpt_attach(b->q[s]);
 }
 /* <<tp compute: commands>> */
-static void quant_bench_make(quant_bench *b)
+static void quant_bench_make(quant_bench *b, int width, int layers,
+                             int tokens)
 {
-    tp_gpt_config c = {256, 16 + quant_tokens, quant_layers, quant_width / 64,
-                       quant_width, TP_POSITIONS_LEARNED};
+    tp_gpt_config c = {256, 16 + tokens, layers, width / 64, width,
+                       TP_POSITIONS_LEARNED};
     b->m = tp_gpt_new(c);
     tp_rng rng = tp_rng_seeded(340, 5);
     tp_gpt_init(b->m, &rng);
@@ -260,7 +263,7 @@ static void quant_bench_make(quant_bench *b)
     b->q[INT8] = tp_quant_gpt_new(b->m, TP_QUANT_INT8, &error);
     b->q[INT4] = tp_quant_gpt_new(b->m, TP_QUANT_INT4, &error);
     b->bytes[FP32] = 4.0 * (double)(tp_params_count(&b->m->params)
-                                    - tp_tensor_count(b->m->wpe) + quant_width);
+                                    - tp_tensor_count(b->m->wpe) + width);
     b->bytes[INT8] = (double)tp_quant_gpt_bytes(b->q[INT8]);
     b->bytes[INT4] = (double)tp_quant_gpt_bytes(b->q[INT4]);
 }
@@ -268,7 +271,7 @@ static void quant_bench_make(quant_bench *b)
 static void quant_bench_threads(quant_bench *b, int threads, FILE *tsv)
 {
     double rate[SCHEMES][100], ratio[SCHEMES][100];
-    decode_run run = {b->m, quant_tokens};
+    decode_run run = {b->m, quant_tokens, NULL};
     tp_set_threads(threads);
     for (int r = 0; r < quant_rounds; r++)
         for (int s = 0; s < SCHEMES; s++) {
@@ -284,7 +287,9 @@ static void quant_bench_threads(quant_bench *b, int threads, FILE *tsv)
                "x%.2f\n", scheme_names[s], threads, tokens, b->bytes[s] * 1e-6,
                tokens * b->bytes[s] * 1e-9, speedup);
         if (tsv != NULL)
-            fprintf(tsv, "%s\t%d\t%.3f\t%.0f\t%.4f\t%.4f\n", scheme_names[s], threads,
+            fprintf(tsv, "%s\t%d\t%s\t%.3f\t%.0f\t%.4f\t%.4f\n", scheme_names[s],
+                    threads, s == FP32 ? "openblas"
+                    : tp_quant_path_name(tp_quant_path_resolve(b->q[s]->path)),
                     tokens, b->bytes[s], tokens * b->bytes[s] * 1e-9, speedup);
     }
 }
@@ -300,7 +305,7 @@ static int bench_quant(void)
                               || (tsv = fopen(quant_tsv, "w")) == NULL))
         return 1;
     quant_bench b = {0};
-    quant_bench_make(&b);
+    quant_bench_make(&b, quant_width, quant_layers, quant_tokens);
     int most = quant_threads > 0 ? quant_threads
                                  : (int)sysconf(_SC_NPROCESSORS_ONLN);
     /* <<bench quant: describe the run>> */
@@ -310,22 +315,117 @@ static int bench_quant(void)
     printf("# width %d, %d layers, %d tokens after a 16-byte prompt; the "
            "products' path: %s\n# one core: peak %.1f GFLOP/s, copy bandwidth "
            "%.1f GB/s, %.1f operations a byte\n", quant_width, quant_layers,
-           quant_tokens, tp_quant_path_available(TP_QUANT_VNNI)   ? "vnni"
-                         : tp_quant_path_available(TP_QUANT_AVX2) ? "avx2"
-                                                                 : "portable",
+           quant_tokens, tp_quant_path_name(tp_quant_path_resolve(TP_QUANT_BEST)),
            peak, bandwidth, peak / bandwidth);
     if (tsv != NULL) {
         tp_describe_machine(tsv);
         fprintf(tsv, "# one core: peak %.1f GFLOP/s, copy bandwidth %.1f GB/s\n",
                 peak, bandwidth);
         fprintf(tsv, "# width %d, %d layers, %d tokens after a 16-byte prompt, "
-                "%d rounds\nscheme\tthreads\ttokens_per_s\tbytes_per_token\t"
-                "gb_per_s\tspeedup\n", quant_width, quant_layers, quant_tokens,
+                "%d rounds\nscheme\tthreads\tpath\ttokens_per_s\t"
+                "bytes_per_token\tgb_per_s\tspeedup\n", quant_width, quant_layers,
+                quant_tokens,
                 quant_rounds);
     }
     quant_bench_threads(&b, 1, tsv);
     if (most > 1)
         quant_bench_threads(&b, most, tsv);
+    tp_quant_gpt_free(b.q[INT8]);
+    tp_quant_gpt_free(b.q[INT4]);
+    tp_gpt_free(b.m);
+    return tsv != NULL && fclose(tsv) != 0 ? 1 : 0;
+}
+/* <<tp compute: commands>> */
+static int fusion_width = 1024, fusion_layers = 12, fusion_tokens = 16,
+           fusion_rounds = 3, fusion_threads = 0;
+static const char *fusion_tsv = NULL;
+
+static const option compute_fusion_options[] = {
+    {"--width", OPTION_INT, &fusion_width, 64, 8192,
+     "the model's width, a multiple of 64 (default: 1024)"},
+    {"--layers", OPTION_INT, &fusion_layers, 1, 96,
+     "its layers (default: 12)"},
+    {"--tokens", OPTION_INT, &fusion_tokens, 1, 4096,
+     "tokens decoded after a 16-byte prompt (default: 16)"},
+    {"--rounds", OPTION_INT, &fusion_rounds, 1, 100,
+     "rounds; medians are reported (default: 3)"},
+    {"--threads", OPTION_INT, &fusion_threads, 1, 1024,
+     "the most threads (default: the cores); also measured on one"},
+    {"--tsv", OPTION_STRING, &fusion_tsv, 0, 0,
+     "also write the results as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+/* <<tp compute: commands>> */
+static double loop_tokens_per_s(quant_bench *b, tp_quant_gpt *q, bool fused)
+{
+    tp_error error;
+    tp_decoder *d = tp_decoder_new(b->m, q, fused, &error);
+    tp_check(d != NULL, "%s", error.message);
+    decode_run run = {b->m, fusion_tokens, d};
+    double start = tp_seconds();
+    decode(&run);
+    double seconds = tp_seconds() - start;
+    tp_decoder_free(d);
+    return (16 + fusion_tokens) / seconds;
+}
+
+static void fusion_threads_run(quant_bench *b, int threads, FILE *tsv)
+{
+    double rate[2][2][100], ratio[2][100];
+    tp_set_threads(threads);
+    for (int r = 0; r < fusion_rounds; r++)
+        for (int s = 0; s < 2; s++) {
+            for (int fused = 0; fused <= 1; fused++)
+                rate[s][fused][r] = loop_tokens_per_s(b, s == 0 ? NULL
+                                                      : b->q[INT8], fused);
+            ratio[s][r] = rate[s][1][r] / rate[s][0][r];
+        }
+    for (int s = 0; s < 2; s++) {
+        double unfused = tp_median(rate[s][0], fusion_rounds);
+        double fused = tp_median(rate[s][1], fusion_rounds);
+        double speedup = tp_median(ratio[s], fusion_rounds);
+        /* <<compute fusion: print and record a scheme>> */
+        const char *path = s == 0 ? "loops" : tp_quant_path_name(
+                                                  tp_quant_path_resolve(TP_QUANT_BEST));
+        printf("%-5s %2d thread(s)  unfused %7.2f tokens/s  fused %7.2f tokens/s  "
+               "fused/unfused x%.3f  (%s)\n", s == 0 ? "fp32" : "int8", threads,
+               unfused, fused, speedup, path);
+        if (tsv != NULL)
+            fprintf(tsv, "%s\t%d\t%s\t%.3f\t%.3f\t%.4f\n", s == 0 ? "fp32" : "int8",
+                    threads, path, unfused, fused, speedup);
+    }
+}
+/* <<tp compute: commands>> */
+static int compute_fusion(void)
+{
+    if (fusion_width % 64 != 0) {
+        fprintf(stderr, "tp compute fusion: the width must be a multiple of "
+                "64\n");
+        return 1;
+    }
+    FILE *tsv = NULL;
+    if (fusion_tsv != NULL && (check_output("compute fusion", fusion_tsv) != 0
+                               || (tsv = fopen(fusion_tsv, "w")) == NULL))
+        return 1;
+    quant_bench b = {0};
+    quant_bench_make(&b, fusion_width, fusion_layers, fusion_tokens);
+    int most = fusion_threads > 0 ? fusion_threads
+                                  : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* <<compute fusion: describe the run>> */
+    tp_describe_machine(stdout);
+    printf("# width %d, %d layers, %d tokens after a 16-byte prompt, %d rounds; "
+           "the decoder in loops, unfused and fused\n", fusion_width,
+           fusion_layers, fusion_tokens, fusion_rounds);
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# width %d, %d layers, %d tokens after a 16-byte prompt, "
+                "%d rounds\nscheme\tthreads\tpath\tunfused_tokens_per_s\t"
+                "fused_tokens_per_s\tspeedup\n", fusion_width, fusion_layers,
+                fusion_tokens, fusion_rounds);
+    }
+    fusion_threads_run(&b, 1, tsv);
+    if (most > 1)
+        fusion_threads_run(&b, most, tsv);
     tp_quant_gpt_free(b.q[INT8]);
     tp_quant_gpt_free(b.q[INT4]);
     tp_gpt_free(b.m);
@@ -476,7 +576,7 @@ static void quant_bars(tp_draw *d, const table *t, int threads, double x,
     double rate[SCHEMES] = {0}, ratio[SCHEMES] = {0}, top = 1;
     for (int s = 0; s < SCHEMES; s++) {
         const double *row = quant_row(t, s, threads);
-        rate[s] = row != NULL ? row[1] : 0, ratio[s] = row != NULL ? row[4] : 0;
+        rate[s] = row != NULL ? row[2] : 0, ratio[s] = row != NULL ? row[5] : 0;
         top = rate[s] > top ? rate[s] : top;
     }
     tp_plot p = {d, x, y, w, h, {.lo = -0.5, .hi = SCHEMES - 0.5,
@@ -616,8 +716,8 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
         tp_card(d, 440, 320, "<b>8. Compute and power cost</b>",
                 "Every token costs 2N operations forward, 6N in training; "
                 "decoding waits for the weights",
-                "Data: tp compute flops, tp bench quant, tp compute loss "
-                "(make measure-compute)", &problem, &solutions);
+                "Data: tp compute flops, tp bench quant, tp compute loss, tp "
+                "compute fusion (make measure-compute)", &problem, &solutions);
         card_flops_lines(d, t[0], problem.x + 10, problem.y + 20);
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
         tp_text(d, problem.x + 10, problem.y + 62, 0.0, 0.0, 7,
@@ -631,8 +731,8 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
              "this chapter"},
             {"Lightweight models", "fewer or narrower layers: the 6N count",
              "this chapter (the count); exercises"},
-            {"Operator fusion", "one pass over memory for several operators",
-             "exercises"},
+            {"Operator fusion", "bias+GELU in the product, residual with the norm",
+             "this chapter (decoding)"},
             {"Pruning", "weights or whole structures removed",
              "Chapter: model size"},
         };
@@ -653,6 +753,10 @@ static const command compute_commands[] = {
     /* <<tp compute: command table>> */
     {"bench quant", "decoding with 32-bit, int8 and int4 weights, on one thread "
      "and all", bench_quant_options, bench_quant, NULL},
+    /* <<tp compute: command table>> */
+    {"compute fusion", "decoding with bias, GELU, residual and norm fused or "
+     "not, in 32 bits and int8, on one thread and all", compute_fusion_options,
+     compute_fusion, NULL},
     /* <<tp compute: command table>> */
     {"compute loss", "a GPT's validation loss in 32 bits, int8 and int4, and "
      "of quantised checkpoints", compute_loss_options, compute_loss,
