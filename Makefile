@@ -661,7 +661,7 @@ measure-instability: programs measure-instability-depth24
 	$(OBJ)/tp instability grid --tsv figures/data/instability-grid.tsv
 
 # Depth 24 (width 32): post-LN and pre-LN, with and without warm-up, from
-# three seeds each; about five minutes on one idle core.
+# three seeds each: fifteen runs, 25 minutes on the shared two-core machine.
 measure-instability-depth24: programs
 	$(OBJ)/tp instability grid --layers 24 --width 32 --heads 4 \
 	    --steps 300 --warmup 50 --rates 1e-2 --seeds 3 \

@@ -664,7 +664,7 @@ static int draw_instability_depth24(tp_draw *d, tp_error *error)
         double x[2] = {unigram, unigram}, y[2] = {-0.5, rows - 0.5};
         tp_plot_line(&p, x, y, 2, tp_rgb(0x555555), true, false);
         cairo_set_source_rgb(d->cr, 0.33, 0.33, 0.33);
-        tp_text(d, tp_plot_x(&p, unigram) + 3, 14, 0.0, 0.0, 7,
+        tp_text(d, tp_plot_x(&p, unigram), p.y - 2, 0.5, 1.0, 7,
                 "unigram baseline");
         depth24_points(&p, t, names, rows);
     }
