@@ -21,6 +21,14 @@ int main(void)
     struct tap_outcome grid = tp(line);
     ok(grid.status == 0 && strstr(grid.output, "# pre-LN           1e-02"),
        "tp instability grid trains each recipe at each rate");
+    snprintf(line, sizeof line, "instability grid %s --steps 4 --warmup 2 "
+             "--rates 1e-2 --only pre-LN+warm-up+scaled-init --seeds 2 --seed 5",
+             small);
+    struct tap_outcome seeds = tp(line);
+    ok(seeds.status == 0 && strstr(seeds.output, "1e-02     5 ")
+           && strstr(seeds.output, "1e-02     6 ")
+           && strstr(seeds.output, "of 2 seeds trained"),
+       "with --seeds 2 it runs each recipe from two seeds, and counts them");
     snprintf(line, sizeof line, "instability gradients %s --steps 2", small);
     struct tap_outcome gradients = tp(line);
     ok(gradients.status == 0 && strstr(gradients.output, "pre-LN  step    2"),
@@ -38,6 +46,10 @@ int main(void)
     ok(depth.status == 2 && strstr(depth.output, "--layers must be an integer "
                                                   "from 1"),
        "depth 0 is refused");
+    struct tap_outcome no_seeds = tp("instability grid --seeds 0");
+    ok(no_seeds.status == 2 && strstr(no_seeds.output, "--seeds must be an "
+                                                        "integer from 1"),
+       "no seeds at all is refused");
     struct tap_outcome nothing = tp("instability compare --only nonsense");
     ok(nothing.status == 1 && strstr(nothing.output, "--only names no recipe"),
        "a list that names no recipe is refused");

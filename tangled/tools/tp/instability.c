@@ -7,7 +7,7 @@ typedef struct recipe {
     bool pre_ln, warmup, adamw, clip, scaled_init, low_beta2, qk_norm;
 } recipe;
 
-enum { RECIPES = 11 };
+enum { RECIPES = 12 };
 static const recipe recipes[RECIPES] = {
     {"bare", 0, 0, 0, 0, 0, 0, 0},
     {"pre-LN", 1, 0, 0, 0, 0, 0, 0},
@@ -20,6 +20,7 @@ static const recipe recipes[RECIPES] = {
     {"QK-norm", 0, 0, 0, 0, 0, 0, 1},
     {"GPT-2", 1, 1, 1, 1, 1, 1, 0},
     {"all", 1, 1, 1, 1, 1, 1, 1},
+    {"pre-LN+warm-up+scaled-init", 1, 1, 0, 0, 1, 0, 0},
 };
 
 /* <<tp instability: commands>> */
@@ -217,7 +218,7 @@ static int check_recipes(const char *command)
         return 0;
     fprintf(stderr, "tp %s: --only names no recipe (they are: bare, pre-LN, "
             "warm-up, pre-LN+warm-up, AdamW, clipping, scaled-init, "
-            "beta2-0.95, QK-norm, GPT-2, all)\n", command);
+            "beta2-0.95, QK-norm, GPT-2, all, pre-LN+warm-up+scaled-init)\n", command);
     return -1;
 }
 /* <<tp instability: commands>> */
@@ -387,7 +388,7 @@ static int instability_gradients(void)
 }
 /* <<tp instability: commands>> */
 static const char *grid_rates = "1e-3,1e-2,1e-1";
-static int grid_steps = 100;
+static int grid_steps = 100, grid_seeds = 1;
 
 static const option instability_grid_options[] = {
     INSTABILITY_MODEL_OPTIONS,
@@ -400,6 +401,8 @@ static const option instability_grid_options[] = {
      "the gradient norm of the recipes that clip"},
     {"--only", OPTION_STRING, &inst_only, 0, 0,
      "the recipes (default: bare,pre-LN,warm-up,pre-LN+warm-up,GPT-2,all)"},
+    {"--seeds", OPTION_INT, &grid_seeds, 1, 100,
+     "runs of each recipe at each rate, from the seeds --seed, --seed + 1, ..."},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp instability: commands>> */
@@ -437,24 +440,41 @@ static int instability_grid(void)
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
     FILE *tsv = open_table("instability grid", grid_steps, &b,
-                           "recipe\tlr\tfirst\tfinal\tvalidation\tverdict");
+                           "recipe\tlr\tfirst\tfinal\tvalidation\tverdict"
+                           "\tseed");
     /* <<instability grid: every recipe at every rate>> */
     catch_interrupts();
-    printf("# recipe          rate     first   final  validation  verdict\n");
+    printf("# recipe          rate  seed   first   final  validation  verdict\n");
+    int first_seed = inst_seed;
     for (int i = 0; i < RECIPES && !interrupted; i++)
         for (int k = 0; k < n && chosen(recipes[i].name) && !interrupted; k++) {
-            run_result r = train_recipe(&recipes[i], &b, rates[k], grid_steps,
-                                        NULL);
-            verdict v = judge(&r, b.unigram);
-            printf("# %-14s %7.0e %7.3f %7.3f %11.3f  %s\n", recipes[i].name,
-                   (double)rates[k], (double)r.first, r.final, r.validation,
-                   verdict_names[v]);
-            fflush(stdout);
-            if (tsv != NULL)
-                fprintf(tsv, "%s\t%g\t%.4f\t%.4f\t%.4f\t%d\n", recipes[i].name,
-                        (double)rates[k], (double)r.first, r.final, r.validation,
-                        (int)v);
+            int trained = 0;
+            for (int s = 0; s < grid_seeds && !interrupted; s++) {
+                inst_seed = first_seed + s;
+                /* <<instability grid: one run>> */
+                run_result r = train_recipe(&recipes[i], &b, rates[k], grid_steps, NULL);
+                verdict v = judge(&r, b.unigram);
+                trained += v == TRAINED;
+                printf("# %-14s %7.0e %5d %7.3f %7.3f %11.3f  %s\n", recipes[i].name,
+                       (double)rates[k], inst_seed, (double)r.first, r.final, r.validation,
+                       verdict_names[v]);
+                fflush(stdout);
+                if (tsv != NULL)
+                    fprintf(tsv, "%s\t%g\t%.4f\t%.4f\t%.4f\t%d\t%d\n", recipes[i].name,
+                            (double)rates[k], (double)r.first, r.final, r.validation, (int)v,
+                            inst_seed);
+            }
+            /* <<instability grid: the seeds' count>> */
+            if (grid_seeds > 1 && !interrupted) {
+                char line[160];
+                snprintf(line, sizeof line, "# %s at %g: %d of %d seeds trained\n",
+                         recipes[i].name, (double)rates[k], trained, grid_seeds);
+                fputs(line, stdout);
+                if (tsv != NULL)
+                    fputs(line, tsv);
+            }
         }
+    inst_seed = first_seed;
     return close_table("instability grid", tsv, &b);
 }
 
@@ -589,6 +609,64 @@ static int draw_instability_grid(tp_draw *d, tp_error *error)
             cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
             tp_text(d, 385, 45 + 18 * v, 0.0, 0.5, 8, legend[v]);
         }
+    }
+    free(t);
+    return status;
+}
+/* <<tp instability: figures>> */
+static double unigram_of(const table *t)
+{
+    const char *at = strstr(t->comments, "unigram baseline ");
+    return at != NULL ? strtod(at + strlen("unigram baseline "), NULL) : NAN;
+}
+
+static void loss_range(const table *t, double unigram, tp_axis *a)
+{
+    double lo = unigram, hi = unigram;
+    for (int r = 0; r < t->rows; r++)
+        if (isfinite(t->value[r][3]))
+            lo = fmin(lo, t->value[r][3]), hi = fmax(hi, t->value[r][3]);
+    a->lo = floor(lo * 10 - 0.5) / 10;
+    a->hi = ceil(hi * 10 + 0.5) / 10;
+}
+/* <<tp instability: figures>> */
+static void depth24_points(tp_plot *p, const table *t, const char **names,
+                           int rows)
+{
+    for (int r = 0; r < t->rows; r++) {
+        int i = 0;
+        while (strcmp(names[i], t->label[r]) != 0)
+            i++;
+        double x = t->value[r][3];
+        double y = rows - 1 - i + 0.15 * ((int)t->value[r][5] % 3 - 1);
+        if (isfinite(x))
+            tp_plot_line(p, &x, &y, 1,
+                         tp_rgb(verdict_colours[(int)t->value[r][4]]), false,
+                         true);
+    }
+}
+
+static int draw_instability_depth24(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/instability-depth24.tsv", t, error);
+    if (status == 0) {
+        const char *names[16], *upward[16];
+        double rates[8], unigram = unigram_of(t);
+        int n_rates, rows = grid_rows(t, names, rates, &n_rates);
+        for (int i = 0; i < rows; i++)
+            upward[i] = names[rows - 1 - i];
+        tp_plot p = {d, 150, 12, 270, 140, {.label = "validation loss"},
+                     {.lo = -0.5, .hi = rows - 0.5, .names = upward}};
+        loss_range(t, unigram, &p.ax);
+        tp_plot_frame(&p);
+        double x[2] = {unigram, unigram}, y[2] = {-0.5, rows - 0.5};
+        tp_plot_line(&p, x, y, 2, tp_rgb(0x555555), true, false);
+        cairo_set_source_rgb(d->cr, 0.33, 0.33, 0.33);
+        tp_text(d, tp_plot_x(&p, unigram), p.y - 2, 0.5, 1.0, 7,
+                "unigram baseline");
+        depth24_points(&p, t, names, rows);
     }
     free(t);
     return status;
@@ -811,6 +889,10 @@ static const tp_figure instability_figures[] = {
     /* <<tp instability: figure table>> */
     {"instability-grid", "which recipes train, stall or diverge at each "
      "learning rate", 440, 180, draw_instability_grid},
+    /* <<tp instability: figure table>> */
+    {"instability-depth24", "post-LN and pre-LN, with and without warm-up, at "
+     "depth 24 from three seeds: the validation losses", 440, 185,
+     draw_instability_depth24},
     /* <<tp instability: figure table>> */
     {"instability-gradients", "the gradient norm of each block, post-LN and "
      "pre-LN, at initialisation and after the first steps", 440, 200,
