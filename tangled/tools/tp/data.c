@@ -448,6 +448,7 @@ static int bench_tokenize(void)
     int *ids = malloc((size_t)(book.size + 1) * sizeof(long));
     tp_check(ids != NULL, "out of memory");
     tp_tokenizer bytes = tp_tokenizer_bytes(), chars = tp_tokenizer_chars(&book);
+    tp_describe_machine(stdout);
     printf("the book, %ld bytes; Unicode %s\n", book.size, tp_unicode_version);
     double cut = time_encoding("GPT-2 pieces", NULL, &book, ids);
     long count = tp_gpt2_pieces(book.bytes, book.size, (long *)ids);
