@@ -190,6 +190,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
     grade grade-base grade-all autograder course-check solutions-pdf \
     assignment-pdf
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-data measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
+    grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -234,6 +236,7 @@ help:
 	@echo "make measure-localbias  ViT, CNN, hybrid, Swin against data size (figures/data)"
 	@echo "make measure-bert  pre-train BERT, fine-tune it at five sizes (figures/data)"
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
+	@echo "make measure-data      the tokenisers' speed, GPT-2's with a 50,257-token stand-in (figures/data)"
 	@echo "make measure-noise     padding, packing, the padding mask, token pruning (figures/data)"
 	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
 	@echo "make measure-cuda  check and time the CUDA kernels, attention's too (needs a GPU)"
@@ -596,6 +599,9 @@ measure-positions: programs
 # pruning. One thread: packed and padded steps run the same operators with
 # the same parallel loops, so their ratio is one of work. About 3 minutes of
 # one core (14 on a shared, loaded machine).
+measure-data: programs
+	OMP_NUM_THREADS=1 $(OBJ)/tp bench tokenize | tee figures/data/data-tokenize.txt
+
 measure-noise: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp noise compare --tsv-prefix figures/data/noise
 	OMP_NUM_THREADS=1 $(OBJ)/tp noise gating --tsv figures/data/noise-gating.tsv

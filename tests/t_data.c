@@ -1,6 +1,8 @@
 /* Generated from book/170-data.nw; edit the book, not this file. */
+#include <cjson/cJSON.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -329,6 +331,175 @@ static void gpt2_pieces(void)
        "and those of 20,000 random characters of every kind");
 }
 
+/* <<t-data: a learned vocabulary against merges by strings>> */
+typedef struct string_merges {
+    tp_string_table vocab, ranks;  /* token -> id; "left right" -> rank */
+    tp_string_table seen;          /* piece -> its ids' start in memo */
+    int memo[1 << 21];
+    int used;
+} string_merges;
+
+static bool read_string_merges(string_merges *r, const char *dir_path)
+{
+    char path[512], line[2048];
+    snprintf(path, sizeof path, "%s/vocab.json", dir_path);
+    tp_corpus text;
+    tp_error error;
+    if (tp_corpus_load(path, &text, &error) != 0)
+        return false;
+    cJSON *root = cJSON_ParseWithLength((const char *)text.bytes,
+                                        (size_t)text.size), *item;
+    cJSON_ArrayForEach(item, root)
+        tp_string_put(&r->vocab, item->string, strlen(item->string),
+                      item->valueint);
+    cJSON_Delete(root);
+    tp_corpus_free(&text);
+    snprintf(path, sizeof path, "%s/merges.txt", dir_path);
+    FILE *f = fopen(path, "r");
+    for (int rank = 0; f != NULL && fgets(line, sizeof line, f) != NULL;) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "#version", 8) != 0)
+            tp_string_put(&r->ranks, line, strlen(line), rank++);
+    }
+    return f != NULL && fclose(f) == 0 && r->vocab.count > 256;
+}
+/* <<t-data: a learned vocabulary against merges by strings>> */
+static char *byte_symbol(int b)
+{
+    int unit = gpt2_printable(b) ? b : 256, extra = 0;
+    for (int c = 0; c < b && unit >= 256; c++)
+        extra += !gpt2_printable(c);
+    unit += unit >= 256 ? extra : 0;
+    char *s = calloc(3, 1);
+    if (unit < 0x80)
+        s[0] = (char)unit;
+    else
+        s[0] = (char)(0xC0 | unit >> 6), s[1] = (char)(0x80 | (unit & 0x3F));
+    return s;
+}
+/* <<t-data: a learned vocabulary against merges by strings>> */
+static int lowest_rank_pair(const string_merges *r, char **symbol, int n)
+{
+    int best = -1, best_rank = 0;
+    for (int k = 0; k + 1 < n; k++) {
+        char key[2048];
+        int length = snprintf(key, sizeof key, "%s %s", symbol[k],
+                              symbol[k + 1]);
+        int rank = tp_string_get(&r->ranks, key, (size_t)length);
+        if (rank >= 0 && (best < 0 || rank < best_rank))
+            best = k, best_rank = rank;
+    }
+    return best;
+}
+
+static int join_everywhere(char **symbol, int n, int best)
+{
+    char *left = strdup(symbol[best]), *right = strdup(symbol[best + 1]);
+    int out = 0;
+    for (int k = 0; k < n; k++)
+        if (k + 1 < n && strcmp(symbol[k], left) == 0
+            && strcmp(symbol[k + 1], right) == 0) {
+            char *joined = malloc(strlen(left) + strlen(right) + 1);
+            strcat(strcpy(joined, left), right);
+            free(symbol[k]), free(symbol[k + 1]);
+            symbol[out++] = joined, k++;
+        } else
+            symbol[out++] = symbol[k];
+    free(left), free(right);
+    return out;
+}
+/* <<t-data: a learned vocabulary against merges by strings>> */
+static int merged_by_strings(const string_merges *r, const unsigned char *piece,
+                             long n, int *ids)
+{
+    char **symbol = malloc((size_t)n * sizeof *symbol);
+    for (long k = 0; k < n; k++)
+        symbol[k] = byte_symbol(piece[k]);
+    int count = (int)n;
+    for (int best; (best = lowest_rank_pair(r, symbol, count)) >= 0;)
+        count = join_everywhere(symbol, count, best);
+    for (int k = 0; k < count; k++) {
+        ids[k] = tp_string_get(&r->vocab, symbol[k], strlen(symbol[k]));
+        free(symbol[k]);
+    }
+    free(symbol);
+    return count;
+}
+/* <<t-data: a learned vocabulary against merges by strings>> */
+static int reference_ids(string_merges *r, const unsigned char *piece, long n,
+                         int *ids)
+{
+    if (memchr(piece, 0, (size_t)n) != NULL || r->used + n + 1 > (1 << 21))
+        return merged_by_strings(r, piece, n, ids);
+    int at = tp_string_get(&r->seen, (const char *)piece, (size_t)n);
+    if (at < 0) {
+        at = r->used;
+        r->memo[at] = merged_by_strings(r, piece, n, r->memo + at + 1);
+        r->used += r->memo[at] + 1;
+        tp_string_put(&r->seen, (const char *)piece, (size_t)n, at);
+    }
+    memcpy(ids, r->memo + at + 1, (size_t)r->memo[at] * sizeof *ids);
+    return r->memo[at];
+}
+/* <<t-data: a learned vocabulary against merges by strings>> */
+static bool same_as_strings(string_merges *r, const tp_tokenizer *t,
+                            const unsigned char *text, long n)
+{
+    int *ids = malloc((size_t)(n + 1) * sizeof *ids), expected[4096];
+    long *ends = malloc((size_t)(n + 1) * sizeof *ends);
+    long count = tp_encode(t, text, n, ids), pieces = tp_gpt2_pieces(text, n,
+                                                                     ends);
+    long at = 0, start = 0, k = 0;
+    bool same = true;
+    for (; same && k < pieces; start = ends[k++]) {
+        int m = ends[k] - start < 4096
+                    ? reference_ids(r, text + start, ends[k] - start, expected)
+                    : -1;
+        same = m >= 0 && at + m <= count
+               && memcmp(ids + at, expected, (size_t)m * sizeof *ids) == 0;
+        if (!same)
+            diag("piece %ld, at byte %ld, differs", k, start);
+        at += m;
+    }
+    free(ids), free(ends);
+    return same && at == count;
+}
+/* <<t-data: a learned vocabulary against merges by strings>> */
+static void learned_vocabulary(void)
+{
+    char learned_dir[256], vocab[300], merges[300];
+    snprintf(learned_dir, sizeof learned_dir, "%s/learned", dir);
+    snprintf(vocab, sizeof vocab, "%s/vocab.json", learned_dir);
+    snprintf(merges, sizeof merges, "%s/merges.txt", learned_dir);
+    mkdir(learned_dir, 0700);
+    tp_corpus book = tp_corpus_book();
+    tp_error error = {""};
+    int learned = tp_gpt2_learn(&book, 50000, learned_dir, &error);
+    tp_tokenizer t;
+    if (!ok(learned > 1000 && tp_tokenizer_gpt2(vocab, merges, &t, &error) == 0
+                && t.vocab_size == 256 + learned + 1,
+            "a vocabulary learned from the book (%d merges) loads", learned)) {
+        diag("%s", error.message);
+        return;
+    }
+    string_merges *r = calloc(1, sizeof *r);
+    if (!read_string_merges(r, learned_dir))
+        bail_out("cannot read the learned files back");
+    ok(same_as_strings(r, &t, book.bytes, book.size),
+       "the ids of the book are those of merges by strings, piece by piece");
+    unsigned char mixed[20000 * 4], bytes[2048];
+    long size = random_mixture(mixed, 20000);
+    tp_rng rng = tp_rng_seeded(170, 2048);
+    for (int i = 0; i < 2048; i++)
+        bytes[i] = (unsigned char)tp_rng_below(&rng, 256);
+    ok(same_as_strings(r, &t, mixed, size) && same_as_strings(r, &t, bytes, 2048),
+       "and so are those of 20,000 random characters and of 2048 random bytes");
+    tp_string_table_free(&r->vocab), tp_string_table_free(&r->ranks);
+    tp_string_table_free(&r->seen);
+    free(r);
+    tp_tokenizer_free(&t);
+}
+
 /* <<t-data: tasks>> */
 static void english_examples(void)
 {
@@ -477,8 +648,11 @@ int main(void)
     }
     if (exercise_tests("data.bpe-merges"))
         gpt2_tokeniser();
-    if (general_tests()) {
+    if (general_tests())
         gpt2_pieces();
+    if (exercise_tests("data.bpe-merges"))
+        learned_vocabulary();
+    if (general_tests()) {
         tasks();
         batches();
     }

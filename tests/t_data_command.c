@@ -103,6 +103,15 @@ int main(void)
     ok(pieces.status == 0
            && strncmp(pieces.output, "x \xe2\x90\xa3= \xe2\x90\xa3 1 ;\n", 15) == 0,
        "--pieces writes each token, spaces visible");
+    struct tap_outcome by_file = tp("tokenize --tokenizer /tmp/tp-tokenize/vocab.json "
+                                    "/tmp/tp-tokenize/x.txt");
+    ok(by_file.status == 0 && strncmp(by_file.output, "120 256 32 49 59\n", 17) == 0,
+       "--tokenizer may name the vocab.json, merges.txt beside it");
+    struct tap_outcome no_file = tp("tokenize --tokenizer /tmp/tp-tokenize/none.json "
+                                    "/tmp/tp-tokenize/x.txt");
+    ok(no_file.status == 1 && strstr(no_file.output, "none.json")
+           && strchr(no_file.output, '\n') == no_file.output + strlen(no_file.output) - 1,
+       "a missing vocab.json gets a one-line error");
     /* <<t-data-command: tokenize back and forth>> */
     char pipeline[512];
     snprintf(pipeline, sizeof pipeline, "tokenize %s /tmp/tp-tokenize/x.txt "
@@ -135,6 +144,12 @@ int main(void)
     struct tap_outcome repeated = tp(command);
     ok(repeated.status == 1 && strstr(repeated.output, "a repeated id 0"),
        "a repeated token id gets a one-line error");
+    f = fopen("/tmp/tp-tokenize/vocab.json", "w");
+    fputs("{\"a\": 0, \"b\": 2}", f);
+    fclose(f);
+    struct tap_outcome beyond = tp(command);
+    ok(beyond.status == 1 && strstr(beyond.output, "a bad id 2 (ids are 0 to 1"),
+       "a token id out of range gets a one-line error");
     if (system("rm -rf /tmp/tp-tokenize") != 0)
         diag("could not remove /tmp/tp-tokenize");
     return done_testing();

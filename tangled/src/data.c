@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,13 +248,69 @@ void tp_string_table_free(tp_string_table *t)
     *t = (tp_string_table){0};
 }
 /* <<data: byte-pair encoding>> */
+typedef struct pair_entry {
+    int left, right;  /* the pair of ids; left < 0 marks an empty slot */
+    int value;        /* the rank of a merge, or the count of a pair */
+    int joined;       /* the id of the merged token */
+} pair_entry;
+
+typedef struct pair_table {
+    pair_entry *slots;
+    int capacity, count;
+} pair_table;
+/* <<data: byte-pair encoding>> */
+static pair_entry *pair_slot(const pair_table *t, int left, int right)
+{
+    const int pair[2] = {left, right};
+    int i = (int)(tp_fnv1a(pair, sizeof pair) & (uint64_t)(t->capacity - 1));
+    while (t->slots[i].left >= 0
+           && !(t->slots[i].left == left && t->slots[i].right == right))
+        i = (i + 1) & (t->capacity - 1);
+    return &t->slots[i];
+}
+
+static const pair_entry *pair_get(const pair_table *t, int left, int right)
+{
+    if (t->capacity == 0)
+        return NULL;
+    const pair_entry *e = pair_slot(t, left, right);
+    return e->left >= 0 ? e : NULL;
+}
+/* <<data: byte-pair encoding>> */
+static pair_entry *pair_put(pair_table *t, int left, int right)
+{
+    if (2 * (t->count + 1) > t->capacity) {
+        int capacity = t->capacity ? 2 * t->capacity : 1024;
+        pair_table bigger = {malloc((size_t)capacity * sizeof(pair_entry)),
+                             capacity, 0};
+        tp_check(bigger.slots != NULL, "out of memory");
+        for (int i = 0; i < capacity; i++)
+            bigger.slots[i].left = -1;
+        for (int i = 0; i < t->capacity; i++)
+            if (t->slots[i].left >= 0) {
+                *pair_slot(&bigger, t->slots[i].left, t->slots[i].right) =
+                    t->slots[i];
+                bigger.count++;
+            }
+        free(t->slots);
+        *t = bigger;
+    }
+    pair_entry *e = pair_slot(t, left, right);
+    if (e->left < 0) {
+        *e = (pair_entry){left, right, 0, -1};
+        t->count++;
+    }
+    return e;
+}
+/* <<data: byte-pair encoding>> */
 struct tp_bpe {
     tp_string_table vocab;   /* token -> id */
-    tp_string_table ranks;   /* "left right" -> rank of the merge */
+    pair_table merges;       /* (left id, right id) -> rank, joined id */
     char **token_of;      /* id -> token */
     int vocab_size;
     uint32_t byte_to_unit[256];
     int unit_to_byte[512];
+    int byte_id[256];     /* the id of each byte's token */
 };
 
 static void bpe_free(tp_bpe *bpe)
@@ -261,7 +318,8 @@ static void bpe_free(tp_bpe *bpe)
     for (int i = 0; i < bpe->vocab_size; i++)
         free(bpe->token_of[i]);
     free(bpe->token_of);
-    tp_string_table_free(&bpe->vocab), tp_string_table_free(&bpe->ranks);
+    tp_string_table_free(&bpe->vocab);
+    free(bpe->merges.slots);
     free(bpe);
 }
 /* <<data: byte-pair encoding>> */
@@ -285,6 +343,14 @@ static char *read_whole(const char *path, long *size, tp_error *error)
     text[c.size] = '\0';
     *size = c.size;
     return text;
+}
+/* <<data: byte-pair encoding>> */
+static long unit_count(const char *token)
+{
+    long units = 0;
+    for (const char *c = token; *c != '\0'; c++)
+        units += ((unsigned char)*c & 0xC0) != 0x80;  /* not a continuation */
+    return units;
 }
 /* <<data: byte-pair encoding>> */
 static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
@@ -315,9 +381,7 @@ static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
                                   bpe->vocab_size - 1);
             break;
         }
-        long characters = 0;
-        for (const char *c = item->string; *c != '\0'; c++)
-            characters += ((unsigned char)*c & 0xC0) != 0x80;  /* a unit, one byte */
+        long characters = unit_count(item->string);
         if (characters > TP_TOKEN_MAX_BYTES) {
             status = tp_error_set(error, "%s: token %d is %ld bytes long, more than "
                                   "the %d a token may be", path, id, characters,
@@ -331,15 +395,27 @@ static int load_vocab(tp_bpe *bpe, const char *path, tp_error *error)
     return status;
 }
 /* <<data: byte-pair encoding>> */
-static bool merge_in_vocab(const tp_bpe *bpe, const char *line, size_t n,
-                           const char *space)
+static int merged_token(const tp_bpe *bpe, const char *line, size_t n,
+                        const char *space)
 {
     char joined[1024];
     size_t left = (size_t)(space - line), right = n - left - 1;
     if (n > sizeof joined)
-        return false;
+        return -1;
     memcpy(joined, line, left), memcpy(joined + left, space + 1, right);
-    return tp_string_get(&bpe->vocab, joined, left + right) >= 0;
+    return tp_string_get(&bpe->vocab, joined, left + right);
+}
+
+static void enter_merge(tp_bpe *bpe, const char *line, size_t n,
+                        const char *space, int rank, int joined)
+{
+    int left = tp_string_get(&bpe->vocab, line, (size_t)(space - line));
+    int right = tp_string_get(&bpe->vocab, space + 1,
+                              n - (size_t)(space + 1 - line));
+    if (left >= 0 && right >= 0) {
+        pair_entry *e = pair_put(&bpe->merges, left, right);
+        e->value = rank, e->joined = joined;
+    }
 }
 /* <<data: byte-pair encoding>> */
 static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
@@ -348,7 +424,7 @@ static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
     char *text = read_whole(path, &size, error);
     if (text == NULL)
         return -1;
-    int rank = 0, line_number = 0, status = 0;
+    int rank = 0, line_number = 0, status = 0, joined;
     for (char *line = text, *end; *line != '\0' && status == 0; line = end) {
         end = strchr(line, '\n');
         end = end ? end + 1 : line + strlen(line);
@@ -363,12 +439,12 @@ static int load_merges(tp_bpe *bpe, const char *path, tp_error *error)
             || memchr(space + 1, ' ', n - (size_t)(space + 1 - line)) != NULL)
             status = tp_error_set(error, "%s, line %d: a merge is two tokens "
                                   "separated by one space", path, line_number);
-        else if (!merge_in_vocab(bpe, line, n, space))
+        else if ((joined = merged_token(bpe, line, n, space)) < 0)
             status = tp_error_set(error, "%s, line %d: the merge \"%.*s\" "
                                   "makes a token that the vocabulary lacks",
                                   path, line_number, (int)n, line);
         else
-            tp_string_put(&bpe->ranks, line, n, rank++);
+            enter_merge(bpe, line, n, space, rank++, joined);
     }
     free(text);
     return status;
@@ -379,7 +455,9 @@ static int check_bytes(tp_bpe *bpe, const char *path, tp_error *error)
     for (int b = 0; b < 256; b++) {
         unsigned char symbol[4];
         int n = write_unit(bpe->byte_to_unit[b], symbol);
-        if (tp_string_get(&bpe->vocab, (const char *)symbol, (size_t)n) < 0)
+        bpe->byte_id[b] = tp_string_get(&bpe->vocab, (const char *)symbol,
+                                        (size_t)n);
+        if (bpe->byte_id[b] < 0)
             return tp_error_set(error, "%s has no token for the byte %d", path,
                                 b);
     }
@@ -482,87 +560,87 @@ long tp_gpt2_pieces(const unsigned char *text, long n, long *ends)
 }
 /* <<data: byte-pair encoding>> */
 /* <<solution: data.bpe-merges>> */
-static int best_pair(const tp_bpe *bpe, char **symbol, int n)
+static const pair_entry *best_merge(const tp_bpe *bpe, const int *symbol,
+                                    int n)
 {
-    int best = -1, best_rank = 0;
+    const pair_entry *best = NULL;
     for (int k = 0; k + 1 < n; k++) {
-        char key[512];
-        int len = snprintf(key, sizeof key, "%s %s", symbol[k], symbol[k + 1]);
-        int rank = len < (int)sizeof key
-                       ? tp_string_get(&bpe->ranks, key, (size_t)len) : -1;
-        if (rank >= 0 && (best < 0 || rank < best_rank))
-            best = k, best_rank = rank;
+        const pair_entry *m = pair_get(&bpe->merges, symbol[k], symbol[k + 1]);
+        if (m != NULL && (best == NULL || m->value < best->value))
+            best = m;
     }
     return best;
 }
 /* <<solution: data.bpe-merges>> */
-static int merge_all(char **symbol, int n, const char *left,
-                     const char *right)
+static int merge_all(int *symbol, int n, const pair_entry *merge)
 {
     int out = 0;
-    for (int k = 0; k < n; k++) {
-        if (k + 1 < n && strcmp(symbol[k], left) == 0
-            && strcmp(symbol[k + 1], right) == 0) {
-            size_t a = strlen(symbol[k]), b = strlen(symbol[k + 1]);
-            char *joined = malloc(a + b + 1);
-            tp_check(joined != NULL, "out of memory");
-            memcpy(joined, symbol[k], a), memcpy(joined + a, symbol[k + 1], b + 1);
-            free(symbol[k]), free(symbol[k + 1]);
-            symbol[out++] = joined;
-            k++;
-        } else
+    for (int k = 0; k < n; k++)
+        if (k + 1 < n && symbol[k] == merge->left
+            && symbol[k + 1] == merge->right)
+            symbol[out++] = merge->joined, k++;
+        else
             symbol[out++] = symbol[k];
-    }
     return out;
 }
 /* <<data: byte-pair encoding>> */
+static int merge_piece(const tp_bpe *bpe, int *symbol, int n)
+{
+    for (const pair_entry *m; (m = best_merge(bpe, symbol, n)) != NULL;)
+        n = merge_all(symbol, n, m);
+    return n;
+}
+
 static long encode_piece(const tp_bpe *bpe, const unsigned char *bytes,
                          long n, int *ids)
 {
-    char **symbol = malloc((size_t)n * sizeof *symbol);
-    tp_check(symbol != NULL, "out of memory");
-    for (long k = 0; k < n; k++) {
-        unsigned char s[5] = {0};
-        write_unit(bpe->byte_to_unit[bytes[k]], s);
-        symbol[k] = strdup((const char *)s);
+    for (long k = 0; k < n; k++)
+        ids[k] = bpe->byte_id[bytes[k]];
+    return merge_piece(bpe, ids, (int)n);
+}
+/* <<data: byte-pair encoding>> */
+typedef struct piece_cache {
+    tp_string_table where;  /* piece -> its ids' start in ids */
+    int *ids;               /* for each piece: the count, then the ids */
+    long size, capacity;
+} piece_cache;
+
+static long encode_cached(const tp_bpe *bpe, piece_cache *cache,
+                          const unsigned char *piece, long n, int *ids)
+{
+    if (memchr(piece, 0, (size_t)n) != NULL || cache->size + n + 1 > INT_MAX)
+        return encode_piece(bpe, piece, n, ids);
+    int at = tp_string_get(&cache->where, (const char *)piece, (size_t)n);
+    if (at >= 0) {
+        memcpy(ids, cache->ids + at + 1, (size_t)cache->ids[at] * sizeof *ids);
+        return cache->ids[at];
     }
-    int count = (int)n;
-    for (int best; (best = best_pair(bpe, symbol, count)) >= 0;) {
-        char *left = strdup(symbol[best]), *right = strdup(symbol[best + 1]);
-        count = merge_all(symbol, count, left, right);
-        free(left), free(right);
+    long count = encode_piece(bpe, piece, n, ids);
+    if (cache->size + count + 1 > cache->capacity) {
+        cache->capacity = 2 * (cache->size + count + 1);
+        cache->ids = realloc(cache->ids, (size_t)cache->capacity * sizeof(int));
+        tp_check(cache->ids != NULL, "out of memory");
     }
-    /* <<data: look up the symbols of a piece>> */
-    long written = 0;
-    for (int k = 0; k < count; k++) {
-        int id = tp_string_get(&bpe->vocab, symbol[k], strlen(symbol[k]));
-        if (id >= 0)
-            ids[written++] = id;
-        else
-            for (const char *p = symbol[k]; *p != '\0';) {
-                int length;
-                uint32_t unit = next_unit((const unsigned char *)p,
-                                          (long)strlen(p), &length);
-                unsigned char s[5] = {0};
-                write_unit(unit, s);
-                ids[written++] = tp_string_get(&bpe->vocab, (const char *)s,
-                                           (size_t)length);
-                p += length;
-            }
-        free(symbol[k]);
-    }
-    free(symbol);
-    return written;
+    cache->ids[cache->size] = (int)count;
+    memcpy(cache->ids + cache->size + 1, ids, (size_t)count * sizeof *ids);
+    tp_string_put(&cache->where, (const char *)piece, (size_t)n,
+                  (int)cache->size);
+    cache->size += count + 1;
+    return count;
 }
 /* <<data: byte-pair encoding>> */
 static long bpe_encode(const tp_bpe *bpe, const unsigned char *text, long n,
                        int *ids)
 {
+    piece_cache cache = {0};
     long written = 0;
     for (long i = 0, end; i < n; i = end) {
         end = piece_end(text, n, i);
-        written += encode_piece(bpe, text + i, end - i, ids + written);
+        written += encode_cached(bpe, &cache, text + i, end - i,
+                                 ids + written);
     }
+    tp_string_table_free(&cache.where);
+    free(cache.ids);
     return written;
 }
 /* <<data: byte-pair encoding>> */
@@ -578,6 +656,181 @@ static int bpe_decode_one(const tp_bpe *bpe, int id, unsigned char *out)
         i += length;
     }
     return size;
+}
+/* <<data: byte-pair encoding>> */
+typedef struct learned_piece {
+    int *symbol;
+    int length, count;
+} learned_piece;
+
+static learned_piece *distinct_pieces(const tp_bpe *bpe,
+                                      const tp_corpus *text, int *count)
+{
+    tp_string_table seen = {0};
+    learned_piece *pieces = NULL;
+    int n = 0, capacity = 0;
+    for (long i = 0, end; i < text->size; i = end) {
+        end = piece_end(text->bytes, text->size, i);
+        const char *piece = (const char *)text->bytes + i;
+        int length = (int)(end - i), p;
+        if (memchr(piece, 0, (size_t)length) != NULL)
+            continue;  /* the table's keys are strings */
+        if ((p = tp_string_get(&seen, piece, (size_t)length)) < 0) {
+            if (n == capacity) {
+                capacity = capacity ? 2 * capacity : 1024;
+                pieces = realloc(pieces, (size_t)capacity * sizeof *pieces);
+                tp_check(pieces != NULL, "out of memory");
+            }
+            tp_string_put(&seen, piece, (size_t)length, p = n++);
+            pieces[p] = (learned_piece){malloc((size_t)length * sizeof(int)),
+                                        length, 0};
+            tp_check(pieces[p].symbol != NULL, "out of memory");
+            for (int k = 0; k < length; k++)
+                pieces[p].symbol[k] = bpe->byte_id[(unsigned char)piece[k]];
+        }
+        pieces[p].count++;
+    }
+    tp_string_table_free(&seen);
+    *count = n;
+    return pieces;
+}
+/* <<data: byte-pair encoding>> */
+static int add_token(tp_bpe *bpe, const char *token)
+{
+    int id = bpe->vocab_size++;
+    bpe->token_of[id] = strdup(token);
+    tp_string_put(&bpe->vocab, token, strlen(token), id);
+    return id;
+}
+
+static tp_bpe *byte_tokens(int capacity)
+{
+    tp_bpe *bpe = calloc(1, sizeof *bpe);
+    tp_check(bpe != NULL, "out of memory");
+    gpt2_byte_map(bpe);
+    bpe->token_of = calloc((size_t)capacity, sizeof(char *));
+    tp_check(bpe->token_of != NULL, "out of memory");
+    for (int unit = 0; unit < 512; unit++) {
+        int b = bpe->unit_to_byte[unit];
+        if (bpe->byte_to_unit[b] == (uint32_t)unit) {
+            unsigned char symbol[5] = {0};
+            write_unit((uint32_t)unit, symbol);
+            bpe->byte_id[b] = add_token(bpe, (const char *)symbol);
+        }
+    }
+    return bpe;
+}
+/* <<data: byte-pair encoding>> */
+static int by_count(const void *a, const void *b)
+{
+    const pair_entry *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value < y->value ? 1 : -1;
+    if (x->left != y->left)
+        return x->left < y->left ? -1 : 1;
+    return (x->right > y->right) - (x->right < y->right);
+}
+
+static pair_entry *counted_pairs(const learned_piece *pieces, int n,
+                                 int *count)
+{
+    pair_table counts = {0};
+    for (int p = 0; p < n; p++)
+        for (int k = 0; k + 1 < pieces[p].length; k++)
+            pair_put(&counts, pieces[p].symbol[k], pieces[p].symbol[k + 1])
+                ->value += pieces[p].count;
+    pair_entry *sorted = malloc(((size_t)counts.count + 1) * sizeof *sorted);
+    tp_check(sorted != NULL, "out of memory");
+    *count = 0;
+    for (int i = 0; i < counts.capacity; i++)
+        if (counts.slots[i].left >= 0)
+            sorted[(*count)++] = counts.slots[i];
+    qsort(sorted, (size_t)*count, sizeof *sorted, by_count);
+    free(counts.slots);
+    return sorted;
+}
+/* <<data: byte-pair encoding>> */
+static bool learn_merge(tp_bpe *bpe, int left, int right, int rank)
+{
+    const char *a = bpe->token_of[left], *b = bpe->token_of[right];
+    size_t la = strlen(a), lb = strlen(b);
+    char *joined = malloc(la + lb + 1);
+    tp_check(joined != NULL, "out of memory");
+    memcpy(joined, a, la), memcpy(joined + la, b, lb + 1);
+    bool new_token = tp_string_get(&bpe->vocab, joined, la + lb) < 0
+                     && unit_count(joined) <= TP_TOKEN_MAX_BYTES;
+    if (new_token) {
+        pair_entry *e = pair_put(&bpe->merges, left, right);
+        e->value = rank, e->joined = add_token(bpe, joined);
+    }
+    free(joined);
+    return new_token;
+}
+/* <<data: byte-pair encoding>> */
+static int learn_round(tp_bpe *bpe, learned_piece *pieces, int n,
+                       int learned, int wanted, int *order)
+{
+    int count, added = 0;
+    pair_entry *pairs = counted_pairs(pieces, n, &count);
+    for (int i = 0; i < count && added < wanted; i++)
+        if (learn_merge(bpe, pairs[i].left, pairs[i].right, learned + added)) {
+            order[2 * (learned + added)] = pairs[i].left;
+            order[2 * (learned + added) + 1] = pairs[i].right;
+            added++;
+        }
+    free(pairs);
+    for (int p = 0; p < n && added > 0; p++)
+        pieces[p].length = merge_piece(bpe, pieces[p].symbol, pieces[p].length);
+    return added;
+}
+/* <<data: byte-pair encoding>> */
+static int write_vocab_files(const tp_bpe *bpe, const int *order, int merges,
+                             const char *dir, tp_error *error)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    FILE *f = fopen(path, "w");
+    for (int id = 0; f != NULL && id < bpe->vocab_size; id++) {
+        fputs(id == 0 ? "{\"" : ", \"", f);
+        for (const char *c = bpe->token_of[id]; *c != '\0'; c++)
+            fprintf(f, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+        fprintf(f, "\": %d", id);
+    }
+    if (f == NULL || fputs("}\n", f) < 0 || fclose(f) != 0)
+        return tp_error_set(error, "cannot write %s: %s", path,
+                            strerror(errno));
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    f = fopen(path, "w");
+    if (f != NULL)
+        fputs("#version: 0.2\n", f);
+    for (int r = 0; f != NULL && r < merges; r++)
+        fprintf(f, "%s %s\n", bpe->token_of[order[2 * r]],
+                bpe->token_of[order[2 * r + 1]]);
+    if (f == NULL || fclose(f) != 0)
+        return tp_error_set(error, "cannot write %s: %s", path,
+                            strerror(errno));
+    return 0;
+}
+/* <<data: byte-pair encoding>> */
+int tp_gpt2_learn(const tp_corpus *text, int merges, const char *dir,
+                  tp_error *error)
+{
+    tp_bpe *bpe = byte_tokens(256 + merges + 1);
+    int count, learned = 0, per_round = merges / 100 + 1;
+    learned_piece *pieces = distinct_pieces(bpe, text, &count);
+    int *order = malloc(2 * ((size_t)merges + 1) * sizeof *order);
+    tp_check(order != NULL, "out of memory");
+    for (int added = 1; added > 0 && learned < merges; learned += added) {
+        int wanted = merges - learned < per_round ? merges - learned : per_round;
+        added = learn_round(bpe, pieces, count, learned, wanted, order);
+    }
+    add_token(bpe, "<|endoftext|>");
+    int status = write_vocab_files(bpe, order, learned, dir, error);
+    for (int p = 0; p < count; p++)
+        free(pieces[p].symbol);
+    free(pieces), free(order);
+    bpe_free(bpe);
+    return status == 0 ? learned : -1;
 }
 
 /* <<data: the tokenisers>> */

@@ -47,6 +47,9 @@ long tp_gpt2_pieces(const unsigned char *text, long n, long *ends);
 extern const char tp_unicode_version[];
 
 enum { TP_TOKEN_MAX_BYTES = 256 };
+/* <<data: tokenisers>> */
+int tp_gpt2_learn(const tp_corpus *text, int merges, const char *dir,
+                  tp_error *error);
 
 /* <<data: string tables>> */
 typedef struct tp_string_table {

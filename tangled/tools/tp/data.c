@@ -1,4 +1,6 @@
 /* Generated from book/170-data.nw; edit the book, not this file. */
+#include <time.h>
+
 #include "program.h"
 
 /* <<tp data: commands>> */
@@ -145,7 +147,8 @@ static bool tokenize_decode = false, tokenize_pieces = false;
 
 static const option tokenize_options[] = {
     {"--tokenizer", OPTION_STRING, &tokenize_with, 0, 0,
-     "bytes, chars, or a directory with GPT-2's vocab.json and merges.txt"},
+     "bytes, chars, a directory with GPT-2's vocab.json and merges.txt, "
+     "or such a vocab.json (merges.txt beside it)"},
     {"--decode", OPTION_FLAG, &tokenize_decode, 0, 0,
      "read ids and write the text they stand for"},
     {"--pieces", OPTION_FLAG, &tokenize_pieces, 0, 0,
@@ -163,8 +166,16 @@ static int named_tokenizer(const char *command, const char *name,
     }
     char vocab[4096], merges[4096];
     tp_error error;
-    snprintf(vocab, sizeof vocab, "%s/vocab.json", name);
-    snprintf(merges, sizeof merges, "%s/merges.txt", name);
+    size_t length = strlen(name);
+    const char *slash = strrchr(name, '/');
+    if (length > 5 && strcmp(name + length - 5, ".json") == 0) {
+        snprintf(vocab, sizeof vocab, "%s", name);
+        snprintf(merges, sizeof merges, "%.*smerges.txt",
+                 slash ? (int)(slash + 1 - name) : 0, name);
+    } else {
+        snprintf(vocab, sizeof vocab, "%s/vocab.json", name);
+        snprintf(merges, sizeof merges, "%s/merges.txt", name);
+    }
     if (tp_tokenizer_gpt2(vocab, merges, t, &error) != 0) {
         fprintf(stderr, "tp %s: %s\n", command, error.message);
         return -1;
@@ -297,30 +308,138 @@ static int tokenize(void)
     return status;
 }
 /* <<tp data: commands>> */
-static const char *bench_tokenizer = NULL;
-static int bench_repeat = 3;
+static const char *bench_tokenizer = NULL, *bench_save = NULL;
+static int bench_repeat = 3, bench_merges = 50000;
 
 static const option bench_tokenize_options[] = {
     {"--tokenizer", OPTION_STRING, &bench_tokenizer, 0, 0,
-     "a directory with GPT-2's vocab.json and merges.txt (default: none)"},
+     "GPT-2's vocab.json and merges.txt, as for tp tokenize "
+     "(default: the stand-in)"},
+    {"--merges", OPTION_INT, &bench_merges, 1, 1000000,
+     "merges of the stand-in learned from the book"},
+    {"--save", OPTION_STRING, &bench_save, 0, 0,
+     "a directory to keep the stand-in's files in (default: none)"},
     {"--repeat", OPTION_INT, &bench_repeat, 1, 100, "runs of each (best)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp data: commands>> */
-static void time_encoding(const char *name, const tp_tokenizer *t,
-                          const tp_corpus *book, int *ids)
+static double thread_seconds(void)
 {
-    double best = 1e30;
+    struct timespec now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}
+
+static double time_encoding(const char *name, const tp_tokenizer *t,
+                            const tp_corpus *book, int *ids)
+{
+    double best = 1e30, best_wall = 1e30;
     long count = 0;
     for (int r = 0; r < bench_repeat; r++) {
-        double start = tp_seconds();
+        double start = thread_seconds(), wall = tp_seconds();
         count = t ? tp_encode(t, book->bytes, book->size, ids)
                   : tp_gpt2_pieces(book->bytes, book->size, (long *)ids);
-        double seconds = tp_seconds() - start;
+        double seconds = thread_seconds() - start;
+        wall = tp_seconds() - wall;
         best = seconds < best ? seconds : best;
+        best_wall = wall < best_wall ? wall : best_wall;
     }
-    printf("%-16s %8.2f MB/s  %9ld %s\n", name, book->size / best / 1e6,
-           count, t ? "tokens" : "pieces");
+    printf("%-13s %8.2f MB/s (wall clock %7.2f)  %9ld %s\n", name,
+           book->size / best / 1e6, book->size / best_wall / 1e6, count,
+           t ? "tokens" : "pieces");
+    return best;
+}
+/* <<tp data: commands>> */
+static long different_pieces(const tp_corpus *book, long *ends, long count)
+{
+    tp_string_table seen = {0};
+    for (long k = 0, start = 0; k < count; start = ends[k++])
+        tp_string_put(&seen, (const char *)book->bytes + start,
+                      (size_t)(ends[k] - start), 1);
+    long different = seen.count;
+    tp_string_table_free(&seen);
+    return different;
+}
+/* <<tp data: commands>> */
+static void babble(const tp_corpus *book, unsigned char *out, long n)
+{
+    static long after[256][257];  /* after[a][b + 1]: bytes up to b after a */
+    memset(after, 0, sizeof after);
+    for (long i = 1; i < book->size; i++)
+        after[book->bytes[i - 1]][book->bytes[i] + 1]++;
+    for (int a = 0; a < 256; a++)
+        for (int b = 0; b < 256; b++)
+            after[a][b + 1] += after[a][b];
+    tp_rng rng = tp_rng_seeded(170, 50000);
+    for (long i = 0, a = ' '; i < n; a = out[i++]) {
+        long total = after[a][256], pick, low = 0, high = 255;
+        if (total == 0)
+            a = ' ', total = after[a][256];
+        pick = (long)tp_rng_below(&rng, (uint32_t)total);
+        while (low < high) {  /* the b with after[a][b] <= pick < after[a][b + 1] */
+            long middle = (low + high) / 2;
+            if (after[a][middle + 1] <= pick)
+                low = middle + 1;
+            else
+                high = middle;
+        }
+        out[i] = (unsigned char)low;
+    }
+}
+/* <<tp data: commands>> */
+static int learn_stand_in(const tp_corpus *book, const char *dir)
+{
+    tp_error error;
+    double start = tp_seconds();
+    unsigned char *text = malloc(2 * (size_t)book->size);
+    tp_check(text != NULL, "out of memory");
+    memcpy(text, book->bytes, (size_t)book->size);
+    babble(book, text + book->size, book->size);
+    tp_corpus both = {text, 2 * book->size, NULL};
+    int learned = tp_gpt2_learn(&both, bench_merges, dir, &error);
+    free(text);
+    if (learned < 0) {
+        fprintf(stderr, "tp bench tokenize: %s\n", error.message);
+        return -1;
+    }
+    printf("stand-in: %d merges, %d tokens, learned from the book and "
+           "babble in %.2f s\n", learned, 256 + learned + 1,
+           tp_seconds() - start);
+    return 0;
+}
+/* <<tp data: commands>> */
+static int time_gpt2(const tp_corpus *book, int *ids, double cut)
+{
+    char temporary[] = "/tmp/tp-bench-XXXXXX", vocab[4096];
+    const char *dir = bench_save ? bench_save : temporary;
+    if (bench_save != NULL)
+        mkdir(bench_save, 0777);  /* if it exists, it is used as it is */
+    if (bench_tokenizer == NULL
+        && ((bench_save == NULL && mkdtemp(temporary) == NULL)
+            || learn_stand_in(book, dir) != 0))
+        return -1;
+    snprintf(vocab, sizeof vocab, "%s/vocab.json", dir);
+    tp_tokenizer gpt2;
+    double start = tp_seconds();
+    int status = named_tokenizer("bench tokenize",
+                                 bench_tokenizer ? bench_tokenizer : vocab,
+                                 &gpt2);
+    if (status == 0) {
+        printf("GPT-2's kind: %d tokens, loaded in %.2f s\n", gpt2.vocab_size,
+               tp_seconds() - start);
+        double seconds = time_encoding("GPT-2 BPE", &gpt2, book, ids);
+        printf("encoding takes %.1f times the cut, on one thread\n",
+               seconds / cut);
+        tp_tokenizer_free(&gpt2);
+    }
+    if (bench_tokenizer == NULL && bench_save == NULL) {
+        char command[64];
+        snprintf(command, sizeof command, "rm -rf '%s'", temporary);
+        if (system(command) != 0)
+            fprintf(stderr, "tp bench tokenize: could not remove %s\n",
+                    temporary);
+    }
+    return status;
 }
 /* <<tp data: commands>> */
 static int bench_tokenize(void)
@@ -329,21 +448,15 @@ static int bench_tokenize(void)
     int *ids = malloc((size_t)(book.size + 1) * sizeof(long));
     tp_check(ids != NULL, "out of memory");
     tp_tokenizer bytes = tp_tokenizer_bytes(), chars = tp_tokenizer_chars(&book);
+    tp_describe_machine(stdout);
     printf("the book, %ld bytes; Unicode %s\n", book.size, tp_unicode_version);
-    time_encoding("GPT-2 pieces", NULL, &book, ids);
+    double cut = time_encoding("GPT-2 pieces", NULL, &book, ids);
+    long count = tp_gpt2_pieces(book.bytes, book.size, (long *)ids);
+    printf("%ld pieces, %ld different\n", count,
+           different_pieces(&book, (long *)ids, count));
     time_encoding("bytes", &bytes, &book, ids);
     time_encoding("chars", &chars, &book, ids);
-    int status = 0;
-    if (bench_tokenizer != NULL) {
-        tp_tokenizer gpt2;
-        double start = tp_seconds();
-        status = named_tokenizer("bench tokenize", bench_tokenizer, &gpt2);
-        if (status == 0) {
-            printf("GPT-2 loaded in %.2f s\n", tp_seconds() - start);
-            time_encoding("GPT-2", &gpt2, &book, ids);
-            tp_tokenizer_free(&gpt2);
-        }
-    }
+    int status = time_gpt2(&book, ids, cut);
     tp_tokenizer_free(&chars);
     free(ids);
     return status == 0 ? 0 : 1;
