@@ -219,6 +219,80 @@ static void properties(void)
     keys_have_no_order();
 }
 
+/* <<t-attention: causal bands compute the full square's numbers>> */
+typedef struct banded_run {
+    tp_tensor *out, *weights, *q, *k, *v, *bias;
+} banded_run;
+
+static double largest_difference(const float *a, const float *b, long n)
+{
+    double diff = 0, scale = 0;
+    for (long i = 0; i < n; i++) {
+        diff = fmax(diff, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return diff / (scale > 0 ? scale : 1);
+}
+
+static banded_run run_banded(int tq, int tk, bool with_bias, bool causal,
+                             uint64_t seed)
+{
+    tp_rng r = tp_rng_seeded(seed, 9);
+    banded_run x = {
+        .q = tp_tensor_normal(arena, tp_shape4(2, 2, tq, 8), TP_WITH_GRAD, &r),
+        .k = tp_tensor_normal(arena, tp_shape4(2, 2, tk, 8), TP_WITH_GRAD, &r),
+        .v = tp_tensor_normal(arena, tp_shape4(2, 2, tk, 8), TP_WITH_GRAD, &r)};
+    if (with_bias)
+        x.bias = tp_tensor_normal(arena, tp_shape3(2, tq, tk), TP_WITH_GRAD, &r);
+    unsigned char *allowed = tp_arena_alloc(arena, (size_t)tq * tk);
+    for (int i = 0; i < tq; i++)
+        for (int j = 0; j < tk; j++)
+            allowed[i * tk + j] = j <= i + tk - tq;
+    tp_attention_options o = {.causal = causal, .bias = x.bias,
+                              .allowed = causal ? NULL : allowed,
+                              .weights = &x.weights};
+    tp_graph g = tp_graph_on(arena);
+    x.out = tp_attention(&g, x.q, x.k, x.v, &o);
+    tp_tensor *seed_gradient = tp_tensor_normal(arena, x.out->shape,
+                                                TP_NO_GRAD, &r);
+    tp_backward_from(&g, x.out, seed_gradient);
+    return x;
+}
+/* <<t-attention: causal bands compute the full square's numbers>> */
+static void compare_banded(int tq, int tk, bool with_bias, const char *what)
+{
+    banded_run a = run_banded(tq, tk, with_bias, true, 11);
+    banded_run b = run_banded(tq, tk, with_bias, false, 11);
+    long n = tp_tensor_count(a.out), p = tp_tensor_count(a.weights);
+    long nq = tp_tensor_count(a.q), nk = tp_tensor_count(a.k);
+    double worst[6] = {
+        largest_difference(a.out->data, b.out->data, n),
+        largest_difference(a.weights->data, b.weights->data, p),
+        largest_difference(a.q->grad, b.q->grad, nq),
+        largest_difference(a.k->grad, b.k->grad, nk),
+        largest_difference(a.v->grad, b.v->grad, nk),
+        with_bias ? largest_difference(a.bias->grad, b.bias->grad,
+                                       tp_tensor_count(a.bias)) : 0};
+    double most = 0;
+    for (int i = 0; i < 6; i++)
+        most = fmax(most, worst[i]);
+    if (!ok(most <= 1e-5, "causal bands, %s: outputs, weights and gradients "
+            "are the full square's", what))
+        diag("relative differences: out %g, weights %g, dq %g, dk %g, dv %g, "
+             "dbias %g", worst[0], worst[1], worst[2], worst[3], worst[4],
+             worst[5]);
+    else
+        note("out %g, weights %g, dq %g, dk %g, dv %g, dbias %g", worst[0],
+             worst[1], worst[2], worst[3], worst[4], worst[5]);
+}
+
+static void causal_bands(void)
+{
+    compare_banded(100, 100, false, "100 queries");
+    compare_banded(40, 100, false, "40 queries after 100 keys");
+    compare_banded(70, 70, true, "70 queries with a bias");
+}
+
 /* <<t-attention: broken contracts>> */
 static int uneven_groups(void)
 {
@@ -250,8 +324,10 @@ int main(void)
 {
     arena = tp_arena_new("test");
     rng = tp_rng_seeded(5, 5);
-    if (exercise_tests("attention.backward"))
+    if (exercise_tests("attention.backward")) {
         every_configuration();
+        causal_bands();
+    }
     if (general_tests()) {
         properties();
         broken_contracts();

@@ -134,6 +134,44 @@ static void matmul_and_sum_gradients(void)
                     "the sum of a transposed view");
 }
 
+/* <<t-autodiff: the profile>> */
+static float *profiled_gradient(tp_tensor *x, tp_tensor *w, tp_profile *p)
+{
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    g.profile = p;
+    if (p != NULL)
+        tp_profile_start(p);
+    tp_tensor gradient_of_w = tp_grad_of(w);
+    tp_fill(&gradient_of_w, 0.0f);
+    tp_backward(&g, tp_sum(&g, tp_matmul(&g, tp_matmul(&g, x, w), w)));
+    float *gradient = tp_arena_alloc(arena, 9 * sizeof *gradient);
+    memcpy(gradient, w->grad, 9 * sizeof *gradient);
+    tp_arena_free(step);
+    return gradient;
+}
+
+static void profile_counts_and_changes_nothing(void)
+{
+    tp_tensor *x = random_tensor(tp_shape2(4, 3), TP_NO_GRAD);
+    tp_tensor *w = random_tensor(tp_shape2(3, 3), TP_WITH_GRAD);
+    tp_profile *p = tp_arena_zeroed(arena, 1, sizeof *p);
+    float *plain = profiled_gradient(x, w, NULL);
+    float *timed = profiled_gradient(x, w, p);
+    ok(memcmp(plain, timed, 9 * sizeof *plain) == 0,
+       "profiling a step leaves its gradients bit for bit as they were");
+    bool counted = p->ops == 2;
+    for (int i = 0; i < p->ops; i++) {
+        long nodes = strcmp(p->entry[i].op, "matmul") == 0 ? 2 : 1;
+        counted = counted && p->entry[i].forward_calls == nodes
+                  && p->entry[i].backward_calls == nodes
+                  && p->entry[i].forward_seconds >= 0
+                  && p->entry[i].backward_seconds >= 0;
+    }
+    ok(counted, "the profile counts each node once forward and once "
+       "backward, by operator");
+}
+
 /* <<t-autodiff: broken contracts>> */
 static int backward_without_gradient(void)
 {
@@ -167,6 +205,7 @@ int main(void)
     accumulation_and_no_grad();
     checker_fails_on_a_wrong_backward();
     matmul_and_sum_gradients();
+    profile_counts_and_changes_nothing();
     broken_contracts();
     tp_arena_free(arena);
     return done_testing();

@@ -78,6 +78,57 @@ static void gradients(void)
     tp_gpt_free(m);
 }
 
+/* <<t-gpt: the profile of a step>> */
+static void profiled_step(tp_gpt *m, tp_profile *p, long nodes[TP_OPS_CLASSES])
+{
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    g.profile = p;
+    if (p != NULL)
+        tp_profile_start(p);
+    tp_zero_grad(&m->params);
+    tp_backward(&g, tp_gpt_loss(&g, m, grad_tokens, grad_targets, 2, 6));
+    for (tp_node *n = g.last; n != NULL; n = n->previous)
+        nodes[tp_gpt_op_class_of(n->op)]++;
+    tp_arena_free(step);
+}
+
+static bool same_gradients(const tp_params *a, const tp_params *b)
+{
+    bool same = a->count == b->count;
+    for (int i = 0; same && i < a->count; i++) {
+        tp_tensor *x = a->items[i].tensor, *y = b->items[i].tensor;
+        same = memcmp(x->grad, y->grad, (size_t)tp_tensor_count(x)
+                                            * sizeof *x->grad) == 0;
+    }
+    return same;
+}
+
+static void profile_of_a_step(void)
+{
+    tp_gpt *plain = tiny_model(3), *timed = tiny_model(3);
+    long nodes[TP_OPS_CLASSES] = {0}, ignored[TP_OPS_CLASSES] = {0};
+    tp_profile *p = calloc(1, sizeof *p);
+    profiled_step(plain, NULL, ignored);
+    profiled_step(timed, p, nodes);
+    ok(same_gradients(&plain->params, &timed->params),
+       "a profiled step's gradients are bit for bit the plain step's");
+    long forward[TP_OPS_CLASSES] = {0}, backward[TP_OPS_CLASSES] = {0};
+    for (int i = 0; i < p->ops; i++) {
+        tp_gpt_op_class c = tp_gpt_op_class_of(p->entry[i].op);
+        forward[c] += p->entry[i].forward_calls;
+        backward[c] += p->entry[i].backward_calls;
+    }
+    bool counted = nodes[TP_OPS_PRODUCTS] > 0 && nodes[TP_OPS_ATTENTION] == 2;
+    for (int c = 0; c < TP_OPS_CLASSES; c++)
+        counted = counted && forward[c] == nodes[c] && backward[c] == nodes[c];
+    ok(counted, "the profile counts, class by class, each node of the tape "
+       "once forward and once backward");
+    free(p);
+    tp_gpt_free(timed);
+    tp_gpt_free(plain);
+}
+
 /* <<t-gpt: training and sampling>> */
 typedef struct pattern_data {
     tp_gpt *m;
@@ -563,6 +614,7 @@ int main(void)
     if (general_tests()) {
         future_stays_hidden();
         gradients();
+        profile_of_a_step();
         training_and_sampling();
     }
     if (exercise_tests("gpt.top-k-top-p"))

@@ -142,5 +142,13 @@ int main(void)
     ok(bench.status == 0 && strstr(bench.output, "GPT-I decoding")
            && strstr(bench.output, "GEMM floor"),
        "tp gpt bench reports training, the floor and decoding");
+    struct tap_outcome lone_tsv = tp("gpt bench --tsv /tmp/tp-gpt-profile.tsv");
+    ok(lone_tsv.status == 2 && strstr(lone_tsv.output, "add --profile")
+           && access("/tmp/tp-gpt-profile.tsv", F_OK) != 0,
+       "tp gpt bench --tsv without --profile is refused, nothing written");
+    struct tap_outcome no_dir = tp("gpt bench --profile --tsv "
+                                   "/nonexistent/profile.tsv");
+    ok(no_dir.status == 1 && strstr(no_dir.output, "cannot write"),
+       "tp gpt bench --profile refuses a table it cannot write, before timing");
     return done_testing();
 }

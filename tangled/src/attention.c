@@ -147,19 +147,76 @@ typedef struct attention_saved {
     tp_tensor *p;  /* the weights, [B, H, Tq, Tk] */
 } attention_saved;
 
+/* <<attention: causal bands>> */
+enum { CAUSAL_BAND = 32 };
+
+typedef struct band {
+    int first, rows, keys;  /* queries first .. first + rows - 1 see keys
+                               0 .. keys - 1 */
+    tp_tensor q, k, v, p;   /* their rows of Q, K, V and of the weights */
+} band;
+
+static int band_rows(const attention_saved *s)
+{
+    return s->options.causal ? CAUSAL_BAND : s->n.tq;
+}
+
+static tp_tensor rows_of(tp_tensor m, int first, int rows)
+{
+    m.data += (long)first * m.stride[0];
+    if (m.grad != NULL)
+        m.grad += (long)first * m.stride[0];
+    m.shape.dim[0] = rows;
+    return m;
+}
+/* <<attention: causal bands>> */
+static band band_of(const attention_saved *s, int first, const tp_tensor *qh,
+                    const tp_tensor *kh, const tp_tensor *vh,
+                    const tp_tensor *ph)
+{
+    band x = {.first = first, .rows = band_rows(s), .keys = s->n.tk};
+    if (x.rows > s->n.tq - first)
+        x.rows = s->n.tq - first;
+    if (s->options.causal) {
+        int seen = first + x.rows + s->n.tk - s->n.tq;
+        x.keys = seen < 0 ? 0 : seen < s->n.tk ? seen : s->n.tk;
+    }
+    x.q = rows_of(*qh, first, x.rows);
+    x.k = rows_of(*kh, 0, x.keys), x.v = rows_of(*vh, 0, x.keys);
+    x.p = rows_of(*ph, first, x.rows);
+    x.p.shape.dim[1] = x.keys;
+    return x;
+}
+
 static void forward_head(const attention_saved *s, tp_tensor *q, tp_tensor *k,
                          tp_tensor *v, tp_tensor *out, int b, int h)
 {
     int kv = h / (s->n.heads / s->n.kv_heads);
     tp_tensor qh = tp_head(q, b, h), kh = tp_head(k, b, kv);
-    tp_tensor vh = tp_head(v, b, kv), kt = tp_transposed_view(kh);
+    tp_tensor vh = tp_head(v, b, kv);
     tp_tensor ph = tp_head(s->p, b, h), oh = tp_head(out, b, h);
-    tp_gemm(&ph, &qh, &kt, s->scale, 0.0f);
+    for (int first = 0; first < s->n.tq; first += band_rows(s)) {
+        band x = band_of(s, first, &qh, &kh, &vh, &ph);
+        /* <<attention: the scores of a band>> */
+        tp_tensor kt = tp_transposed_view(x.k);
+        if (x.keys > 0)
+            tp_gemm(&x.p, &x.q, &kt, s->scale, 0.0f);
+        for (int i = 0; i < x.rows; i++)
+            for (int j = x.keys; j < s->n.tk; j++)
+                ph.data[(long)(first + i) * ph.stride[0] + j] = -INFINITY;
+    }
     const tp_tensor *bias = s->options.bias;
     scores_to_weights(&s->options, s->n, b,
                       bias ? bias_of(bias, bias->data, s->n, b, h) : NULL,
                       ph.data);
-    tp_gemm(&oh, &ph, &vh, 1.0f, 0.0f);
+    for (int first = 0; first < s->n.tq; first += band_rows(s)) {
+        band x = band_of(s, first, &qh, &kh, &vh, &ph);
+        tp_tensor o = rows_of(oh, first, x.rows);
+        if (x.keys > 0)
+            tp_gemm(&o, &x.p, &x.v, 1.0f, 0.0f);
+        else
+            tp_fill(&o, 0.0f);
+    }
 }
 /* <<attention: the forward pass>> */
 static void attention_backward(tp_node *node);
@@ -195,12 +252,12 @@ tp_tensor *tp_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
 }
 
 /* <<attention: the backward pass>> */
-static void softmax_backward_rows(const float *p, float *ds, int rows,
-                                  int cols)
+static void softmax_backward_rows(const tp_tensor *p, tp_tensor *ds)
 {
+    int rows = ds->shape.dim[0], cols = ds->shape.dim[1];
     for (int i = 0; i < rows; i++) {
-        const float *pr = p + (long)i * cols;
-        float *dr = ds + (long)i * cols;
+        const float *pr = p->data + (long)i * p->stride[0];
+        float *dr = ds->data + (long)i * ds->stride[0];
         double dot = 0.0;
         for (int j = 0; j < cols; j++)
             dot += (double)dr[j] * pr[j];
@@ -224,35 +281,81 @@ typedef struct scratch {
     tp_tensor *dp, *dq, *dk, *dv;  /* [Tq, Tk], and one head's gradients */
 } scratch;
 
-static void backward_head(const attention_saved *s, tp_node *node, int b,
-                          int h, scratch *w)
+typedef struct band_gradients {
+    tp_tensor dout;                /* the rows of the output's gradient */
+    tp_tensor dq, dk, dv, db;      /* views of the gradients; */
+    bool has_q, has_k, has_v, has_bias;  /* which ones exist */
+    tp_tensor dp, sq, sk, sv;      /* scratch, shaped for the band */
+} band_gradients;
+
+static tp_tensor scratch_of(const tp_tensor *t, int rows, int cols)
+{
+    tp_tensor m = *t;
+    m.shape = tp_shape2(rows, cols);
+    m.stride[0] = cols, m.stride[1] = 1;
+    return m;
+}
+/* <<attention: the backward pass>> */
+static band_gradients gradients_of(const attention_saved *s, tp_node *node,
+                                   const band *x, int b, int h, scratch *w)
 {
     tp_tensor *q = node->input[0], *k = node->input[1], *v = node->input[2];
     tp_tensor *bias = node->input[3];
-    int kv = h / (s->n.heads / s->n.kv_heads);
-    tp_tensor qh = tp_head(q, b, h), kh = tp_head(k, b, kv);
-    tp_tensor vh = tp_head(v, b, kv), ph = tp_head(s->p, b, h);
-    tp_tensor dout = tp_head_grad(node->output, b, h);
+    int kv = h / (s->n.heads / s->n.kv_heads), d = s->n.d, dv = s->n.dv;
+    band_gradients z = {
+        .dout = rows_of(tp_head_grad(node->output, b, h), x->first, x->rows),
+        .has_q = q->grad != NULL, .has_k = k->grad != NULL,
+        .has_v = v->grad != NULL,
+        .has_bias = bias != NULL && bias->grad != NULL,
+        .dp = scratch_of(w->dp, x->rows, x->keys),
+        .sq = scratch_of(w->dq, x->rows, d), .sk = scratch_of(w->dk, x->keys, d),
+        .sv = scratch_of(w->dv, x->keys, dv)};
+    if (z.has_q)
+        z.dq = rows_of(tp_head_grad(q, b, h), x->first, x->rows);
+    if (z.has_k)
+        z.dk = rows_of(tp_head_grad(k, b, kv), 0, x->keys);
+    if (z.has_v)
+        z.dv = rows_of(tp_head_grad(v, b, kv), 0, x->keys);
+    if (z.has_bias) {
+        z.db = scratch_of(w->dp, x->rows, x->keys);
+        z.db.data = bias_of(bias, bias->grad, s->n, b, h)
+                    + (long)x->first * s->n.tk;
+        z.db.stride[0] = s->n.tk;
+    }
+    return z;
+}
+/* <<attention: the backward pass>> */
+static void backward_band(const attention_saved *s, const band *x,
+                          band_gradients *z)
+{
     /* <<solution: attention.backward>> */
-    tp_tensor pt = tp_transposed_view(ph), vt = tp_transposed_view(vh);
-    if (v->grad != NULL) {
-        tp_tensor dvh = tp_head_grad(v, b, kv);
-        add_to(&dvh, &pt, &dout, 1.0f, w->dv);
+    tp_tensor pt = tp_transposed_view(x->p), vt = tp_transposed_view(x->v);
+    if (z->has_v)
+        add_to(&z->dv, &pt, &z->dout, 1.0f, &z->sv);
+    tp_gemm(&z->dp, &z->dout, &vt, 1.0f, 0.0f);
+    softmax_backward_rows(&x->p, &z->dp);
+    if (z->has_bias)
+        tp_axpy(&z->db, 1.0f, &z->dp);
+    if (z->has_q)
+        add_to(&z->dq, &z->dp, &x->k, s->scale, &z->sq);
+    if (z->has_k) {
+        tp_tensor dst = tp_transposed_view(z->dp);
+        add_to(&z->dk, &dst, &x->q, s->scale, &z->sk);
     }
-    tp_gemm(w->dp, &dout, &vt, 1.0f, 0.0f);
-    softmax_backward_rows(ph.data, w->dp->data, s->n.tq, s->n.tk);
-    if (bias != NULL && bias->grad != NULL) {
-        float *db = bias_of(bias, bias->grad, s->n, b, h);
-        for (long i = 0, count = (long)s->n.tq * s->n.tk; i < count; i++)
-            db[i] += w->dp->data[i];
-    }
-    if (q->grad != NULL) {
-        tp_tensor dqh = tp_head_grad(q, b, h);
-        add_to(&dqh, w->dp, &kh, s->scale, w->dq);
-    }
-    if (k->grad != NULL) {
-        tp_tensor dkh = tp_head_grad(k, b, kv), dst = tp_transposed_view(*w->dp);
-        add_to(&dkh, &dst, &qh, s->scale, w->dk);
+}
+
+static void backward_head(const attention_saved *s, tp_node *node, int b,
+                          int h, scratch *w)
+{
+    int kv = h / (s->n.heads / s->n.kv_heads);
+    tp_tensor qh = tp_head(node->input[0], b, h);
+    tp_tensor kh = tp_head(node->input[1], b, kv);
+    tp_tensor vh = tp_head(node->input[2], b, kv), ph = tp_head(s->p, b, h);
+    for (int first = 0; first < s->n.tq; first += band_rows(s)) {
+        band x = band_of(s, first, &qh, &kh, &vh, &ph);
+        band_gradients z = gradients_of(s, node, &x, b, h, w);
+        if (x.keys > 0)
+            backward_band(s, &x, &z);
     }
 }
 /* <<attention: the backward pass>> */

@@ -3,8 +3,44 @@
 #include <string.h>
 
 #include "tp/autodiff.h"
+#include "tp/bench.h"
 #include "tp/check.h"
 #include "tp/matmul.h"
+
+/* <<autodiff: the profile's accounts>> */
+static tp_profile_entry *profile_entry(tp_profile *p, const char *op)
+{
+    for (int i = 0; i < p->ops; i++)
+        if (p->entry[i].op == op || strcmp(p->entry[i].op, op) == 0)
+            return &p->entry[i];
+    tp_check(p->ops < TP_PROFILE_OPS, "the profile holds at most %d "
+             "operators; %s is one more", TP_PROFILE_OPS, op);
+    p->entry[p->ops] = (tp_profile_entry){.op = op};
+    return &p->entry[p->ops++];
+}
+
+void tp_profile_start(tp_profile *p)
+{
+    p->mark = tp_seconds();
+}
+
+static void profile_forward(tp_profile *p, const char *op)
+{
+    double now = tp_seconds();
+    tp_profile_entry *e = profile_entry(p, op);
+    e->forward_calls++;
+    e->forward_seconds += now - p->mark;
+    p->mark = tp_seconds();  /* the search above is the profile's, not op's */
+}
+
+static void profile_backward(tp_profile *p, tp_node *node)
+{
+    tp_profile_entry *e = profile_entry(p, node->op);
+    double start = tp_seconds();
+    node->backward(node);
+    e->backward_seconds += tp_seconds() - start;
+    e->backward_calls++;
+}
 
 /* <<autodiff: the tape>> */
 tp_graph tp_graph_on(tp_arena *arena)
@@ -49,6 +85,8 @@ tp_node *tp_record(tp_graph *g, const char *op, void (*backward)(tp_node *),
     memcpy(node->input, inputs, (size_t)n * sizeof *inputs);
     g->last = node;
     g->nodes++;
+    if (g->profile != NULL)
+        profile_forward(g->profile, op);
     return node;
 }
 /* <<autodiff: the tape>> */
@@ -72,8 +110,12 @@ void tp_backward_from(tp_graph *g, tp_tensor *output, const tp_tensor *seed)
     tp_tensor gradient = *output;
     gradient.data = output->grad;
     tp_copy(&gradient, seed);
-    for (tp_node *node = g->last; node != NULL; node = node->previous)
-        node->backward(node);
+    for (tp_node *node = g->last; node != NULL; node = node->previous) {
+        if (g->profile == NULL)
+            node->backward(node);
+        else
+            profile_backward(g->profile, node);
+    }
 }
 /* <<autodiff: the backward pass>> */
 void tp_backward(tp_graph *g, tp_tensor *loss)

@@ -717,3 +717,26 @@ int tp_gpt_load_run(const char *path, const tp_gpt *m, tp_optimizer *opt,
     tp_arena_free(arena);
     return status;
 }
+
+/* <<gpt: the operators' classes>> */
+const char *const tp_gpt_op_class_names[TP_OPS_CLASSES] = {
+    "products", "attention", "LayerNorm", "GELU", "residual adds",
+    "cross-entropy", "other"};
+
+tp_gpt_op_class tp_gpt_op_class_of(const char *op)
+{
+    static const struct {
+        const char *op;
+        tp_gpt_op_class class;
+    } known[] = {
+        {"matmul", TP_OPS_PRODUCTS}, {"attention", TP_OPS_ATTENTION},
+        {"layernorm", TP_OPS_NORMS}, {"rmsnorm", TP_OPS_NORMS},
+        {"tp_gelu_tanh", TP_OPS_ACTIVATION}, {"tp_gelu", TP_OPS_ACTIVATION},
+        {"tp_silu", TP_OPS_ACTIVATION}, {"tp_relu", TP_OPS_ACTIVATION},
+        {"add", TP_OPS_RESIDUALS}, {"cross_entropy", TP_OPS_LOSS},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(op, known[i].op) == 0)
+            return known[i].class;
+    return TP_OPS_OTHER;
+}

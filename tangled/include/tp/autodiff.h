@@ -8,12 +8,14 @@
 
 /* <<autodiff: the graph>> */
 typedef struct tp_node tp_node;
+typedef struct tp_profile tp_profile;
 
 typedef struct tp_graph {
     tp_arena *arena;  /* temporaries and the tape of one step */
     tp_node *last;    /* the most recent operation recorded */
     bool grad;        /* whether operations are recorded */
     long nodes;       /* operations recorded since the last reset */
+    tp_profile *profile;  /* NULL: the tape is not timed */
 } tp_graph;
 
 tp_graph tp_graph_on(tp_arena *arena);
@@ -51,6 +53,23 @@ typedef tp_tensor *tp_segment(tp_graph *g, void *context, tp_tensor *x);
 
 tp_tensor *tp_checkpoint(tp_graph *g, tp_segment *f, void *context,
                          tp_tensor *x, tp_arena *recompute);
+
+/* <<autodiff: timing the tape>> */
+enum { TP_PROFILE_OPS = 48 };
+
+typedef struct tp_profile_entry {
+    const char *op;
+    long forward_calls, backward_calls;
+    double forward_seconds, backward_seconds;
+} tp_profile_entry;
+
+struct tp_profile {
+    tp_profile_entry entry[TP_PROFILE_OPS];
+    int ops;        /* entries in use */
+    double mark;    /* when the last forward half ended, tp_seconds() */
+};
+
+void tp_profile_start(tp_profile *p);
 
 /* <<autodiff: checking gradients>> */
 typedef tp_tensor *tp_forward_fn(tp_graph *g, tp_tensor *const inputs[],

@@ -102,4 +102,13 @@ int tp_gpt_save_run(const char *path, const tp_gpt *m,
 int tp_gpt_load_run(const char *path, const tp_gpt *m, tp_optimizer *opt,
                     tp_rng *data, tp_error *error);
 
+/* <<gpt: where a step's time goes>> */
+typedef enum tp_gpt_op_class {
+    TP_OPS_PRODUCTS, TP_OPS_ATTENTION, TP_OPS_NORMS, TP_OPS_ACTIVATION,
+    TP_OPS_RESIDUALS, TP_OPS_LOSS, TP_OPS_OTHER, TP_OPS_CLASSES
+} tp_gpt_op_class;
+
+extern const char *const tp_gpt_op_class_names[TP_OPS_CLASSES];
+tp_gpt_op_class tp_gpt_op_class_of(const char *op);
+
 #endif

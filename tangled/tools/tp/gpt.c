@@ -491,6 +491,8 @@ static int gpt_sample(void)
 }
 /* <<tp gpt: commands>> */
 static int gpt_bench_threads = 0, gpt_bench_steps = 10, gpt_bench_rounds = 3;
+static bool gpt_bench_profile = false;
+static const char *gpt_bench_tsv = NULL;
 
 static const option gpt_bench_options[] = {
     {"--threads", OPTION_INT, &gpt_bench_threads, 1, 1024,
@@ -499,6 +501,10 @@ static const option gpt_bench_options[] = {
      "timed training steps; the median is reported (default: 10)"},
     {"--rounds", OPTION_INT, &gpt_bench_rounds, 1, 100,
      "rounds of the comparison with PyTorch (default: 3)"},
+    {"--profile", OPTION_FLAG, &gpt_bench_profile, 0, 0,
+     "where a training step's time goes, on one thread and on all"},
+    {"--tsv", OPTION_STRING, &gpt_bench_tsv, 0, 0,
+     "with --profile: write the profile's table here"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
@@ -517,9 +523,8 @@ typedef struct torch_speed {
 static bool torch_installed(void);
 static torch_speed torch_best(void);
 /* <<tp gpt: commands>> */
-static void gpt_bench_step(void *context)
+static void gpt_bench_windows(gpt_bench_state *b)
 {
-    gpt_bench_state *b = context;
     tp_corpus book = tp_corpus_book();
     for (int i = 0; i < 8; i++) {
         long start = (long)(tp_rng_uniform(&b->rng) * (double)(book.size - 130));
@@ -528,6 +533,12 @@ static void gpt_bench_step(void *context)
             b->targets[i * 128 + t] = book.bytes[start + t + 1];
         }
     }
+}
+
+static void gpt_bench_step(void *context)
+{
+    gpt_bench_state *b = context;
+    gpt_bench_windows(b);
     tp_backward(&b->g, tp_gpt_loss(&b->g, b->m, b->inputs, b->targets, 8, 128));
     tp_clip_grad_norm(&b->m->params, 1.0);
     tp_optimizer_step(b->opt, 3e-4f);
@@ -582,8 +593,230 @@ static spread spread_of(const double *values, int n)
     return s;
 }
 /* <<tp gpt: commands>> */
+enum { COST_ADAMW = TP_OPS_OTHER, COST_ZERO_CLIP, COST_OTHER, COSTS };
+
+static const char *const cost_names[COSTS] = {
+    "products", "attention", "LayerNorm", "GELU", "residual_adds",
+    "cross-entropy", "AdamW", "zeroing_clipping", "other"};
+
+typedef struct step_costs {
+    double forward[COSTS], backward[COSTS], outside[COSTS];
+    double step;  /* the whole step, measured around it */
+} step_costs;
+
+static int cost_of(const char *op)
+{
+    tp_gpt_op_class c = tp_gpt_op_class_of(op);
+    return c == TP_OPS_OTHER ? COST_OTHER : (int)c;
+}
+/* <<tp gpt: commands>> */
+static void profiled_step(gpt_bench_state *b, tp_profile *p, step_costs *c)
+{
+    memset(p, 0, sizeof *p);
+    double start = tp_seconds();
+    gpt_bench_windows(b);
+    b->g.profile = p;
+    tp_profile_start(p);
+    tp_backward(&b->g, tp_gpt_loss(&b->g, b->m, b->inputs, b->targets, 8, 128));
+    b->g.profile = NULL;
+    double taped = tp_seconds();
+    tp_clip_grad_norm(&b->m->params, 1.0);
+    double clipped = tp_seconds();
+    tp_optimizer_step(b->opt, 3e-4f);
+    double stepped = tp_seconds();
+    tp_zero_grad(&b->m->params);
+    double zeroed = tp_seconds();
+    tp_graph_reset(&b->g);
+    double end = tp_seconds(), counted = 0;
+    for (int i = 0; i < p->ops; i++) {
+        int k = cost_of(p->entry[i].op);
+        c->forward[k] += p->entry[i].forward_seconds;
+        c->backward[k] += p->entry[i].backward_seconds;
+        counted += p->entry[i].forward_seconds + p->entry[i].backward_seconds;
+    }
+    c->outside[COST_ZERO_CLIP] += (clipped - taped) + (zeroed - stepped);
+    c->outside[COST_ADAMW] += stepped - clipped;
+    c->outside[COST_OTHER] += (taped - start - counted) + (end - zeroed);
+    c->step += end - start;
+}
+/* <<tp gpt: commands>> */
+typedef struct profile_round {
+    step_costs costs;  /* per step, averaged over the round */
+    double plain, floor, floor_attention;
+} profile_round;
+
+static void floor_part(const step_work *all, step_work *part, bool attention)
+{
+    part->n = 0;
+    for (int i = 0; i < all->n; i++)
+        if ((all->products[i].out->shape.dim[0] > 1) == attention)
+            part->products[part->n++] = all->products[i];
+}
+
+static profile_round profile_once(gpt_bench_state *b, step_work *floor,
+                                  step_work *attention, tp_profile *p)
+{
+    profile_round r = {0};
+    int steps = gpt_bench_steps;
+    r.floor = tp_time(run_step, floor, steps).median;
+    r.floor_attention = tp_time(run_step, attention, steps).median;
+    r.plain = tp_time(gpt_bench_step, b, steps).median;
+    step_costs warm = {0};
+    profiled_step(b, p, &warm);
+    for (int s = 0; s < steps; s++)
+        profiled_step(b, p, &r.costs);
+    double *all = &r.costs.forward[0];
+    for (size_t i = 0; i < sizeof r.costs / sizeof *all; i++)
+        all[i] /= steps;
+    return r;
+}
+/* <<tp gpt: commands>> */
+static double cost_seconds(const step_costs *c, int k)
+{
+    return c->forward[k] + c->backward[k] + c->outside[k];
+}
+
+typedef double round_values[100];
+
+static double median_of(const profile_round *r, int n,
+                        double (*value)(const profile_round *, int), int k)
+{
+    round_values v;
+    for (int i = 0; i < n; i++)
+        v[i] = value(&r[i], k);
+    return tp_median(v, n);
+}
+
+static double class_ms(const profile_round *r, int k)
+{
+    return 1e3 * cost_seconds(&r->costs, k);
+}
+
+static double class_forward_ms(const profile_round *r, int k)
+{
+    return 1e3 * r->costs.forward[k];
+}
+
+static double class_backward_ms(const profile_round *r, int k)
+{
+    return 1e3 * r->costs.backward[k];
+}
+
+static double class_share(const profile_round *r, int k)
+{
+    return cost_seconds(&r->costs, k) / r->costs.step;
+}
+
+static double floor_of_class(const profile_round *r, int k)
+{
+    return k == TP_OPS_PRODUCTS ? 1e3 * (r->floor - r->floor_attention)
+           : k == TP_OPS_ATTENTION ? 1e3 * r->floor_attention : 0.0;
+}
+/* <<tp gpt: commands>> */
+static double step_ms(const profile_round *r, int k)
+{
+    (void)k;
+    return 1e3 * r->costs.step;
+}
+
+static double plain_ms(const profile_round *r, int k)
+{
+    (void)k;
+    return 1e3 * r->plain;
+}
+
+static double floor_ms(const profile_round *r, int k)
+{
+    (void)k;
+    return 1e3 * r->floor;
+}
+
+static double overhead(const profile_round *r, int k)
+{
+    (void)k;
+    return r->costs.step / r->plain;
+}
+/* <<tp gpt: commands>> */
+static void profile_report(profile_round r[2][100], const int threads[2],
+                           int n, FILE *tsv)
+{
+    printf("# medians of %d rounds of %d steps; ms per step, share of the "
+           "profiled step, GEMM floor of the class\n", n, gpt_bench_steps);
+    printf("%-18s %26s %26s\n", "class", "1 thread", "all threads");
+    for (int k = 0; k < COSTS; k++) {
+        printf("%-18s", cost_names[k]);
+        for (int t = 0; t < 2; t++) {
+            double ms = median_of(r[t], n, class_ms, k);
+            double share = median_of(r[t], n, class_share, k);
+            double fl = median_of(r[t], n, floor_of_class, k);
+            printf("   %8.1f %5.1f%% ", ms, 100 * share);
+            if (fl > 0)
+                printf("%7.1f", fl);
+            else
+                printf("%7s", "");
+            if (tsv != NULL)
+                fprintf(tsv, "%s\t%d\t%.4f\t%.4f\t%.4f\t%.5f\t%.4f\n",
+                        cost_names[k], threads[t], ms,
+                        median_of(r[t], n, class_forward_ms, k),
+                        median_of(r[t], n, class_backward_ms, k), share, fl);
+        }
+        printf("\n");
+    }
+    /* <<gpt profile: the step, the floor and the overhead>> */
+    for (int t = 0; t < 2; t++) {
+        double step = median_of(r[t], n, step_ms, 0);
+        double plain = median_of(r[t], n, plain_ms, 0);
+        double fl = median_of(r[t], n, floor_ms, 0);
+        printf("%d thread%s: profiled step %.1f ms, plain step %.1f ms (the "
+               "profile costs %+.1f%%), GEMM floor %.1f ms\n", threads[t],
+               threads[t] == 1 ? "" : "s", step, plain,
+               100 * (median_of(r[t], n, overhead, 0) - 1), fl);
+        if (tsv != NULL)
+            fprintf(tsv, "step\t%d\t%.4f\t0\t0\t1\t%.4f\n"
+                    "plain_step\t%d\t%.4f\t0\t0\t0\t0\n", threads[t], step, fl,
+                    threads[t], plain);
+    }
+}
+/* <<tp gpt: commands>> */
+static int gpt_profile(gpt_bench_state *b, step_work *floor, FILE *tsv)
+{
+    static step_work attention;
+    floor_part(floor, &attention, true);
+    static profile_round r[2][100];
+    int threads[2] = {1, tp_threads()}, n = gpt_bench_rounds;
+    tp_profile *p = calloc(1, sizeof *p);
+    tp_check(p != NULL, "out of memory");
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < 2; t++) {
+            tp_set_threads(threads[t]);
+            r[t][i] = profile_once(b, floor, &attention, p);
+        }
+    tp_set_threads(threads[1]);
+    if (tsv != NULL) {
+        tp_describe_machine(tsv);
+        fprintf(tsv, "# GPT-T training step, batch 8, context 128: medians "
+                "of %d rounds of %d steps\nclass\tthreads\tms\tforward_ms\t"
+                "backward_ms\tshare\tfloor_ms\n", n, gpt_bench_steps);
+    }
+    profile_report(r, threads, n, tsv);
+    free(p);
+    return tsv != NULL && fclose(tsv) != 0 ? 1 : 0;
+}
+/* <<tp gpt: commands>> */
 static int gpt_bench(void)
 {
+    /* <<gpt bench: open the profile's table>> */
+    if (gpt_bench_tsv != NULL && !gpt_bench_profile) {
+        fprintf(stderr, "tp gpt bench: --tsv writes the profile: add "
+                "--profile\n");
+        return 2;
+    }
+    FILE *tsv = NULL;
+    if (gpt_bench_tsv != NULL && (tsv = fopen(gpt_bench_tsv, "w")) == NULL) {
+        fprintf(stderr, "tp gpt bench: cannot write %s: %s\n", gpt_bench_tsv,
+                strerror(errno));
+        return 1;
+    }
     if (gpt_bench_threads > 0)
         tp_set_threads(gpt_bench_threads);
     tp_describe_machine(stdout);
@@ -598,6 +831,7 @@ static int gpt_bench(void)
     tp_arena *step = tp_arena_new("step");
     b->g = tp_graph_on(step);
     b->rng = tp_rng_seeded(2, 2);
+    int status = 0;
     /* <<gpt bench: the floor and the decoder>> */
     static step_work floor_work;
     tp_gpt_config gpt_t = tp_gpt_t();
@@ -609,37 +843,41 @@ static int gpt_bench(void)
     gpt_i.n_positions = 256;
     tp_gpt *decoder = tp_gpt_new(gpt_i);
     tp_gpt_init(decoder, &init);
-    /* <<gpt bench: run the rounds and report>> */
-    bool torch = torch_installed();
-    static double m[BENCH_MEASURES][100];
-    int n = gpt_bench_rounds;
-    for (int r = 0; r < n; r++)
-        gpt_bench_round(b, &floor_work, decoder, torch, m, r);
-    spread train = spread_of(m[BENCH_TRAIN], n);
-    spread floor = spread_of(m[BENCH_FLOOR], n);
-    spread decode = spread_of(m[BENCH_DECODE], n);
-    spread reach = spread_of(m[BENCH_REACH], n);
-    printf("# medians of %d rounds; the range of each ratio in brackets\n", n);
-    printf("GPT-T training   %8.0f tokens/s   (%.1f ms per step)\n", train.median,
-           1024e3 / train.median);
-    printf("GEMM floor       %8.0f tokens/s   (%.1f ms; training reaches %.0f%% "
-           "[%.0f-%.0f])\n", floor.median, 1024e3 / floor.median,
-           100 * reach.median, 100 * reach.low, 100 * reach.high);
-    printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
-           decode.median);
-    /* <<gpt bench: report the comparison>> */
-    if (!torch) {
-        printf("PyTorch          (not installed, or not run from the source "
-               "directory: skipped)\n");
+    if (gpt_bench_profile) {
+        status = gpt_profile(b, &floor_work, tsv);
     } else {
-        spread tt = spread_of(m[TORCH_TRAIN], n);
-        spread td = spread_of(m[TORCH_DECODE], n);
-        spread vt = spread_of(m[VS_TORCH_TRAIN], n);
-        spread vd = spread_of(m[VS_TORCH_DECODE], n);
-        printf("PyTorch training %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
-               tt.median, vt.median, vt.low, vt.high);
-        printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
-               td.median, vd.median, vd.low, vd.high);
+        /* <<gpt bench: run the rounds and report>> */
+        bool torch = torch_installed();
+        static double m[BENCH_MEASURES][100];
+        int n = gpt_bench_rounds;
+        for (int r = 0; r < n; r++)
+            gpt_bench_round(b, &floor_work, decoder, torch, m, r);
+        spread train = spread_of(m[BENCH_TRAIN], n);
+        spread floor = spread_of(m[BENCH_FLOOR], n);
+        spread decode = spread_of(m[BENCH_DECODE], n);
+        spread reach = spread_of(m[BENCH_REACH], n);
+        printf("# medians of %d rounds; the range of each ratio in brackets\n", n);
+        printf("GPT-T training   %8.0f tokens/s   (%.1f ms per step)\n", train.median,
+               1024e3 / train.median);
+        printf("GEMM floor       %8.0f tokens/s   (%.1f ms; training reaches %.0f%% "
+               "[%.0f-%.0f])\n", floor.median, 1024e3 / floor.median,
+               100 * reach.median, 100 * reach.low, 100 * reach.high);
+        printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
+               decode.median);
+        /* <<gpt bench: report the comparison>> */
+        if (!torch) {
+            printf("PyTorch          (not installed, or not run from the source "
+                   "directory: skipped)\n");
+        } else {
+            spread tt = spread_of(m[TORCH_TRAIN], n);
+            spread td = spread_of(m[TORCH_DECODE], n);
+            spread vt = spread_of(m[VS_TORCH_TRAIN], n);
+            spread vd = spread_of(m[VS_TORCH_DECODE], n);
+            printf("PyTorch training %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
+                   tt.median, vt.median, vt.low, vt.high);
+            printf("PyTorch decoding %8.0f tokens/s   (ours is %.2fx [%.2f-%.2f])\n",
+                   td.median, vd.median, vd.low, vd.high);
+        }
     }
     tp_gpt_free(decoder);
     tp_arena_free(arena);
@@ -647,7 +885,7 @@ static int gpt_bench(void)
     tp_optimizer_free(b->opt);
     tp_gpt_free(b->m);
     free(b);
-    return 0;
+    return status;
 }
 /* <<tp gpt: commands>> */
 static bool torch_run(int threads, torch_speed *speed)
