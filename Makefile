@@ -181,17 +181,18 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
 
 # ---------------------------------------------------------------- top level
 .PHONY: all check prove tangle check-tangle library programs test-programs \
-    figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
-    measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
-    deps clean help fuzz fuzz-run install uninstall measure-instability \
-    measure-oversmoothing measure-depth measure-decoding measure-distill measure-memory measure-maskpredict \
-    measure-instability-depth24 \
-    measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
-    grade grade-base grade-all autograder course-check solutions-pdf \
-    assignment-pdf
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-data measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
-    grade grade-base grade-all autograder course-check solutions-pdf
+    figures measure-matmul measure-gpt measure-attention measure-quadratic \
+    measure-vanilla measure-vit measure-bert measure-positions measure-cuda \
+    cuda-resources pdf deps clean help fuzz fuzz-run install uninstall \
+    measure-instability measure-oversmoothing measure-depth measure-decoding \
+    measure-distill measure-memory measure-maskpredict \
+    measure-instability-depth24 measure-modern measure-performer \
+    measure-reformer measure-longformer measure-sparse measure-switch \
+    measure-size measure-compute measure-interpretability measure-xl \
+    measure-context measure-stream measure-noise measure-localbias \
+    measure-datahunger measure-dense measure-hardware measure-deployment edge \
+    handout handout-check exercise grade grade-base grade-all autograder \
+    course-check solutions-pdf assignment-pdf measure-data
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -758,17 +759,15 @@ DISTILL := $(OBJ)/tp decoding distill \
 measure-distill: programs
 	[ -f $(BUILD)/decoding-target.safetensors ] || $(DECODING_TRAIN) \
 	    --width 128 --out $(BUILD)/decoding-target.safetensors
-	$(OBJ)/tp decoding distill --teacher $(BUILD)/decoding-target.safetensors \
-	    --steps 100 --batch 4 --context 256 --width 32 --temperature 2 \
-	    --weight 0.5 --rounds 5 --tsv figures/data/decoding-distill.tsv
+	$(DISTILL) --steps 100 --tsv figures/data/decoding-distill.tsv
+	$(DISTILL) --steps 400 --tsv figures/data/decoding-distill-400.tsv
+
 # Mask-predict: an autoregressive encoder-decoder and a mask-predict model of
 # the same size, the same steps on numbers in English, then both decode 300
 # held-out numbers (mask-predict at T = 1, 2, 4, 10), on one thread.
 measure-maskpredict: programs
 	OMP_NUM_THREADS=1 $(OBJ)/tp decoding maskpredict --steps 2000 --batch 32 \
 	    --width 64 --test 300 --tsv figures/data/decoding-maskpredict.tsv
-	$(DISTILL) --steps 100 --tsv figures/data/decoding-distill.tsv
-	$(DISTILL) --steps 400 --tsv figures/data/decoding-distill-400.tsv
 
 # Memory: a training step counted at 1 to 8 layers of GPT-T's width, with
 # and without checkpoints; the KV caches on measure-decoding's target.

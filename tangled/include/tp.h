@@ -67,6 +67,8 @@
 /* <<tp.h: module headers>> */
 #include "tp/maskpredict.h"
 /* <<tp.h: module headers>> */
+#include "tp/distill.h"
+/* <<tp.h: module headers>> */
 #include "tp/conv.h"
 /* <<tp.h: module headers>> */
 #include "tp/localbias.h"
