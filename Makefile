@@ -193,6 +193,13 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-datahunger measure-dense measure-hardware measure-deployment edge \
     handout handout-check exercise grade grade-base grade-all autograder \
     course-check solutions-pdf assignment-pdf measure-data
+    figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
+    measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
+    deps clean help fuzz fuzz-run install uninstall measure-instability \
+    measure-instability-depth24 measure-instability-spikes \
+    measure-oversmoothing measure-depth measure-decoding measure-memory \
+    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
+    grade grade-base grade-all autograder course-check solutions-pdf
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -677,18 +684,28 @@ measure-hardware: programs
 
 # Deep GPTs trained with each fix for training instability: the gradients
 # per block, the recipes side by side, and the grid of learning rates.
-measure-instability: programs measure-instability-depth24
+measure-instability: programs measure-instability-depth24 \
+    measure-instability-spikes
 	$(OBJ)/tp instability gradients --tsv figures/data/instability-gradients.tsv
 	$(OBJ)/tp instability compare --tsv figures/data/instability-compare.tsv
 	$(OBJ)/tp instability grid --tsv figures/data/instability-grid.tsv
 
 # Depth 24 (width 32): post-LN and pre-LN, with and without warm-up, from
-# three seeds each: fifteen runs, 25 minutes on the shared two-core machine.
+# three seeds each: fifteen runs, 25 minutes on the shared two-core machine;
+# then the two recipes at a higher rate, six runs, 11 minutes.
 measure-instability-depth24: programs
 	$(OBJ)/tp instability grid --layers 24 --width 32 --heads 4 \
 	    --steps 300 --warmup 50 --rates 1e-2 --seeds 3 \
 	    --only bare,pre-LN,warm-up,pre-LN+warm-up,pre-LN+warm-up+scaled-init \
 	    --tsv figures/data/instability-depth24.tsv
+	$(OBJ)/tp instability grid --layers 24 --width 32 --heads 4 \
+	    --steps 300 --warmup 50 --rates 3e-2 --seeds 3 \
+	    --only bare,pre-LN+warm-up --tsv figures/data/instability-depth24-high.tsv
+
+# The spike detector at a factor of 1.5, every step logged.
+measure-instability-spikes: programs
+	$(OBJ)/tp instability compare --only GPT-2 --spike 1.5 --log-every 1 \
+	    --tsv figures/data/instability-spikes.tsv
 
 # How alike the tokens become with depth, and a deep GPT with each remedy.
 measure-oversmoothing: programs
