@@ -192,14 +192,8 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-context measure-stream measure-noise measure-localbias \
     measure-datahunger measure-dense measure-hardware measure-deployment edge \
     handout handout-check exercise grade grade-base grade-all autograder \
-    course-check solutions-pdf assignment-pdf measure-data
-    figures measure-matmul measure-gpt measure-attention measure-quadratic measure-vanilla \
-    measure-vit measure-bert measure-positions measure-cuda cuda-resources pdf \
-    deps clean help fuzz fuzz-run install uninstall measure-instability \
-    measure-instability-depth24 measure-instability-spikes \
-    measure-oversmoothing measure-depth measure-decoding measure-memory \
-    measure-modern measure-performer measure-reformer measure-longformer measure-sparse measure-switch measure-size measure-compute measure-interpretability measure-xl measure-context measure-stream measure-noise measure-localbias measure-datahunger measure-dense measure-hardware measure-deployment edge handout handout-check exercise \
-    grade grade-base grade-all autograder course-check solutions-pdf
+    course-check solutions-pdf assignment-pdf measure-data \
+    measure-instability-spikes
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
