@@ -932,6 +932,8 @@ measure-gpt: programs
 	    --out $(BUILD)/gpt.safetensors --curve figures/data/gpt-curve.tsv
 	$(OBJ)/tp gpt attention --model $(BUILD)/gpt.safetensors \
 	    --tsv figures/data/gpt-attention.tsv
+	$(OBJ)/tp gpt bench --profile --steps 1 --rounds 1 \
+	    --tsv figures/data/gpt-profile.tsv
 
 # ---------------------------------------------------------------- the book
 # One noweave run over the whole book, so chunk cross-references and both

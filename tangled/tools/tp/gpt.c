@@ -1175,6 +1175,70 @@ static int draw_gpt_curve(tp_draw *d, tp_error *error)
     free(t);
     return status;
 }
+/* <<tp gpt: figures>> */
+static tp_color cost_color(int k)
+{
+    return k == COST_OTHER ? tp_rgb(0xcccccc) : tp_category(k);
+}
+
+static void profile_bar(tp_plot *p, const table *t, int bar, int threads)
+{
+    double base = 0;
+    for (int k = 0; k < COSTS; k++)
+        for (int r = 0; r < t->rows; r++)
+            if (strcmp(t->label[r], cost_names[k]) == 0
+                && (int)t->value[r][0] == threads) {
+                double top = base + 100 * t->value[r][4];
+                double x0 = tp_plot_x(p, bar - 0.3), x1 = tp_plot_x(p, bar + 0.3);
+                tp_set_color(p->d->cr, cost_color(k));
+                cairo_rectangle(p->d->cr, x0, tp_plot_y(p, top), x1 - x0,
+                                tp_plot_y(p, base) - tp_plot_y(p, top));
+                cairo_fill(p->d->cr);
+                base = top;
+            }
+    for (int r = 0; r < t->rows; r++)
+        if (strcmp(t->label[r], "step") == 0 && (int)t->value[r][0] == threads) {
+            char step[32], floor[32];
+            snprintf(step, sizeof step, "step %.0f ms", t->value[r][1]);
+            snprintf(floor, sizeof floor, "floor %.0f ms", t->value[r][5]);
+            cairo_set_source_rgb(p->d->cr, 0, 0, 0);
+            double x = tp_plot_x(p, bar), top = tp_plot_y(p, 100);
+            tp_text(p->d, x, top - 10, 0.5, 1.0, 7, step);
+            tp_text(p->d, x, top - 2, 0.5, 1.0, 7, floor);
+        }
+}
+/* <<tp gpt: figures>> */
+static int draw_gpt_profile(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/gpt-profile.tsv", t, error);
+    int most = 1;
+    for (int r = 0; status == 0 && r < t->rows; r++)
+        most = (int)t->value[r][0] > most ? (int)t->value[r][0] : most;
+    if (status == 0) {
+        char all[32];
+        snprintf(all, sizeof all, "%d threads", most);
+        const char *names[2] = {"1 thread", all};
+        tp_plot p = {d, 52, 28, 180, 164,
+                     {.lo = -0.5, .hi = 1.5, .names = names},
+                     {.lo = 0, .hi = 100, .label = "share of the step (%)"}};
+        tp_plot_frame(&p);
+        profile_bar(&p, t, 0, 1);
+        profile_bar(&p, t, 1, most);
+        /* <<gpt profile figure: the legend>> */
+        for (int k = 0; k < COSTS; k++) {
+            double y = 30 + (COSTS - 1 - k) * 16;
+            tp_set_color(d->cr, cost_color(k));
+            cairo_rectangle(d->cr, 250, y, 10, 10);
+            cairo_fill(d->cr);
+            cairo_set_source_rgb(d->cr, 0, 0, 0);
+            tp_text(d, 265, y + 5, 0.0, 0.5, 8, cost_names[k]);
+        }
+    }
+    free(t);
+    return status;
+}
 
 static const command gpt_commands[] = {
     /* <<tp gpt: command table>> */
@@ -1201,6 +1265,9 @@ static const tp_figure gpt_figures[] = {
     /* <<tp gpt: figure table>> */
     {"gpt-curve", "GPT-T learning the book: losses and the unigram baseline",
      360, 204, draw_gpt_curve},
+    /* <<tp gpt: figure table>> */
+    {"gpt-profile", "where a GPT-T training step's time goes, on one thread and "
+     "on all", 360, 220, draw_gpt_profile},
     {NULL, NULL, 0, 0, NULL}
 };
 
