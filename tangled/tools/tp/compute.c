@@ -562,6 +562,13 @@ static const double *quant_row(const table *t, int scheme, int threads)
     return NULL;
 }
 
+/* The column of tokens per second: 2 after the threads and the kernel's
+   path; 1 in tables written before they named the path. */
+static int quant_first_rate(const table *t)
+{
+    return t->cols >= 6 ? 2 : 1;
+}
+
 static int quant_most_threads(const table *t)
 {
     int most = 1;
@@ -576,7 +583,9 @@ static void quant_bars(tp_draw *d, const table *t, int threads, double x,
     double rate[SCHEMES] = {0}, ratio[SCHEMES] = {0}, top = 1;
     for (int s = 0; s < SCHEMES; s++) {
         const double *row = quant_row(t, s, threads);
-        rate[s] = row != NULL ? row[2] : 0, ratio[s] = row != NULL ? row[5] : 0;
+        int at = quant_first_rate(t);
+        rate[s] = row != NULL ? row[at] : 0;
+        ratio[s] = row != NULL ? row[at + 3] : 0;
         top = rate[s] > top ? rate[s] : top;
     }
     tp_plot p = {d, x, y, w, h, {.lo = -0.5, .hi = SCHEMES - 0.5,
@@ -731,7 +740,7 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
              "this chapter"},
             {"Lightweight models", "fewer or narrower layers: the 6N count",
              "this chapter (the count); exercises"},
-            {"Operator fusion", "bias+GELU in the product, residual with the norm",
+            {"Operator fusion", "bias+GELU in products; residual with norm",
              "this chapter (decoding)"},
             {"Pruning", "weights or whole structures removed",
              "Chapter: model size"},
