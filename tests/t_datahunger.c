@@ -1,6 +1,9 @@
 /* Generated from book/330-data-hunger.nw; edit the book, not this file. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "models.h"
 #include "tap.h"
@@ -226,6 +229,32 @@ static void distilled(void)
     tp_deit_free(d);
 }
 
+/* <<t-datahunger: reading a file of images>> */
+static void reading_images(void)
+{
+    char path[] = "/tmp/tp-datahunger-images-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    tp_image_set shapes, read = {0};
+    tp_image_set_shapes(&shapes, 70, 16, 5);
+    for (int i = 0; f != NULL && i < shapes.count; i++) {
+        fprintf(f, "%d", shapes.labels[i]);
+        for (int j = 0; j < 256; j++)
+            fprintf(f, "%s%.9g", j % 2 ? ", " : " ",
+                    shapes.pixels[i * 256 + j]);
+        fputc('\n', f);
+    }
+    tp_error error;
+    int status = f != NULL && fclose(f) == 0
+                 ? tp_image_set_read(path, &read, &error) : -1;
+    ok(status == 0 && read.count == 70 && read.size == 16
+           && memcmp(read.pixels, shapes.pixels, 70 * 256 * sizeof(float)) == 0
+           && memcmp(read.labels, shapes.labels, 70 * sizeof(int)) == 0,
+       "70 shapes of 16x16 written as text are read back bit for bit");
+    unlink(path);
+    tp_image_set_free(&shapes), tp_image_set_free(&read);
+}
+
 int main(void)
 {
     masking();
@@ -233,5 +262,6 @@ int main(void)
     masked_loss();
     gradients();
     distilled();
+    reading_images();
     return done_testing();
 }

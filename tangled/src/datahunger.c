@@ -1,5 +1,6 @@
 /* Generated from book/330-data-hunger.nw; edit the book, not this file. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,4 +299,74 @@ void tp_deit_predict(tp_graph *g, tp_deit *d, const float *images, int batch,
     tp_tensor *a = tp_softmax(g, class_logits), *b = tp_softmax(g, dist_logits);
     for (long i = 0; i < tp_tensor_count(a); i++)
         probabilities[i] = 0.5f * (a->data[i] + b->data[i]);
+}
+
+/* <<datahunger: reading a file of images>> */
+static int parse_image_line(char *line, float *pixels, int most, int *label)
+{
+    char *p = line, *end;
+    int n = -1;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (*p == '\n' || *p == '\0')
+            break;
+        double v = strtod(p, &end);
+        if (end == p || !isfinite(v) || n >= most)
+            return -1;
+        if (n < 0) {
+            if (v < 0 || v != floor(v) || v > 1000)
+                return -1;
+            *label = (int)v;
+        } else
+            pixels[n] = (float)v;
+        n++, p = end;
+    }
+    return n;
+}
+/* <<datahunger: reading a file of images>> */
+enum { MOST_PIXELS = 256 * 256, LINE_BYTES = 1 << 20 };
+
+int tp_image_set_read(const char *path, tp_image_set *set, tp_error *error)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return tp_error_set(error, "cannot read %s", path);
+    *set = (tp_image_set){0};
+    char *line = malloc(LINE_BYTES);
+    float *row = malloc(MOST_PIXELS * sizeof *row);
+    tp_check(line != NULL && row != NULL, "out of memory");
+    int capacity = 0, lineno = 0, status = 0;
+    while (status == 0 && fgets(line, LINE_BYTES, f) != NULL) {
+        lineno++;
+        /* <<datahunger: take one line of the file>> */
+        int label = 0, n = parse_image_line(line, row, MOST_PIXELS, &label);
+        int side = n > 0 ? (int)lround(sqrt(n)) : 0;
+        if (n <= 0 || side * side != n || side < 8
+            || (set->count > 0 && side != set->size))
+            status = tp_error_set(error, "%s, line %d: not a label and the same "
+                                  "square number (at least 8x8) of pixels as the "
+                                  "first line", path, lineno);
+        else {
+            if (set->count == capacity) {
+                capacity = capacity == 0 ? 64 : 2 * capacity;
+                set->pixels = realloc(set->pixels, (size_t)capacity * n
+                                                       * sizeof(float));
+                set->labels = realloc(set->labels, (size_t)capacity * sizeof(int));
+                tp_check(set->pixels != NULL && set->labels != NULL, "out of memory");
+            }
+            memcpy(set->pixels + (long)set->count * n, row, (size_t)n * sizeof *row);
+            set->size = side;
+            set->labels[set->count++] = label;
+            set->classes = label + 1 > set->classes ? label + 1 : set->classes;
+        }
+    }
+    fclose(f);
+    free(line), free(row);
+    if (status == 0 && set->count < 10)
+        status = tp_error_set(error, "%s: %d images; at least 10 are needed",
+                              path, set->count);
+    if (status != 0)
+        tp_image_set_free(set);
+    return status;
 }

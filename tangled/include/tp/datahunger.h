@@ -2,6 +2,7 @@
 #ifndef TP_DATAHUNGER_H
 #define TP_DATAHUNGER_H
 
+#include "tp/conv.h"
 #include "tp/vit.h"
 
 /* <<datahunger: masking>> */
@@ -50,5 +51,8 @@ tp_tensor *tp_deit_loss(tp_graph *g, tp_deit *d, const float *images,
                         const int *labels, const int *teacher, int batch);
 void tp_deit_predict(tp_graph *g, tp_deit *d, const float *images, int batch,
                      float *probabilities);
+
+/* <<datahunger: a file of images>> */
+int tp_image_set_read(const char *path, tp_image_set *set, tp_error *error);
 
 #endif

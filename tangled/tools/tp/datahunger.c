@@ -45,70 +45,6 @@ static void images_alloc(images *s, int count, int size)
     tp_check(s->pixels != NULL && s->labels != NULL, "out of memory");
 }
 /* <<tp datahunger: commands>> */
-static int parse_image_line(char *line, float *pixels, int most, int *label)
-{
-    char *p = line, *end;
-    int n = -1;
-    for (;;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        if (*p == '\n' || *p == '\0')
-            break;
-        double v = strtod(p, &end);
-        if (end == p || !isfinite(v) || n >= most)
-            return -1;
-        if (n < 0) {
-            if (v < 0 || v != floor(v) || v > 1000)
-                return -1;
-            *label = (int)v;
-        } else
-            pixels[n] = (float)v;
-        n++, p = end;
-    }
-    return n;
-}
-/* <<tp datahunger: commands>> */
-static int read_images(const char *path, images *all, tp_error *error)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return tp_error_set(error, "cannot read %s", path);
-    images_alloc(all, 0, 256);
-    static char line[1 << 20];
-    int capacity = 0, pixels = -1, lineno = 0;
-    int status = 0;
-    while (status == 0 && fgets(line, sizeof line, f) != NULL) {
-        lineno++;
-        /* <<datahunger: take one line of the file>> */
-        if (all->count == capacity) {
-            capacity = capacity == 0 ? 64 : 2 * capacity;
-            all->pixels = realloc(all->pixels, (size_t)capacity * 256 * 256
-                                                   * sizeof(float));
-            all->labels = realloc(all->labels, (size_t)capacity * sizeof(int));
-            tp_check(all->pixels != NULL && all->labels != NULL, "out of memory");
-        }
-        int label = 0, n = parse_image_line(line, all->pixels + (long)all->count
-                                            * 256 * 256, 256 * 256, &label);
-        int side = n > 0 ? (int)lround(sqrt(n)) : 0;
-        if (n <= 0 || side * side != n || side < 8 || (pixels >= 0 && n != pixels))
-            status = tp_error_set(error, "%s, line %d: not a label and the same "
-                                  "square number (at least 8x8) of pixels as the "
-                                  "first line", path, lineno);
-        else {
-            pixels = n, all->size = side;
-            all->labels[all->count++] = label;
-            all->classes = label + 1 > all->classes ? label + 1 : all->classes;
-        }
-    }
-    fclose(f);
-    if (status == 0 && all->count < 10)
-        status = tp_error_set(error, "%s: %d images; at least 10 are needed",
-                              path, all->count);
-    if (status != 0)
-        tp_image_set_free(all);
-    return status;
-}
-/* <<tp datahunger: commands>> */
 static void split_images(const images *all, images *train, images *test)
 {
     int n_test = all->count / 5, size = all->size;
@@ -133,7 +69,7 @@ static int load_images(images *train, images *test, tp_error *error)
         return 0;
     }
     images all = {0};
-    if (read_images(hunger_data, &all, error) != 0)
+    if (tp_image_set_read(hunger_data, &all, error) != 0)
         return -1;
     split_images(&all, train, test);
     tp_image_set_free(&all);
