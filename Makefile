@@ -556,7 +556,7 @@ measure-reformer: programs
 	$(OBJ)/tp reformer memory --tsv figures/data/reformer-memory.tsv
 	$(OBJ)/tp reformer lsh --tsv figures/data/reformer-lsh.tsv \
 	    --recall-tsv figures/data/reformer-recall.tsv
-	$(OBJ)/tp reformer train --steps 400 --eval-every 50 \
+	OMP_NUM_THREADS=1 $(OBJ)/tp reformer train --steps 400 --eval-every 50 \
 	    --tsv figures/data/reformer-train.tsv \
 	    --cost-tsv figures/data/reformer-train-cost.tsv
 
