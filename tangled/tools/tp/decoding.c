@@ -847,7 +847,7 @@ static void maskpredict_card_line(tp_draw *d, double x, double y)
     if (read_table("figures/data/decoding-maskpredict.tsv", t, &error) == 0
         && t->rows >= MP_DECODERS) {
         char line[160];
-        snprintf(line, sizeof line, "mask-predict, T = 4  \xc3\x97%.2f, "
+        snprintf(line, sizeof line, "mask-predict, 4 passes  \xc3\x97%.2f, "
                  "%.0f%% exact (greedy %.0f%%)",
                  t->value[FOUR_PASSES][SPEEDUP],
                  100 * t->value[FOUR_PASSES][EXACT],
@@ -1033,7 +1033,7 @@ static int draw_card_decoding(tp_draw *d, tp_error *error)
             {"Speculative decoding", "a draft proposes k, the target checks them",
              "in one pass; exact: this chapter"},
             {"Mask-predict", "all positions at once, then refined",
-             "in T passes; changes the model: this chapter"},
+             "in a few passes; changes the model: this chapter"},
             {"Distillation", "a small student of the large model",
              "for the draft: this chapter"},
         };
