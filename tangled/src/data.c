@@ -815,6 +815,9 @@ static int write_vocab_files(const tp_bpe *bpe, const int *order, int merges,
 int tp_gpt2_learn(const tp_corpus *text, int merges, const char *dir,
                   tp_error *error)
 {
+    tp_check(merges >= 0 && merges <= INT_MAX - 257,
+             "tp_gpt2_learn: %d merges asked for, not a count of 0 or more",
+             merges);
     tp_bpe *bpe = byte_tokens(256 + merges + 1);
     int count, learned = 0, per_round = merges / 100 + 1;
     learned_piece *pieces = distinct_pieces(bpe, text, &count);
