@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 (($# == 4)) || die "usage: assignment-pdf.sh N BOOK.pdf BOOK.aux OUT.pdf"
 number=$1 book=$2 aux=$3 out=$4
+chapters=$(assignment_chapters "$number")
 toc=${aux%.aux}.toc
 for f in "$book" "$aux" "$toc"; do
     [[ -f $f ]] || die "$f: no such file (make pdf makes it)"
@@ -25,7 +26,7 @@ sed -n 's/^\\contentsline {\(chapter\|part\)}.*{\([^{}]*\)}%$/\2/p' "$toc" \
     > "$work/starts"
 # <<assignment-pdf: the labels of the chapters it needs>>
 labels=
-for chapter in $(assignment_chapters "$number") book/910-course.nw; do
+for chapter in $chapters book/910-course.nw; do
     label=$(grep -m 1 -o '\\label{ch:[^}]*}' "$chapter" | sed 's/\\label{\(.*\)}/\1/') \
         || die "$chapter has no \\label{ch:...}"
     labels="$labels $label ws-$label"
