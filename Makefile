@@ -471,6 +471,7 @@ handout-check: tangle
 # The pages of the book that assignment n needs (in a handout: with its stubs).
 assignment-pdf: $(PDF)
 	$(need_assignment)
+	@$(NEED) $(PACKAGES_COURSE)
 	@$(COURSE)/assignment-pdf.sh $(A) $(PDF) $(TEX)/transformer-problems.aux \
 	    $(BUILD)/assignment-$(A).pdf
 
