@@ -933,7 +933,7 @@ measure-gpt: programs
 	    --out $(BUILD)/gpt.safetensors --curve figures/data/gpt-curve.tsv
 	$(OBJ)/tp gpt attention --model $(BUILD)/gpt.safetensors \
 	    --tsv figures/data/gpt-attention.tsv
-	$(OBJ)/tp gpt bench --profile --steps 1 --rounds 1 \
+	$(OBJ)/tp gpt bench --profile --steps 3 --rounds 3 \
 	    --tsv figures/data/gpt-profile.tsv
 
 # ---------------------------------------------------------------- the book
