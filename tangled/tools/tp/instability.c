@@ -241,25 +241,39 @@ static int check_settings(const char *command, long steps)
 }
 /* <<tp instability: commands>> */
 static void describe_model(FILE *out, const char *command, long steps,
-                           const book_bytes *b)
+                           const char *rates, const book_bytes *b)
 {
     fprintf(out, "# written by: tp %s\n# GPT: %d layers, width %d, %d heads; "
-            "context %d, batch %d, %ld steps\n# peak learning rate %g, warm-up "
-            "%d, clipping %g, spike factor %g\n# unigram baseline %.4f\n",
-            command, inst_layers, inst_width, inst_heads, inst_context,
-            inst_batch, steps, (double)inst_lr, inst_warmup, (double)inst_clip,
-            (double)inst_spike, b->unigram);
+            "context %d, batch %d, %ld steps\n# peak learning rate%s %s, "
+            "warm-up %d, clipping %g, spike factor %g\n# unigram baseline "
+            "%.4f\n", command, inst_layers, inst_width, inst_heads,
+            inst_context, inst_batch, steps, strchr(rates, ',') ? "s" : "",
+            rates, inst_warmup, (double)inst_clip, (double)inst_spike,
+            b->unigram);
 }
 /* <<tp instability: commands>> */
-static FILE *open_table(const char *command, long steps, const book_bytes *b,
-                        const char *columns)
+enum { RATES_TEXT = 160 };
+
+static void rates_text(const float *rates, int n, char text[RATES_TEXT])
+{
+    int used = 0;
+    text[0] = '\0';
+    for (int k = 0; k < n && used < RATES_TEXT; k++)
+        used += snprintf(text + used, RATES_TEXT - (size_t)used, "%s%g",
+                         k > 0 ? ", " : "", (double)rates[k]);
+}
+/* <<tp instability: commands>> */
+static FILE *open_table(const char *command, long steps, const float *rates,
+                        int n_rates, const book_bytes *b, const char *columns)
 {
     FILE *tsv = inst_tsv != NULL ? fopen(inst_tsv, "w") : NULL;
+    char text[RATES_TEXT];
+    rates_text(rates, n_rates, text);
     tp_describe_machine(stdout);
-    describe_model(stdout, command, steps, b);
+    describe_model(stdout, command, steps, text, b);
     if (tsv != NULL) {
         tp_describe_machine(tsv);
-        describe_model(tsv, command, steps, b);
+        describe_model(tsv, command, steps, text, b);
         fprintf(tsv, "%s\n", columns);
     }
     return tsv;
@@ -281,8 +295,8 @@ static int instability_compare(void)
         || check_recipes("instability compare") != 0)
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
-    FILE *tsv = open_table("instability compare", inst_steps, &b,
-                           "recipe\tstep\tloss\tgrad_norm\tupdate_ratio\tlr");
+    FILE *tsv = open_table("instability compare", inst_steps, &inst_lr, 1,
+                           &b, "recipe\tstep\tloss\tgrad_norm\tupdate_ratio\tlr");
     /* <<instability compare: run the recipes and report>> */
     catch_interrupts();
     printf("# recipe        first   final  validation  spikes  largest update  "
@@ -380,8 +394,8 @@ static int instability_gradients(void)
     if (inst_tsv != NULL && check_output("instability gradients", inst_tsv))
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
-    FILE *tsv = open_table("instability gradients", grad_steps, &b,
-                           "model@step\tblock\tgrad_norm");
+    FILE *tsv = open_table("instability gradients", grad_steps, &inst_lr, 1,
+                           &b, "model@step\tblock\tgrad_norm");
     gradients_of(&recipes[0], &b, tsv);  /* bare: post-LN */
     gradients_of(&recipes[1], &b, tsv);  /* pre-LN */
     return close_table("instability gradients", tsv, &b);
@@ -439,7 +453,7 @@ static int instability_grid(void)
         || check_recipes("instability grid") != 0)
         return 1;
     book_bytes b = load_book_bytes(inst_batch, inst_context);
-    FILE *tsv = open_table("instability grid", grid_steps, &b,
+    FILE *tsv = open_table("instability grid", grid_steps, rates, n, &b,
                            "recipe\tlr\tfirst\tfinal\tvalidation\tverdict"
                            "\tseed");
     /* <<instability grid: every recipe at every rate>> */
