@@ -34,7 +34,7 @@ int main(void)
                                   "--buckets 2 --chunk 4 --ff-chunks 2 --tsv "
                                   "/tmp/tp-reformer-train.tsv --cost-tsv "
                                   "/tmp/tp-reformer-cost.tsv");
-    ok(train.status == 0 && strstr(train.output, "reformer step     2")
+    ok(train.status == 0 && strstr(train.output, "reformer  step     2")
            && strstr(train.output, "# validation after 2 steps: GPT")
            && access("/tmp/tp-reformer-train.tsv", R_OK) == 0
            && access("/tmp/tp-reformer-cost.tsv", R_OK) == 0,

@@ -218,18 +218,41 @@ typedef struct performer_run {
     double last;  /* the last validation loss */
 } performer_run;
 /* <<tp performer: commands>> */
+tp_optimizer *lm_adamw(const tp_params *params)
+{
+    return tp_optimizer_new(params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+        .weight_decay = 0.1f});
+}
+
+tp_train_options lm_schedule(long steps, long tokens_per_step,
+                             tp_progress_fn *progress, void *context)
+{
+    return (tp_train_options){.steps = steps, .warmup = steps / 10,
+                              .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
+                              .tokens_per_step = tokens_per_step,
+                              .progress = progress,
+                              .progress_context = context};
+}
+/* <<tp performer: commands>> */
+void lm_report(const char *name, const tp_progress *p, double validation,
+               FILE *tsv)
+{
+    printf("%-9s step %5ld  train %.3f  validation %.3f  %7.1f s\n", name,
+           p->step + 1, (double)p->loss, validation, p->seconds);
+    fflush(stdout);
+    if (tsv != NULL)
+        fprintf(tsv, "%s\t%ld\t%.4f\t%.4f\t%.2f\n", name, p->step + 1,
+                (double)p->loss, validation, p->seconds);
+}
+
 static bool performer_progress(const tp_progress *p, void *context)
 {
     performer_run *r = context;
     if ((p->step + 1) % train_eval != 0 && p->step + 1 != p->steps)
         return true;
     r->last = gpt_windows_validation(&r->w, 4);
-    printf("%-9s step %5ld  train %.3f  validation %.3f  %7.1f s\n", r->name,
-           p->step + 1, (double)p->loss, r->last, p->seconds);
-    fflush(stdout);
-    if (r->tsv != NULL)
-        fprintf(r->tsv, "%s\t%ld\t%.4f\t%.4f\t%.2f\n", r->name, p->step + 1,
-                (double)p->loss, r->last, p->seconds);
+    lm_report(r->name, p, r->last, r->tsv);
     return true;
 }
 
@@ -242,15 +265,12 @@ static int performer_train_one(performer_run *r, tp_attention_op *attention)
     tp_rng init = tp_rng_seeded(1, 1);
     tp_gpt_init(m, &init);
     r->w.m = m, r->w.rng = tp_rng_seeded(1, 2);
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = lm_adamw(&m->params);
     tp_arena *step = tp_arena_new("performer step");
     tp_graph g = tp_graph_on(step);
-    tp_train_options o = {.steps = train_steps, .warmup = train_steps / 10,
-                          .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
-                          .tokens_per_step = (long)train_batch * train_context,
-                          .progress = performer_progress, .progress_context = r};
+    tp_train_options o = lm_schedule(train_steps,
+                                     (long)train_batch * train_context,
+                                     performer_progress, r);
     tp_error error;
     int status = tp_train(&g, &m->params, opt, &o, gpt_windows_loss, &r->w,
                           NULL, &error);

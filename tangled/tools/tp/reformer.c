@@ -498,27 +498,19 @@ static bool train_progress(const tp_progress *p, void *context)
     double w0 = tp_seconds();
     r->last = gpt_windows_validation(&r->w, 4);
     r->eval_cpu += clock() - c0, r->eval_wall += tp_seconds() - w0;
-    printf("%-8s step %5ld  train %.3f  validation %.3f  %7.1f s\n", r->name,
-           p->step + 1, (double)p->loss, r->last, p->seconds);
-    fflush(stdout);
-    if (r->tsv != NULL)
-        fprintf(r->tsv, "%s\t%ld\t%.4f\t%.4f\t%.2f\n", r->name, p->step + 1,
-                (double)p->loss, r->last, p->seconds);
+    lm_report(r->name, p, r->last, r->tsv);
     return true;
 }
 /* <<tp reformer: commands>> */
 static int train_one(train_run *r, tp_params *params, tp_arena *recompute,
                      tp_arena *scratch)
 {
-    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = lm_adamw(params);
     tp_arena *step = tp_arena_new("reformer train step");
     tp_graph g = tp_graph_on(step);
-    tp_train_options o = {.steps = train_steps, .warmup = train_steps / 10,
-                          .max_lr = 1e-3f, .min_lr = 1e-4f, .clip = 1.0,
-                          .tokens_per_step = (long)train_batch * train_context,
-                          .progress = train_progress, .progress_context = r};
+    tp_train_options o = lm_schedule(train_steps,
+                                     (long)train_batch * train_context,
+                                     train_progress, r);
     r->w.rng = tp_rng_seeded((uint64_t)train_seed, 2);
     r->eval_cpu = 0, r->eval_wall = 0.0;
     tp_error error;
