@@ -202,7 +202,7 @@ static const float *row_scales(const tp_qmatrix *m, int o)
 }
 
 typedef float row_product(const tp_qmatrix *m, int o, const signed char *xq,
-                          const float *xs);
+                          const float *xs, const int *xc);
 /* <<compute: the portable kernel>> */
 static int block_sum(const tp_qmatrix *m, const unsigned char *row, int b,
                      const signed char *xq)
@@ -222,8 +222,10 @@ static int block_sum(const tp_qmatrix *m, const unsigned char *row, int b,
 }
 
 static float product_portable(const tp_qmatrix *m, int o,
-                              const signed char *xq, const float *xs)
+                              const signed char *xq, const float *xs,
+                              const int *xc)
 {
+    (void)xc;  /* the vector paths' shortcut; this path unpacks */
     const unsigned char *row = row_bytes(m, o);
     const float *scales = row_scales(m, o);
     int per_group = m->group / TP_QUANT_BLOCK;
@@ -244,16 +246,24 @@ static float product_portable(const tp_qmatrix *m, int o,
                                    "avx512vnni")))
 
 /* <<vector kernels: a block of weights in a register>> */
-AVX2 static inline __m256i block_weights(const tp_qmatrix *m,
-                                         const unsigned char *row, int b)
+AVX2 static inline __m256i int8_block(const unsigned char *row, int b)
 {
-    if (m->scheme == TP_QUANT_INT8)
-        return _mm256_loadu_si256((const __m256i *)(row + b * TP_QUANT_BLOCK));
-    __m128i packed = _mm_loadu_si128((const __m128i *)(row
-                                                       + b * TP_QUANT_BLOCK / 2));
-    __m256i nibbles = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-    nibbles = _mm256_and_si256(nibbles, _mm256_set1_epi8(15));
-    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+    return _mm256_loadu_si256((const __m256i *)(row + b * TP_QUANT_BLOCK));
+}
+
+/* q + 8: the low nibbles (inputs 0..15) in the low half, the high
+   nibbles (inputs 16..31) in the high half */
+AVX2 static inline __m256i int4_block(const unsigned char *row, int b)
+{
+    __m256i packed = _mm256_broadcastsi128_si256(_mm_loadu_si128(
+        (const __m128i *)(row + b * TP_QUANT_BLOCK / 2)));
+    __m256i shifted = _mm256_srlv_epi64(packed, _mm256_set_epi64x(4, 4, 0, 0));
+    return _mm256_and_si256(shifted, _mm256_set1_epi8(15));
+}
+
+AVX2 static inline __m256i block_inputs(const signed char *xq, int b)
+{
+    return _mm256_loadu_si256((const __m256i *)(xq + b * TP_QUANT_BLOCK));
 }
 
 AVX2 static inline float lanes_sum(__m256 v)
@@ -266,50 +276,89 @@ AVX2 static inline float lanes_sum(__m256 v)
 }
 
 /* <<vector kernels: the AVX2 product>> */
-typedef __m256i block_sums(__m256i w, __m256i x);
+typedef __m256i block_sums(const unsigned char *row, int b,
+                           const signed char *xq, const int *xc);
 
 AVX2 static inline __attribute__((always_inline)) float
 walk_row(const tp_qmatrix *m, int o, const signed char *xq, const float *xs,
-         block_sums *sums)
+         const int *xc, block_sums *sums)
 {
     const unsigned char *row = row_bytes(m, o);
     const float *scales = row_scales(m, o);
     int per_group = m->group / TP_QUANT_BLOCK;
-    __m256 sum = _mm256_setzero_ps();
-    for (int g = 0, b = 0; g < m->cols / m->group; g++)
-        for (int end = b + per_group; b < end; b++) {
-            __m256i w = block_weights(m, row, b);
-            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
-            sum = _mm256_fmadd_ps(_mm256_set1_ps(xs[b] * scales[g]),
-                                  _mm256_cvtepi32_ps(sums(w, x)), sum);
-        }
-    return lanes_sum(sum);
+    int blocks = m->cols / TP_QUANT_BLOCK;
+    __m256 sum = _mm256_setzero_ps(), other = _mm256_setzero_ps();
+    for (int b = 0, g = 0, left = per_group; b < blocks; b++) {
+        __m256 next = _mm256_fmadd_ps(
+            _mm256_set1_ps(xs[b] * scales[g]),
+            _mm256_cvtepi32_ps(sums(row, b, xq, xc)), sum);
+        sum = other;  /* two chains of additions, in turn */
+        other = next;
+        if (--left == 0)
+            g++, left = per_group;
+    }
+    return lanes_sum(_mm256_add_ps(sum, other));
 }
 /* <<vector kernels: the AVX2 product>> */
-AVX2 static inline __m256i sums_avx2(__m256i w, __m256i x)
+AVX2 static inline __m256i int8_sums_avx2(const unsigned char *row, int b,
+                                          const signed char *xq,
+                                          const int *xc)
 {
+    (void)xc;
+    __m256i w = int8_block(row, b), x = block_inputs(xq, b);
     __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
                                          _mm256_sign_epi8(x, w));
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
-AVX2 static float product_avx2(const tp_qmatrix *m, int o,
-                               const signed char *xq, const float *xs)
+AVX2 static inline __m256i int4_sums_avx2(const unsigned char *row, int b,
+                                          const signed char *xq,
+                                          const int *xc)
 {
-    return walk_row(m, o, xq, xs, sums_avx2);
+    __m256i pairs = _mm256_maddubs_epi16(int4_block(row, b),
+                                         block_inputs(xq, b));
+    __m256i lanes = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    return _mm256_add_epi32(lanes, _mm256_loadu_si256((const __m256i *)(
+                                       xc + b * TP_QUANT_BLOCK / 4)));
+}
+
+AVX2 static float product_avx2(const tp_qmatrix *m, int o,
+                               const signed char *xq, const float *xs,
+                               const int *xc)
+{
+    return m->scheme == TP_QUANT_INT8
+               ? walk_row(m, o, xq, xs, xc, int8_sums_avx2)
+               : walk_row(m, o, xq, xs, xc, int4_sums_avx2);
 }
 
 /* <<vector kernels: the VNNI product>> */
-VNNI static inline __m256i sums_vnni(__m256i w, __m256i x)
+VNNI static inline __m256i int8_sums_vnni(const unsigned char *row, int b,
+                                          const signed char *xq,
+                                          const int *xc)
 {
+    (void)xc;
+    __m256i w = int8_block(row, b);
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w),
-                               _mm256_sign_epi8(x, w));
+                               _mm256_sign_epi8(block_inputs(xq, b), w));
+}
+
+VNNI static inline __m256i int4_sums_vnni(const unsigned char *row, int b,
+                                          const signed char *xq,
+                                          const int *xc)
+{
+    __m256i corrections = _mm256_loadu_si256((const __m256i *)(
+        xc + b * TP_QUANT_BLOCK / 4));
+    return _mm256_dpbusd_epi32(corrections, int4_block(row, b),
+                               block_inputs(xq, b));
 }
 
 VNNI static float product_vnni(const tp_qmatrix *m, int o,
-                               const signed char *xq, const float *xs)
+                               const signed char *xq, const float *xs,
+                               const int *xc)
 {
-    return walk_row(m, o, xq, xs, sums_vnni);
+    return m->scheme == TP_QUANT_INT8
+               ? walk_row(m, o, xq, xs, xc, int8_sums_vnni)
+               : walk_row(m, o, xq, xs, xc, int4_sums_vnni);
 }
 #endif
 
@@ -376,6 +425,13 @@ static inline float finish_output(float sum, const float *bias, int o,
     return gelu ? gelu_of(v) : v;
 }
 
+static void input_corrections(const signed char *xq, int cols, int *xc)
+{
+    for (int k = 0; k < cols / 4; k++)
+        xc[k] = -8 * (xq[4 * k] + xq[4 * k + 1] + xq[4 * k + 2]
+                      + xq[4 * k + 3]);
+}
+
 static void quant_product(const float *x, int n, const tp_qmatrix *w,
                           const float *bias, bool gelu, float *y,
                           tp_quant_path path)
@@ -385,18 +441,23 @@ static void quant_product(const float *x, int n, const tp_qmatrix *w,
     int cols = w->cols, blocks = cols / TP_QUANT_BLOCK;
     signed char *xq = malloc((size_t)n * (size_t)cols);
     float *xs = malloc((size_t)n * (size_t)blocks * sizeof *xs);
-    tp_check(xq != NULL && xs != NULL, "out of memory");
-    for (int i = 0; i < n; i++)
+    int *xc = malloc((size_t)n * (size_t)(cols / 4) * sizeof *xc);
+    tp_check(xq != NULL && xs != NULL && xc != NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
         tp_quant_activations(x + (long)i * cols, cols, xq + (long)i * cols,
                              xs + (long)i * blocks);
+        input_corrections(xq + (long)i * cols, cols, xc + (long)i * cols / 4);
+    }
     TP_PARALLEL_FOR((long)n * w->rows * cols)
     for (int o = 0; o < w->rows; o++)
         for (int i = 0; i < n; i++)
             y[(long)i * w->rows + o] = finish_output(
-                product(w, o, xq + (long)i * cols, xs + (long)i * blocks),
+                product(w, o, xq + (long)i * cols, xs + (long)i * blocks,
+                        xc + (long)i * cols / 4),
                 bias, o, gelu);
     free(xq);
     free(xs);
+    free(xc);
 }
 
 void tp_quant_matmul(const float *x, int n, const tp_qmatrix *w, float *y,

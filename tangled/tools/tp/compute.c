@@ -660,22 +660,22 @@ static int draw_compute_int4(tp_draw *d, tp_error *error)
                  "s<sub>o,g</sub>");
     /* <<int4 figure: the kernel's steps>> */
     static const char *const steps[] = {
-        ("unpack: shift, mask, \xe2\x88\x92" "8"),  /* the minus sign, then 8 */
-        "move the signs: vpsignb \xc3\x97 2",
+        "unpack q + 8: one load into both halves, vpsrlvq, mask",
         "32 products, 8 sums: vpmaddubsw + vpmaddwd, or vpdpbusd",
+        "take away 8 \xce\xa3 r: add c<sub>k</sub>, or start vpdpbusd at it",
         "\xc3\x97 t<sub>b</sub> s<sub>o,g</sub>, into 8 float lanes: vfmadd",
     };
     for (int i = 0; i < 4; i++) {
         double y = 96 + 17 * i;
-        tp_label_box(d, 10, y, 300, 14, tp_category(i == 2 ? 4 : 7), 8,
+        tp_label_box(d, 10, y, 300, 14, tp_category(i == 1 ? 4 : 7), 8,
                      steps[i]);
         if (i < 3)
             tp_arrow(d, 160, y + 14, 160, y + 17, tp_category(7), 0.8);
     }
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-    tp_text_box(d, 318, 96, 110, 64, 7, "for each block b of 32 inputs, "
-                "r quantised once per input row; the lanes are added once per "
-                "output");
+    tp_text_box(d, 318, 96, 110, 64, 7, "for each block b of 32 inputs; "
+                "r and c<sub>k</sub> made once per input row; the lanes added "
+                "once per output");
     return 0;
 }
 /* <<tp compute: figures>> */
