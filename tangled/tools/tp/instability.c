@@ -644,20 +644,55 @@ static void loss_range(const table *t, double unigram, tp_axis *a)
     a->hi = ceil(hi * 10 + 0.5) / 10;
 }
 /* <<tp instability: figures>> */
+enum { DEPTH24_ROWS = 16 };
+
+static int depth24_row(const table *t, int r, const char *const *names,
+                       const double *rates, int n_rates)
+{
+    int i = 0, k = 0;
+    while (strcmp(names[i], t->label[r]) != 0)
+        i++;
+    while (rates[k] != t->value[r][0])
+        k++;
+    return i * n_rates + k;
+}
+
 static void depth24_points(tp_plot *p, const table *t, const char **names,
-                           int rows)
+                           const double *rates, int n_rates, int rows)
 {
     for (int r = 0; r < t->rows; r++) {
-        int i = 0;
-        while (strcmp(names[i], t->label[r]) != 0)
-            i++;
+        int row = depth24_row(t, r, names, rates, n_rates);
         double x = t->value[r][3];
-        double y = rows - 1 - i + 0.15 * ((int)t->value[r][5] % 3 - 1);
-        if (isfinite(x))
+        double y = rows - 1 - row + 0.15 * ((int)t->value[r][5] % 3 - 1);
+        if (row < rows && isfinite(x))
             tp_plot_line(p, &x, &y, 1,
                          tp_rgb(verdict_colours[(int)t->value[r][4]]), false,
                          true);
     }
+}
+/* <<tp instability: figures>> */
+static void draw_depth24_plot(tp_draw *d, const table *t)
+{
+    const char *names[16], *upward[DEPTH24_ROWS];
+    char labels[DEPTH24_ROWS][48];
+    double rates[8], unigram = unigram_of(t);
+    int n_rates, rows = grid_rows(t, names, rates, &n_rates) * n_rates;
+    rows = rows < DEPTH24_ROWS ? rows : DEPTH24_ROWS;
+    for (int row = 0; row < rows; row++) {
+        snprintf(labels[row], sizeof labels[row], "%s at %g",
+                 names[row / n_rates], rates[row % n_rates]);
+        upward[rows - 1 - row] = labels[row];
+    }
+    tp_plot p = {d, 150, 12, 270, 190, {.label = "validation loss"},
+                 {.lo = -0.5, .hi = rows - 0.5, .names = upward}};
+    loss_range(t, unigram, &p.ax);
+    tp_plot_frame(&p);
+    double x[2] = {unigram, unigram}, y[2] = {-0.5, rows - 0.5};
+    tp_plot_line(&p, x, y, 2, tp_rgb(0x555555), true, false);
+    cairo_set_source_rgb(d->cr, 0.33, 0.33, 0.33);
+    tp_text(d, tp_plot_x(&p, unigram), p.y - 2, 0.5, 1.0, 7,
+            "unigram baseline");
+    depth24_points(&p, t, names, rates, n_rates, rows);
 }
 
 static int draw_instability_depth24(tp_draw *d, tp_error *error)
@@ -665,23 +700,8 @@ static int draw_instability_depth24(tp_draw *d, tp_error *error)
     table *t = calloc(1, sizeof *t);
     tp_check(t != NULL, "out of memory");
     int status = read_table("figures/data/instability-depth24.tsv", t, error);
-    if (status == 0) {
-        const char *names[16], *upward[16];
-        double rates[8], unigram = unigram_of(t);
-        int n_rates, rows = grid_rows(t, names, rates, &n_rates);
-        for (int i = 0; i < rows; i++)
-            upward[i] = names[rows - 1 - i];
-        tp_plot p = {d, 150, 12, 270, 140, {.label = "validation loss"},
-                     {.lo = -0.5, .hi = rows - 0.5, .names = upward}};
-        loss_range(t, unigram, &p.ax);
-        tp_plot_frame(&p);
-        double x[2] = {unigram, unigram}, y[2] = {-0.5, rows - 0.5};
-        tp_plot_line(&p, x, y, 2, tp_rgb(0x555555), true, false);
-        cairo_set_source_rgb(d->cr, 0.33, 0.33, 0.33);
-        tp_text(d, tp_plot_x(&p, unigram), p.y - 2, 0.5, 1.0, 7,
-                "unigram baseline");
-        depth24_points(&p, t, names, rows);
-    }
+    if (status == 0)
+        draw_depth24_plot(d, t);
     free(t);
     return status;
 }
@@ -904,8 +924,8 @@ static const tp_figure instability_figures[] = {
     {"instability-grid", "which recipes train, stall or diverge at each "
      "learning rate", 440, 180, draw_instability_grid},
     /* <<tp instability: figure table>> */
-    {"instability-depth24", "post-LN and pre-LN, with and without warm-up, at "
-     "depth 24 from three seeds: the validation losses", 440, 185,
+    {"instability-depth24", "post-LN without warm-up and pre-LN with it, at "
+     "depth 24, four rates, three seeds: the validation losses", 440, 235,
      draw_instability_depth24},
     /* <<tp instability: figure table>> */
     {"instability-gradients", "the gradient norm of each block, post-LN and "
