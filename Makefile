@@ -686,7 +686,7 @@ measure-instability: programs measure-instability-depth24 \
 	$(OBJ)/tp instability grid --tsv figures/data/instability-grid.tsv
 
 # Depth 24 (width 32): post-LN without warm-up and pre-LN with it, at four
-# peak rates, from three seeds each: twenty-four runs, TIME minutes on
+# peak rates, from three seeds each: twenty-four runs, 15 minutes on
 # the shared two-core machine, one thread.
 measure-instability-depth24: programs
 	$(OBJ)/tp instability grid --layers 24 --width 32 --heads 4 \
