@@ -87,10 +87,8 @@ tp_tensor *tp_hybrid_forward(tp_graph *g, tp_hybrid *m, const float *images,
     x = tp_avg_pool2d(g, x, c->patch_size / 2);
     x = tp_contiguous(g, tp_permute(g->arena, x, (const int[]){0, 2, 3, 1}));
     x = tp_reshape(g->arena, x, tp_shape3(batch, grid * grid, c->n_embd));
-    tp_tensor *tokens = tp_vit_encode_tokens(g, m->vit, x, NULL);
-    tp_tensor *cls = tp_contiguous(g, tp_slice(g->arena, tokens, 1, 0, 1));
-    tp_tensor *rows = tp_reshape(g->arena, cls, tp_shape2(batch, c->n_embd));
-    return tp_linear(g, rows, m->vit->head_w, m->vit->head_b);
+    return tp_vit_classify(g, m->vit, tp_vit_encode_tokens(g, m->vit, x,
+                                                            NULL));
 }
 /* <<localbias: implementing the hybrid>> */
 static tp_tensor *hybrid_logits(tp_graph *g, void *model, const float *images,
