@@ -706,14 +706,26 @@ static void card_loss_lines(tp_draw *d, const table *loss, double x, double y)
     }
 }
 /* <<tp compute: figures>> */
+static void card_fusion_line(const table *fusion, char *line, size_t size)
+{
+    double ratio[2] = {0, 0};
+    for (int r = 0; r < fusion->rows; r++)
+        if ((int)fusion->value[r][0] == 1 && fusion->cols >= 5)
+            ratio[strcmp(fusion->label[r], "int8") == 0]
+                = fusion->value[r][4];
+    snprintf(line, size, "fused/unfused: \xc3\x97%.2f fp32, \xc3\x97%.2f int8",
+             ratio[0], ratio[1]);
+}
+/* <<tp compute: figures>> */
 static int draw_card_compute(tp_draw *d, tp_error *error)
 {
-    table *t[3];
-    const char *path[3] = {"figures/data/compute-flops.tsv",
+    table *t[4];
+    const char *path[4] = {"figures/data/compute-flops.tsv",
                            "figures/data/compute-quant.tsv",
-                           "figures/data/compute-loss.tsv"};
+                           "figures/data/compute-loss.tsv",
+                           "figures/data/compute-fusion.tsv"};
     int status = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         t[i] = calloc(1, sizeof *t[i]);
         tp_check(t[i] != NULL, "out of memory");
         if (status == 0)
@@ -733,7 +745,9 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
                 "<b>decoding, width 1024, 12 layers, one thread</b>");
         quant_bars(d, t[1], 1, problem.x + 46, problem.y + 80, problem.w - 70, 90);
         card_loss_lines(d, t[2], problem.x + 10, problem.y + 196);
-        static const char *const rows[][3] = {
+        char fusion[96];
+        card_fusion_line(t[3], fusion, sizeof fusion);
+        const char *const rows[][3] = {
             {"Quantisation, int8", "one scale per output row, integer products",
              "this chapter"},
             {"Quantisation, int4", "groups of 32, two weights a byte (Q4_0)",
@@ -741,13 +755,13 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
             {"Lightweight models", "fewer or narrower layers: the 6N count",
              "this chapter (the count); exercises"},
             {"Operator fusion", "bias+GELU in products; residual with norm",
-             "this chapter (decoding)"},
+             fusion},
             {"Pruning", "weights or whole structures removed",
              "Chapter: model size"},
         };
         card_solutions(d, &solutions, rows, 5);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         free(t[i]);
     return status;
 }
