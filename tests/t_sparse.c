@@ -8,13 +8,13 @@ static tp_arena *arena;
 static tp_rng rng;
 
 /* <<t-sparse: two steps reach every earlier position>> */
-static unsigned char *pattern_matrix(const tp_sparse_config *c, int n,
+static unsigned char *pattern_matrix(const tp_sparse_config *config, int n,
                                      int heads)
 {
     unsigned char *u = tp_arena_zeroed(arena, (size_t)n * n, 1);
     for (int h = 0; h < 2; h++) {
-        tp_sparse_pattern p = {n, c->stride, c->summary,
-                               (tp_sparse_head)(2 * c->kind + h)};
+        tp_sparse_pattern p = {n, config->stride, config->summary,
+                               (tp_sparse_head)(2 * config->kind + h)};
         for (int i = 0; i < n && (heads >> h & 1); i++)
             for (int j = 0; j < n; j++)
                 u[(long)i * n + j] |= tp_sparse_allows(i, j, &p);
@@ -45,16 +45,19 @@ static void two_steps(void)
     for (int kind = 0; kind < 2; kind++)
         for (int x = 0; x < 5; x++) {
             int n = cases[x][0];
-            tp_sparse_config c = {(tp_sparse_kind)kind, cases[x][1],
-                                  cases[x][2], 8};
+            tp_sparse_config config = {(tp_sparse_kind)kind, cases[x][1],
+                                       cases[x][2], 8};
             bool acausal, alone[2];
-            bool both = reaches_all(pattern_matrix(&c, n, 3), n, &acausal);
-            alone[0] = reaches_all(pattern_matrix(&c, n, 1), n, &acausal);
-            alone[1] = reaches_all(pattern_matrix(&c, n, 2), n, &acausal);
+            bool both = reaches_all(pattern_matrix(&config, n, 3), n,
+                                    &acausal);
+            alone[0] = reaches_all(pattern_matrix(&config, n, 1), n,
+                                   &acausal);
+            alone[1] = reaches_all(pattern_matrix(&config, n, 2), n,
+                                   &acausal);
             ok(both && !acausal && !alone[0] && !alone[1],
                "%s, N = %d, l = %d, c = %d: both heads reach every earlier "
                "position in two steps, and no later one; each alone does "
-               "not", kinds[kind], n, c.stride, c.summary);
+               "not", kinds[kind], n, config.stride, config.summary);
         }
 }
 /* <<t-sparse: the layouts hold the patterns>> */
@@ -63,15 +66,15 @@ typedef struct block_check {
 } block_check;
 
 static block_check check_block(const tp_block_layout *l,
-                               tp_sparse_pattern *p, int r, int c)
+                               tp_sparse_pattern *p, int row, int col)
 {
     block_check x = {false, false, false, true};
-    for (int e = l->row_first[r]; e < l->row_first[r + 1]; e++)
-        if (l->row_key[e] == c)
+    for (int e = l->row_first[row]; e < l->row_first[row + 1]; e++)
+        if (l->row_key[e] == col)
             x.listed = true, x.full = !l->row_partial[e];
     int b = l->block;
-    for (int i = r * b; i < (r + 1) * b && i < p->length; i++)
-        for (int j = c * b; j < (c + 1) * b && j < p->length; j++) {
+    for (int i = row * b; i < (row + 1) * b && i < p->length; i++)
+        for (int j = col * b; j < (col + 1) * b && j < p->length; j++) {
             bool a = tp_sparse_allows(i, j, p);
             x.any = x.any || a;
             x.all = x.all && (j > i || a);
@@ -90,12 +93,12 @@ static void layouts_hold_patterns(void)
                                    (tp_sparse_head)head};
             const tp_block_layout *l = tp_sparse_layout(arena, &p,
                                                         cases[x][3]);
-            for (int r = 0; r < l->query_blocks; r++)
-                for (int c = 0; c < l->key_blocks; c++) {
-                    block_check k = check_block(l, &p, r, c);
+            for (int row = 0; row < l->query_blocks; row++)
+                for (int col = 0; col < l->key_blocks; col++) {
+                    block_check k = check_block(l, &p, row, col);
                     holds = holds && (k.listed || !k.any)
                             && (!k.full || k.all)
-                            && (!k.listed || k.any || r == c);
+                            && (!k.listed || k.any || row == col);
                 }
         }
         ok(holds, "head pattern %d: its layouts list every allowed pair, "
@@ -118,14 +121,15 @@ static tp_tensor *gradient_copy(const tp_tensor *x)
 }
 /* <<t-sparse: equal to dense attention>> */
 static tp_tensor *dense_reference(tp_graph *g, tp_tensor *const in[3],
-                                  const tp_sparse_config *c,
+                                  const tp_sparse_config *config,
                                   tp_sparse_pattern p[2])
 {
     tp_tensor *out[2];
     int h = in[0]->shape.dim[1] / 2;
     for (int x = 0; x < 2; x++) {
-        p[x] = (tp_sparse_pattern){in[0]->shape.dim[2], c->stride, c->summary,
-                                   (tp_sparse_head)(2 * c->kind + x)};
+        p[x] = (tp_sparse_pattern){in[0]->shape.dim[2], config->stride,
+                                   config->summary,
+                                   (tp_sparse_head)(2 * config->kind + x)};
         tp_attention_options o = {.causal = true,
                                   .pattern = tp_sparse_allows,
                                   .pattern_context = &p[x]};
@@ -138,13 +142,13 @@ static tp_tensor *dense_reference(tp_graph *g, tp_tensor *const in[3],
 }
 /* <<t-sparse: equal to dense attention>> */
 static outcome run(tp_tensor *const in[3], const tp_tensor *seed,
-                   const tp_sparse_config *c, bool dense)
+                   const tp_sparse_config *config, bool dense)
 {
     tp_graph g = tp_graph_on(arena);
     tp_sparse_pattern p[2];
     outcome r;
-    r.out = dense ? dense_reference(&g, in, c, p)
-                  : tp_sparse_attention(&g, in[0], in[1], in[2], c);
+    r.out = dense ? dense_reference(&g, in, config, p)
+                  : tp_sparse_attention(&g, in[0], in[1], in[2], config);
     tp_backward_from(&g, r.out, seed);
     for (int x = 0; x < 3; x++)
         r.grad[x] = gradient_copy(in[x]);
@@ -158,17 +162,18 @@ static void equal_to_dense(void)
     for (int kind = 0; kind < 2; kind++)
         for (int x = 0; x < 3; x++) {
             int n = cases[x][0], heads = cases[x][4];
-            tp_sparse_config c = {(tp_sparse_kind)kind, cases[x][1],
+            tp_sparse_config config = {(tp_sparse_kind)kind, cases[x][1],
                                   cases[x][2], cases[x][3]};
-            if (c.stride == 0)
-                c = tp_sparse_default((tp_sparse_kind)kind, n);
+            if (config.stride == 0)
+                config = tp_sparse_default((tp_sparse_kind)kind, n);
             tp_tensor *in[3], *seed = tp_tensor_normal(
                 arena, tp_shape4(2, heads, n, 8), TP_NO_GRAD, &rng);
             for (int y = 0; y < 3; y++)
                 in[y] = tp_tensor_normal(arena, tp_shape4(2, heads, n, 8),
                                          TP_WITH_GRAD, &rng);
             /* <<t-sparse: compare the two runs>> */
-            outcome sparse = run(in, seed, &c, false), dense = run(in, seed, &c, true);
+            outcome sparse = run(in, seed, &config, false);
+            outcome dense = run(in, seed, &config, true);
             float worst = tp_max_abs_diff(sparse.out, dense.out);
             for (int y = 0; y < 3; y++) {
                 float d = tp_max_abs_diff(sparse.grad[y], dense.grad[y]);
@@ -176,8 +181,8 @@ static void equal_to_dense(void)
             }
             ok(worst < 1e-5f, "%s, N = %d, l = %d, c = %d, blocks of %d: output and "
                "gradients equal dense attention with the patterns as masks (largest "
-               "difference %.2g)", kind ? "fixed" : "strided", n, c.stride, c.summary,
-               c.block, (double)worst);
+               "difference %.2g)", kind ? "fixed" : "strided", n, config.stride,
+               config.summary, config.block, (double)worst);
         }
 }
 /* <<t-sparse: a GPT with it>> */
@@ -185,10 +190,10 @@ static const int gpt_tokens[2 * 16] = {4, 0, 1, 2, 3, 3, 2, 1, 0, 0, 1, 1,
                                        2, 2, 3, 3, 4, 3, 3, 0, 1, 2, 0, 1,
                                        2, 3, 0, 0, 1, 3, 2, 1};
 
-static tp_tensor *gpt_loss(tp_graph *g, tp_tensor *const in[], void *c)
+static tp_tensor *gpt_loss(tp_graph *g, tp_tensor *const in[], void *model)
 {
     (void)in;
-    return tp_gpt_loss(g, c, gpt_tokens, gpt_tokens + 1, 1, 16);
+    return tp_gpt_loss(g, model, gpt_tokens, gpt_tokens + 1, 1, 16);
 }
 
 static tp_gpt *sparse_gpt(int positions, tp_attention_op *attention)
@@ -281,8 +286,8 @@ static int odd_heads(void)
     tp_tensor *x = tp_tensor_normal(arena, tp_shape4(1, 3, 16, 4),
                                     TP_NO_GRAD, &rng);
     tp_graph g = tp_graph_on(arena);
-    tp_sparse_config c = tp_sparse_default(TP_SPARSE_STRIDED, 16);
-    tp_sparse_attention(&g, x, x, x, &c);
+    tp_sparse_config config = tp_sparse_default(TP_SPARSE_STRIDED, 16);
+    tp_sparse_attention(&g, x, x, x, &config);
     return 0;
 }
 /* <<t-sparse: refusals>> */

@@ -83,19 +83,19 @@ static bool covers(const tp_sparse_pattern *p, int i0, int i1, int j0,
     }
 }
 /* <<sparse: the layouts>> */
-static tp_block_kind sparse_block(int r, int c, void *context)
+static tp_block_kind sparse_block(int row, int col, void *context)
 {
     const sparse_rule *x = context;
     int n = x->p->length - 1;
-    int i0 = r * x->block, i1 = (r + 1) * x->block - 1;
-    int j0 = c * x->block, j1 = (c + 1) * x->block - 1;
+    int i0 = row * x->block, i1 = (row + 1) * x->block - 1;
+    int j0 = col * x->block, j1 = (col + 1) * x->block - 1;
     i1 = i1 < n ? i1 : n;
     j1 = j1 < n ? j1 : n;
     if (j0 > i1)
         return TP_BLOCK_EMPTY;  /* after every query: causal */
     if (covers(x->p, i0, i1, j0, j1))
         return TP_BLOCK_FULL;
-    bool diagonal = r == c;
+    bool diagonal = row == col;
     return touches(x->p, i0, i1, j0, j1) || diagonal ? TP_BLOCK_PARTIAL
                                                       : TP_BLOCK_EMPTY;
 }
@@ -152,7 +152,7 @@ static tp_tensor *attend_head(tp_graph *g, tp_tensor *in[3],
     return transposed(g, o, l, n / l);
 }
 /* <<sparse: attention>> */
-static void check_config(const char *op, const tp_sparse_config *c,
+static void check_config(const char *op, const tp_sparse_config *config,
                          const tp_tensor *q, const tp_tensor *k,
                          const tp_tensor *v)
 {
@@ -163,11 +163,12 @@ static void check_config(const char *op, const tp_sparse_config *c,
              "%s: %d query heads and %d key heads over %d and %d positions; "
              "the heads must be equal and even, the lengths equal", op,
              heads, k->shape.dim[1], n, k->shape.dim[2]);
-    tp_check(c->block >= 1 && c->block <= TP_BLOCK_MAX,
-             "%s: blocks of %d tokens, not 1..%d", op, c->block, TP_BLOCK_MAX);
+    tp_check(config->block >= 1 && config->block <= TP_BLOCK_MAX,
+             "%s: blocks of %d tokens, not 1..%d", op, config->block,
+             TP_BLOCK_MAX);
     for (int h = 0; h < 2; h++) {
-        tp_sparse_pattern p = {n, c->stride, c->summary,
-                               (tp_sparse_head)(2 * c->kind + h)};
+        tp_sparse_pattern p = {n, config->stride, config->summary,
+                               (tp_sparse_head)(2 * config->kind + h)};
         check_pattern(op, &p);
     }
 }
@@ -179,15 +180,16 @@ static tp_tensor *half(tp_graph *g, tp_tensor *x, int which)
 }
 
 tp_tensor *tp_sparse_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
-                               tp_tensor *v, const tp_sparse_config *c)
+                               tp_tensor *v, const tp_sparse_config *config)
 {
-    check_config("tp_sparse_attention", c, q, k, v);
+    check_config("tp_sparse_attention", config, q, k, v);
     tp_tensor *out[2];
     for (int h = 0; h < 2; h++) {
         tp_tensor *in[3] = {half(g, q, h), half(g, k, h), half(g, v, h)};
-        tp_sparse_pattern p = {q->shape.dim[2], c->stride, c->summary,
-                               (tp_sparse_head)(2 * c->kind + h)};
-        out[h] = attend_head(g, in, p, c->block);
+        tp_sparse_pattern p = {q->shape.dim[2], config->stride,
+                               config->summary,
+                               (tp_sparse_head)(2 * config->kind + h)};
+        out[h] = attend_head(g, in, p, config->block);
     }
     return tp_concat(g, 2, out, 1);
 }
@@ -204,13 +206,14 @@ tp_sparse_config tp_sparse_default(tp_sparse_kind kind, int length)
 }
 /* <<sparse: attention>> */
 static tp_tensor *masked_dense(tp_graph *g, tp_tensor *q, tp_tensor *k,
-                               tp_tensor *v, const tp_sparse_config *c,
+                               tp_tensor *v, const tp_sparse_config *config,
                                const tp_attention_options *o)
 {
     tp_tensor *out[2], *weights[2];
     for (int h = 0; h < 2; h++) {
-        tp_sparse_pattern p = {q->shape.dim[2], c->stride, c->summary,
-                               (tp_sparse_head)(2 * c->kind + h)};
+        tp_sparse_pattern p = {q->shape.dim[2], config->stride,
+                               config->summary,
+                               (tp_sparse_head)(2 * config->kind + h)};
         tp_attention_options masked = {.causal = true,
             .pattern = tp_sparse_allows, .pattern_context = kept(g, p),
             .weights = &weights[h]};
@@ -230,9 +233,9 @@ static tp_tensor *hooked(tp_sparse_kind kind, tp_graph *g, tp_tensor *q,
                  && o->pattern == NULL,
              "the Sparse Transformer's attention is causal, with no bias, "
              "padding or mask of the caller's");
-    tp_sparse_config c = tp_sparse_default(kind, q->shape.dim[2]);
-    return o->weights != NULL ? masked_dense(g, q, k, v, &c, o)
-                              : tp_sparse_attention(g, q, k, v, &c);
+    tp_sparse_config config = tp_sparse_default(kind, q->shape.dim[2]);
+    return o->weights != NULL ? masked_dense(g, q, k, v, &config, o)
+                              : tp_sparse_attention(g, q, k, v, &config);
 }
 
 tp_tensor *tp_sparse_strided(tp_graph *g, tp_tensor *q, tp_tensor *k,

@@ -36,7 +36,7 @@ typedef struct tp_sparse_config {
 
 tp_sparse_config tp_sparse_default(tp_sparse_kind kind, int length);
 tp_tensor *tp_sparse_attention(tp_graph *g, tp_tensor *q, tp_tensor *k,
-                               tp_tensor *v, const tp_sparse_config *c);
+                               tp_tensor *v, const tp_sparse_config *config);
 tp_tensor *tp_sparse_strided(tp_graph *g, tp_tensor *q, tp_tensor *k,
                              tp_tensor *v, const tp_attention_options *o);
 tp_tensor *tp_sparse_fixed(tp_graph *g, tp_tensor *q, tp_tensor *k,

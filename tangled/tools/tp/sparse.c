@@ -42,35 +42,40 @@ typedef struct timed_step {
     tp_arena *step;
 } timed_step;
 
-static tp_block_kind up_to_diagonal(int r, int c, void *context)
+static tp_block_kind up_to_diagonal(int row, int col, void *context)
 {
     (void)context;
-    return c <= r ? TP_BLOCK_FULL : TP_BLOCK_EMPTY;
+    return col <= row ? TP_BLOCK_FULL : TP_BLOCK_EMPTY;
 }
 
 static void training_step(void *context)
 {
-    timed_step *c = context;
-    tp_arena_reset(c->step);
-    tp_graph g = tp_graph_on(c->step);
+    timed_step *timed = context;
+    tp_arena_reset(timed->step);
+    tp_graph g = tp_graph_on(timed->step);
     tp_attention_options o = {.causal = true};
-    tp_tensor *out = c->method == DENSE
-        ? tp_attention_block_sparse(&g, c->q, c->k, c->v, c->causal, &o)
-        : tp_sparse_attention(&g, c->q, c->k, c->v, &c->config[c->method - 1]);
-    tp_backward_from(&g, out, c->seed);
+    tp_tensor *out = timed->method == DENSE
+        ? tp_attention_block_sparse(&g, timed->q, timed->k, timed->v,
+                                    timed->causal, &o)
+        : tp_sparse_attention(&g, timed->q, timed->k, timed->v,
+                              &timed->config[timed->method - 1]);
+    tp_backward_from(&g, out, timed->seed);
 }
 /* <<tp sparse: commands>> */
-static void time_methods(timed_step *c, int n, int threads, FILE *tsv)
+static void time_methods(timed_step *timed, int n, int threads, FILE *tsv)
 {
     double ms[ATTENTIONS], mib[ATTENTIONS];
     tp_set_threads(threads);
-    for (c->method = 0; c->method < ATTENTIONS && !interrupted; c->method++)
-        time_at_length(training_step, c, c->step, attention_names[c->method],
-                       n, threads, tsv, &ms[c->method], &mib[c->method]);
+    for (int m = 0; m < ATTENTIONS && !interrupted; m++) {
+        timed->method = m;
+        time_at_length(training_step, timed, timed->step, attention_names[m],
+                       n, threads, tsv, &ms[m], &mib[m]);
+    }
     if (interrupted)
         return;
     printf("%6d %3d %4d %10.1f %10.1f %10.1f %7.1fx %7.1fx %8.1f %8.1f %8.1f\n",
-           n, threads, c->config[0].stride, ms[DENSE], ms[STRIDED], ms[FIXED],
+           n, threads, timed->config[0].stride, ms[DENSE], ms[STRIDED],
+           ms[FIXED],
            ms[DENSE] / ms[STRIDED], ms[DENSE] / ms[FIXED], mib[DENSE],
            mib[STRIDED], mib[FIXED]);
     fflush(stdout);
@@ -94,30 +99,32 @@ void time_at_length(void (*step)(void *), void *context, tp_arena *arena,
 /* <<tp sparse: commands>> */
 static tp_sparse_config compare_config(tp_sparse_kind kind, int n)
 {
-    tp_sparse_config c = tp_sparse_default(kind, n);
+    tp_sparse_config config = tp_sparse_default(kind, n);
     if (sc_stride > 0)
-        c.stride = sc_stride, c.summary = sc_stride / 4 > 1 ? sc_stride / 4 : 1;
-    c.block = sc_block;
-    return c;
+        config.stride = sc_stride,
+        config.summary = sc_stride / 4 > 1 ? sc_stride / 4 : 1;
+    config.block = sc_block;
+    return config;
 }
 
 static void time_length(int n, const int threads[2], FILE *tsv, tp_rng *rng)
 {
     tp_arena *inputs = tp_arena_new("sparse inputs");
     tp_shape shape = tp_shape4(1, 2, n, 64);
-    timed_step c = {.q = tp_tensor_normal(inputs, shape, TP_WITH_GRAD, rng),
-                    .k = tp_tensor_normal(inputs, shape, TP_WITH_GRAD, rng),
-                    .v = tp_tensor_normal(inputs, shape, TP_WITH_GRAD, rng),
-                    .seed = tp_tensor_normal(inputs, shape, TP_NO_GRAD, rng),
-                    .config = {compare_config(TP_SPARSE_STRIDED, n),
-                               compare_config(TP_SPARSE_FIXED, n)},
-                    .causal = tp_block_layout_new(inputs, n, n, sc_block,
-                                                  up_to_diagonal, NULL),
-                    .step = tp_arena_new("sparse step")};
+    timed_step timed = {
+        .q = tp_tensor_normal(inputs, shape, TP_WITH_GRAD, rng),
+        .k = tp_tensor_normal(inputs, shape, TP_WITH_GRAD, rng),
+        .v = tp_tensor_normal(inputs, shape, TP_WITH_GRAD, rng),
+        .seed = tp_tensor_normal(inputs, shape, TP_NO_GRAD, rng),
+        .config = {compare_config(TP_SPARSE_STRIDED, n),
+                   compare_config(TP_SPARSE_FIXED, n)},
+        .causal = tp_block_layout_new(inputs, n, n, sc_block, up_to_diagonal,
+                                      NULL),
+        .step = tp_arena_new("sparse step")};
     for (int t = 0; t < 2; t++)
         if (t == 0 || threads[1] != 1)
-            time_methods(&c, n, threads[t], tsv);
-    tp_arena_free(c.step), tp_arena_free(inputs);
+            time_methods(&timed, n, threads[t], tsv);
+    tp_arena_free(timed.step), tp_arena_free(inputs);
 }
 /* <<tp sparse: commands>> */
 static int check_stride(const char *command, int stride, int length)
@@ -633,11 +640,11 @@ static void pattern_panel(tp_draw *d, double x0, double y0,
     for (int j = 0; j < SIDE * SIDE; j++) {
         bool a = tp_sparse_allows(QUERY, j, &p[0]);
         bool b = tp_sparse_allows(QUERY, j, &p[1]);
-        tp_color c = j == QUERY ? tp_rgb(0x000000)
+        tp_color color = j == QUERY ? tp_rgb(0x000000)
                      : a && b ? tp_category(2) : a ? tp_category(0)
                      : b ? tp_category(4) : j < QUERY ? tp_rgb(0xcccccc)
                      : tp_rgb(0xf2f2f2);
-        tp_set_color(d->cr, c);
+        tp_set_color(d->cr, color);
         cairo_rectangle(d->cr, x0 + j % SIDE * cell, y0 + j / SIDE * cell,
                         cell - 0.8, cell - 0.8);
         cairo_fill(d->cr);
@@ -691,13 +698,14 @@ static void length_panel(tp_plot *p, const table *t, const length_figure *f,
     tp_plot_frame(p);
     for (int m = 0; m < f->count; m++) {
         double x[16], y[16];
-        tp_color c = tp_category(f->colors[m]);
+        tp_color color = tp_category(f->colors[m]);
         int n = length_series(t, f->methods[m], 1, column, x, y);
-        tp_plot_line(p, x, y, n, c, false, true);
+        tp_plot_line(p, x, y, n, color, false, true);
         if (most > 1 && time)
             tp_plot_line(p, x, y, length_series(t, f->methods[m], most,
-                                                column, x, y), c, true, false);
-        entries[m] = (tp_legend_entry){f->methods[m], c, false};
+                                                column, x, y),
+                         color, true, false);
+        entries[m] = (tp_legend_entry){f->methods[m], color, false};
     }
     entries[f->count] = (tp_legend_entry){"dashed: all threads",
                                           tp_rgb(0x999999), true};
