@@ -36,6 +36,24 @@ repository_files() {
 grader_flags() {
     awk '$1 == "flags" { $1 = ""; sub(/^ +/, ""); print }' "$manifest"
 }
+# copy_build FROM TO PART...: the PARTs of the build directory FROM
+# (objects, archives, generated files) into TO, with their times, so that
+# make compiles again only what changed. Of tests/ only the objects: the
+# test programs are linked again, against the copy's library.
+copy_build() {
+    local from=$1 to=$2 part
+    shift 2
+    mkdir -p "$to"
+    for part in "$@"; do
+        if [[ $part == tests ]]; then
+            mkdir -p "$to/tests"
+            find "$from/tests" -maxdepth 1 \( -name '*.o' -o -name '*.d' \) \
+                -exec cp -a -t "$to/tests" {} +
+        elif [[ -e $from/$part ]]; then
+            cp -a "$from/$part" "$to/"
+        fi
+    done
+}
 needs_of() {
     awk -v id="$1" '$1 == "needs" && $2 == id { print $3 }' "$manifest"
 }

@@ -20,7 +20,8 @@ make -s BUILD=build/grade-base "${flags[@]}" test-programs > "$work/base.log" 2>
 tree=$work/tree
 mkdir "$tree"
 repository_files | tar --null -T - -cf - | tar -xf - -C "$tree"
-mkdir -p "$tree/build" && cp -a build/grade-base "$tree/build/"
+copy_build build/grade-base "$tree/build/grade-base" \
+    flags lib program gen tests cuda libtp.a libtp-program.a
 : > "$work/ignored"
 : > "$work/suspicious"
 own=$(assignment_exercises "$number" | tr '\n' ' ')
@@ -28,11 +29,16 @@ exercises() {  # exercises MODE FILE...
     local mode=$1; shift
     awk -v mode="$mode" -v only="$own" -f "$course/exercises.awk" "$@"
 }
+# put FILE CHAPTER: FILE in the tree as CHAPTER, unless it holds the same
+# bytes already: a chapter left as it was keeps its time, and nothing made
+# from it (the book's text in the corpus) is made again.
+put() { cmp -s "$1" "$tree/$2" || cp "$1" "$tree/$2"; }
 for chapter in $chapters; do
     exercises handout "$chapter" "$chapter" > "$work/handout.nw"
     if [[ -f $submission/$chapter ]]; then
         exercises splice "$submission/$chapter" "$work/handout.nw" \
-            > "$tree/$chapter"
+            > "$work/spliced.nw"
+        put "$work/spliced.nw" "$chapter"
         diff <(exercises blank "$work/handout.nw") \
              <(exercises blank "$submission/$chapter") \
             | sed "s|^|$chapter: |" >> "$work/ignored" || true
@@ -41,7 +47,7 @@ for chapter in $chapters; do
             | grep -nE '(^|[^a-z_])(printf|puts|fputs|fwrite|write|exit|_exit|abort|fopen|open|system|popen|fork|exec[lv]p?|getenv|setenv|asm|__asm__|__attribute__)[ (]|^[ \t]*#' \
             | sed "s|^|$chapter, solution line |" >> "$work/suspicious" || true
     else
-        cp "$work/handout.nw" "$tree/$chapter"
+        put "$work/handout.nw" "$chapter"
         echo "$chapter: not in the submission; its exercises are graded as stubs" \
             >> "$work/ignored"
     fi
