@@ -194,7 +194,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-datahunger measure-dense measure-hardware measure-deployment edge \
     handout handout-check exercise grade grade-base grade-all autograder \
     course-check solutions-pdf assignment-pdf measure-data \
-    measure-instability-spikes
+    measure-instability-spikes measure-frontier
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -271,6 +271,7 @@ help:
 	@echo "make measure-interpretability  induction heads: train, find, ablate, patch; attributions; rollout in GPT, BERT and ViT (figures/data)"
 	@echo "make measure-deployment  latency percentiles, memory budgets, tp-edge linked statically (figures/data)"
 	@echo "make measure-compute  operations against the clock; int8 and int4 decoding and losses (figures/data)"
+	@echo "make measure-frontier  nine GPTs of three widths and three depths: loss against operations per token, the Pareto frontier (figures/data)"
 	@echo "make measure-dense  tokens and forward time against image side and frames; a hierarchical ViT's stages; tubelets on moving shapes (figures/data)"
 	@echo "make measure-size  fine-tune with LoRA and in full, prune, time sparse products, share one block (figures/data)"
 	@echo "make cuda-resources  registers, shared memory, spills of each kernel (nvcc)"
@@ -860,6 +861,25 @@ measure-compute: programs
 	    $(BUILD)/compute-gpt-int8.safetensors $(BUILD)/compute-gpt-int4.safetensors
 	$(OBJ)/tp bench quant --tsv figures/data/compute-quant.tsv
 	$(OBJ)/tp compute fusion --tsv figures/data/compute-fusion.tsv
+# Lightweight models: nine GPTs, widths 32, 64, 128 (heads of 32) by 1, 2,
+# 4 layers, each trained on one thread for the same 1000 steps of 8 x 128
+# bytes of the book (kept in build/: delete them to retrain), then their
+# operations per token, validation losses and Pareto frontier. About 7
+# minutes of one core's time (100 steps of each shape, timed, times ten);
+# 28 minutes on two cores shared with other work (load average about 10).
+FRONTIER_WIDTHS := 32 64 128
+FRONTIER_LAYERS := 1 2 4
+measure-frontier: programs
+	for w in $(FRONTIER_WIDTHS); do for l in $(FRONTIER_LAYERS); do \
+	    f=$(BUILD)/frontier-w$$w-l$$l.safetensors; \
+	    [ -f $$f ] || OMP_NUM_THREADS=1 $(OBJ)/tp gpt train --width $$w \
+	        --layers $$l --heads $$((w / 32)) --steps 1000 \
+	        --eval-every 1000 --save-every 0 --out $$f || exit 1; \
+	done; done
+	OMP_NUM_THREADS=1 $(OBJ)/tp compute frontier --windows 64 \
+	    --tsv figures/data/compute-frontier.tsv \
+	    $(foreach w,$(FRONTIER_WIDTHS),$(foreach l,$(FRONTIER_LAYERS),\
+	    $(BUILD)/frontier-w$(w)-l$(l).safetensors))
 # Real-time deployment: the largest models a budget holds (counts); an
 # int8 GPT-T (one training step: the timings do not depend on the weights)
 # decoded by tp-edge linked both ways, on one thread; the latency of a GPT

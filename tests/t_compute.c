@@ -163,6 +163,42 @@ static void counting(void)
     tp_gpt_free(m);
 }
 
+/* <<t-compute: the frontier>> */
+static bool dominated(const double *cost, const double *loss, int n, int i)
+{
+    for (int j = 0; j < n; j++)
+        if (cost[j] <= cost[i] && loss[j] <= loss[i]
+            && (cost[j] < cost[i] || loss[j] < loss[i]))
+            return true;
+    return false;
+}
+/* <<t-compute: the frontier>> */
+static void frontier(void)
+{
+    double cost[40], loss[40];
+    bool front[40];
+    int wrong = 0, on = 0, points = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        int n = 1 + (int)tp_rng_below(&rng, 40);
+        for (int i = 0; i < n; i++) {
+            cost[i] = 1e5 * (1 + (int)tp_rng_below(&rng, 8));
+            loss[i] = 2 + 0.25 * (int)tp_rng_below(&rng, 8);
+        }
+        tp_pareto_front(cost, loss, n, front);
+        for (int i = 0; i < n; i++, points++)
+            wrong += front[i] == dominated(cost, loss, n, i), on += front[i];
+    }
+    ok(wrong == 0 && on > 0 && on < points, "the frontier is the set no "
+       "point dominates: %d of %d points wrong (%d on it)", wrong, points, on);
+    /* <<t-compute: a frontier worked by hand>> */
+    const double c[] = {1, 2, 2, 3, 4, 4}, l[] = {3, 2, 2.5, 2, 1, 1};
+    const bool expected[] = {true, true, false, false, true, true};
+    bool got[6];
+    tp_pareto_front(c, l, 6, got);
+    ok(memcmp(got, expected, sizeof got) == 0,
+       "the frontier of six shapes worked by hand");
+}
+
 /* <<t-compute: a quantised GPT>> */
 enum { PROMPT = 12 };
 static const int prompt[PROMPT] = {1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9};
@@ -344,6 +380,7 @@ int main(void)
     products(TP_QUANT_INT8);
     products(TP_QUANT_INT4);
     counting();
+    frontier();
     quantised_gpt();
     loop_steps();
     files();

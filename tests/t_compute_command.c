@@ -53,6 +53,34 @@ int main(void)
            && strstr(loss.output, "int4.safetensors validation loss"),
        "tp compute loss measures the three schemes and a quantised file");
     /* <<t-compute-command: checks>> */
+    struct tap_outcome two = tp("gpt train --steps 1 --batch 2 --context 16 "
+                                "--layers 2 --heads 1 --width 32 --out "
+                                "/tmp/tp-frontier-2.safetensors");
+    struct tap_outcome front = tp("compute frontier --windows 2 --tsv "
+                                  "/tmp/tp-frontier.tsv "
+                                  "/tmp/tp-compute.safetensors "
+                                  "/tmp/tp-frontier-2.safetensors");
+    ok(two.status == 0 && front.status == 0
+           && strstr(front.output, "tp-compute.safetensors")
+           && strstr(front.output, "frontier-2.safetensors")
+           && strstr(front.output, " *\n")
+           && access("/tmp/tp-frontier.tsv", R_OK) == 0,
+       "tp compute frontier measures each model, marks the frontier and "
+       "writes its table");
+    /* <<t-compute-command: checks>> */
+    unlink("/tmp/tp-frontier.tsv");
+    struct tap_outcome unread = tp("compute frontier --tsv /tmp/tp-frontier.tsv "
+                                   "/tmp/tp-frontier-none.safetensors "
+                                   "/tmp/tp-frontier-2.safetensors");
+    struct tap_outcome none = tp("compute frontier");
+    ok(unread.status == 1 && strstr(unread.output, "frontier-none")
+           && strchr(unread.output, '\n') == strrchr(unread.output, '\n')
+           && access("/tmp/tp-frontier.tsv", F_OK) != 0
+           && none.status == 1 && strstr(none.output, "name the GPT"),
+       "tp compute frontier refuses a missing model and no model in one line, "
+       "and writes no table");
+    unlink("/tmp/tp-frontier-2.safetensors");
+    /* <<t-compute-command: checks>> */
     struct tap_outcome scheme = tp("gpt quantise --scheme int3 "
                                    "/tmp/tp-compute.safetensors /tmp/x");
     struct tap_outcome missing = tp("gpt quantise /tmp/tp-compute.safetensors");

@@ -28,6 +28,41 @@ tp_flops tp_gpt_flops(const tp_gpt *m, int context)
     f.train = 3 * f.forward;
     return f;
 }
+/* <<compute: counting the operations>> */
+typedef struct front_point {
+    double cost, loss;
+    int index;
+} front_point;
+
+static int by_cost_then_loss(const void *a, const void *b)
+{
+    const front_point *p = a, *q = b;
+    if (p->cost != q->cost)
+        return p->cost < q->cost ? -1 : 1;
+    return (p->loss > q->loss) - (p->loss < q->loss);
+}
+/* <<compute: counting the operations>> */
+void tp_pareto_front(const double *cost, const double *loss, int n,
+                     bool *front)
+{
+    tp_check(n >= 0, "tp_pareto_front: %d points", n);
+    front_point *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+    tp_check(p != NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        tp_check(isfinite(cost[i]) && isfinite(loss[i]),
+                 "tp_pareto_front: point %d is not finite", i);
+        p[i] = (front_point){cost[i], loss[i], i};
+    }
+    qsort(p, (size_t)n, sizeof *p, by_cost_then_loss);
+    /* <<pareto front: walk from the cheapest>> */
+    double best = INFINITY;
+    for (int i = 0, j; i < n; i = j) {
+        for (j = i; j < n && p[j].cost == p[i].cost; j++)
+            front[p[j].index] = p[j].loss == p[i].loss && p[j].loss < best;
+        best = fmin(best, p[i].loss);
+    }
+    free(p);
+}
 
 /* <<compute: quantising>> */
 static int levels(tp_quant_scheme scheme)

@@ -16,6 +16,9 @@ typedef struct tp_flops {
 } tp_flops;
 
 tp_flops tp_gpt_flops(const tp_gpt *m, int context);
+/* <<compute: counting>> */
+void tp_pareto_front(const double *cost, const double *loss, int n,
+                     bool *front);
 
 /* <<compute: quantised matrices>> */
 enum { TP_QUANT_BLOCK = 32 };  /* inputs per int4 group and per input block */

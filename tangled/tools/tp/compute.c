@@ -548,6 +548,107 @@ static int compute_loss(void)
     tp_gpt_free(m);
     return status;
 }
+/* <<tp compute: commands>> */
+static const char *frontier_tsv = NULL;
+
+static const option compute_frontier_options[] = {
+    {"--windows", OPTION_INT, &loss_windows, 1, 100000,
+     "windows of validation text (default: 16)"},
+    {"--tsv", OPTION_STRING, &frontier_tsv, 0, 0,
+     "also write the costs, the losses and the frontier as a table"},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
+
+typedef struct frontier_point {
+    int width, layers;
+    tp_flops flops;
+    double loss;
+} frontier_point;
+/* <<tp compute: commands>> */
+static int frontier_measure(const char *path, const tp_corpus *validation,
+                            frontier_point *p)
+{
+    tp_error error;
+    tp_gpt *m = tp_gpt_load(path, NULL, &error);
+    const char *wrong = m == NULL ? error.message
+        : m->config.vocab_size != 256 ? "the model must read bytes (256 tokens)"
+        : validation->size < m->config.n_positions + 1
+            ? "the validation text is shorter than a window" : NULL;
+    if (wrong != NULL) {
+        fprintf(stderr, "tp compute frontier: %s%s%s\n",
+                m == NULL ? "" : path, m == NULL ? "" : ": ", wrong);
+        tp_gpt_free(m);
+        return 1;
+    }
+    *p = (frontier_point){m->config.n_embd, m->config.n_layer,
+                          tp_gpt_flops(m, m->config.n_positions),
+                          validation_loss(m, validation)};
+    tp_gpt_free(m);
+    return 0;
+}
+/* <<tp compute: commands>> */
+static void frontier_print(FILE *tsv, const frontier_point *p,
+                           const bool *front, int n)
+{
+    printf("%-36s %5s %6s %10s %12s %9s %s\n", "model", "width", "layers",
+           "N", "FLOP/token", "val.loss", "frontier");
+    if (tsv != NULL)
+        fprintf(tsv, "# validation: %d windows of the book's last tenth\n"
+                "model\twidth\tlayers\tparameters\tflops_per_token\t"
+                "train_flops_per_token\tvalidation_loss\tfrontier\n",
+                loss_windows);
+    for (int i = 0; i < n; i++) {
+        printf("%-36s %5d %6d %10.0f %12.4e %9.4f %s\n", operands[i],
+               p[i].width, p[i].layers, p[i].flops.parameters,
+               p[i].flops.forward, p[i].loss, front[i] ? "*" : "");
+        if (tsv != NULL)
+            fprintf(tsv, "%s\t%d\t%d\t%.0f\t%.6e\t%.6e\t%.5f\t%d\n",
+                    operands[i], p[i].width, p[i].layers,
+                    p[i].flops.parameters, p[i].flops.forward,
+                    p[i].flops.train, p[i].loss, front[i] ? 1 : 0);
+    }
+}
+/* <<tp compute: commands>> */
+static int compute_frontier(void)
+{
+    if (operand_count == 0) {
+        fprintf(stderr, "tp compute frontier: name the GPT checkpoints to "
+                "compare\n");
+        return 1;
+    }
+    if (frontier_tsv != NULL
+        && check_output("compute frontier", frontier_tsv) != 0)
+        return 1;
+    tp_corpus train, validation, book = tp_corpus_book();
+    tp_corpus_split(&book, &train, &validation);
+    frontier_point *p = calloc((size_t)operand_count, sizeof *p);
+    double *cost = calloc((size_t)operand_count, 2 * sizeof *cost);
+    bool *front = calloc((size_t)operand_count, sizeof *front);
+    tp_check(p != NULL && cost != NULL && front != NULL, "out of memory");
+    /* <<compute frontier: measure, select and write>> */
+    double *loss = cost + operand_count;
+    int status = 0;
+    for (int i = 0; i < operand_count && status == 0; i++) {
+        status = frontier_measure(operands[i], &validation, &p[i]);
+        cost[i] = p[i].flops.forward, loss[i] = p[i].loss;
+    }
+    FILE *tsv = NULL;
+    if (status == 0 && frontier_tsv != NULL
+        && (tsv = fopen(frontier_tsv, "w")) == NULL) {
+        fprintf(stderr, "tp compute frontier: cannot write %s\n", frontier_tsv);
+        status = 1;
+    }
+    if (status == 0) {
+        tp_pareto_front(cost, loss, operand_count, front);
+        if (tsv != NULL)
+            tp_describe_machine(tsv);
+        frontier_print(tsv, p, front, operand_count);
+    }
+    if (tsv != NULL && fclose(tsv) != 0)
+        status = 1;
+    free(p), free(cost), free(front);
+    return status;
+}
 
 /* <<tp compute: figures>> */
 static const char *const quant_names[SCHEMES] = {"fp32", "int8", "int4"};
@@ -765,6 +866,83 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
         free(t[i]);
     return status;
 }
+/* <<tp compute: figures>> */
+enum { FRONTIER_WIDTH, FRONTIER_LAYERS, FRONTIER_FLOPS = 3,
+       FRONTIER_LOSS = 5, FRONTIER_ON };
+
+static tp_axis frontier_axis(const table *t, int column, bool log,
+                             const char *label)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int r = 0; r < t->rows; r++)
+        lo = fmin(lo, t->value[r][column]), hi = fmax(hi, t->value[r][column]);
+    double pad = log ? 1.6 : 0.08 * (hi - lo + 1e-9);
+    return (tp_axis){.lo = log ? lo / pad : lo - pad,
+                     .hi = log ? hi * pad : hi + pad, .log = log,
+                     .label = label};
+}
+/* <<tp compute: figures>> */
+static void frontier_width(tp_plot *p, const table *t, double width,
+                           tp_color colour)
+{
+    double x[16], y[16];
+    int n = 0;
+    for (int r = 0; r < t->rows && n < 16; r++)
+        if (t->value[r][FRONTIER_WIDTH] == width) {
+            char depth[8];
+            x[n] = t->value[r][FRONTIER_FLOPS];
+            y[n] = t->value[r][FRONTIER_LOSS];
+            snprintf(depth, sizeof depth, "%.0f",
+                     t->value[r][FRONTIER_LAYERS]);
+            tp_set_color(p->d->cr, colour);
+            tp_text(p->d, tp_plot_x(p, x[n]) + 3, tp_plot_y(p, y[n]) - 2,
+                    0.0, 1.0, 7, depth);
+            n++;
+        }
+    tp_plot_line(p, x, y, n, colour, false, true);
+}
+/* <<tp compute: figures>> */
+static void frontier_line(tp_plot *p, const table *t)
+{
+    double x[TABLE_ROWS], y[TABLE_ROWS];
+    int n = 0;
+    for (int r = 0; r < t->rows; r++)
+        if (t->value[r][FRONTIER_ON] != 0) {
+            int at = n++;
+            for (; at > 0 && x[at - 1] > t->value[r][FRONTIER_FLOPS]; at--)
+                x[at] = x[at - 1], y[at] = y[at - 1];
+            x[at] = t->value[r][FRONTIER_FLOPS];
+            y[at] = t->value[r][FRONTIER_LOSS];
+        }
+    tp_plot_line(p, x, y, n, tp_rgb(0x222222), true, false);
+}
+/* <<tp compute: figures>> */
+static int draw_compute_frontier(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_table("figures/data/compute-frontier.tsv", t, error);
+    if (status == 0) {
+        static const double widths[] = {32, 64, 128};
+        static const int colours[] = {0, 5, 6};
+        tp_plot p = {d, 50, 10, 360, 170,
+                     frontier_axis(t, FRONTIER_FLOPS, true,
+                                   "operations per token, forward"),
+                     frontier_axis(t, FRONTIER_LOSS, false,
+                                   "validation loss (nats per byte)")};
+        tp_plot_frame(&p);
+        frontier_line(&p, t);
+        for (int w = 0; w < 3; w++)
+            frontier_width(&p, t, widths[w], tp_category(colours[w]));
+        tp_legend_entry legend[] = {
+            {"C = 32", tp_category(0), false}, {"C = 64", tp_category(5), false},
+            {"C = 128", tp_category(6), false},
+            {"Pareto frontier", tp_rgb(0x222222), true}};
+        tp_plot_legend(&p, legend, 4, TP_TOP_RIGHT);
+    }
+    free(t);
+    return status;
+}
 
 static const command compute_commands[] = {
     /* <<tp compute: command table>> */
@@ -784,6 +962,10 @@ static const command compute_commands[] = {
     {"compute loss", "a GPT's validation loss in 32 bits, int8 and int4, and "
      "of quantised checkpoints", compute_loss_options, compute_loss,
      "[QUANTISED...]"},
+    /* <<tp compute: command table>> */
+    {"compute frontier", "GPTs' operations per token against their validation "
+     "loss, and the Pareto frontier", compute_frontier_options,
+     compute_frontier, "MODEL..."},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
@@ -797,6 +979,9 @@ static const tp_figure compute_figures[] = {
     /* <<tp compute: figure table>> */
     {"card-compute", "the card of compute and power cost", 440, 320,
      draw_card_compute},
+    /* <<tp compute: figure table>> */
+    {"compute-frontier", "validation loss against operations per token: the "
+     "frontier of width and depth", 432, 216, draw_compute_frontier},
     {NULL, NULL, 0, 0, NULL}
 };
 
