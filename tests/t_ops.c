@@ -1,5 +1,6 @@
 /* Generated from book/150-operators.nw; edit the book, not this file. */
 #include "gradients.h"
+#include "tp/fastexp.h"
 
 static tp_arena *arena;
 static tp_rng rng;
@@ -70,6 +71,65 @@ static void arithmetic(void)
                     NULL, "linear where only the bias learns");
     check_gradients(linear_forward, (tp_tensor *[]){a, w, b_fixed}, 3, NULL,
                     "linear with a fixed bias");
+}
+/* <<t-ops: arithmetic>> */
+static tp_tensor *residual_of(tp_graph *g, tp_tensor *const in[], bool fused)
+{
+    tp_tensor *f = tp_linear(g, in[1], in[2], in[3]);
+    return fused ? tp_residual(g, in[0], f) : tp_add(g, in[0], f);
+}
+
+static bool same_bits(const float *a, const float *b, long n)
+{
+    return memcmp(a, b, (size_t)n * sizeof *a) == 0;
+}
+
+/* The sum and the gradients of its four inputs, zeroed first. */
+static tp_tensor *residual_run(tp_tensor *const in[], tp_tensor *c,
+                               bool fused)
+{
+    for (int i = 0; i < 4; i++) {
+        tp_tensor grad = tp_grad_of(in[i]);
+        tp_fill(&grad, 0.0f);
+    }
+    tp_graph g = tp_graph_on(arena);
+    tp_tensor *y = residual_of(&g, in, fused);
+    tp_backward(&g, tp_sum(&g, tp_mul(&g, y, c)));
+    return y;
+}
+
+FORWARD(residual_forward, residual_of(g, in, true))
+
+static void residual(void)
+{
+    tp_tensor *in[4] = {random_tensor(tp_shape3(2, 3, 5), TP_WITH_GRAD),
+                        random_tensor(tp_shape3(2, 3, 4), TP_WITH_GRAD),
+                        random_tensor(tp_shape2(4, 5), TP_WITH_GRAD),
+                        random_tensor(tp_shape1(5), TP_WITH_GRAD)};
+    tp_tensor *c = random_tensor(tp_shape3(2, 3, 5), TP_NO_GRAD);
+    float *grads[4];
+    tp_tensor *added = residual_run(in, c, false);
+    for (int i = 0; i < 4; i++) {
+        long n = tp_tensor_count(in[i]);
+        grads[i] = tp_arena_alloc(arena, (size_t)n * sizeof(float));
+        memcpy(grads[i], in[i]->grad, (size_t)n * sizeof(float));
+    }
+    tp_tensor *fused = residual_run(in, c, true);
+    bool same = same_bits(added->data, fused->data, 30);
+    for (int i = 0; i < 4; i++)
+        same = same && same_bits(grads[i], in[i]->grad,
+                                 tp_tensor_count(in[i]));
+    ok(same, "x + linear(h) by tp_residual equals tp_add's, values and the "
+       "four gradients, to the bit");
+    /* <<t-ops: the residual sum in place, and not>> */
+    tp_graph g = tp_graph_on(arena);
+    tp_tensor *f = tp_linear(&g, in[1], in[2], in[3]);
+    ok(tp_residual(&g, in[0], f) == f, "after a linear layer the sum is in place");
+    tp_tensor *scaled = tp_scale(&g, f, 2.0f);
+    tp_tensor *y = tp_residual(&g, in[0], scaled);
+    ok(y != scaled && y->data[7] == in[0]->data[7] + scaled->data[7],
+       "after another operator it is a new tensor, x + f");
+    check_gradients(residual_forward, in, 4, NULL, "residual after linear");
 }
 
 /* <<t-ops: activations>> */
@@ -252,6 +312,23 @@ static void softmax_and_loss(void)
                     "cross-entropy with label smoothing 0.25");
 }
 
+/* <<t-ops: the exponential below zero>> */
+static void exponential_below_zero(void)
+{
+    double worst = 0.0;
+    for (long i = 0; i <= 1000000; i++) {
+        float x = -80.0f * (float)i / 1e6f;
+        double e = exp((double)x);
+        worst = fmax(worst, fabs(tp_exp_nonpositive(x) - e) / e);
+    }
+    ok(worst < 3e-7, "e^x on [-80, 0] to %.2g relative (below 3e-7)",
+       worst);
+    ok(tp_exp_nonpositive(-80.5f) == 0.0f && tp_exp_nonpositive(-1e30f) == 0.0f
+           && tp_exp_nonpositive(-INFINITY) == 0.0f,
+       "below -80, and at -infinity, e^x is 0");
+    ok(isnan(tp_exp_nonpositive(NAN)), "e^NaN is NaN");
+}
+
 /* <<t-ops: embedding and dropout>> */
 static const int ids[6] = {2, 0, 2, 4, 1, 2};
 
@@ -329,9 +406,11 @@ int main(void)
     rng = tp_rng_seeded(11, 0);
     if (general_tests()) {
         arithmetic();
+        residual();
         activations();
         normalisation();
         softmax_and_loss();
+        exponential_below_zero();
         embedding_and_dropout();
         reshaping_and_joining();
     }

@@ -4,6 +4,7 @@
 #include "tp/attention.h"
 #include "tp/check.h"
 #include "tp/exercise.h"
+#include "tp/fastexp.h"
 #include "tp/matmul.h"
 #include "tp/parallel.h"
 
@@ -106,8 +107,9 @@ static void softmax_row(float *row, int n)
         return;
     }
     double sum = 0.0;
+    TP_SIMD_SUM(sum)
     for (int j = 0; j < n; j++)
-        sum += row[j] = expf(row[j] - max);
+        sum += row[j] = tp_exp_nonpositive(row[j] - max);
     for (int j = 0; j < n; j++)
         row[j] = (float)(row[j] / sum);
 }

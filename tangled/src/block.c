@@ -179,14 +179,14 @@ static tp_tensor *join(tp_graph *g, tp_tensor *x, tp_tensor *f,
 {
     const tp_block_depth *d = o->depth;
     if (d == NULL)
-        return tp_add(g, x, f);
+        return tp_residual(g, x, f);
     if (d->gain != NULL)
         f = gated(g, f, d->gain);
     if (d->no_skip)
         return f;
     if (d->skip != 0 && d->skip != 1)
         x = tp_scale(g, x, d->skip);
-    return tp_add(g, x, f);
+    return tp_residual(g, x, f);
 }
 
 /* <<block: the three steps>> */

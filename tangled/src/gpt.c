@@ -733,7 +733,8 @@ tp_gpt_op_class tp_gpt_op_class_of(const char *op)
         {"layernorm", TP_OPS_NORMS}, {"rmsnorm", TP_OPS_NORMS},
         {"tp_gelu_tanh", TP_OPS_ACTIVATION}, {"tp_gelu", TP_OPS_ACTIVATION},
         {"tp_silu", TP_OPS_ACTIVATION}, {"tp_relu", TP_OPS_ACTIVATION},
-        {"add", TP_OPS_RESIDUALS}, {"cross_entropy", TP_OPS_LOSS},
+        {"add", TP_OPS_RESIDUALS}, {"residual", TP_OPS_RESIDUALS},
+        {"cross_entropy", TP_OPS_LOSS},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(op, known[i].op) == 0)

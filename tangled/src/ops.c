@@ -5,6 +5,7 @@
 
 #include "tp/check.h"
 #include "tp/exercise.h"
+#include "tp/fastexp.h"
 #include "tp/matmul.h"
 #include "tp/ops.h"
 #include "tp/parallel.h"
@@ -182,6 +183,38 @@ tp_tensor *tp_linear(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b)
         tp_record(g, "bias", bias_backward, y, 1, &b);
     return y;
 }
+/* <<ops: implementing arithmetic>> */
+static void residual_backward(tp_node *node)
+{
+    tp_tensor *x = node->input[0];
+    const float *dy = node->output->grad;
+    long n = tp_tensor_count(x);
+    TP_PARALLEL_FOR(n)
+    for (long i = 0; i < n; i++)
+        x->grad[i] += dy[i];
+}
+
+static bool fresh_projection(const tp_graph *g, const tp_tensor *f)
+{
+    const tp_node *last = g->last;
+    return last != NULL && last->output == f && f->grad != NULL
+           && (strcmp(last->op, "matmul") == 0
+               || strcmp(last->op, "bias") == 0);
+}
+
+tp_tensor *tp_residual(tp_graph *g, tp_tensor *x, tp_tensor *f)
+{
+    if (!fresh_projection(g, f) || !tp_shape_equal(x->shape, f->shape)
+        || !tp_tensor_is_contiguous(x) || !tp_tensor_is_contiguous(f))
+        return tp_add(g, x, f);
+    long n = tp_tensor_count(f);
+    TP_PARALLEL_FOR(n)
+    for (long i = 0; i < n; i++)
+        f->data[i] = x->data[i] + f->data[i];
+    if (tp_needs_grad(g, 1, &x))
+        tp_record(g, "residual", residual_backward, f, 1, &x);
+    return f;
+}
 
 /* <<ops: implementing activations>> */
 typedef struct activation {
@@ -263,27 +296,11 @@ tp_tensor *tp_gelu(tp_graph *g, tp_tensor *x)
 static const float sqrt_2_over_pi = 0.79788456f, gelu_cubic = 0.044715f;
 
 /* <<ops: implementing activations>> */
-static inline float exp_near_zero(float x)  /* |x| <= 30 */
-{
-    const float shift = 12582912.0f;  /* 1.5 * 2^23 */
-    float shifted = x * 1.44269504f + shift;  /* x / ln 2, rounded */
-    float n = shifted - shift;
-    float r = x - n * 0.693145751953125f - n * 1.428606765330187e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24
-              + r * (1.0f / 120 + r * (1.0f / 720))))));
-    uint32_t bits;
-    memcpy(&bits, &shifted, sizeof bits);
-    bits = (bits - 0x4B400000u + 127u) << 23;  /* 2^n */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
 static inline float fast_tanh(float u)
 {
     u = u < -15.0f ? -15.0f : u;
     u = u > 15.0f ? 15.0f : u;
-    return 1.0f - 2.0f / (exp_near_zero(2.0f * u) + 1.0f);
+    return 1.0f - 2.0f / (tp_exp_near_zero(2.0f * u) + 1.0f);
 }
 
 static inline float gelu_tanh(float x)
@@ -608,8 +625,8 @@ static void cross_entropy_backward(tp_node *node)
         if (s->targets[r] == s->ignore)
             continue;
         for (int j = 0; j < c; j++)
-            x->grad[r * c + j] +=
-                scale * (expf(x->data[r * c + j] - s->lse[r]) - spread);
+            x->grad[r * c + j] += scale * (tp_exp_nonpositive(
+                x->data[r * c + j] - s->lse[r]) - spread);
         x->grad[r * c + s->targets[r]] -= scale * (1.0f - s->smoothing);
     }
 }

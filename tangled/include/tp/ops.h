@@ -10,6 +10,7 @@ tp_tensor *tp_mul(tp_graph *g, tp_tensor *a, tp_tensor *b);
 tp_tensor *tp_scale(tp_graph *g, tp_tensor *x, float s);
 tp_tensor *tp_mean(tp_graph *g, tp_tensor *x);
 tp_tensor *tp_linear(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b);
+tp_tensor *tp_residual(tp_graph *g, tp_tensor *x, tp_tensor *f);
 
 /* <<ops: activations>> */
 tp_tensor *tp_relu(tp_graph *g, tp_tensor *x);

@@ -864,6 +864,13 @@ static int gpt_bench(void)
                100 * reach.median, 100 * reach.low, 100 * reach.high);
         printf("GPT-I decoding   %8.0f tokens/s   (240 tokens after a prompt of 16)\n",
                decode.median);
+        /* <<gpt bench: the bytes a decoded token reads>> */
+        double weights = (double)sizeof(float)
+                         * (double)(tp_params_count(&decoder->params)
+                                    - (long)(gpt_i.n_positions - 1) * gpt_i.n_embd);
+        printf("GPT-I weights    %8.1f MB a token (read at %.1f GB/s; memcpy "
+               "%.1f GB/s)\n", weights * 1e-6, weights * decode.median * 1e-9,
+               tp_copy_bandwidth());
         /* <<gpt bench: report the comparison>> */
         if (!torch) {
             printf("PyTorch          (not installed, or not run from the source "
