@@ -715,12 +715,15 @@ static int draw_compute_quant(tp_draw *d, tp_error *error)
         int most = quant_most_threads(t);
         char title[64];
         cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-        tp_text(d, 130, 4, 0.5, 0.0, 8, "one thread");
-        quant_bars(d, t, 1, 50, 20, 160, 140);
-        snprintf(title, sizeof title, "%d threads", most);
-        cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
-        tp_text(d, 340, 4, 0.5, 0.0, 8, title);
-        quant_bars(d, t, most, 260, 20, 160, 140);
+        double left = most > 1 ? 50 : 155;  /* one panel: centred */
+        tp_text(d, left + 80, 4, 0.5, 0.0, 8, "one thread");
+        quant_bars(d, t, 1, left, 20, 160, 140);
+        if (most > 1) {
+            snprintf(title, sizeof title, "%d threads", most);
+            cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+            tp_text(d, 340, 4, 0.5, 0.0, 8, title);
+            quant_bars(d, t, most, 260, 20, 160, 140);
+        }
     }
     free(t);
     return status;
