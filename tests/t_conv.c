@@ -10,7 +10,7 @@ static tp_rng rng;
 
 /* <<t-conv: the direct loop>> */
 static float direct_conv(const tp_tensor *x, const tp_tensor *w,
-                         const tp_tensor *b, int n, int o, int i, int j)
+                         const tp_tensor *b, int item, int o, int i, int j)
 {
     int in = x->shape.dim[1], h = x->shape.dim[2], wd = x->shape.dim[3];
     int k = w->shape.dim[2];
@@ -21,7 +21,7 @@ static float direct_conv(const tp_tensor *x, const tp_tensor *w,
                 int y = i + u - k / 2, z = j + v - k / 2;
                 if (y >= 0 && y < h && z >= 0 && z < wd)
                     sum += (double)w->data[((o * in + c) * k + u) * k + v]
-                           * x->data[(((long)n * in + c) * h + y) * wd + z];
+                           * x->data[(((long)item * in + c) * h + y) * wd + z];
             }
     return (float)sum;
 }
@@ -37,12 +37,12 @@ static float conv_error(int batch, int in, int out, int k, int h, int w)
     tp_tensor *b = tp_tensor_normal(arena, tp_shape1(out), TP_NO_GRAD, &rng);
     tp_tensor *y = tp_conv2d(&g, x, kw, b);
     float worst = 0.0f;
-    for (int n = 0; n < batch; n++)
+    for (int item = 0; item < batch; item++)
         for (int o = 0; o < out; o++)
             for (int i = 0; i < h; i++)
                 for (int j = 0; j < w; j++)
-                    worst = fmaxf(worst, fabsf(*tp_at4(y, n, o, i, j)
-                                  - direct_conv(x, kw, b, n, o, i, j)));
+                    worst = fmaxf(worst, fabsf(*tp_at4(y, item, o, i, j)
+                                  - direct_conv(x, kw, b, item, o, i, j)));
     return worst;
 }
 
@@ -144,16 +144,16 @@ static void cnn(void)
 {
     tp_cnn *m = tp_cnn_new((tp_cnn_config){8, 3, 3, 5});
     tp_cnn_init(m, &rng);
-    tp_image_set s;
-    tp_image_set_shapes(&s, 3, 8, 5);
-    cnn_case c = {m, s.pixels, s.labels};
+    tp_image_set set;
+    tp_image_set_shapes(&set, 3, 8, 5);
+    cnn_case c = {m, set.pixels, set.labels};
     enlarge_weights(&m->params, &rng);  /* biases off zero, away from kinks */
     tp_tensor *weights[6];
     for (int i = 0; i < 6; i++)
         weights[i] = m->params.items[i].tensor;
     check_gradients(cnn_loss_forward, weights, 6, &c,
                     "the CNN's loss, through all its parameters");
-    tp_image_set_free(&s);
+    tp_image_set_free(&set);
     tp_cnn_free(m);
     /* <<t-conv: the CNN learns the shapes>> */
     tp_image_set train, test;

@@ -18,9 +18,9 @@ static tp_vit *tiny_vit(tp_rng *rng)
     return m;
 }
 
-static void random_pixels(float *x, long n, tp_rng *rng)
+static void random_pixels(float *x, long count, tp_rng *rng)
 {
-    for (long i = 0; i < n; i++)
+    for (long i = 0; i < count; i++)
         x[i] = tp_rng_uniform(rng);
 }
 

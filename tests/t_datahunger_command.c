@@ -3,10 +3,10 @@
 
 static int count_lines(const char *s)
 {
-    int n = 0;
+    int count = 0;
     for (; *s != '\0'; s++)
-        n += *s == '\n';
-    return n;
+        count += *s == '\n';
+    return count;
 }
 
 int main(void)

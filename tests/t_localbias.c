@@ -33,28 +33,28 @@ static float logits_change(tp_vit *m, const float *a, const float *b)
 /* <<t-localbias: shuffling>> */
 static void shuffling(void)
 {
-    tp_image_set s;
-    tp_image_set_shapes(&s, 4, 16, 3);
+    tp_image_set set;
+    tp_image_set_shapes(&set, 4, 16, 3);
     int order[16], inverse[16];
     random_order(order, 16);
     for (int i = 0; i < 16; i++)
         inverse[order[i]] = i;
     float shuffled[4 * 256], back[4 * 256];
-    tp_shuffle_patches(s.pixels, 4, 16, 4, order, shuffled);
+    tp_shuffle_patches(set.pixels, 4, 16, 4, order, shuffled);
     tp_shuffle_patches(shuffled, 4, 16, 4, inverse, back);
-    ok(memcmp(back, s.pixels, sizeof back) == 0,
+    ok(memcmp(back, set.pixels, sizeof back) == 0,
        "the inverse shuffle gives the images back");
     /* <<t-localbias: the position-free ViT does not see the shuffle>> */
     tp_vit *m = tp_vit_new((tp_vit_config){16, 4, 5, 2, 2, 16});
     tp_vit_init(m, &rng);
     enlarge_weights(&m->params, &rng);
-    float with = logits_change(m, s.pixels, shuffled);
+    float with = logits_change(m, set.pixels, shuffled);
     m->positions = false;
-    float without = logits_change(m, s.pixels, shuffled);
+    float without = logits_change(m, set.pixels, shuffled);
     ok(without < 1e-5f && with > 1e-3f, "shuffled patches: a position-free "
        "ViT's logits move by %.1g, with positions by %.2g", without, with);
     tp_vit_free(m);
-    tp_image_set_free(&s);
+    tp_image_set_free(&set);
 }
 
 /* <<t-localbias: the windows of the paper>> */
@@ -147,17 +147,18 @@ static tp_tensor *model_loss(tp_graph *g, tp_tensor *const in[], void *ctx)
 
 static void check_classifier(tp_classifier c, const char *what)
 {
-    tp_image_set s;
-    tp_image_set_shapes(&s, 2, 8, 4);
-    model_case mc = {c, s.pixels, s.labels};
+    tp_image_set set;
+    tp_image_set_shapes(&set, 2, 8, 4);
+    model_case mc = {c, set.pixels, set.labels};
     enlarge_weights(c.params, &rng);
-    int n = c.params->count;
-    tp_tensor **inputs = calloc((size_t)(n > 0 ? n : 1), sizeof *inputs);
-    for (int i = 0; i < n; i++)
+    int count = c.params->count;
+    tp_tensor **inputs = calloc((size_t)(count > 0 ? count : 1),
+                                sizeof *inputs);
+    for (int i = 0; i < count; i++)
         inputs[i] = c.params->items[i].tensor;
-    check_gradients(model_loss, inputs, n, &mc, what);
+    check_gradients(model_loss, inputs, count, &mc, what);
     free(inputs);
-    tp_image_set_free(&s);
+    tp_image_set_free(&set);
 }
 /* <<t-localbias: gradients>> */
 static void gradients(void)

@@ -1,12 +1,12 @@
 /* Generated from book/325-local-bias.nw; edit the book, not this file. */
 #include "command.h"
 
-static int lines(const char *s)
+static int lines(const char *text)
 {
-    int n = 0;
-    for (; *s != '\0'; s++)
-        n += *s == '\n';
-    return n;
+    int count = 0;
+    for (; *text != '\0'; text++)
+        count += *text == '\n';
+    return count;
 }
 
 int main(void)

@@ -23,16 +23,16 @@ static conv_dims conv_check(const tp_tensor *x, const tp_tensor *w,
              "tp_conv2d: contiguous x [B, C, H, W] and w [O, C, k, k], "
              "not %s and %s", tp_shape_str(x->shape).text,
              tp_shape_str(w->shape).text);
-    conv_dims n = {x->shape.dim[0], x->shape.dim[1], w->shape.dim[0],
+    conv_dims dims = {x->shape.dim[0], x->shape.dim[1], w->shape.dim[0],
                    w->shape.dim[2], x->shape.dim[2], x->shape.dim[3]};
-    tp_check(w->shape.dim[1] == n.in && w->shape.dim[3] == n.kernel
-             && n.kernel % 2 == 1,
+    tp_check(w->shape.dim[1] == dims.in && w->shape.dim[3] == dims.kernel
+             && dims.kernel % 2 == 1,
              "tp_conv2d: kernels %s do not fit images %s (square, odd, "
              "as many input channels)", tp_shape_str(w->shape).text,
              tp_shape_str(x->shape).text);
-    tp_check(b == NULL || (b->shape.ndim == 1 && b->shape.dim[0] == n.out),
-             "tp_conv2d: the bias must be [%d]", n.out);
-    return n;
+    tp_check(b == NULL || (b->shape.ndim == 1 && b->shape.dim[0] == dims.out),
+             "tp_conv2d: the bias must be [%d]", dims.out);
+    return dims;
 }
 
 static tp_tensor matrix(float *data, int rows, int cols)
@@ -43,11 +43,11 @@ static tp_tensor matrix(float *data, int rows, int cols)
 }
 
 /* <<conv: im2col and col2im>> */
-static void walk_columns(const conv_dims *n, float *image, float *cols,
+static void walk_columns(const conv_dims *dims, float *image, float *cols,
                          bool to_columns)
 {
-    int k = n->kernel, half = k / 2, h = n->height, w = n->width;
-    for (int c = 0; c < n->in; c++)
+    int k = dims->kernel, half = k / 2, h = dims->height, w = dims->width;
+    for (int c = 0; c < dims->in; c++)
         for (int u = 0; u < k; u++)
             for (int v = 0; v < k; v++) {
                 float *row = cols + ((long)(c * k + u) * k + v) * h * w;
@@ -72,28 +72,31 @@ static void conv_backward(tp_node *node);
 
 tp_tensor *tp_conv2d(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b)
 {
-    conv_dims n = conv_check(x, w, b);
-    int rows = n.in * n.kernel * n.kernel, pixels = n.height * n.width;
+    conv_dims dims = conv_check(x, w, b);
+    int rows = dims.in * dims.kernel * dims.kernel;
+    int pixels = dims.height * dims.width;
     tp_tensor *in[3] = {x, w, b};
     bool grad = tp_needs_grad(g, b != NULL ? 3 : 2, in);
-    tp_tensor *y = tp_tensor_empty(g->arena, tp_shape4(n.batch, n.out,
-                                   n.height, n.width),
+    tp_tensor *y = tp_tensor_empty(g->arena, tp_shape4(dims.batch, dims.out,
+                                   dims.height, dims.width),
                                    grad ? TP_WITH_GRAD : TP_NO_GRAD);
     float *cols = tp_arena_alloc(g->arena, (size_t)rows * pixels
                                  * sizeof *cols);
-    tp_tensor wm = matrix(w->data, n.out, rows), cm = matrix(cols, rows, pixels);
-    for (int i = 0; i < n.batch; i++) {
-        walk_columns(&n, x->data + (long)i * n.in * pixels, cols, true);
-        tp_tensor ym = matrix(y->data + (long)i * n.out * pixels, n.out, pixels);
+    tp_tensor wm = matrix(w->data, dims.out, rows);
+    tp_tensor cm = matrix(cols, rows, pixels);
+    for (int i = 0; i < dims.batch; i++) {
+        walk_columns(&dims, x->data + (long)i * dims.in * pixels, cols, true);
+        tp_tensor ym = matrix(y->data + (long)i * dims.out * pixels, dims.out,
+                              pixels);
         tp_gemm(&ym, &wm, &cm, 1.0f, 0.0f);
         /* <<conv: add the bias to image [[i]]>> */
-        for (int o = 0; b != NULL && o < n.out; o++)
+        for (int o = 0; b != NULL && o < dims.out; o++)
             for (int p = 0; p < pixels; p++)
-                y->data[((long)i * n.out + o) * pixels + p] += b->data[o];
+                y->data[((long)i * dims.out + o) * pixels + p] += b->data[o];
     }
     if (grad) {
         conv_dims *saved = tp_arena_alloc(g->arena, sizeof *saved);
-        *saved = n;
+        *saved = dims;
         tp_record(g, "conv2d", conv_backward, y, b != NULL ? 3 : 2, in)
             ->saved = saved;
     }
@@ -102,45 +105,46 @@ tp_tensor *tp_conv2d(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b)
 /* <<conv: the convolution>> */
 static void conv_backward(tp_node *node)
 {
-    const conv_dims *n = node->saved;
+    const conv_dims *dims = node->saved;
     tp_tensor *x = node->input[0], *w = node->input[1];
     tp_tensor *b = node->inputs == 3 ? node->input[2] : NULL;
-    int rows = n->in * n->kernel * n->kernel, pixels = n->height * n->width;
+    int rows = dims->in * dims->kernel * dims->kernel;
+    int pixels = dims->height * dims->width;
     float *cols = tp_arena_alloc(node->arena, (size_t)rows * pixels
                                  * sizeof *cols);
     tp_tensor cm = matrix(cols, rows, pixels), ct = tp_transposed_view(cm);
-    tp_tensor wt = tp_transposed_view(matrix(w->data, n->out, rows));
-    for (int i = 0; i < n->batch; i++) {
-        float *dy = node->output->grad + (long)i * n->out * pixels;
-        tp_tensor dym = matrix(dy, n->out, pixels);
+    tp_tensor wt = tp_transposed_view(matrix(w->data, dims->out, rows));
+    for (int i = 0; i < dims->batch; i++) {
+        float *dy = node->output->grad + (long)i * dims->out * pixels;
+        tp_tensor dym = matrix(dy, dims->out, pixels);
         /* <<conv: the gradients of image [[i]]>> */
-        float *image = x->data + (long)i * n->in * pixels;
+        float *image = x->data + (long)i * dims->in * pixels;
         if (w->grad != NULL) {
-            walk_columns(n, image, cols, true);
-            tp_tensor dw = matrix(w->grad, n->out, rows);
+            walk_columns(dims, image, cols, true);
+            tp_tensor dw = matrix(w->grad, dims->out, rows);
             tp_gemm(&dw, &dym, &ct, 1.0f, 1.0f);
         }
         if (x->grad != NULL) {
             tp_gemm(&cm, &wt, &dym, 1.0f, 0.0f);
-            walk_columns(n, x->grad + (long)i * n->in * pixels, cols, false);
+            walk_columns(dims, x->grad + (long)i * dims->in * pixels, cols, false);
         }
-        for (int o = 0; b != NULL && b->grad != NULL && o < n->out; o++)
+        for (int o = 0; b != NULL && b->grad != NULL && o < dims->out; o++)
             for (int p = 0; p < pixels; p++)
                 b->grad[o] += dy[(long)o * pixels + p];
     }
 }
 
 /* <<conv: average pooling>> */
-static void pool_walk(const tp_tensor *x, int s, float *big, float *small,
+static void pool_walk(const tp_tensor *x, int pool, float *big, float *small,
                       bool forward)
 {
     int planes = x->shape.dim[0] * x->shape.dim[1];
-    int h = x->shape.dim[2], w = x->shape.dim[3], ho = h / s, wo = w / s;
-    float share = 1.0f / (float)(s * s);
+    int h = x->shape.dim[2], w = x->shape.dim[3], ho = h / pool, wo = w / pool;
+    float share = 1.0f / (float)(pool * pool);
     for (long q = 0; q < planes; q++)
         for (int i = 0; i < h; i++)
             for (int j = 0; j < w; j++) {
-                float *out = &small[(q * ho + i / s) * wo + j / s];
+                float *out = &small[(q * ho + i / pool) * wo + j / pool];
                 if (forward)
                     *out += share * big[(q * h + i) * w + j];
                 else
@@ -151,25 +155,25 @@ static void pool_walk(const tp_tensor *x, int s, float *big, float *small,
 static void pool_backward(tp_node *node)
 {
     tp_tensor *x = node->input[0];
-    int s = *(const int *)node->saved;
-    pool_walk(x, s, x->grad, node->output->grad, false);
+    int pool = *(const int *)node->saved;
+    pool_walk(x, pool, x->grad, node->output->grad, false);
 }
 /* <<conv: average pooling>> */
-tp_tensor *tp_avg_pool2d(tp_graph *g, tp_tensor *x, int s)
+tp_tensor *tp_avg_pool2d(tp_graph *g, tp_tensor *x, int pool)
 {
-    tp_check(x->shape.ndim == 4 && tp_tensor_is_contiguous(x) && s >= 1
-             && x->shape.dim[2] % s == 0 && x->shape.dim[3] % s == 0,
+    tp_check(x->shape.ndim == 4 && tp_tensor_is_contiguous(x) && pool >= 1
+             && x->shape.dim[2] % pool == 0 && x->shape.dim[3] % pool == 0,
              "tp_avg_pool2d: squares of %d must tile contiguous [B, C, H, W], "
-             "not %s", s, tp_shape_str(x->shape).text);
+             "not %s", pool, tp_shape_str(x->shape).text);
     bool grad = tp_needs_grad(g, 1, &x);
     tp_tensor *y = tp_tensor_new(g->arena, tp_shape4(x->shape.dim[0],
-                                 x->shape.dim[1], x->shape.dim[2] / s,
-                                 x->shape.dim[3] / s),
+                                 x->shape.dim[1], x->shape.dim[2] / pool,
+                                 x->shape.dim[3] / pool),
                                  grad ? TP_WITH_GRAD : TP_NO_GRAD);
-    pool_walk(x, s, x->data, y->data, true);
+    pool_walk(x, pool, x->data, y->data, true);
     if (grad) {
         int *saved = tp_arena_alloc(g->arena, sizeof *saved);
-        *saved = s;
+        *saved = pool;
         tp_record(g, "avg_pool2d", pool_backward, y, 1, &x)->saved = saved;
     }
     return y;
@@ -180,43 +184,43 @@ typedef struct depthwise_dims {
     int batch, length, channels, kernel;
 } depthwise_dims;
 
-static void depthwise_walk(const depthwise_dims *n, const float *x,
+static void depthwise_walk(const depthwise_dims *dims, const float *x,
                            const float *w, float *y, const float *dy,
                            float *dx, float *dw)
 {
-    int half = n->kernel / 2;
-    for (int b = 0; b < n->batch; b++)
-        for (int t = 0; t < n->length; t++)
-            for (int u = 0; u < n->kernel; u++) {
+    int half = dims->kernel / 2;
+    for (int b = 0; b < dims->batch; b++)
+        for (int t = 0; t < dims->length; t++)
+            for (int u = 0; u < dims->kernel; u++) {
                 int from = t + u - half;
-                if (from < 0 || from >= n->length)
+                if (from < 0 || from >= dims->length)
                     continue;
-                long out = ((long)b * n->length + t) * n->channels;
-                long in = ((long)b * n->length + from) * n->channels;
+                long out = ((long)b * dims->length + t) * dims->channels;
+                long in = ((long)b * dims->length + from) * dims->channels;
                 /* <<depthwise: one offset, every channel>> */
-                for (int c = 0; c < n->channels; c++) {
-                    float weight = w[c * n->kernel + u];
+                for (int c = 0; c < dims->channels; c++) {
+                    float weight = w[c * dims->kernel + u];
                     if (y != NULL)
                         y[out + c] += weight * x[in + c];
                     if (dx != NULL)
                         dx[in + c] += weight * dy[out + c];
                     if (dw != NULL)
-                        dw[c * n->kernel + u] += x[in + c] * dy[out + c];
+                        dw[c * dims->kernel + u] += x[in + c] * dy[out + c];
                 }
             }
 }
 /* <<conv: the depthwise convolution>> */
 static void depthwise_backward(tp_node *node)
 {
-    const depthwise_dims *n = node->saved;
+    const depthwise_dims *dims = node->saved;
     tp_tensor *x = node->input[0], *w = node->input[1];
     tp_tensor *b = node->inputs == 3 ? node->input[2] : NULL;
     const float *dy = node->output->grad;
-    depthwise_walk(n, x->data, w->data, NULL, dy, x->grad, w->grad);
-    long rows = (long)n->batch * n->length;
+    depthwise_walk(dims, x->data, w->data, NULL, dy, x->grad, w->grad);
+    long rows = (long)dims->batch * dims->length;
     for (long r = 0; b != NULL && b->grad != NULL && r < rows; r++)
-        for (int c = 0; c < n->channels; c++)
-            b->grad[c] += dy[r * n->channels + c];
+        for (int c = 0; c < dims->channels; c++)
+            b->grad[c] += dy[r * dims->channels + c];
 }
 /* <<conv: the depthwise convolution>> */
 tp_tensor *tp_depthwise_conv1d(tp_graph *g, tp_tensor *x, tp_tensor *w,
@@ -229,19 +233,19 @@ tp_tensor *tp_depthwise_conv1d(tp_graph *g, tp_tensor *x, tp_tensor *w,
              "tp_depthwise_conv1d: x [B, T, C], w [C, k] with k odd, b [C]; "
              "not %s and %s", tp_shape_str(x->shape).text,
              tp_shape_str(w->shape).text);
-    depthwise_dims n = {x->shape.dim[0], x->shape.dim[1], x->shape.dim[2],
+    depthwise_dims dims = {x->shape.dim[0], x->shape.dim[1], x->shape.dim[2],
                         w->shape.dim[1]};
     tp_tensor *in[3] = {x, w, b};
     bool grad = tp_needs_grad(g, b != NULL ? 3 : 2, in);
     tp_tensor *y = tp_tensor_new(g->arena, x->shape,
                                  grad ? TP_WITH_GRAD : TP_NO_GRAD);
-    for (long r = 0; b != NULL && r < (long)n.batch * n.length; r++)
-        memcpy(y->data + r * n.channels, b->data,
-               (size_t)n.channels * sizeof(float));
-    depthwise_walk(&n, x->data, w->data, y->data, NULL, NULL, NULL);
+    for (long r = 0; b != NULL && r < (long)dims.batch * dims.length; r++)
+        memcpy(y->data + r * dims.channels, b->data,
+               (size_t)dims.channels * sizeof(float));
+    depthwise_walk(&dims, x->data, w->data, y->data, NULL, NULL, NULL);
     if (grad) {
         depthwise_dims *saved = tp_arena_alloc(g->arena, sizeof *saved);
-        *saved = n;
+        *saved = dims;
         tp_record(g, "depthwise_conv1d", depthwise_backward, y,
                   b != NULL ? 3 : 2, in)->saved = saved;
     }
@@ -298,14 +302,14 @@ void tp_cnn_free(tp_cnn *m)
 tp_tensor *tp_cnn_forward(tp_graph *g, tp_cnn *m, const float *images,
                           int batch)
 {
-    int s = m->config.image_size, c2 = 2 * m->config.channels;
-    tp_tensor *x = tp_tensor_empty(g->arena, tp_shape4(batch, 1, s, s),
+    int size = m->config.image_size, c2 = 2 * m->config.channels;
+    tp_tensor *x = tp_tensor_empty(g->arena, tp_shape4(batch, 1, size, size),
                                    TP_NO_GRAD);
-    memcpy(x->data, images, (size_t)batch * s * s * sizeof *images);
+    memcpy(x->data, images, (size_t)batch * size * size * sizeof *images);
     x = tp_silu(g, tp_conv2d(g, x, m->conv1_w, m->conv1_b));
     x = tp_avg_pool2d(g, x, 2);
     x = tp_silu(g, tp_conv2d(g, x, m->conv2_w, m->conv2_b));
-    x = tp_avg_pool2d(g, tp_avg_pool2d(g, x, 2), s / 4);
+    x = tp_avg_pool2d(g, tp_avg_pool2d(g, x, 2), size / 4);
     x = tp_reshape(g->arena, x, tp_shape2(batch, c2));
     return tp_linear(g, x, m->head_w, m->head_b);
 }
@@ -318,23 +322,24 @@ tp_tensor *tp_cnn_loss(tp_graph *g, tp_cnn *m, const float *images,
 }
 
 /* <<conv: training and counting>> */
-void tp_image_set_shapes(tp_image_set *s, int count, int size,
+void tp_image_set_shapes(tp_image_set *set, int count, int size,
                          uint64_t stream)
 {
     tp_rng rng = tp_rng_seeded(1, stream);
-    *s = (tp_image_set){count, size, TP_SHAPE_CLASSES, NULL, NULL};
-    s->pixels = malloc((size_t)count * size * size * sizeof *s->pixels);
-    s->labels = malloc((size_t)(count > 0 ? count : 1) * sizeof *s->labels);
-    tp_check(s->pixels != NULL && s->labels != NULL, "out of memory");
+    *set = (tp_image_set){count, size, TP_SHAPE_CLASSES, NULL, NULL};
+    set->pixels = malloc((size_t)count * size * size * sizeof *set->pixels);
+    set->labels = malloc((size_t)(count > 0 ? count : 1)
+                         * sizeof *set->labels);
+    tp_check(set->pixels != NULL && set->labels != NULL, "out of memory");
     for (int i = 0; i < count; i++)
-        s->labels[i] = (int)tp_shape_image(size, &rng,
-                                           s->pixels + (long)i * size * size);
+        set->labels[i] = (int)tp_shape_image(
+            size, &rng, set->pixels + (long)i * size * size);
 }
 
-void tp_image_set_free(tp_image_set *s)
+void tp_image_set_free(tp_image_set *set)
 {
-    free(s->pixels), free(s->labels);
-    s->pixels = NULL, s->labels = NULL;
+    free(set->pixels), free(set->labels);
+    set->pixels = NULL, set->labels = NULL;
 }
 /* <<conv: training and counting>> */
 static tp_tensor *cnn_logits(tp_graph *g, void *model, const float *images,
@@ -415,13 +420,13 @@ int tp_classifier_correct(const tp_classifier *c, const tp_image_set *test)
     long pixels = (long)test->size * test->size;
     int right = 0;
     for (int start = 0; start < test->count; start += 100) {
-        int n = test->count - start < 100 ? test->count - start : 100;
+        int count = test->count - start < 100 ? test->count - start : 100;
         tp_graph g = tp_graph_on(arena);
         tp_set_grad(&g, false);
         tp_tensor *logits = c->logits(&g, c->model, test->pixels
-                                      + start * pixels, n);
+                                      + start * pixels, count);
         int k = logits->shape.dim[1];
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < count; i++) {
             int best = 0;
             for (int j = 1; j < k; j++)
                 best = logits->data[i * k + j] > logits->data[i * k + best]

@@ -305,24 +305,24 @@ void tp_deit_predict(tp_graph *g, tp_deit *d, const float *images, int batch,
 static int parse_image_line(char *line, float *pixels, int most, int *label)
 {
     char *p = line, *end;
-    int n = -1;
+    int count = -1;
     for (;;) {
         while (*p == ' ' || *p == ',' || *p == '\t')
             p++;
         if (*p == '\n' || *p == '\0')
             break;
         double v = strtod(p, &end);
-        if (end == p || !isfinite(v) || n >= most)
+        if (end == p || !isfinite(v) || count >= most)
             return -1;
-        if (n < 0) {
+        if (count < 0) {
             if (v < 0 || v != floor(v) || v > 1000)
                 return -1;
             *label = (int)v;
         } else
-            pixels[n] = (float)v;
-        n++, p = end;
+            pixels[count] = (float)v;
+        count++, p = end;
     }
-    return n;
+    return count;
 }
 /* <<datahunger: reading a file of images>> */
 enum { MOST_PIXELS = 256 * 256, LINE_BYTES = 1 << 20 };
@@ -340,9 +340,9 @@ int tp_image_set_read(const char *path, tp_image_set *set, tp_error *error)
     while (status == 0 && fgets(line, LINE_BYTES, f) != NULL) {
         lineno++;
         /* <<datahunger: take one line of the file>> */
-        int label = 0, n = parse_image_line(line, row, MOST_PIXELS, &label);
-        int side = n > 0 ? (int)lround(sqrt(n)) : 0;
-        if (n <= 0 || side * side != n || side < 8
+        int label = 0, values = parse_image_line(line, row, MOST_PIXELS, &label);
+        int side = values > 0 ? (int)lround(sqrt(values)) : 0;
+        if (values <= 0 || side * side != values || side < 8
             || (set->count > 0 && side != set->size))
             status = tp_error_set(error, "%s, line %d: not a label and the same "
                                   "square number (at least 8x8) of pixels as the "
@@ -350,12 +350,13 @@ int tp_image_set_read(const char *path, tp_image_set *set, tp_error *error)
         else {
             if (set->count == capacity) {
                 capacity = capacity == 0 ? 64 : 2 * capacity;
-                set->pixels = realloc(set->pixels, (size_t)capacity * n
+                set->pixels = realloc(set->pixels, (size_t)capacity * values
                                                        * sizeof(float));
                 set->labels = realloc(set->labels, (size_t)capacity * sizeof(int));
                 tp_check(set->pixels != NULL && set->labels != NULL, "out of memory");
             }
-            memcpy(set->pixels + (long)set->count * n, row, (size_t)n * sizeof *row);
+            memcpy(set->pixels + (long)set->count * values, row,
+                   (size_t)values * sizeof *row);
             set->size = side;
             set->labels[set->count++] = label;
             set->classes = label + 1 > set->classes ? label + 1 : set->classes;

@@ -77,10 +77,10 @@ tp_tensor *tp_hybrid_forward(tp_graph *g, tp_hybrid *m, const float *images,
                              int batch)
 {
     const tp_vit_config *c = &m->vit->config;
-    int s = c->image_size, grid = s / c->patch_size;
-    tp_tensor *x = tp_tensor_empty(g->arena, tp_shape4(batch, 1, s, s),
+    int size = c->image_size, grid = size / c->patch_size;
+    tp_tensor *x = tp_tensor_empty(g->arena, tp_shape4(batch, 1, size, size),
                                    TP_NO_GRAD);
-    memcpy(x->data, images, (size_t)batch * s * s * sizeof *images);
+    memcpy(x->data, images, (size_t)batch * size * size * sizeof *images);
     x = tp_silu(g, tp_conv2d(g, x, m->stem1_w, m->stem1_b));
     x = tp_avg_pool2d(g, x, 2);
     x = tp_silu(g, tp_conv2d(g, x, m->stem2_w, m->stem2_b));
@@ -263,23 +263,24 @@ static float wave(int kind, float phase)
     }
 }
 
-void tp_image_set_waves(tp_image_set *s, int count, uint64_t stream)
+void tp_image_set_waves(tp_image_set *set, int count, uint64_t stream)
 {
     tp_rng rng = tp_rng_seeded(2, stream);
-    *s = (tp_image_set){count, 8, TP_WAVE_CLASSES, NULL, NULL};
-    s->pixels = malloc((size_t)count * 64 * sizeof *s->pixels);
-    s->labels = malloc((size_t)(count > 0 ? count : 1) * sizeof *s->labels);
-    tp_check(s->pixels != NULL && s->labels != NULL, "out of memory");
+    *set = (tp_image_set){count, 8, TP_WAVE_CLASSES, NULL, NULL};
+    set->pixels = malloc((size_t)count * 64 * sizeof *set->pixels);
+    set->labels = malloc((size_t)(count > 0 ? count : 1)
+                         * sizeof *set->labels);
+    tp_check(set->pixels != NULL && set->labels != NULL, "out of memory");
     for (int i = 0; i < count; i++) {
         int kind = (int)tp_rng_below(&rng, TP_WAVE_CLASSES);
         float periods = 2.0f + 4.0f * tp_rng_uniform(&rng);
         float start = tp_rng_uniform(&rng);
         float amplitude = 0.5f + 0.5f * tp_rng_uniform(&rng);
         for (int t = 0; t < 64; t++)
-            s->pixels[(long)i * 64 + t] =
+            set->pixels[(long)i * 64 + t] =
                 amplitude * wave(kind, start + periods * (float)t / 64.0f)
                 + 0.1f * tp_rng_normal(&rng);
-        s->labels[i] = kind;
+        set->labels[i] = kind;
     }
 }
 
@@ -331,11 +332,11 @@ tp_conformer *tp_conformer_new(tp_conformer_config c)
     tp_check(m != NULL, "out of memory");
     m->config = c;
     m->arena = tp_arena_new("Conformer parameters");
-    int w = c.n_embd, n = c.length / c.frame;
+    int w = c.n_embd, frames = c.length / c.frame;
     tp_params *p = &m->params;
     m->frame_w = tp_param_new(p, m->arena, "frame.weight", tp_shape2(c.frame, w));
     m->frame_b = tp_param_new(p, m->arena, "frame.bias", tp_shape1(w));
-    m->wpe = tp_param_new(p, m->arena, "wpe.weight", tp_shape2(n, w));
+    m->wpe = tp_param_new(p, m->arena, "wpe.weight", tp_shape2(frames, w));
     m->blocks = tp_arena_zeroed(m->arena, (size_t)c.n_layer, sizeof(tp_block));
     m->layers = tp_arena_zeroed(m->arena, (size_t)c.n_layer,
                                 sizeof(tp_conformer_layer));
@@ -400,8 +401,9 @@ tp_tensor *tp_conformer_forward(tp_graph *g, tp_conformer *m,
                                 const float *waves, int batch)
 {
     const tp_conformer_config *c = &m->config;
-    int n = c->length / c->frame;
-    tp_tensor *x = tp_tensor_empty(g->arena, tp_shape3(batch, n, c->frame),
+    int frames = c->length / c->frame;
+    tp_tensor *x = tp_tensor_empty(g->arena,
+                                   tp_shape3(batch, frames, c->frame),
                                    TP_NO_GRAD);
     memcpy(x->data, waves, (size_t)batch * c->length * sizeof(float));
     x = tp_add(g, tp_linear(g, x, m->frame_w, m->frame_b), m->wpe);

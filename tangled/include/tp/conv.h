@@ -8,7 +8,7 @@
 
 /* <<conv: the operators>> */
 tp_tensor *tp_conv2d(tp_graph *g, tp_tensor *x, tp_tensor *w, tp_tensor *b);
-tp_tensor *tp_avg_pool2d(tp_graph *g, tp_tensor *x, int s);
+tp_tensor *tp_avg_pool2d(tp_graph *g, tp_tensor *x, int pool);
 tp_tensor *tp_depthwise_conv1d(tp_graph *g, tp_tensor *x, tp_tensor *w,
                                tp_tensor *b);
 
@@ -42,9 +42,9 @@ typedef struct tp_image_set {
     int *labels;    /* [count] */
 } tp_image_set;
 
-void tp_image_set_shapes(tp_image_set *s, int count, int size,
+void tp_image_set_shapes(tp_image_set *set, int count, int size,
                          uint64_t stream);
-void tp_image_set_free(tp_image_set *s);
+void tp_image_set_free(tp_image_set *set);
 
 typedef tp_tensor *tp_image_logits(tp_graph *g, void *model,
                                    const float *images, int batch);

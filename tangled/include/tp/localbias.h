@@ -56,7 +56,7 @@ tp_classifier tp_swin_classifier(tp_swin *m);
 
 /* <<localbias: Conformer>> */
 enum { TP_WAVE_CLASSES = 4 };
-void tp_image_set_waves(tp_image_set *s, int count, uint64_t stream);
+void tp_image_set_waves(tp_image_set *set, int count, uint64_t stream);
 
 typedef struct tp_conformer_config {
     int length, frame, n_classes, n_layer, n_head, n_embd, kernel;

@@ -181,19 +181,19 @@ static double test_accuracy(tp_vit *vit, tp_deit *deit, tp_cnn *cnn,
     float *p = malloc((size_t)100 * k * sizeof *p);
     tp_check(p != NULL, "out of memory");
     for (int start = 0; start < test->count; start += 100) {
-        int n = test->count - start < 100 ? test->count - start : 100;
+        int count = test->count - start < 100 ? test->count - start : 100;
         tp_graph g = tp_graph_on(arena);
         tp_set_grad(&g, false);
         const float *x = test->pixels + (long)start * size * size;
         if (deit != NULL)
-            tp_deit_predict(&g, deit, x, n, p);
+            tp_deit_predict(&g, deit, x, count, p);
         else if (cnn != NULL)
-            memcpy(p, tp_cnn_forward(&g, cnn, x, n)->data,
-                   (size_t)n * k * sizeof *p);
+            memcpy(p, tp_cnn_forward(&g, cnn, x, count)->data,
+                   (size_t)count * k * sizeof *p);
         else
-            memcpy(p, tp_vit_forward(&g, vit, x, n, NULL)->data,
-                   (size_t)n * k * sizeof *p);
-        for (int i = 0; i < n; i++) {
+            memcpy(p, tp_vit_forward(&g, vit, x, count, NULL)->data,
+                   (size_t)count * k * sizeof *p);
+        for (int i = 0; i < count; i++) {
             int best = argmax(p + i * k, k);
             right += best == test->labels[start + i];
             if (predicted != NULL)
@@ -233,13 +233,13 @@ typedef struct pretrained {
     tp_vit_config config;
 } pretrained;
 /* <<tp datahunger: commands>> */
-static double pixel_variance(const float *x, long n)
+static double pixel_variance(const float *x, long count)
 {
     double mean = 0, squares = 0;
-    for (long i = 0; i < n; i++)
-        mean += x[i] / n;
-    for (long i = 0; i < n; i++)
-        squares += (x[i] - mean) * (x[i] - mean) / n;
+    for (long i = 0; i < count; i++)
+        mean += x[i] / count;
+    for (long i = 0; i < count; i++)
+        squares += (x[i] - mean) * (x[i] - mean) / count;
     return squares;
 }
 /* <<tp datahunger: commands>> */
@@ -264,14 +264,15 @@ static tp_vit *pretrain_mae(const images *pool, tp_vit_config c)
         tp_graph g = tp_graph_on(arena);
         tp_set_grad(&g, false);
         tp_rng rng = tp_rng_seeded((uint64_t)hunger_seed, 21);
-        int n = pool->count < 200 ? pool->count : 200;
-        tp_tensor *loss = tp_mae_loss(&g, r.mae, pool->pixels, n, hunger_mask,
+        int count = pool->count < 200 ? pool->count : 200;
+        tp_tensor *loss = tp_mae_loss(&g, r.mae, pool->pixels, count, hunger_mask,
                                       &rng);
         printf("MAE: %d steps of masked image modelling (mask %.2f); "
                "reconstruction error on masked pixels %.4f; the pixels' variance "
                "%.4f\n", hunger_pretrain, (double)hunger_mask,
                (double)loss->data[0],
-               pixel_variance(pool->pixels, (long)n * pool->size * pool->size));
+               pixel_variance(pool->pixels,
+                              (long)count * pool->size * pool->size));
         tp_arena_free(arena);
     }
     tp_params_free(&all);
@@ -304,10 +305,11 @@ static tp_vit *pretrain_source(const images *pool, tp_vit_config c)
 }
 /* <<tp datahunger: commands>> */
 static void one_budget(const images *pool, const images *test,
-                       const pretrained *p, int n, int seed, double *accuracy)
+                       const pretrained *p, int labelled, int seed,
+                       double *accuracy)
 {
-    run r = {.pool = pool, .labelled = n, .targets = pool->labels,
-             .rng = tp_rng_seeded((uint64_t)seed, 40 + (uint64_t)n)};
+    run r = {.pool = pool, .labelled = labelled, .targets = pool->labels,
+             .rng = tp_rng_seeded((uint64_t)seed, 40 + (uint64_t)labelled)};
     tp_vit *scratch = tp_vit_new(p->config);
     tp_vit_init(scratch, &r.rng);
     tp_vit *mae = copy_vit(p->mae_encoder, pool->classes, (uint64_t)seed);
@@ -349,18 +351,18 @@ static void one_budget(const images *pool, const images *test,
 static int parse_budgets(const char *list, int *budgets, int most,
                          int pool)
 {
-    int n = 0;
+    int count = 0;
     const char *p = list;
     char *end;
     while (*p != '\0') {
         long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > pool || n == most
+        if (end == p || v < 1 || v > pool || count == most
             || (*end != ',' && *end != '\0'))
             return -1;
-        budgets[n++] = (int)v;
+        budgets[count++] = (int)v;
         p = *end == ',' ? end + 1 : end;
     }
-    return n;
+    return count;
 }
 /* <<tp datahunger: commands>> */
 static int hunger_check(void)
@@ -433,8 +435,8 @@ static void describe_run(FILE *out, const images *pool)
 static int datahunger_run(images *pool, images *test, FILE *tsv)
 {
     int budgets[16];
-    int n = parse_budgets(hunger_labels, budgets, 16, pool->count);
-    if (n <= 0) {
+    int count = parse_budgets(hunger_labels, budgets, 16, pool->count);
+    if (count <= 0) {
         fprintf(stderr, "tp datahunger compare: --labels %s is not a list of "
                 "1 to 16 budgets from 1 to %d\n", hunger_labels, pool->count);
         return 1;
@@ -449,7 +451,7 @@ static int datahunger_run(images *pool, images *test, FILE *tsv)
     p.mae_encoder = pretrain_mae(pool, p.config);
     p.source = pretrain_source(pool, p.config);
     /* <<datahunger: every budget and seed>> */
-    for (int b = 0; b < n; b++)
+    for (int b = 0; b < count; b++)
         for (int s = 0; s < hunger_seeds; s++) {
             double accuracy[METHODS];
             int seed = hunger_seed + s;
@@ -472,21 +474,22 @@ static int datahunger_run(images *pool, images *test, FILE *tsv)
 static int method_curve(const table *t, const char *method, double *x,
                         double *y)
 {
-    int n = 0;
+    int points = 0;
     for (int r = 0; r < t->rows; r++) {
         if (strcmp(t->label[r], method) != 0)
             continue;
         int at = 0;
-        while (at < n && x[at] != t->value[r][0])
+        while (at < points && x[at] != t->value[r][0])
             at++;
-        if (at == n && n < 16)
-            x[n] = t->value[r][0], y[n] = 0, y[16 + n] = 0, n++;
-        if (at < n)
+        if (at == points && points < 16)
+            x[points] = t->value[r][0], y[points] = 0, y[16 + points] = 0,
+            points++;
+        if (at < points)
             y[at] += t->value[r][2], y[16 + at] += 1;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < points; i++)
         y[i] = 100 * y[i] / y[16 + i];
-    return n;
+    return points;
 }
 /* <<tp datahunger: figures>> */
 static double most_labels(const table *t)
@@ -508,9 +511,9 @@ static void hunger_curves(tp_plot *p, const table *t, bool legend)
         "transfer, fine-tuned", "DeiT, distilled", "CNN (the teacher)"};
     for (int m = 0; m < 6; m++) {
         double x[16], y[32];
-        int n = method_curve(t, names[m], x, y);
+        int points = method_curve(t, names[m], x, y);
         bool dashed = m == 2 || m == 5;
-        tp_plot_line(p, x, y, n, tp_category(m), dashed, true);
+        tp_plot_line(p, x, y, points, tp_category(m), dashed, true);
         entries[m] = (tp_legend_entry){shown[m], tp_category(m), dashed};
     }
     if (legend)
@@ -546,10 +549,10 @@ static void card_hunger_problem(tp_draw *d, tp_rect problem, const table *t)
         "scratch", "MAE", "probe", "transfer", "DeiT", "CNN"};
     double x[16], y[32];
     for (int m = 0; m < 6; m++) {
-        int n = method_curve(t, names[m], x, y);
+        int points = method_curve(t, names[m], x, y);
         char line[64];
         snprintf(line, sizeof line, "%s at %.0f labels: %.1f%%", names[m],
-                 n > 0 ? x[0] : NAN, n > 0 ? y[0] : NAN);
+                 points > 0 ? x[0] : NAN, points > 0 ? y[0] : NAN);
         tp_set_color(d->cr, tp_category(m));
         tp_text(d, problem.x + 12 + 118 * (m / 3),
                 problem.y + 168 + 12 * (m % 3), 0.0, 0.0, 7, line);

@@ -93,11 +93,11 @@ static lb_result lb_train(int model, const tp_image_set *train,
     return r;
 }
 /* <<tp localbias: commands>> */
-static tp_image_set first_images(const tp_image_set *all, int n)
+static tp_image_set first_images(const tp_image_set *all, int count)
 {
-    tp_image_set s = *all;
-    s.count = n;
-    return s;
+    tp_image_set set = *all;
+    set.count = count;
+    return set;
 }
 
 static FILE *open_table(const char *path, const char *header)
@@ -121,34 +121,34 @@ static const int lb_sizes[] = {100, 300, 1000, 3000};
 
 static int compare_sizes(const tp_image_set *all, const tp_image_set *test)
 {
-    FILE *f = lb_tsv != NULL ? open_table(lb_tsv, "model\tn\taccuracy\t"
+    FILE *f = lb_tsv != NULL ? open_table(lb_tsv, "model\tD\taccuracy\t"
                                           "seconds\tparameters") : NULL;
     if (lb_tsv != NULL && f == NULL)
         return 1;
-    printf("%-7s %5s %9s %8s %10s\n", "model", "N", "accuracy", "seconds",
+    printf("%-7s %5s %9s %8s %10s\n", "model", "D", "accuracy", "seconds",
            "parameters");
-    for (int s = 0; s < 4 && !interrupted; s++)
+    for (int i = 0; i < 4 && !interrupted; i++)
         for (int m = 0; m < LB_MODELS && !interrupted; m++) {
-            tp_image_set train = first_images(all, lb_sizes[s]);
+            tp_image_set train = first_images(all, lb_sizes[i]);
             lb_result r = lb_train(m, &train, test, true);
-            printf("%-7s %5d %8.1f%% %8.1f %10ld\n", lb_names[m], lb_sizes[s],
+            printf("%-7s %5d %8.1f%% %8.1f %10ld\n", lb_names[m], lb_sizes[i],
                    100 * r.accuracy, r.seconds, r.parameters);
             fflush(stdout);
             if (f != NULL)
                 fprintf(f, "%s\t%d\t%.4f\t%.2f\t%ld\n", lb_names[m],
-                        lb_sizes[s], r.accuracy, r.seconds, r.parameters);
+                        lb_sizes[i], r.accuracy, r.seconds, r.parameters);
         }
     return f != NULL && fclose(f) != 0;
 }
 /* <<tp localbias: commands>> */
-static void shuffled_copy(const tp_image_set *s, const int *order,
+static void shuffled_copy(const tp_image_set *set, const int *order,
                           tp_image_set *out)
 {
-    *out = *s;
-    long pixels = (long)s->count * s->size * s->size;
+    *out = *set;
+    long pixels = (long)set->count * set->size * set->size;
     out->pixels = malloc((size_t)pixels * sizeof(float));
     tp_check(out->pixels != NULL, "out of memory");
-    tp_shuffle_patches(s->pixels, s->count, s->size, lb_patch, order,
+    tp_shuffle_patches(set->pixels, set->count, set->size, lb_patch, order,
                        out->pixels);
 }
 
@@ -244,21 +244,21 @@ static int localbias_waves(void)
         return 1;
     }
     FILE *f = lb_waves_tsv != NULL
-                  ? open_table(lb_waves_tsv, "model\tn\taccuracy\tseconds\t"
+                  ? open_table(lb_waves_tsv, "model\tD\taccuracy\tseconds\t"
                                "parameters") : NULL;
     if (lb_waves_tsv != NULL && f == NULL)
         return 1;
     tp_image_set all, test;
     tp_image_set_waves(&all, 1000, 1), tp_image_set_waves(&test, 1000, 2);
     static const char *const names[2] = {"transformer", "conformer"};
-    for (int s = 0; s < 3; s++)
+    for (int i = 0; i < 3; i++)
         for (int k = 0; k < 2; k++) {
-            tp_image_set train = first_images(&all, lb_sizes[s]);
+            tp_image_set train = first_images(&all, lb_sizes[i]);
             lb_result r = wave_train(k == 1, &train, &test);
-            printf("%-11s %5d %8.1f%% %8.1f %10ld\n", names[k], lb_sizes[s],
+            printf("%-11s %5d %8.1f%% %8.1f %10ld\n", names[k], lb_sizes[i],
                    100 * r.accuracy, r.seconds, r.parameters);
             if (f != NULL)
-                fprintf(f, "%s\t%d\t%.4f\t%.2f\t%ld\n", names[k], lb_sizes[s],
+                fprintf(f, "%s\t%d\t%.4f\t%.2f\t%ld\n", names[k], lb_sizes[i],
                         r.accuracy, r.seconds, r.parameters);
         }
     tp_image_set_free(&all), tp_image_set_free(&test);
@@ -274,11 +274,11 @@ static tp_color model_color(int m)
 
 static int model_series(const table *t, int m, double *x, double *y)
 {
-    int n = 0;
-    for (int r = 0; r < t->rows && n < 8; r++)
+    int points = 0;
+    for (int r = 0; r < t->rows && points < 8; r++)
         if (strcmp(t->label[r], lb_names[m]) == 0)
-            x[n] = t->value[r][0], y[n++] = 100 * t->value[r][1];
-    return n;
+            x[points] = t->value[r][0], y[points++] = 100 * t->value[r][1];
+    return points;
 }
 /* <<tp localbias: figures>> */
 static void accuracy_panel(tp_plot *p, const table *t, int models,
@@ -290,8 +290,8 @@ static void accuracy_panel(tp_plot *p, const table *t, int models,
     tp_legend_entry entries[LB_MODELS];
     for (int m = 0; m < models; m++) {
         double x[8], y[8];
-        int n = model_series(t, m, x, y);
-        tp_plot_line(p, x, y, n, model_color(m), false, true);
+        int points = model_series(t, m, x, y);
+        tp_plot_line(p, x, y, points, model_color(m), false, true);
         entries[m] = (tp_legend_entry){shown[m], model_color(m), false};
     }
     if (legend)
@@ -314,17 +314,18 @@ static int draw_localbias_data(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<tp localbias: figures>> */
-static void shuffle_lines(tp_draw *d, const table *s, double x, double y)
+static void shuffle_lines(tp_draw *d, const table *shuffle, double x, double y)
 {
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
     tp_text(d, x, y, 0.0, 0.0, 7, "<b>patches shuffled, 1,000 images</b>");
-    for (int r = 0; r < s->rows && r < 2; r++) {
+    for (int r = 0; r < shuffle->rows && r < 2; r++) {
         char line[96];
         snprintf(line, sizeof line, "%s: %.0f%% \xe2\x86\x92 %.0f%%",
-                 strcmp(s->label[r], "cnn") == 0 ? "CNN"
+                 strcmp(shuffle->label[r], "cnn") == 0 ? "CNN"
                                                  : "ViT, no positions",
-                 100 * s->value[r][0], 100 * s->value[r][1]);
-        tp_set_color(d->cr, model_color(strcmp(s->label[r], "cnn") == 0));
+                 100 * shuffle->value[r][0], 100 * shuffle->value[r][1]);
+        tp_set_color(d->cr,
+                     model_color(strcmp(shuffle->label[r], "cnn") == 0));
         tp_text(d, x, y + 11 * (r + 1), 0.0, 0.0, 7, line);
     }
 }
@@ -337,8 +338,8 @@ static void headline(tp_draw *d, const table *t, double x, double y)
     tp_text(d, x, y, 0.0, 0.0, 7, "<b>accuracy with 300 training images</b>");
     for (int m = 0; m < LB_MODELS; m++) {
         double xs[8], ys[8];
-        int n = model_series(t, m, xs, ys);
-        for (int i = 0; i < n; i++)
+        int points = model_series(t, m, xs, ys);
+        for (int i = 0; i < points; i++)
             if (xs[i] == 300) {
                 char line[64];
                 snprintf(line, sizeof line, "%s %.0f%%", shown[m], ys[i]);
@@ -350,11 +351,12 @@ static void headline(tp_draw *d, const table *t, double x, double y)
 /* <<tp localbias: figures>> */
 static int draw_card_localbias(tp_draw *d, tp_error *error)
 {
-    table *t = calloc(1, sizeof *t), *s = calloc(1, sizeof *s);
-    tp_check(t != NULL && s != NULL, "out of memory");
+    table *t = calloc(1, sizeof *t), *shuffle = calloc(1, sizeof *shuffle);
+    tp_check(t != NULL && shuffle != NULL, "out of memory");
     int status = read_table("figures/data/localbias-compare.tsv", t, error);
     if (status == 0)
-        status = read_table("figures/data/localbias-shuffle.tsv", s, error);
+        status = read_table("figures/data/localbias-shuffle.tsv", shuffle,
+                            error);
     if (status == 0) {
         tp_rect problem, solutions;
         tp_card(d, 440, 320, "<b>5. No local inductive bias</b>",
@@ -371,7 +373,7 @@ static int draw_card_localbias(tp_draw *d, tp_error *error)
                      {.lo = 0, .hi = 100}};
         accuracy_panel(&p, t, 2, true);
         headline(d, t, problem.x + 10, problem.y + 170);
-        shuffle_lines(d, s, problem.x + 10, problem.y + 200);
+        shuffle_lines(d, shuffle, problem.x + 10, problem.y + 200);
         static const char *const rows[][3] = {
             {"Conv + Transformer hybrid", "a convolutional stem makes the tokens",
              "this chapter"},
@@ -384,7 +386,7 @@ static int draw_card_localbias(tp_draw *d, tp_error *error)
         };
         card_solutions(d, &solutions, rows, 4);
     }
-    free(t), free(s);
+    free(t), free(shuffle);
     return status;
 }
 
