@@ -598,9 +598,9 @@ static void frontier_print(FILE *tsv, const frontier_point *p,
                 "train_flops_per_token\tvalidation_loss\tfrontier\n",
                 loss_windows);
     for (int i = 0; i < n; i++) {
-        printf("%-36s %5d %6d %10.0f %12.4e %9.4f %s\n", operands[i],
+        printf("%-36s %5d %6d %10.0f %12.4e %9.4f%s\n", operands[i],
                p[i].width, p[i].layers, p[i].flops.parameters,
-               p[i].flops.forward, p[i].loss, front[i] ? "*" : "");
+               p[i].flops.forward, p[i].loss, front[i] ? " *" : "");
         if (tsv != NULL)
             fprintf(tsv, "%s\t%d\t%d\t%.0f\t%.6e\t%.6e\t%.5f\t%d\n",
                     operands[i], p[i].width, p[i].layers,
