@@ -722,6 +722,40 @@ static int noise_gating(void)
                  gating_tsv);
     return 0;
 }
+/* <<tp noise: commands>> */
+static int draw_noise_packing_mask(tp_draw *d, tp_error *error)
+{
+    (void)error;
+    enum { W = 16 };
+    static const int segments[W] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1,
+                                     2, 2, 2, 2, 2, -1};
+    tp_arena *arena = tp_arena_new("packing mask figure");
+    tp_tensor *bias = tp_segment_mask(arena, segments, 1, W, 1);
+    double x0 = 60, y0 = 30, cell = 11;
+    for (int i = 0; i < W; i++)
+        for (int j = 0; j < W; j++) {
+            bool allowed = j <= i && isfinite(bias->data[i * W + j]);
+            tp_color used = segments[i] >= 0 ? tp_category(segments[i])
+                                             : tp_rgb(0x999999);
+            tp_set_color(d->cr, allowed ? used : tp_rgb(0xF2F2F2));
+            cairo_rectangle(d->cr, x0 + j * cell, y0 + i * cell, cell - 1,
+                            cell - 1);
+            cairo_fill(d->cr);
+        }
+    tp_arena_free(arena);
+    tp_set_color(d->cr, tp_rgb(0x000000));
+    tp_text(d, x0 + W * cell / 2, y0 - 8, 0.5, 1.0, 8, "key <i>j</i>");
+    tp_text(d, x0 - 8, y0 + W * cell / 2, 1.0, 0.5, 8, "query <i>i</i>");
+    tp_text(d, x0 + W * cell + 12, y0 + 3 * cell, 0.0, 0.5, 8,
+            "sequence 1: 6 tokens");
+    tp_text(d, x0 + W * cell + 12, y0 + 8 * cell, 0.0, 0.5, 8,
+            "sequence 2: 4 tokens");
+    tp_text(d, x0 + W * cell + 12, y0 + 12.5 * cell, 0.0, 0.5, 8,
+            "sequence 3: 5 tokens");
+    tp_text(d, x0 + W * cell + 12, y0 + 15.5 * cell, 0.0, 0.5, 8,
+            "unused: only itself");
+    return 0;
+}
 
 /* <<tp noise: figures>> */
 static int read_noise(const char *part, table *t, tp_error *error)
@@ -923,6 +957,9 @@ static const command noise_commands[] = {
 };
 
 static const tp_figure noise_figures[] = {
+    /* <<tp noise: figure table>> */
+    {"noise-packing-mask", "the block-diagonal causal mask of one packed row "
+     "of three sequences", 340, 220, draw_noise_packing_mask},
     /* <<tp noise: figure table>> */
     {"noise-padding", "the share of the work spent on padding, against the "
      "batch size, on the book's lines", 420, 240, draw_noise_padding},
