@@ -106,10 +106,11 @@ static void softmax_row(float *row, int n)
             row[j] = 0.0f;
         return;
     }
-    double sum = 0.0;
-    TP_SIMD_SUM(sum)
     for (int j = 0; j < n; j++)
-        sum += row[j] = tp_exp_nonpositive(row[j] - max);
+        row[j] = tp_exp_nonpositive(row[j] - max);
+    double sum = 0.0;
+    for (int j = 0; j < n; j++)  /* in order: the same bits wherever the row is */
+        sum += row[j];
     for (int j = 0; j < n; j++)
         row[j] = (float)(row[j] / sum);
 }
