@@ -857,7 +857,7 @@ static int draw_card_compute(tp_draw *d, tp_error *error)
             {"Quantisation, int4", "groups of 32, two weights a byte (Q4_0)",
              "this chapter"},
             {"Lightweight models", "fewer or narrower layers: the 6N count",
-             "this chapter (the count); exercises"},
+             "this chapter (the count, the frontier)"},
             {"Operator fusion", "bias+GELU in products; residual with norm",
              fusion},
             {"Pruning", "weights or whole structures removed",
