@@ -279,8 +279,8 @@ static const char python_pieces[] =
     "p = regex.compile(r\"\"\"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+|"
     " ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+\"\"\")\n"
     "text = open(sys.argv[1], 'rb').read().decode('utf-8', 'surrogateescape')\n"
-    "for piece in p.findall(text):\n"
-    "    print(len(piece.encode('utf-8', 'surrogateescape')))\n";
+    "sys.stdout.write(''.join('%d\\n' % len(piece.encode('utf-8', "
+    "'surrogateescape')) for piece in p.findall(text)))\n";
 /* <<t-data: GPT-2's pieces>> */
 static bool same_pieces_as_python(const char *python,
                                   const unsigned char *text, long n)
