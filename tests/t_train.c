@@ -288,9 +288,7 @@ static void train_classifier(uint64_t seed, long interrupted_after,
     classifier_init(&m, seed);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
-    tp_optimizer *opt = tp_optimizer_new(&m.params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&m.params, 0.95f, 0.1f);
     tp_train_options o = {.steps = 20, .warmup = 5, .max_lr = 0.01f,
                           .min_lr = 0.001f, .clip = 1.0,
                           .progress = interrupt,
@@ -328,6 +326,59 @@ static void determinism_and_resuming(void)
            "1:29 left", "the progress line reads as it should");
 }
 
+/* <<t-train: the AdamW of the book's models>> */
+enum { CLASSIFIER_NUMBERS = 16 * 8 + 8 * 32 + 32 + 32 * 16 };
+
+static void trained_parameters(tp_optimizer_config *literal, float beta2,
+                               float decay, float *out)
+{
+    classifier m;
+    classifier_init(&m, 42);
+    tp_arena *step = tp_arena_new("step");
+    tp_graph g = tp_graph_on(step);
+    tp_check(tp_params_count(&m.params) == CLASSIFIER_NUMBERS,
+             "the classifier has %ld numbers", tp_params_count(&m.params));
+    tp_optimizer *opt = literal != NULL
+                            ? tp_optimizer_new(&m.params, *literal)
+                            : tp_adamw_new(&m.params, beta2, decay);
+    tp_train_options o = {.steps = 5, .warmup = 1, .max_lr = 0.01f,
+                          .min_lr = 0.01f, .clip = 1.0};
+    tp_train(&g, &m.params, opt, &o, classifier_loss, &m, NULL, NULL);
+    for (int i = 0; i < m.params.count; i++) {
+        tp_tensor *t = m.params.items[i].tensor;
+        memcpy(out, t->data, (size_t)tp_tensor_count(t) * sizeof(float));
+        out += tp_tensor_count(t);
+    }
+    tp_optimizer_free(opt);
+    tp_arena_free(step);
+    tp_params_free(&m.params);
+    tp_arena_free(m.arena);
+}
+/* <<t-train: the AdamW of the book's models>> */
+static void book_adamw(void)
+{
+    static const float settings[][2] = {
+        {0.95f, 0.1f}, {0.95f, 0.01f}, {0.95f, 0.0f}, {0.98f, 0.01f},
+        {0.999f, 0.05f}, {0.999f, 0.01f}, {0.999f, 0.0f}};
+    static float preset[CLASSIFIER_NUMBERS], literal[CLASSIFIER_NUMBERS];
+    for (int i = 0; i < 7; i++) {
+        float beta2 = settings[i][0], decay = settings[i][1];
+        tp_optimizer_config c = {.kind = TP_ADAMW, .beta1 = 0.9f,
+                                 .beta2 = beta2, .eps = 1e-8f,
+                                 .weight_decay = decay};
+        trained_parameters(NULL, beta2, decay, preset);
+        trained_parameters(&c, 0.0f, 0.0f, literal);
+        ok(memcmp(preset, literal, sizeof preset) == 0,
+           "tp_adamw_new(%g, %g) trains as the literal configuration, "
+           "bit for bit", beta2, decay);
+    }
+    trained_parameters(NULL, 0.95f, 0.0f, literal);
+    ok(memcmp(preset, literal, sizeof preset) != 0,
+       "and the comparison tells another beta2 apart");
+    trained_parameters(NULL, 0.999f, 0.01f, literal);
+    ok(memcmp(preset, literal, sizeof preset) != 0, "and another decay");
+}
+
 int main(void)
 {
     if (general_tests())
@@ -340,6 +391,7 @@ int main(void)
         clipping();
         the_loop();
         determinism_and_resuming();
+        book_adamw();
     }
     return done_testing();
 }

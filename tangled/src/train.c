@@ -128,6 +128,14 @@ tp_optimizer *tp_optimizer_new(const tp_params *params,
     }
     return opt;
 }
+
+tp_optimizer *tp_adamw_new(const tp_params *params, float beta2,
+                           float weight_decay)
+{
+    return tp_optimizer_new(params, (tp_optimizer_config){
+        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = beta2, .eps = 1e-8f,
+        .weight_decay = weight_decay});
+}
 /* <<train: the optimiser>> */
 void tp_optimizer_free(tp_optimizer *opt)
 {

@@ -42,6 +42,8 @@ typedef struct tp_optimizer tp_optimizer;
 
 tp_optimizer *tp_optimizer_new(const tp_params *params,
                                tp_optimizer_config config);
+tp_optimizer *tp_adamw_new(const tp_params *params, float beta2,
+                           float weight_decay);
 void tp_optimizer_step(tp_optimizer *opt, float lr);
 void tp_optimizer_free(tp_optimizer *opt);
 long tp_optimizer_steps(const tp_optimizer *opt);
