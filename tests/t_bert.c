@@ -280,8 +280,7 @@ static void filling_in(void)
     c->m = tp_bert_new((tp_bert_config){20, 19, 2, 2, 32, 2});
     c->rng = tp_rng_seeded(8, 0);
     tp_bert_init(c->m, &c->rng);
-    tp_optimizer *opt = tp_optimizer_new(&c->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f});
+    tp_optimizer *opt = tp_adamw_new(&c->m->params, 0.999f, 0.0f);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = 500, .warmup = 50, .max_lr = 3e-3f,

@@ -149,9 +149,7 @@ static tp_tensor *pattern_loss(tp_graph *g, long step, void *context)
 static void training_and_sampling(void)
 {
     pattern_data d = {.m = tiny_model(4)};
-    tp_optimizer *opt = tp_optimizer_new(&d.m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&d.m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = 60, .warmup = 5, .max_lr = 1e-2f,
@@ -290,8 +288,7 @@ static void checkpoints(void)
 static void refuse_run(const tp_gpt *m, const char *path, const char *key,
                        const char *bad, const char *message, const char *what)
 {
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.0f);
     tp_rng rng = tp_rng_seeded(7, 7), before = rng;
     tp_error error = {""};
     if (tp_gpt_save_run(path, m, opt, &rng, &error) != 0)
@@ -363,9 +360,7 @@ static bool stop_at(const tp_progress *p, void *context)
 /* <<t-gpt: checkpoints>> */
 static tp_optimizer *adamw(tp_gpt *m)
 {
-    return tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    return tp_adamw_new(&m->params, 0.95f, 0.1f);
 }
 
 static void train_run(const char *path, long interrupt_after, float *losses)

@@ -138,8 +138,7 @@ static void training(void)
     s->m = tp_vit_new((tp_vit_config){16, 4, TP_SHAPE_CLASSES, 2, 2, 32});
     s->rng = tp_rng_seeded(5, 0);
     tp_vit_init(s->m, &s->rng);
-    tp_optimizer *opt = tp_optimizer_new(&s->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f});
+    tp_optimizer *opt = tp_adamw_new(&s->m->params, 0.999f, 0.0f);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = 300, .warmup = 30, .max_lr = 2e-3f,

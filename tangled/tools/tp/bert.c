@@ -208,9 +208,7 @@ static int bert_pretrain_on(bert_run *r, const tp_words *words)
                  r->v_segments, r->v_labels);
     r->rng = training;
     /* <<bert pretrain: train, save and report>> */
-    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-        .weight_decay = 0.01f});
+    tp_optimizer *opt = tp_adamw_new(&r->m->params, 0.999f, 0.01f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = bert_steps, .warmup = bert_steps / 10 + 1,
@@ -585,9 +583,7 @@ static int finetune_on(finetune_run *r)
     r->labels = malloc((size_t)bert_batch * sizeof(int));
     tp_check(r->tokens && r->padding && r->which && r->labels, "out of memory");
     r->rng = tp_rng_seeded((uint64_t)bert_seed, 4);
-    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-        .weight_decay = 0.01f});
+    tp_optimizer *opt = tp_adamw_new(&r->m->params, 0.999f, 0.01f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = bert_tune_steps,

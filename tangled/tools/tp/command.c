@@ -76,8 +76,7 @@ static int bigram_train(void)
                 tokens, train.size, tp_rng_seeded((uint64_t)bigram_seed, 0),
                 inputs, inputs + bigram_batch * bigram_context};
     /* <<bigram: run the training loop>> */
-    tp_optimizer *opt = tp_optimizer_new(&params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f});
+    tp_optimizer *opt = tp_adamw_new(&params, 0.95f, 0.0f);
     display shown = {.terminal = isatty(STDERR_FILENO)};
     tp_train_options o = {.steps = bigram_steps, .warmup = 20, .max_lr = 0.1f,
                           .min_lr = 0.01f, .clip = 1.0,

@@ -212,9 +212,7 @@ static tp_gpt *gpt_model(tp_optimizer **opt, tp_rng *rng, tp_error *error)
         tp_rng init = tp_rng_seeded((uint64_t)gpt_seed, 1);
         tp_gpt_init(m, &init);
     }
-    *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    *opt = tp_adamw_new(&m->params, 0.95f, 0.1f);
     *rng = tp_rng_seeded((uint64_t)gpt_seed, 2);
     if (gpt_resume != NULL
         && tp_gpt_load_run(gpt_resume, m, *opt, rng, error) != 0) {
@@ -825,9 +823,7 @@ static int gpt_bench(void)
     tp_rng init = tp_rng_seeded(1, 1);
     b->m = tp_gpt_new(tp_gpt_t());
     tp_gpt_init(b->m, &init);
-    b->opt = tp_optimizer_new(&b->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    b->opt = tp_adamw_new(&b->m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     b->g = tp_graph_on(step);
     b->rng = tp_rng_seeded(2, 2);

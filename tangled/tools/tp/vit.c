@@ -243,9 +243,7 @@ static int vit_train_on(vit_run *r)
                        * sizeof(float));
     r->labels = malloc((size_t)vit_batch * sizeof(int));
     tp_check(r->images != NULL && r->labels != NULL, "out of memory");
-    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-        .weight_decay = 0.05f});
+    tp_optimizer *opt = tp_adamw_new(&r->m->params, 0.999f, 0.05f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     int tokens = 1 + tp_patch_count(r->train.size, r->m->config.patch_size);

@@ -178,9 +178,7 @@ static tp_xl *xl_model(tp_optimizer **opt, tp_error *error)
         tp_rng init = tp_rng_seeded((uint64_t)xl_seed, 1);
         tp_xl_init(m, &init);
     }
-    *opt = tp_optimizer_new(&m->gpt->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    *opt = tp_adamw_new(&m->gpt->params, 0.95f, 0.1f);
     tp_rng unused;
     if (xl_resume != NULL
         && tp_gpt_load_run(xl_resume, m->gpt, *opt, &unused, error) != 0) {
@@ -433,9 +431,7 @@ static const option xl_compare_options[] = {
 static void train_for_comparison(const char *name, tp_params *params,
                                  tp_loss_fn *loss, void *context)
 {
-    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(params, 0.95f, 0.1f);
     display shown = {.terminal = isatty(STDERR_FILENO)};
     long warmup = compare_steps / 10 < 100 ? compare_steps / 10 + 1 : 100;
     tp_train_options o = {.steps = compare_steps, .warmup = warmup,
