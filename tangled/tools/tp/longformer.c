@@ -283,9 +283,7 @@ static int train_one(classifier_run *r)
     r->data = tp_rng_seeded(272, 1);
     tp_arena *step = tp_arena_new("longformer step");
     r->layout = layout_for(r->m->arena, &c, r->global);
-    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.01f});
+    tp_optimizer *opt = tp_adamw_new(&r->m->params, 0.95f, 0.01f);
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = tr_steps, .warmup = tr_steps / 10,
                           .max_lr = 2e-3f, .min_lr = 2e-4f, .clip = 1.0,

@@ -218,13 +218,6 @@ typedef struct performer_run {
     double last;  /* the last validation loss */
 } performer_run;
 /* <<tp performer: commands>> */
-tp_optimizer *lm_adamw(const tp_params *params)
-{
-    return tp_optimizer_new(params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
-}
-
 tp_train_options lm_schedule(long steps, long tokens_per_step,
                              tp_progress_fn *progress, void *context)
 {
@@ -265,7 +258,7 @@ static int performer_train_one(performer_run *r, tp_attention_op *attention)
     tp_rng init = tp_rng_seeded(1, 1);
     tp_gpt_init(m, &init);
     r->w.m = m, r->w.rng = tp_rng_seeded(1, 2);
-    tp_optimizer *opt = lm_adamw(&m->params);
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("performer step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = lm_schedule(train_steps,

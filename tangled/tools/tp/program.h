@@ -245,7 +245,6 @@ enum { LENGTH_FIGURE_METHODS = 8 };
 int draw_time_against_length(tp_draw *d, const length_figure *f,
                              tp_error *error);
 /* <<program.h: what chapters share>> */
-tp_optimizer *lm_adamw(const tp_params *params);
 tp_train_options lm_schedule(long steps, long tokens_per_step,
                              tp_progress_fn *progress, void *context);
 void lm_report(const char *name, const tp_progress *p, double validation,

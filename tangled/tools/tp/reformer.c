@@ -505,7 +505,7 @@ static bool train_progress(const tp_progress *p, void *context)
 static int train_one(train_run *r, tp_params *params, tp_arena *recompute,
                      tp_arena *scratch)
 {
-    tp_optimizer *opt = lm_adamw(params);
+    tp_optimizer *opt = tp_adamw_new(params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("reformer train step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = lm_schedule(train_steps,

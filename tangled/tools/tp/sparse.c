@@ -304,9 +304,7 @@ static int train_one(image_run *r)
 {
     r->m = image_model(r->attention);
     r->data = tp_rng_seeded(248, 2);
-    tp_optimizer *opt = tp_optimizer_new(&r->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.01f});
+    tp_optimizer *opt = tp_adamw_new(&r->m->params, 0.95f, 0.01f);
     tp_arena *step = tp_arena_new("sparse step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = st_steps, .warmup = st_steps / 10,

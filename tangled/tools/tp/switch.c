@@ -157,9 +157,7 @@ static int switch_train(switch_run *r, tp_error *error)
     if (r->tsv != NULL)
         fprintf(r->tsv, "# %s: %ld parameters\n", r->name,
                 tp_params_count(&r->w.m->params));
-    tp_optimizer *opt = tp_optimizer_new(&r->w.m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&r->w.m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = switch_steps,
@@ -342,9 +340,7 @@ static tp_switch_gpt *switch_model(tp_optimizer **opt, tp_rng *data,
     if (switch_resume == NULL)
         tp_gpt_init(s->gpt, &init);
     *data = tp_rng_seeded((uint64_t)switch_seed, 2);
-    *opt = tp_optimizer_new(&s->gpt->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    *opt = tp_adamw_new(&s->gpt->params, 0.95f, 0.1f);
     if (switch_resume != NULL
         && tp_gpt_load_run(switch_resume, s->gpt, *opt, data, error) != 0) {
         tp_optimizer_free(*opt);
