@@ -207,9 +207,7 @@ static void adapters(void)
     /* <<t-size: train the adapters a little>> */
     uint64_t before = tp_gpt_hash(m);
     float b0 = l->adapters[0].b->data[0];
-    tp_optimizer *opt = tp_optimizer_new(&l->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&l->params, 0.95f, 0.1f);
     for (int step = 0; step < 3; step++) {
         tp_graph g = tp_graph_on(arena);
         tp_zero_grad(&l->params);

@@ -399,9 +399,7 @@ int tp_classifier_fit(const tp_classifier *c, const tp_image_set *train,
                  malloc((size_t)o->batch * pixels * sizeof(float)),
                  malloc((size_t)o->batch * sizeof(int))};
     tp_check(r.images != NULL && r.labels != NULL, "out of memory");
-    tp_optimizer *opt = tp_optimizer_new(c->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-        .weight_decay = 0.05f});
+    tp_optimizer *opt = tp_adamw_new(c->params, 0.999f, 0.05f);
     tp_arena *arena = tp_arena_new("classifier step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options t = {.steps = o->steps, .warmup = o->steps / 10 + 1,

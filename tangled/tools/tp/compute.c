@@ -97,11 +97,7 @@ static flops_row measure_training(tp_gpt *m)
     tp_arena *arena = tp_arena_new("flops");
     train_state s = {.m = m, .g = tp_graph_on(arena),
                      .rng = tp_rng_seeded(340, 3)};
-    s.opt = tp_optimizer_new(&m->params,
-                             (tp_optimizer_config){.kind = TP_ADAMW,
-                                                   .beta1 = 0.9f,
-                                                   .beta2 = 0.95f,
-                                                   .eps = 1e-8f});
+    s.opt = tp_adamw_new(&m->params, 0.95f, 0.0f);
     train_step(&s);  /* warm: the arena grows to its size once */
     double seconds = tp_time(train_step, &s, flops_steps).median;
     tp_optimizer_free(s.opt);

@@ -271,9 +271,7 @@ static int train_recall(recall_trainee *t, const tp_params *params,
     t->data.inputs = malloc(2 * (size_t)n * sizeof(int));
     tp_check(t->data.inputs != NULL, "out of memory");
     t->data.targets = t->data.inputs + n;
-    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     display show = {.terminal = isatty(2)};

@@ -158,9 +158,7 @@ static void train_model(run *r, const tp_params *params, tp_loss_fn *loss,
     r->labels = malloc(2 * (size_t)hunger_batch * sizeof(int));
     tp_check(r->images != NULL && r->labels != NULL, "out of memory");
     r->taught = r->labels + hunger_batch;
-    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = beta2, .eps = 1e-8f,
-        .weight_decay = 0.05f});
+    tp_optimizer *opt = tp_adamw_new(params, beta2, 0.05f);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = steps, .warmup = steps / 10 + 1,

@@ -684,9 +684,7 @@ static tp_gpt *distill_train(distill_run *r, double *validation)
     tp_gpt_init(m, &init);
     r->w.m = m;
     r->w.rng = tp_rng_seeded((uint64_t)distill_seed, 2);
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.1f);
     long warmup = distill_steps / 10 < 100 ? distill_steps / 10 + 1 : 100;
     tp_train_options o = {.steps = distill_steps, .warmup = warmup,
                           .max_lr = 3e-4f, .min_lr = 3e-5f, .clip = 1.0};

@@ -437,9 +437,7 @@ static int video_train(video_run *r, tp_params *params, long tokens)
 {
     tp_error error;
     r->rng = tp_rng_seeded((uint64_t)video_seed, 1);
-    tp_optimizer *opt = tp_optimizer_new(params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-        .weight_decay = 0.05f});
+    tp_optimizer *opt = tp_adamw_new(params, 0.999f, 0.05f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = video_steps, .warmup = video_steps / 10 + 1,

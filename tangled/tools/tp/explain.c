@@ -85,8 +85,7 @@ static int train_repeats(tp_gpt *m, float *losses)
                  malloc((size_t)ex_batch * ex_length * sizeof(int)),
                  malloc((size_t)ex_batch * ex_length * sizeof(int))};
     tp_check(r.tokens != NULL && r.targets != NULL, "out of memory");
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.0f);
     display shown = {.terminal = isatty(STDERR_FILENO)};
     tp_train_options o = {.steps = ex_steps, .warmup = ex_steps / 10 + 1,
                           .max_lr = ex_lr, .min_lr = ex_lr / 10, .clip = 1.0,

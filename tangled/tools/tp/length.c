@@ -192,9 +192,7 @@ static tp_gpt *train_with(tp_position_kind kind, const int *tokens,
     tp_check(w.inputs != NULL, "out of memory");
     w.targets = w.inputs + compare_batch * compare_context;
     /* <<length compare: run the training>> */
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = compare_steps, .warmup = compare_steps / 10,

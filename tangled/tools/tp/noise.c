@@ -174,9 +174,7 @@ static tp_tensor *packed_loss(tp_graph *g, long step, void *context)
 /* <<tp noise: commands>> */
 static double timed_pass(line_steps *s, tp_loss_fn *loss, long steps)
 {
-    tp_optimizer *opt = tp_optimizer_new(&s->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&s->m->params, 0.95f, 0.1f);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = steps, .max_lr = 3e-4f, .min_lr = 3e-4f,
@@ -308,9 +306,7 @@ static tp_bert *train_classifier(bool masked)
                         malloc((size_t)batch * sizeof(int)),
                         malloc((size_t)batch * LONGEST)};
     tp_check(n.tokens && n.labels && n.padding, "out of memory");
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
-        .weight_decay = 0.01f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.98f, 0.01f);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = compare_steps, .warmup = compare_steps / 10,
@@ -604,9 +600,7 @@ static tp_tensor *noisy_loss(tp_graph *g, long step, void *context)
 /* <<tp noise: commands>> */
 static void train_noisy(noisy_needles *n)
 {
-    tp_optimizer *opt = tp_optimizer_new(&n->m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
-        .weight_decay = 0.01f});
+    tp_optimizer *opt = tp_adamw_new(&n->m->params, 0.98f, 0.01f);
     tp_arena *arena = tp_arena_new("step");
     tp_graph g = tp_graph_on(arena);
     tp_train_options o = {.steps = gating_steps, .warmup = gating_steps / 10,

@@ -101,9 +101,7 @@ static int train_reversal(tp_position_kind kind, order_result *result,
     tp_check(r.inputs != NULL, "out of memory");
     r.targets = r.inputs + 2 * order_batch * order_letters;
     /* <<order compare: train>> */
-    tp_optimizer *opt = tp_optimizer_new(&r.m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&r.m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = order_steps, .warmup = order_steps / 10,

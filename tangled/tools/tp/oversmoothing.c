@@ -157,9 +157,7 @@ static void train_remedy(remedy which, const tp_corpus *corpus, int *tokens,
     if (which == BASELINE || which == NO_SKIP)
         measure_gpt(m, &w, label, tsv);
     /* <<oversmoothing: train, measure, report>> */
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.1f);
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);
     tp_train_options o = {.steps = smooth_steps, .warmup = smooth_steps / 10 + 1,

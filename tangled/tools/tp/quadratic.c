@@ -319,9 +319,7 @@ static double quadratic_train(quadratic_run *r, tp_error *error)
     r->w.m = m;
     r->w.rng = tp_rng_seeded(1, 2);
     r->evaluating = 0.0;
-    tp_optimizer *opt = tp_optimizer_new(&m->params, (tp_optimizer_config){
-        .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-        .weight_decay = 0.1f});
+    tp_optimizer *opt = tp_adamw_new(&m->params, 0.95f, 0.1f);
     /* <<quadratic compare: train and measure the peak>> */
     tp_arena *step = tp_arena_new("step");
     tp_graph g = tp_graph_on(step);

@@ -157,9 +157,7 @@ static int tune(tp_gpt *m, const tp_params *trained, tp_pruning *pruning,
     int status = 0;
     /* <<tp size: train and time>> */
     if (steps > 0) {
-        tp_optimizer *opt = tp_optimizer_new(trained, (tp_optimizer_config){
-            .kind = TP_ADAMW, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-            .weight_decay = 0.1f});
+        tp_optimizer *opt = tp_adamw_new(trained, 0.95f, 0.1f);
         tp_arena *step = tp_arena_new("step");
         tp_graph g = tp_graph_on(step);
         tp_train_options o = {.steps = steps, .warmup = steps / 10 + 1,
