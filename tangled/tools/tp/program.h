@@ -186,7 +186,7 @@ typedef struct table {
     int rows, cols;
     char label[TABLE_ROWS][48];
     double value[TABLE_ROWS][TABLE_COLS];
-    char comments[1024];  /* the comment lines, joined */
+    char comments[4096];  /* the comment lines, joined */
 } table;
 
 int read_table(const char *path, table *t, tp_error *error);
