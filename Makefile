@@ -187,7 +187,9 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     cuda-resources pdf deps clean help fuzz fuzz-run install uninstall \
     measure-instability measure-oversmoothing measure-depth measure-decoding \
     measure-distill measure-memory measure-maskpredict \
-    measure-instability-depth24 measure-modern measure-performer \
+    measure-instability-depth24 measure-instability-depth24-wide \
+    measure-instability-depth24-wide-1 measure-instability-depth24-wide-2 \
+    measure-instability-depth24-parts measure-modern measure-performer \
     measure-reformer measure-longformer measure-sparse measure-switch \
     measure-size measure-compute measure-interpretability measure-xl \
     measure-context measure-stream measure-noise measure-localbias \
@@ -241,13 +243,14 @@ help:
 	@echo "make measure-positions  every encoding of positions: order, length (figures/data)"
 	@echo "make measure-data      the tokenisers' speed, GPT-2's with a 50,257-token stand-in (figures/data)"
 	@echo "make measure-noise     padding, packing, the padding mask, token pruning (figures/data)"
-	@echo "make measure-cuda  check and time the CUDA kernels (needs a GPU)"
 	@echo "make measure-cuda  check and time the CUDA kernels, attention's too (needs a GPU)"
 	@echo "make measure-hardware  the CPU's roofline of a block's operations, a GPT-T step's share outside products (figures/data)"
 	@echo "make measure-instability  train deep GPTs with each fix for instability (figures/data)"
 	@echo "make measure-oversmoothing  token similarity with depth, and each remedy (figures/data)"
+	@echo "make -j2 measure-depth  both of the above, on two cores (the deep runs below are apart)"
+	@echo "make measure-instability-depth24  depth 24, width 32: post-LN without warm-up against pre-LN with it, three seeds (figures/data)"
+	@echo "make -j2 measure-instability-depth24-wide  depth 24, width 64, 500 steps, with GPT-2's recipe, two seeds (figures/data)"
 	@echo "make measure-datahunger  accuracy against labelled images: scratch, MAE, transfer, DeiT (figures/data)"
-	@echo "make measure-depth  both of the above"
 	@echo "make measure-decoding  train a target and two drafts; time plain and speculative decoding (figures/data)"
 	@echo "make measure-distill  a draft distilled from measure-decoding's target against one trained on the data (figures/data)"
 	@echo "make measure-maskpredict  train an encoder-decoder and a mask-predict model on numbers; accuracy and time against iterations (figures/data)"
@@ -687,8 +690,7 @@ measure-hardware: programs
 
 # Deep GPTs trained with each fix for training instability: the gradients
 # per block, the recipes side by side, and the grid of learning rates.
-measure-instability: programs measure-instability-depth24 \
-    measure-instability-spikes
+measure-instability: programs measure-instability-spikes
 	$(OBJ)/tp instability gradients --tsv figures/data/instability-gradients.tsv
 	$(OBJ)/tp instability compare --tsv figures/data/instability-compare.tsv
 	$(OBJ)/tp instability grid --tsv figures/data/instability-grid.tsv
@@ -700,6 +702,30 @@ measure-instability-depth24: programs
 	$(OBJ)/tp instability grid --layers 24 --width 32 --heads 4 \
 	    --steps 300 --warmup 50 --rates 1e-3,3e-3,1e-2,3e-2 --seeds 3 \
 	    --only bare,pre-LN+warm-up --tsv figures/data/instability-depth24.tsv
+
+# Depth 24, wider (64) and longer (500 steps, 16 windows of 64 bytes):
+# post-LN without warm-up, pre-LN with it and GPT-2's recipe at three peak
+# rates, judged on 64 validation batches. One program per seed, so that
+# `make -j2` runs the two seeds on the two cores side by side; and two of
+# the recipe's parts (post-LN with warm-up; pre-LN, warm-up and the scaled
+# initialisation) at the highest rate, from seed 1.
+DEPTH24_WIDE_MODEL = --layers 24 --width 64 --heads 4 --context 64 \
+    --batch 16 --steps 500 --warmup 100 --validation 64
+DEPTH24_WIDE = $(OBJ)/tp instability grid $(DEPTH24_WIDE_MODEL) \
+    --rates 1e-3,3e-3,1e-2 --only bare,pre-LN+warm-up,GPT-2
+
+measure-instability-depth24-wide: measure-instability-depth24-wide-1 \
+    measure-instability-depth24-wide-2 measure-instability-depth24-parts
+
+measure-instability-depth24-parts: programs
+	$(OBJ)/tp instability grid $(DEPTH24_WIDE_MODEL) --rates 1e-2 \
+	    --only warm-up,pre-LN+warm-up+scaled-init \
+	    --tsv figures/data/instability-depth24-parts.tsv
+
+measure-instability-depth24-wide-1 measure-instability-depth24-wide-2: \
+    programs
+	$(DEPTH24_WIDE) --seed $(subst measure-instability-depth24-wide-,,$@) \
+	    --tsv figures/data/instability-depth24-wide-$(subst measure-instability-depth24-wide-,,$@).tsv
 
 # The spike detector at a factor of 1.5, every step logged.
 measure-instability-spikes: programs

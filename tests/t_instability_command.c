@@ -21,13 +21,18 @@ int main(void)
     struct tap_outcome grid = tp(line);
     ok(grid.status == 0 && strstr(grid.output, "# pre-LN           1e-02"),
        "tp instability grid trains each recipe at each rate");
+    ok(strstr(grid.output, "; validation loss on 8 batches"),
+       "by default a run is judged on eight batches of the validation text");
     ok(strstr(grid.output, "# peak learning rates 0.001, 0.01, warm-up 2")
            && !strstr(grid.output, "peak learning rate 0.01"),
        "its header names the rates of --rates, not the default of --lr");
     snprintf(line, sizeof line, "instability grid %s --steps 4 --warmup 2 "
-             "--rates 1e-2 --only pre-LN+warm-up+scaled-init --seeds 2 --seed 5",
+             "--rates 1e-2 --only pre-LN+warm-up+scaled-init --seeds 2 --seed 5 "
+             "--validation 3",
              small);
     struct tap_outcome seeds = tp(line);
+    ok(strstr(seeds.output, "; validation loss on 3 batches"),
+       "--validation sets the batches a verdict is judged on, and says so");
     ok(seeds.status == 0 && strstr(seeds.output, "1e-02     5 ")
            && strstr(seeds.output, "1e-02     6 ")
            && strstr(seeds.output, "of 2 seeds trained"),

@@ -26,7 +26,8 @@ static const recipe recipes[RECIPES] = {
 /* <<tp instability: commands>> */
 static int inst_layers = 12, inst_width = 64, inst_heads = 4,
            inst_context = 32, inst_batch = 8, inst_steps = 150,
-           inst_warmup = 30, inst_seed = 1, inst_log = 10;
+           inst_warmup = 30, inst_seed = 1, inst_log = 10,
+           inst_validation = 8;
 static float inst_lr = 1e-2f, inst_clip = 1.0f, inst_spike = 2.0f;
 static const char *inst_tsv = NULL, *inst_only = NULL;
 
@@ -39,6 +40,10 @@ static const char *inst_tsv = NULL, *inst_only = NULL;
     {"--seed", OPTION_INT, &inst_seed, 0, 1000000000, "the seed"},           \
     {"--tsv", OPTION_STRING, &inst_tsv, 0, 0,                                \
      "also write the results as a table, for the figures"}
+
+#define INSTABILITY_VALIDATION_OPTION                                         \
+    {"--validation", OPTION_INT, &inst_validation, 1, 100000,                \
+     "batches of the validation text a run's verdict is judged on"}
 /* <<tp instability: commands>> */
 static tp_gpt *recipe_model(const recipe *r)
 {
@@ -158,7 +163,8 @@ static run_result train_recipe(const recipe *r, const book_bytes *b,
     for (int i = 0; i < kept; i++)
         res->final += res->last[i] / kept;
     res->validation = res->not_a_number ? NAN
-                                        : gpt_windows_validation(&run.w, 8);
+                                        : gpt_windows_validation(&run.w,
+                                                                inst_validation);
     if (res->not_a_number)
         res->final = NAN;
     free(run.snapshot);
@@ -193,6 +199,7 @@ static const option instability_compare_options[] = {
      "steps between rows of the table"},
     {"--only", OPTION_STRING, &inst_only, 0, 0,
      "the recipes to run, separated by commas (default: all)"},
+    INSTABILITY_VALIDATION_OPTION,
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp instability: commands>> */
@@ -246,10 +253,11 @@ static void describe_model(FILE *out, const char *command, long steps,
     fprintf(out, "# written by: tp %s\n# GPT: %d layers, width %d, %d heads; "
             "context %d, batch %d, %ld steps\n# peak learning rate%s %s, "
             "warm-up %d, clipping %g, spike factor %g\n# unigram baseline "
-            "%.4f\n", command, inst_layers, inst_width, inst_heads,
-            inst_context, inst_batch, steps, strchr(rates, ',') ? "s" : "",
-            rates, inst_warmup, (double)inst_clip, (double)inst_spike,
-            b->unigram);
+            "%.4f; validation loss on %d batches\n", command, inst_layers,
+            inst_width, inst_heads, inst_context, inst_batch, steps,
+            strchr(rates, ',') ? "s" : "", rates, inst_warmup,
+            (double)inst_clip, (double)inst_spike, b->unigram,
+            inst_validation);
 }
 /* <<tp instability: commands>> */
 enum { RATES_TEXT = 160 };
@@ -417,6 +425,7 @@ static const option instability_grid_options[] = {
      "the recipes (default: bare,pre-LN,warm-up,pre-LN+warm-up,GPT-2,all)"},
     {"--seeds", OPTION_INT, &grid_seeds, 1, 100,
      "runs of each recipe at each rate, from the seeds --seed, --seed + 1, ..."},
+    INSTABILITY_VALIDATION_OPTION,
     {NULL, 0, NULL, 0, 0, NULL},
 };
 /* <<tp instability: commands>> */
@@ -573,27 +582,43 @@ static int grid_rows(const table *t, const char *names[16], double rates[8],
     return rows;
 }
 /* <<tp instability: figures>> */
+static int seed_span(const table *t, int *first)
+{
+    int lo = 0, hi = 0;
+    for (int r = 0; r < t->rows && t->cols > 5; r++) {
+        int seed = (int)t->value[r][5];
+        lo = r == 0 || seed < lo ? seed : lo;
+        hi = r == 0 || seed > hi ? seed : hi;
+    }
+    *first = lo;
+    return hi - lo < 8 ? hi - lo + 1 : 1;
+}
+
 static void grid_cells(tp_draw *d, const table *t, double x0, double y0,
                        double cw, double ch, double size)
 {
     const char *names[16];
     double rates[8];
     int n_rates, rows = grid_rows(t, names, rates, &n_rates);
+    int first_seed, seeds = seed_span(t, &first_seed);
+    double slice = cw / seeds;
     for (int r = 0; r < t->rows; r++) {
         int i = 0, k = 0;
         while (strcmp(names[i], t->label[r]) != 0)
             i++;
         while (rates[k] != t->value[r][0])
             k++;
+        double x = x0 + k * cw
+                   + (seeds > 1 ? slice * ((int)t->value[r][5] - first_seed)
+                                : 0);
         tp_color fill = tp_rgb(verdict_colours[(int)t->value[r][4]]);
-        tp_rounded_box(d, x0 + k * cw, y0 + i * ch, cw - 2, ch - 2, 2, fill,
-                       fill);
+        tp_rounded_box(d, x, y0 + i * ch, slice - 2, ch - 2, 2, fill, fill);
         char text[32];
         snprintf(text, sizeof text, isfinite(t->value[r][3]) ? "%.2f" : "NaN",
                  t->value[r][3]);
         cairo_set_source_rgb(d->cr, 1, 1, 1);
-        tp_text(d, x0 + (k + 0.5) * cw - 1, y0 + (i + 0.5) * ch - 1, 0.5, 0.5,
-                size, text);
+        tp_text(d, x + slice / 2 - 1, y0 + (i + 0.5) * ch - 1, 0.5, 0.5, size,
+                text);
     }
     /* <<instability grid figure: the labels>> */
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
@@ -706,6 +731,43 @@ static int draw_instability_depth24(tp_draw *d, tp_error *error)
     return status;
 }
 /* <<tp instability: figures>> */
+static int read_seed_tables(const char *const *paths, int n, table *t,
+                            tp_error *error)
+{
+    table *more = calloc(1, sizeof *more);
+    tp_check(more != NULL, "out of memory");
+    int status = read_table(paths[0], t, error);
+    for (int i = 1; i < n && status == 0; i++) {
+        status = read_table(paths[i], more, error);
+        if (status == 0 && (more->cols != t->cols
+                            || t->rows + more->rows > TABLE_ROWS))
+            status = tp_error_set(error, "%s does not match the columns "
+                                  "of %s, or has too many rows", paths[i],
+                                  paths[0]);
+        for (int r = 0; status == 0 && r < more->rows; r++, t->rows++) {
+            memcpy(t->label[t->rows], more->label[r], sizeof t->label[0]);
+            memcpy(t->value[t->rows], more->value[r], sizeof t->value[0]);
+        }
+    }
+    free(more);
+    return status;
+}
+
+static const char *const depth24_wide_tables[2] = {
+    "figures/data/instability-depth24-wide-1.tsv",
+    "figures/data/instability-depth24-wide-2.tsv"};
+
+static int draw_instability_depth24_wide(tp_draw *d, tp_error *error)
+{
+    table *t = calloc(1, sizeof *t);
+    tp_check(t != NULL, "out of memory");
+    int status = read_seed_tables(depth24_wide_tables, 2, t, error);
+    if (status == 0)
+        draw_depth24_plot(d, t);
+    free(t);
+    return status;
+}
+/* <<tp instability: figures>> */
 static void gradients_panel(tp_plot *p, const table *t, bool legend)
 {
     tp_plot_frame(p);
@@ -756,7 +818,8 @@ static int draw_instability_gradients(tp_draw *d, tp_error *error)
 }
 /* <<tp instability: figures>> */
 static void card_problem(tp_draw *d, tp_rect problem, const table *gradients,
-                         const table *curves, const table *grid)
+                         const table *curves, const table *grid,
+                         const table *deep)
 {
     double px = problem.x, py = problem.y;
     tp_plot norms = {d, px + 34, py + 34, 84, 80,
@@ -773,8 +836,8 @@ static void card_problem(tp_draw *d, tp_rect problem, const table *gradients,
     curves_panel(&loss, curves, 1, false);
     /* <<instability card: the verdicts at one rate>> */
     char line[96];
-    snprintf(line, sizeof line, "<b>validation loss after the grid's runs, "
-             "rate %g</b>", (double)inst_lr);
+    snprintf(line, sizeof line, "<b>depth 12, 100 steps, rate %g</b>",
+             (double)inst_lr);
     cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
     tp_text(d, px + 12, py + 152, 0.0, 0.0, 7, line);
     int shown = 0;
@@ -787,6 +850,11 @@ static void card_problem(tp_draw *d, tp_rect problem, const table *gradients,
         tp_set_color(d->cr, tp_rgb(verdict_colours[v]));
         tp_text(d, px + 12, py + 166 + 12 * shown++, 0.0, 0.0, 7, line);
     }
+    /* <<instability card: the verdicts at depth 24>> */
+    cairo_set_source_rgb(d->cr, 0.2, 0.2, 0.2);
+    tp_text(d, px + 232, py + 152, 1.0, 0.0, 7,
+            "<b>depth 24, width 64, 500 steps</b>");
+    grid_cells(d, deep, px + 166, py + 178, 26, 16, 5.5);
 }
 /* <<tp instability: figures>> */
 static void instability_solutions(tp_draw *d, tp_rect solutions)
@@ -815,24 +883,28 @@ static void instability_solutions(tp_draw *d, tp_rect solutions)
 static int draw_card_instability(tp_draw *d, tp_error *error)
 {
     table *g = calloc(1, sizeof *g), *c = calloc(1, sizeof *c),
-          *grid = calloc(1, sizeof *grid);
-    tp_check(g != NULL && c != NULL && grid != NULL, "out of memory");
+          *grid = calloc(1, sizeof *grid), *deep = calloc(1, sizeof *deep);
+    tp_check(g != NULL && c != NULL && grid != NULL && deep != NULL,
+             "out of memory");
     int status = read_table("figures/data/instability-gradients.tsv", g, error);
     if (status == 0)
         status = read_table("figures/data/instability-compare.tsv", c, error);
     if (status == 0)
         status = read_table("figures/data/instability-grid.tsv", grid, error);
+    if (status == 0)
+        status = read_seed_tables(depth24_wide_tables, 2, deep, error);
     if (status == 0) {
         tp_rect problem, solutions;
         tp_card(d, 440, 320, "<b>10. Training instability</b>",
-                "Deep stacks, high rates, no warm-up: a loss that stalls, "
-                "spikes or diverges",
+                "Deep stacks, high rates, no warm-up: a loss that stalls "
+                "or spikes",
                 "Data: tp instability gradients, compare and grid "
-                "(make measure-instability)", &problem, &solutions);
-        card_problem(d, problem, g, c, grid);
+                "(make measure-instability, measure-instability-depth24-wide)",
+                &problem, &solutions);
+        card_problem(d, problem, g, c, grid, deep);
         instability_solutions(d, solutions);
     }
-    free(g), free(c), free(grid);
+    free(g), free(c), free(grid), free(deep);
     return status;
 }
 /* <<tp instability: figures>> */
@@ -927,6 +999,10 @@ static const tp_figure instability_figures[] = {
     {"instability-depth24", "post-LN without warm-up and pre-LN with it, at "
      "depth 24, four rates, three seeds: the validation losses", 440, 235,
      draw_instability_depth24},
+    /* <<tp instability: figure table>> */
+    {"instability-depth24-wide", "post-LN without warm-up, pre-LN with it and "
+     "GPT-2's recipe at depth 24 and width 64, three rates, two seeds: the "
+     "validation losses", 440, 235, draw_instability_depth24_wide},
     /* <<tp instability: figure table>> */
     {"instability-gradients", "the gradient norm of each block, post-LN and "
      "pre-LN, at initialisation and after the first steps", 440, 200,
