@@ -119,6 +119,9 @@ endif
 # builds without them. Explicit targets: sm_80 (A100) and sm_90 (H100);
 # nvcc 13's default target lacks the bfloat16 tensor-core instructions.
 # Without a GPU the kernels still compile, and their tests skip.
+# cuBLAS is not linked: the kernels open it on first use (dlopen), since
+# loading it, GPU or not, cost every program ~0.8 s and ~26,000 page
+# faults at start (/usr/bin/time -f '%e s %R minfl' build/tp --help).
 CUDA ?= 1
 ifeq ($(CUDA),1)
 NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),\
@@ -143,7 +146,7 @@ NVCC_FLAGS := -O3 -std=c++17 -lineinfo \
     -Xcompiler -Wall,-Wextra -Werror all-warnings -Itangled/include
 TP_CFLAGS += -DTP_CUDA -isystem $(CUDA_HOME)/include
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
-    -lcublas -lcudart -lstdc++
+    -lcudart -lstdc++
 CUDA_OBJECTS := $(patsubst tangled/cuda/%.cu,$(OBJ)/cuda/%.o,\
     $(wildcard tangled/cuda/*.cu))
 endif
