@@ -191,7 +191,8 @@ static void budgets(void)
         tp_rng rng = tp_rng_seeded(390, 4);
         tp_gpt_init(m, &rng);
         for (int b = 0; b < 3; b++)
-            matched += file_matches(m, bits[b], "/tmp/tp-t-deploy.safetensors");
+            matched += file_matches(m, bits[b],
+                                    "/tmp/tp-t-deploy-budget.safetensors");
         tp_gpt_free(m);
     }
     ok(matched == 6, "the counted bytes equal the tensors of real files: 32 "

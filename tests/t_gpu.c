@@ -11,6 +11,38 @@
 #include <cuda_runtime_api.h>
 #endif
 
+/* <<t-gpu: cuBLAS, opened on first use>> */
+#ifdef TP_CUDA
+static bool cublas_mapped(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[4096];
+    bool found = false;
+    while (maps != NULL && !found && fgets(line, sizeof line, maps) != NULL)
+        found = strstr(line, "libcublas") != NULL;
+    if (maps != NULL)
+        fclose(maps);
+    return found;
+}
+
+static int look_up_a_missing_function(void)
+{
+    return tp_cuda_cublas_symbol("cublasNoSuchFunction") != NULL;
+}
+
+static void cublas_opened_on_first_use(void)
+{
+    ok(!cublas_mapped(), "cuBLAS is not loaded when a program starts");
+    ok(tp_cuda_cublas_symbol("cublasSgemm_v2") != NULL && cublas_mapped(),
+       "the first function wanted opens it and is found there");
+    dies_with(look_up_a_missing_function,
+              "CUDA: cublasNoSuchFunction failed: ",
+              "a function cuBLAS lacks stops the program, naming it");
+}
+#else
+static void cublas_opened_on_first_use(void) {}
+#endif
+
 /* <<t-gpu: bfloat16>> */
 static void bfloat16(void)
 {
@@ -236,6 +268,7 @@ static void device(void)
 
 int main(void)
 {
+    cublas_opened_on_first_use();
     bfloat16();
     peaks();
     operations();

@@ -336,14 +336,15 @@ static void cublas_check(cublasStatus_t status, const char *call,
                          const char *file, int line)
 {
     if (status != CUBLAS_STATUS_SUCCESS)
-        tp_cuda_fail(file, line, call, cublasGetStatusString(status));
+        tp_cuda_fail(file, line, call,
+                     TP_CUBLAS(cublasGetStatusString)(status));
 }
 
 static cublasHandle_t cublas(void)
 {
     static cublasHandle_t handle = NULL;
     if (handle == NULL)
-        CUBLAS_CHECK(cublasCreate(&handle));
+        CUBLAS_CHECK(TP_CUBLAS(cublasCreate)(&handle));
     return handle;
 }
 /* <<flash kernels: v0, cuBLAS and the scores in memory>> */
@@ -391,14 +392,14 @@ void tp_cuda_attention_cublas(const tp_kernel_args *a)
     long long nd = (long long)n * d, nn = (long long)n * n;
     float *scores = (float *)scratch((size_t)nn * heads * sizeof(float));
     const float scale = 1.0f / sqrtf((float)d), one = 1, zero = 0;
-    CUBLAS_CHECK(cublasSgemmStridedBatched(
+    CUBLAS_CHECK(TP_CUBLAS(cublasSgemmStridedBatched)(
         cublas(), CUBLAS_OP_T, CUBLAS_OP_N, n, n, d, &scale,
         (const float *)a->in[1], d, nd, (const float *)a->in[0], d, nd, &zero,
         scores, n, nn, heads));
     causal_softmax<<<dim3(n, heads), SOFTMAX_THREADS>>>(n, scores,
                                                          (float *)a->out[1]);
     TP_CUDA_CHECK(cudaGetLastError());
-    CUBLAS_CHECK(cublasSgemmStridedBatched(
+    CUBLAS_CHECK(TP_CUBLAS(cublasSgemmStridedBatched)(
         cublas(), CUBLAS_OP_N, CUBLAS_OP_N, d, n, n, &one,
         (const float *)a->in[2], d, nd, scores, n, nn, &zero,
         (float *)a->out[0], d, nd, heads));

@@ -1,10 +1,26 @@
 /* Generated from book/190-cuda.nw; edit the book, not this file. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "tp/kernels.h"
+
+/* <<gemm: cuBLAS, opened on first use>> */
+#define TP_CUBLAS_LIBRARY "libcublas.so." TP_CUBLAS_NAME(CUBLAS_VER_MAJOR)
+
+void *tp_cuda_cublas_symbol(const char *name)
+{
+    static void *library = dlopen(TP_CUBLAS_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL)
+        tp_cuda_fail(__FILE__, __LINE__, "dlopen(" TP_CUBLAS_LIBRARY ")",
+                     dlerror());
+    void *function = dlsym(library, name);
+    if (function == NULL)
+        tp_cuda_fail(__FILE__, __LINE__, name, dlerror());
+    return function;
+}
 
 /* <<gemm: cuBLAS, version 0>> */
 #define CUBLAS_CHECK(call) cublas_check((call), #call, __FILE__, __LINE__)
@@ -13,24 +29,25 @@ static void cublas_check(cublasStatus_t status, const char *call,
                          const char *file, int line)
 {
     if (status != CUBLAS_STATUS_SUCCESS)
-        tp_cuda_fail(file, line, call, cublasGetStatusString(status));
+        tp_cuda_fail(file, line, call,
+                     TP_CUBLAS(cublasGetStatusString)(status));
 }
 
 static cublasHandle_t cublas(void)
 {
     static cublasHandle_t handle = NULL;
     if (handle == NULL)
-        CUBLAS_CHECK(cublasCreate(&handle));
+        CUBLAS_CHECK(TP_CUBLAS(cublasCreate)(&handle));
     return handle;
 }
 /* <<gemm: cuBLAS, version 0>> */
 void tp_cuda_gemm_cublas(const tp_kernel_args *g)
 {
     const float one = 1, zero = 0;
-    CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g->cols,
-                             g->rows, g->inner, &one, (const float *)g->in[1],
-                             g->cols, (const float *)g->in[0], g->inner,
-                             &zero, (float *)g->out[0], g->cols));
+    CUBLAS_CHECK(TP_CUBLAS(cublasSgemm)(
+        cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g->cols, g->rows, g->inner, &one,
+        (const float *)g->in[1], g->cols, (const float *)g->in[0], g->inner,
+        &zero, (float *)g->out[0], g->cols));
 }
 
 /* <<gemm: v1, the naive kernel>> */
@@ -353,12 +370,20 @@ void tp_cuda_gemm_bf16_v5(const tp_kernel_args *g)
     TP_CUDA_CHECK(cudaGetLastError());
 }
 
+/* the library's cublasGemmEx; C++ also sees an inline overload */
+typedef cublasStatus_t gemm_ex(cublasHandle_t, cublasOperation_t,
+                               cublasOperation_t, int, int, int,
+                               const void *, const void *, cudaDataType,
+                               int, const void *, cudaDataType, int,
+                               const void *, void *, cudaDataType, int,
+                               cublasComputeType_t, cublasGemmAlgo_t);
+
 void tp_cuda_gemm_bf16_cublas(const tp_kernel_args *g)
 {
     const float one = 1, zero = 0;
-    CUBLAS_CHECK(cublasGemmEx(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g->cols,
-                              g->rows, g->inner, &one, g->in[1], CUDA_R_16BF,
-                              g->cols, g->in[0], CUDA_R_16BF, g->inner, &zero,
-                              g->out[0], CUDA_R_32F, g->cols,
-                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    CUBLAS_CHECK(TP_CUBLAS_AS(gemm_ex, cublasGemmEx)(
+        cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g->cols, g->rows, g->inner, &one,
+        g->in[1], CUDA_R_16BF, g->cols, g->in[0], CUDA_R_16BF, g->inner,
+        &zero, g->out[0], CUDA_R_32F, g->cols, CUBLAS_COMPUTE_32F,
+        CUBLAS_GEMM_DEFAULT));
 }

@@ -21,6 +21,20 @@ void tp_cuda_fail(const char *file, int line, const char *call,
 #define TP_CUDA_CHECK(call) \
     tp_cuda_check((int)(call), #call, __FILE__, __LINE__)
 
+/* cuBLAS's function NAME, from the library opened on first use; in the
+   CUDA files TP_CUBLAS(cublasSgemm)(...) calls it with its own type,
+   TP_CUBLAS_AS(type, f) with the type of one of f's C++ overloads */
+void *tp_cuda_cublas_symbol(const char *name);
+#define TP_CUBLAS_NAME(f) TP_CUBLAS_STRING(f)  /* after cublas_v2.h's */
+#define TP_CUBLAS_STRING(f) #f                 /* renaming to f_v2 */
+#define TP_CUBLAS(f) TP_CUBLAS_AS(decltype(f), f)
+#define TP_CUBLAS_AS(type, f) \
+    ([] { \
+        static type *p = reinterpret_cast<type *>( \
+            tp_cuda_cublas_symbol(TP_CUBLAS_NAME(f))); \
+        return p; \
+    }())
+
 /* <<kernels: launchers>> */
 /* gemm: C = A B in FP32; A is M x K, B is K x N, C is M x N, row-major */
 void tp_cuda_gemm_cublas(const tp_kernel_args *args);

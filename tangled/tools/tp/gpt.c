@@ -518,7 +518,7 @@ typedef struct torch_speed {
     double train, decode;  /* tokens per second */
 } torch_speed;
 
-static bool torch_installed(void);
+static bool torch_runnable(void);
 static torch_speed torch_best(void);
 /* <<tp gpt: commands>> */
 static void gpt_bench_windows(gpt_bench_state *b)
@@ -843,11 +843,13 @@ static int gpt_bench(void)
         status = gpt_profile(b, &floor_work, tsv);
     } else {
         /* <<gpt bench: run the rounds and report>> */
-        bool torch = torch_installed();
+        bool torch = torch_runnable();
         static double m[BENCH_MEASURES][100];
         int n = gpt_bench_rounds;
         for (int r = 0; r < n; r++)
             gpt_bench_round(b, &floor_work, decoder, torch, m, r);
+        for (int r = 0; r < n; r++)  /* a run without torch gives no speeds */
+            torch = torch && m[TORCH_TRAIN][r] > 0 && m[TORCH_DECODE][r] > 0;
         spread train = spread_of(m[BENCH_TRAIN], n);
         spread floor = spread_of(m[BENCH_FLOOR], n);
         spread decode = spread_of(m[BENCH_DECODE], n);
@@ -920,9 +922,9 @@ static torch_speed torch_best(void)
     return best;
 }
 
-static bool torch_installed(void)
+static bool torch_runnable(void)
 {
-    return system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0
+    return access("/usr/bin/python3", X_OK) == 0
            && access("tangled/tools/gpt_torch.py", R_OK) == 0;
 }
 /* <<tp gpt: commands>> */
