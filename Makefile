@@ -119,9 +119,9 @@ endif
 # builds without them. Explicit targets: sm_80 (A100) and sm_90 (H100);
 # nvcc 13's default target lacks the bfloat16 tensor-core instructions.
 # Without a GPU the kernels still compile, and their tests skip.
-# cuBLAS is not linked: the kernels open it on first use (dlopen), since
-# loading it, GPU or not, cost every program ~0.8 s and ~26,000 page
-# faults at start (/usr/bin/time -f '%e s %R minfl' build/tp --help).
+# cuBLAS is not linked: the kernels open it on first use (dlopen), since a
+# linked cuBLAS (and its cuBLASLt) is loaded at every program's start, GPU
+# or not; /usr/bin/time -f '%e s %R minfl' build/tp --help shows the cost.
 CUDA ?= 1
 ifeq ($(CUDA),1)
 NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),\
