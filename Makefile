@@ -199,7 +199,7 @@ LIB_OBJECTS += $(UNICODE_CLASSES)
     measure-datahunger measure-dense measure-hardware measure-deployment edge \
     handout handout-check exercise grade grade-base grade-all autograder \
     course-check solutions-pdf assignment-pdf measure-data \
-    measure-instability-spikes measure-frontier
+    measure-instability-spikes measure-instability-runs measure-frontier
 
 all:
 	@$(NEED) $(PACKAGES_BUILD) $(PACKAGES_BOOK)
@@ -701,7 +701,11 @@ measure-hardware: programs
 
 # Deep GPTs trained with each fix for training instability: the gradients
 # per block, the recipes side by side, and the grid of learning rates.
-measure-instability: programs measure-instability-spikes
+# The spikes run beside the three commands, not before them, so that
+# `make -j2 measure-depth` keeps both cores busy.
+measure-instability: measure-instability-runs measure-instability-spikes
+
+measure-instability-runs: programs
 	$(OBJ)/tp instability gradients --tsv figures/data/instability-gradients.tsv
 	$(OBJ)/tp instability compare --tsv figures/data/instability-compare.tsv
 	$(OBJ)/tp instability grid --tsv figures/data/instability-grid.tsv

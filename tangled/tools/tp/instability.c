@@ -740,10 +740,11 @@ static int read_seed_tables(const char *const *paths, int n, table *t,
     for (int i = 1; i < n && status == 0; i++) {
         status = read_table(paths[i], more, error);
         if (status == 0 && (more->cols != t->cols
+                            || unigram_of(more) != unigram_of(t)
                             || t->rows + more->rows > TABLE_ROWS))
-            status = tp_error_set(error, "%s does not match the columns "
-                                  "of %s, or has too many rows", paths[i],
-                                  paths[0]);
+            status = tp_error_set(error, "%s does not match %s (its columns "
+                                  "or its unigram baseline), or has too "
+                                  "many rows", paths[i], paths[0]);
         for (int r = 0; status == 0 && r < more->rows; r++, t->rows++) {
             memcpy(t->label[t->rows], more->label[r], sizeof t->label[0]);
             memcpy(t->value[t->rows], more->value[r], sizeof t->value[0]);
