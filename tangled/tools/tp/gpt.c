@@ -846,10 +846,11 @@ static int gpt_bench(void)
         bool torch = torch_runnable();
         static double m[BENCH_MEASURES][100];
         int n = gpt_bench_rounds;
-        for (int r = 0; r < n; r++)
+        for (int r = 0; r < n; r++) {
             gpt_bench_round(b, &floor_work, decoder, torch, m, r);
-        for (int r = 0; r < n; r++)  /* a run without torch gives no speeds */
+            /* a round without torch's speeds leaves it out of the rest */
             torch = torch && m[TORCH_TRAIN][r] > 0 && m[TORCH_DECODE][r] > 0;
+        }
         spread train = spread_of(m[BENCH_TRAIN], n);
         spread floor = spread_of(m[BENCH_FLOOR], n);
         spread decode = spread_of(m[BENCH_DECODE], n);
